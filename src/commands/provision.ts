@@ -1,0 +1,72 @@
+import {Flags} from '@oclif/core'
+
+import {findTarget} from '../estate/load.js'
+import {InfraCommand, awsFlags} from '../output/command.js'
+import {InfraError} from '../output/errors.js'
+import {renderProvisionReport, renderStackPlan} from '../provision/render.js'
+import {type ProvisionMode, type ProvisionReport, provision} from '../provision/provision.js'
+import {confirmChange, requireValue} from '../prompts/interaction.js'
+
+export default class Provision extends InfraCommand {
+  static override summary = 'Build an environment\'s private estate: synthesize, plan, confirm, apply.'
+  static override description = `Synthesizes the environment's CDKTF stacks in-process, then for each stack in dependency order runs terraform init, plans to a saved plan file, shows what will change, asks for confirmation and applies exactly that plan.
+
+Protected environments (prod) need their name typed to confirm. Without a terminal, --yes is required.
+--dry-run needs no AWS account: it synthesizes, runs terraform validate, and lists what would be created.`
+
+  static override examples = [
+    '<%= config.bin %> provision --env dev --dry-run',
+    '<%= config.bin %> provision --env prod',
+    '<%= config.bin %> provision --env test --yes --json',
+    '<%= config.bin %> provision --env dev --destroy',
+  ]
+
+  static override flags = {
+    ...awsFlags,
+    env: Flags.string({char: 'e', description: 'environment or client to provision (see `infra env list`)'}),
+    'dry-run': Flags.boolean({description: 'synthesize and validate only; no AWS account needed', exclusive: ['destroy']}),
+    destroy: Flags.boolean({description: 'plan and apply the removal of the environment (its state bucket is kept)'}),
+    yes: Flags.boolean({char: 'y', description: 'apply without asking (for CI); the plan is still shown'}),
+    validate: Flags.boolean({description: 'with --dry-run, run terraform init and validate', default: true, allowNo: true}),
+    terraform: Flags.string({description: 'terraform or tofu binary (default: INFRA_TERRAFORM, then terraform, then tofu on PATH)', helpGroup: 'TERRAFORM'}),
+    'plugin-mirror': Flags.string({description: 'provider filesystem mirror for offline machines', env: 'INFRA_TF_PLUGIN_MIRROR', helpGroup: 'TERRAFORM'}),
+    'work-dir': Flags.string({description: 'folder for synthesized stacks, plans and bootstrap state', env: 'INFRA_WORK_DIR', default: '.infra', helpGroup: 'TERRAFORM'}),
+    timeout: Flags.integer({description: 'minutes any one terraform call may take', default: 60, min: 1, helpGroup: 'TERRAFORM'}),
+  }
+
+  async run(): Promise<ProvisionReport> {
+    const {flags} = await this.parse(Provision)
+    const estate = this.loadEstate(flags.estate)
+    const interactive = this.interactive()
+    const envName = await requireValue(flags.env, '--env', `Environment (${[...estate.environments, ...estate.clients].map((e) => e.name).join(', ')}):`, interactive)
+    const env = findTarget(estate, envName)
+    if (flags.region && flags.region !== env.region) {
+      throw new InfraError(`--region ${flags.region} disagrees with ${env.name}'s region ${env.region} in ${estate.source}`, 'drop --region or fix the estate', 'REGION_MISMATCH')
+    }
+    const mode: ProvisionMode = flags['dry-run'] ? 'dry-run' : flags.destroy ? 'destroy' : 'apply'
+    const report = await provision({
+      estate,
+      env,
+      mode,
+      workDir: flags['work-dir'],
+      validate: flags.validate,
+      profile: flags.profile,
+      renderer: this.renderer(),
+      terraform: {binary: flags.terraform, pluginMirror: flags['plugin-mirror'], timeoutMs: flags.timeout * 60_000},
+      confirm: async (stack) => {
+        if (!this.jsonEnabled()) this.log(renderStackPlan(stack))
+        const verb = mode === 'destroy' ? 'destroy' : 'apply'
+        const agreed = await confirmChange({
+          action: `${verb} ${stack.plan!.create + stack.plan!.update + stack.plan!.replace + stack.plan!.delete} changes to ${stack.name} in account ${env.accountId}`,
+          typeToConfirm: env.protected || mode === 'destroy' ? env.name : undefined,
+          yes: flags.yes,
+          interactive,
+        })
+        if (!agreed && !this.jsonEnabled()) this.log(`Not confirmed: nothing was applied to ${stack.name}.`)
+        return agreed
+      },
+    })
+    if (!this.jsonEnabled()) this.log(renderProvisionReport(report))
+    return report
+  }
+}

@@ -1,0 +1,110 @@
+/** The estate as infra uses it: every field resolved, defaults applied, validated. */
+
+export const SIZINGS = ['small', 'ha'] as const
+export type Sizing = (typeof SIZINGS)[number]
+
+export const EGRESS_MODES = ['nat', 'none'] as const
+export type EgressMode = (typeof EGRESS_MODES)[number]
+
+/** Layers of an environment's stack that may be left out (the network is always there). */
+export const OPTIONAL_LAYERS = [
+  'endpoints',
+  'cloudtrail',
+  'flow-logs',
+  'bastion',
+  'eks',
+  'database',
+  'monitoring',
+  'waf',
+  'roles',
+] as const
+export type OptionalLayer = (typeof OPTIONAL_LAYERS)[number]
+
+export interface SizingProfile {
+  /** NAT gateways: one shared in small environments, one per AZ when highly available. */
+  natGatewayPerAz: boolean
+  bastionInstanceType: string
+  eksNodeInstanceTypes: string[]
+  eksNodes: {min: number; desired: number; max: number}
+  database: {
+    instanceClass: string
+    allocatedStorageGb: number
+    multiAz: boolean
+    deletionProtection: boolean
+    backupRetentionDays: number
+  }
+  logRetentionDays: number
+}
+
+export interface EnvironmentSpec {
+  name: string
+  kind: 'environment' | 'client'
+  accountId: string
+  region: string
+  availabilityZones: string[]
+  vpcCidr: string
+  /** The role infra assumes in the account to plan and apply. */
+  roleArn: string
+  stateBucket: string
+  sizing: Sizing
+  egress: EgressMode
+  /** Production-like: changes need the person to type the environment's name. */
+  protected: boolean
+  omitLayers: OptionalLayer[]
+  /** Email of the account's root user, used when a client account is vended. */
+  email?: string
+}
+
+export interface Estate {
+  /** Where the estate was read from, for messages. */
+  source: string
+  organization: {name: string; managementAccountId: string}
+  /** An AWS API endpoint override (an emulator such as moto); never set for real accounts. */
+  endpoint?: string
+  environments: EnvironmentSpec[]
+  clients: EnvironmentSpec[]
+}
+
+const PROFILES: Record<Sizing, SizingProfile> = {
+  small: {
+    natGatewayPerAz: false,
+    bastionInstanceType: 't3.micro',
+    eksNodeInstanceTypes: ['t3.large'],
+    eksNodes: {min: 1, desired: 2, max: 3},
+    database: {
+      instanceClass: 'db.t4g.small',
+      allocatedStorageGb: 20,
+      multiAz: false,
+      deletionProtection: false,
+      backupRetentionDays: 7,
+    },
+    logRetentionDays: 90,
+  },
+  ha: {
+    natGatewayPerAz: true,
+    bastionInstanceType: 't3.small',
+    eksNodeInstanceTypes: ['m6i.large'],
+    eksNodes: {min: 3, desired: 3, max: 9},
+    database: {
+      instanceClass: 'db.m6g.large',
+      allocatedStorageGb: 100,
+      multiAz: true,
+      deletionProtection: true,
+      backupRetentionDays: 35,
+    },
+    logRetentionDays: 365,
+  },
+}
+
+export function sizingProfile(sizing: Sizing): SizingProfile {
+  return PROFILES[sizing]
+}
+
+/** Every account of the estate: environments first, then clients. */
+export function allTargets(estate: Estate): EnvironmentSpec[] {
+  return [...estate.environments, ...estate.clients]
+}
+
+export function hasLayer(env: EnvironmentSpec, layer: OptionalLayer): boolean {
+  return !env.omitLayers.includes(layer)
+}

@@ -1,0 +1,172 @@
+import {mkdirSync, readFileSync, rmSync} from 'node:fs'
+import path from 'node:path'
+
+import {Listr} from 'listr2'
+
+import {checkCredentials} from '../aws/clients.js'
+import type {EnvironmentSpec, Estate} from '../estate/model.js'
+import {InfraError} from '../output/errors.js'
+import {type SynthesizedStack, synthesizeEnvironment} from '../stacks/app.js'
+import type {PlanSummary, Terraform} from '../terraform/runner.js'
+import {summarizePlan} from '../terraform/runner.js'
+import {type TerraformSettings, terraformFactory} from '../terraform/workspace.js'
+
+export type ProvisionMode = 'dry-run' | 'apply' | 'destroy'
+
+export interface ProvisionOptions {
+  estate: Estate
+  env: EnvironmentSpec
+  mode: ProvisionMode
+  /** Where synthesized stacks, plans and the bootstrap state live. */
+  workDir: string
+  terraform: TerraformSettings
+  /** Dry run only: also run terraform init and validate (needs terraform, not AWS). */
+  validate: boolean
+  profile?: string
+  /** Asked once per stack that has changes; false stops before anything is applied. */
+  confirm: (stack: StackReport) => Promise<boolean>
+  /** How listr2 draws progress: a live display for people, plain lines otherwise, nothing for --json. */
+  renderer: 'default' | 'simple' | 'silent'
+}
+
+export interface ResourceCount {
+  total: number
+  byType: Record<string, number>
+}
+
+export interface StackReport {
+  name: string
+  directory: string
+  dependencies: string[]
+  resources: ResourceCount
+  /** Absent on a dry run. */
+  plan?: PlanSummary
+  applied: boolean
+  /** Why nothing was applied: no changes, declined, or a dry run. */
+  skipped?: 'no-changes' | 'declined' | 'dry-run' | 'kept'
+}
+
+export interface ProvisionReport {
+  environment: string
+  accountId: string
+  region: string
+  mode: ProvisionMode
+  synthMs: number
+  validated: boolean
+  stacks: StackReport[]
+}
+
+/**
+ * Synthesizes an environment in-process and plans, confirms and applies each stack in
+ * dependency order, applying exactly the saved plan that was shown.
+ */
+export async function provision(options: ProvisionOptions): Promise<ProvisionReport> {
+  const {estate, env, mode} = options
+  const envDir = path.resolve(options.workDir, env.name)
+  const outdir = path.join(envDir, 'cdktf.out')
+  const stateDir = path.join(envDir, 'state')
+  mkdirSync(stateDir, {recursive: true})
+
+  // Check what can fail cheaply before synthesizing: terraform present, credentials usable.
+  const needsTerraform = mode !== 'dry-run' || options.validate
+  const terraformFor = needsTerraform ? terraformFactory(options.workDir, {...options.terraform, profile: options.profile}) : undefined
+  if (mode !== 'dry-run') await checkCredentials({estate, target: env, profile: options.profile, purpose: 'provision'})
+
+  const started = performance.now()
+  const synth = synthesizeEnvironment(estate, env, outdir, stateDir)
+  const synthMs = Math.round(performance.now() - started)
+  const reports = synth.stacks.map((stack) => stackReport(stack))
+  const report: ProvisionReport = {environment: env.name, accountId: env.accountId, region: env.region, mode, synthMs, validated: false, stacks: reports}
+
+  if (mode === 'dry-run') {
+    if (terraformFor) {
+      await new Listr(
+        reports.map((stack) => ({
+          title: `validate ${stack.name}`,
+          task: async () => {
+            const terraform = terraformFor(stack.directory)
+            await terraform.init({backend: false})
+            await terraform.validate()
+          },
+        })),
+        {renderer: options.renderer, exitOnError: true},
+      ).run()
+      report.validated = true
+    }
+    for (const stack of reports) stack.skipped = 'dry-run'
+    return report
+  }
+
+  // Destroying removes the estate; the bootstrap's state bucket (with its history) is kept.
+  const order = mode === 'destroy' ? reports.filter((stack) => stack.dependencies.length > 0).reverse() : reports
+  for (const stack of reports) if (!order.includes(stack)) stack.skipped = 'kept'
+  for (const stack of order) {
+    const terraform = terraformFor!(stack.directory)
+    const planFile = path.join(stack.directory, 'infra.tfplan')
+    rmSync(planFile, {force: true})
+    let hasChanges = false
+    await new Listr(
+      [
+        {title: `${stack.name}: terraform init`, task: () => terraform.init({backend: true})},
+        {
+          title: `${stack.name}: terraform plan`,
+          task: async () => {
+            hasChanges = await terraform.plan(planFile, {destroy: mode === 'destroy'})
+            stack.plan = summarizePlan(await terraform.showPlan(planFile))
+          },
+        },
+      ],
+      {renderer: options.renderer, exitOnError: true},
+    ).run()
+    if (!hasChanges) {
+      stack.skipped = 'no-changes'
+      continue
+    }
+    if (!(await options.confirm(stack))) {
+      stack.skipped = 'declined'
+      break
+    }
+    await new Listr([{title: `${stack.name}: terraform apply`, task: () => applyPlan(terraform, planFile)}], {
+      renderer: options.renderer,
+      exitOnError: true,
+    }).run()
+    stack.applied = true
+  }
+  return report
+}
+
+async function applyPlan(terraform: Terraform, planFile: string): Promise<void> {
+  try {
+    await terraform.apply(planFile)
+  } finally {
+    // A saved plan is single-use; never leave one that could be applied later by mistake.
+    rmSync(planFile, {force: true})
+  }
+}
+
+function stackReport(stack: SynthesizedStack): StackReport {
+  return {
+    name: stack.name,
+    directory: stack.workingDirectory,
+    dependencies: stack.dependencies,
+    resources: countResources(path.join(stack.workingDirectory, 'cdk.tf.json')),
+    applied: false,
+  }
+}
+
+/** What a synthesized stack would create, by resource type. */
+export function countResources(file: string): ResourceCount {
+  let config: {resource?: Record<string, Record<string, unknown>>}
+  try {
+    config = JSON.parse(readFileSync(file, 'utf8'))
+  } catch (error) {
+    throw new InfraError(`cannot read synthesized stack ${file}: ${(error as Error).message}`)
+  }
+  const byType: Record<string, number> = {}
+  let total = 0
+  for (const [type, resources] of Object.entries(config.resource ?? {})) {
+    byType[type] = Object.keys(resources).length
+    total += byType[type]
+  }
+  return {total, byType}
+}

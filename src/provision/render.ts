@@ -1,0 +1,37 @@
+import {renderTable} from '../output/table.js'
+import type {ProvisionReport, StackReport} from './provision.js'
+
+const SIGNS = {create: '+', update: '~', replace: '-/+', delete: '-'} as const
+
+/** The plan of one stack as a person reviews it: counts first, replacements and deletions called out. */
+export function renderStackPlan(stack: StackReport): string {
+  const plan = stack.plan
+  if (!plan) return `${stack.name}: not planned`
+  const lines = [`${stack.name}: ${plan.create} to create, ${plan.update} to update, ${plan.replace} to replace, ${plan.delete} to destroy`]
+  const risky = plan.changes.filter((change) => change.action === 'replace' || change.action === 'delete')
+  if (risky.length > 0) {
+    lines.push('  Replaced or destroyed (data in these is lost):')
+    for (const change of risky) lines.push(`    ${SIGNS[change.action as 'replace' | 'delete']} ${change.address}`)
+  }
+  const updates = plan.changes.filter((change) => change.action === 'update')
+  for (const change of updates.slice(0, 20)) lines.push(`  ~ ${change.address}`)
+  if (updates.length > 20) lines.push(`  ~ ... and ${updates.length - 20} more updates`)
+  return lines.join('\n')
+}
+
+export function renderProvisionReport(report: ProvisionReport): string {
+  const header = `${report.mode === 'dry-run' ? 'Dry run of' : report.mode === 'destroy' ? 'Destroy of' : 'Provision of'} ${report.environment} (account ${report.accountId}, ${report.region}); synthesized in ${report.synthMs} ms${report.validated ? ', terraform validate passed' : ''}`
+  const rows = report.stacks.map((stack) => [
+    stack.name,
+    stack.resources.total,
+    stack.plan ? `+${stack.plan.create} ~${stack.plan.update} -/+${stack.plan.replace} -${stack.plan.delete}` : undefined,
+    stack.applied ? 'applied' : (stack.skipped ?? 'not applied'),
+  ])
+  const lines = [header, '', renderTable(['STACK', 'RESOURCES', 'PLAN', 'RESULT'], rows)]
+  if (report.mode === 'dry-run') {
+    const byType = new Map<string, number>()
+    for (const stack of report.stacks) for (const [type, count] of Object.entries(stack.resources.byType)) byType.set(type, (byType.get(type) ?? 0) + count)
+    lines.push('', 'Would create:', renderTable(['RESOURCE TYPE', 'COUNT'], [...byType].sort(([a], [b]) => a.localeCompare(b))))
+  }
+  return lines.join('\n')
+}

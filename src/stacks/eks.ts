@@ -1,0 +1,76 @@
+import {
+  Construct,
+  EksCluster,
+  EksNodeGroup,
+  IamOpenidConnectProvider,
+  IamRole,
+  IamRolePolicyAttachment,
+  LaunchTemplate,
+  Token,
+} from './cdktf.js'
+import {type StackContext, assumeRolePolicy} from './context.js'
+import type {LogGroups} from './monitoring.js'
+import type {Network} from './network.js'
+
+export const EKS_VERSION = '1.32'
+export const EKS_LOG_TYPES = ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler']
+
+/** A private EKS cluster: API reachable only inside the VPC, secrets under KMS, every control-plane log on. */
+export class Eks extends Construct {
+  readonly cluster: EksCluster
+  readonly nodeRole: IamRole
+
+  constructor(scope: Construct, id: string, ctx: StackContext, props: {network: Network; keyArn: string; logGroups: LogGroups}) {
+    super(scope, id)
+    const {prefix} = ctx
+    const clusterName = `${prefix}-eks`
+    const clusterRole = new IamRole(this, 'cluster-role', {name: `${prefix}-eks-cluster`, assumeRolePolicy: assumeRolePolicy({Service: 'eks.amazonaws.com'})})
+    const clusterPolicy = new IamRolePolicyAttachment(this, 'cluster-policy', {
+      role: clusterRole.name,
+      policyArn: 'arn:aws:iam::aws:policy/AmazonEKSClusterPolicy',
+    })
+    // EKS writes to this name; owning it here sets retention and KMS before the cluster exists.
+    const logGroup = props.logGroups.group('eks', `/aws/eks/${clusterName}/cluster`)
+    this.cluster = new EksCluster(this, 'cluster', {
+      name: clusterName,
+      version: EKS_VERSION,
+      roleArn: clusterRole.arn,
+      vpcConfig: {subnetIds: props.network.appSubnets.map((subnet) => subnet.id), endpointPrivateAccess: true, endpointPublicAccess: false},
+      encryptionConfig: {resources: ['secrets'], provider: {keyArn: props.keyArn}},
+      enabledClusterLogTypes: EKS_LOG_TYPES,
+      accessConfig: {authenticationMode: 'API', bootstrapClusterCreatorAdminPermissions: false},
+      dependsOn: [clusterPolicy, logGroup],
+    })
+
+    // IRSA: pods get AWS roles through the cluster's OIDC issuer, never the node's credentials.
+    new IamOpenidConnectProvider(this, 'oidc', {
+      url: this.cluster.identity.get(0).oidc.get(0).issuer,
+      clientIdList: ['sts.amazonaws.com'],
+    })
+
+    this.nodeRole = new IamRole(this, 'node-role', {name: `${prefix}-eks-node`, assumeRolePolicy: assumeRolePolicy({Service: 'ec2.amazonaws.com'})})
+    const nodePolicies = ['AmazonEKSWorkerNodePolicy', 'AmazonEKS_CNI_Policy', 'AmazonEC2ContainerRegistryReadOnly', 'AmazonSSMManagedInstanceCore'].map(
+      (policy) => new IamRolePolicyAttachment(this, `node-${policy}`, {role: this.nodeRole.name, policyArn: `arn:aws:iam::aws:policy/${policy}`}),
+    )
+    const nodeTemplate = new LaunchTemplate(this, 'node-template', {
+      name: `${prefix}-eks-node`,
+      // Hop limit 1 keeps pods away from the node's instance credentials.
+      metadataOptions: {httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 1},
+      blockDeviceMappings: [{deviceName: '/dev/xvda', ebs: {encrypted: 'true', kmsKeyId: props.keyArn, volumeSize: 50, volumeType: 'gp3', deleteOnTermination: 'true'}}],
+      updateDefaultVersion: true,
+      tagSpecifications: [{resourceType: 'instance', tags: {Name: `${prefix}-eks-node`}}],
+    })
+    const {min, desired, max} = ctx.sizing.eksNodes
+    new EksNodeGroup(this, 'nodes', {
+      clusterName: this.cluster.name,
+      nodeGroupName: `${prefix}-default`,
+      nodeRoleArn: this.nodeRole.arn,
+      subnetIds: props.network.appSubnets.map((subnet) => subnet.id),
+      instanceTypes: ctx.sizing.eksNodeInstanceTypes,
+      scalingConfig: {minSize: min, desiredSize: desired, maxSize: max},
+      updateConfig: {maxUnavailable: 1},
+      launchTemplate: {id: nodeTemplate.id, version: Token.asString(nodeTemplate.latestVersion)},
+      dependsOn: nodePolicies,
+    })
+  }
+}

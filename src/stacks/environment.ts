@@ -1,0 +1,77 @@
+import type {EnvironmentSpec, Estate} from '../estate/model.js'
+import {hasLayer} from '../estate/model.js'
+import {Bastion} from './bastion.js'
+import {type Construct, TerraformStack} from './cdktf.js'
+import {stackContext} from './context.js'
+import {Database, POSTGRES_PORT} from './database.js'
+import {type DiscoveryKey, Discovery} from './discovery.js'
+import {Eks} from './eks.js'
+import {Endpoints} from './endpoints.js'
+import {Alarms, LogGroups} from './monitoring.js'
+import {Network} from './network.js'
+import {awsProvider} from './provider.js'
+import {CrossAccountRoles} from './roles.js'
+import {AuditBucket, AuditTrail, EncryptionKey, FlowLogs} from './security.js'
+import {useStateBucket} from './state.js'
+import {Waf} from './waf.js'
+
+/** One account's private estate: every layer composed from the estate model, in dependency order. */
+export class EnvironmentStack extends TerraformStack {
+  constructor(scope: Construct, id: string, estate: Estate, env: EnvironmentSpec) {
+    super(scope, id)
+    const ctx = stackContext(estate, env)
+    awsProvider(this, estate, env)
+    useStateBucket(this, ctx, 'estate')
+
+    const key = new EncryptionKey(this, 'kms', ctx).key
+    const logs = new LogGroups(this, 'logs', ctx, key.arn)
+    const auditBucket = new AuditBucket(this, 'audit-bucket', ctx, key.arn)
+    const network = new Network(this, 'network', ctx)
+    const discovered: Partial<Record<DiscoveryKey, string | string[]>> = {
+      vpcId: network.vpc.id,
+      egress: env.egress,
+      kmsKeyArn: key.arn,
+    }
+    if (network.natGateways.length > 0) discovered.natEniIds = network.natGateways.map((nat) => nat.networkInterfaceId)
+
+    if (hasLayer(env, 'flow-logs')) {
+      const flowLogs = new FlowLogs(this, 'flow-logs', ctx, {vpcId: network.vpc.id, bucket: auditBucket, logGroup: logs.flowLogs})
+      discovered.flowLogsS3 = flowLogs.s3Destination
+      discovered.flowLogsLogGroup = logs.flowLogs.name
+    }
+    if (hasLayer(env, 'cloudtrail')) {
+      new AuditTrail(this, 'cloudtrail', ctx, {bucket: auditBucket, keyArn: key.arn, logGroup: logs.cloudTrail})
+    }
+    if (hasLayer(env, 'monitoring')) {
+      discovered.alertsTopicArn = new Alarms(this, 'alarms', ctx, {keyId: key.keyId, trailLogGroup: logs.cloudTrail}).topic.arn
+    }
+    const endpoints = hasLayer(env, 'endpoints') ? new Endpoints(this, 'endpoints', ctx, network) : undefined
+
+    const withDatabase = hasLayer(env, 'database')
+    const bastion = hasLayer(env, 'bastion')
+      ? new Bastion(this, 'bastion', ctx, {
+          network,
+          keyArn: key.arn,
+          auditBucket,
+          sessionLogGroup: logs.sessions,
+          s3PrefixListId: endpoints?.s3.prefixListId,
+          database: withDatabase ? {port: POSTGRES_PORT, subnetCidrs: Database.subnetCidrs(ctx)} : undefined,
+        })
+      : undefined
+    if (bastion) discovered.bastionAsg = bastion.autoScalingGroup.name
+
+    const eks = hasLayer(env, 'eks') ? new Eks(this, 'eks', ctx, {network, keyArn: key.arn, logGroups: logs}) : undefined
+    if (eks) discovered.eksClusterName = eks.cluster.name
+
+    if (withDatabase) {
+      const clients = [eks?.cluster.vpcConfig.clusterSecurityGroupId, bastion?.securityGroup.id].filter((id): id is string => id !== undefined)
+      const database = new Database(this, 'database', ctx, {network, keyArn: key.arn, logGroups: logs, clientSecurityGroupIds: clients})
+      discovered.databaseEndpoint = database.instance.endpoint
+      discovered.databaseSecretArn = database.instance.masterUserSecret.get(0).secretArn
+    }
+    if (hasLayer(env, 'waf')) discovered.wafWebAclArn = new Waf(this, 'waf', ctx).webAcl.arn
+    if (hasLayer(env, 'roles')) new CrossAccountRoles(this, 'roles', ctx)
+
+    new Discovery(this, 'discovery', ctx, discovered)
+  }
+}

@@ -1,0 +1,77 @@
+import {type ChildProcess, execFileSync, spawn} from 'node:child_process'
+import {mkdtempSync, readFileSync} from 'node:fs'
+import https from 'node:https'
+import {createServer} from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+export interface MotoServer {
+  endpoint: string
+  /** The self-signed certificate moto serves; pass it as AWS_CA_BUNDLE and NODE_EXTRA_CA_CERTS. */
+  caBundle: string
+  stop(): Promise<void>
+}
+
+const LAUNCHER = fileURLToPath(new URL('./moto_server.py', import.meta.url))
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const {port} = server.address() as {port: number}
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/**
+ * Starts moto over TLS on a free loopback port. TLS because our buckets deny plain HTTP,
+ * as they must; the certificate is made here for 127.0.0.1 and trusted through AWS_CA_BUNDLE.
+ */
+export async function startMoto(): Promise<MotoServer> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'infra-moto-'))
+  const cert = path.join(dir, 'cert.pem')
+  const key = path.join(dir, 'key.pem')
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2',
+    '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], {stdio: 'ignore'})
+  const port = await freePort()
+  const python = process.env.INFRA_TEST_PYTHON ?? 'python3'
+  const child: ChildProcess = spawn(python, [LAUNCHER, '-H', '127.0.0.1', '-p', String(port), '-c', cert, '-k', key], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: false,
+  })
+  let stderr = ''
+  child.stderr?.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)))
+  const endpoint = `https://127.0.0.1:${port}`
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`moto exited with ${child.exitCode}: ${stderr}`)
+    if (await answers(endpoint, readFileSync(cert))) break
+    if (Date.now() > deadline) throw new Error(`moto did not start on ${endpoint}: ${stderr}`)
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+  return {
+    endpoint,
+    caBundle: cert,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve()
+        child.once('exit', () => resolve())
+        child.kill('SIGTERM')
+      }),
+  }
+}
+
+/** Whether an HTTPS server answers at all, trusting only the given certificate. */
+function answers(endpoint: string, ca: Buffer): Promise<boolean> {
+  return new Promise((resolve) => {
+    const request = https.get(`${endpoint}/moto-api/`, {ca, timeout: 2000}, (response) => {
+      response.resume()
+      resolve(true)
+    })
+    request.on('error', () => resolve(false))
+    request.on('timeout', () => request.destroy())
+  })
+}
