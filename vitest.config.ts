@@ -4,8 +4,11 @@ import {defineConfig} from 'vitest/config'
 // terraform against moto and the built CLI as a child process; `npm run test:integration` runs them alone.
 export default defineConfig({
   test: {
+    // The pinned SDK supports Node 20; its notice about future releases is noise in test output.
+    env: {AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true'},
     projects: [
       {
+        extends: true,
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
@@ -14,6 +17,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'integration',
           include: ['test/**/*.integration.test.ts'],

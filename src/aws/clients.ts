@@ -1,4 +1,9 @@
+import {readFileSync} from 'node:fs'
+import https from 'node:https'
+import tls from 'node:tls'
+
 import type {AwsCredentialIdentityProvider} from '@aws-sdk/types'
+import {NodeHttpHandler} from '@smithy/node-http-handler'
 
 import type {EnvironmentSpec, Estate} from '../estate/model.js'
 import {InfraError} from '../output/errors.js'
@@ -21,6 +26,23 @@ export interface AwsClientConfig {
   endpoint?: string
   retryMode: 'adaptive'
   maxAttempts: number
+  requestHandler?: NodeHttpHandler
+}
+
+/**
+ * AWS_CA_BUNDLE, as the AWS CLI and terraform honour it (TLS-inspecting proxies, emulators with
+ * their own certificate); the JavaScript SDK does not read it by itself.
+ */
+function caBundleHandler(env = process.env): NodeHttpHandler | undefined {
+  const bundle = env.AWS_CA_BUNDLE
+  if (!bundle) return undefined
+  let pem: string
+  try {
+    pem = readFileSync(bundle, 'utf8')
+  } catch {
+    throw new InfraError(`AWS_CA_BUNDLE points at ${bundle}, which cannot be read`, 'fix the path or unset AWS_CA_BUNDLE', 'CA_BUNDLE_UNREADABLE')
+  }
+  return new NodeHttpHandler({httpsAgent: new https.Agent({keepAlive: true, ca: [...tls.rootCertificates, pem]})})
 }
 
 /**
@@ -32,15 +54,16 @@ export async function awsClientConfig(access: AwsAccess): Promise<AwsClientConfi
   const {fromNodeProviderChain, fromTemporaryCredentials} = await import('@aws-sdk/credential-providers')
   const region = access.region ?? access.target?.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'eu-west-1'
   const endpoint = access.estate.endpoint
-  const base = fromNodeProviderChain({profile: access.profile})
+  const requestHandler = caBundleHandler()
+  const base = fromNodeProviderChain({profile: access.profile, clientConfig: {requestHandler}})
   const credentials = access.target
     ? fromTemporaryCredentials({
         masterCredentials: base,
         params: {RoleArn: access.target.roleArn, RoleSessionName: roleSessionName(access.purpose), DurationSeconds: 3600},
-        clientConfig: {region, endpoint, maxAttempts: 3},
+        clientConfig: {region, endpoint, maxAttempts: 3, requestHandler},
       })
     : base
-  return {region, credentials: withReadableErrors(credentials, access), endpoint, retryMode: 'adaptive', maxAttempts: 6}
+  return {region, credentials: withReadableErrors(credentials, access), endpoint, retryMode: 'adaptive', maxAttempts: 6, requestHandler}
 }
 
 /** Builds any SDK v3 client with the shared settings. */

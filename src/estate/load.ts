@@ -159,7 +159,7 @@ function parseTarget(
   }
   const accountId = stringField(spec, `${field}.accountId`, problem, {
     pattern: ACCOUNT_ID,
-    hint: 'must be exactly 12 digits in quotes, e.g. "111111111111"',
+    hint: 'exactly 12 digits in quotes, e.g. "111111111111"',
     key: 'accountId',
   })
   const region = optionalString(spec, 'region') ?? defaults.defaultRegion
@@ -182,14 +182,17 @@ function parseTarget(
   }
 
   const roleName = optionalString(spec, 'roleName') ?? defaults.defaultRoleName
-  const roleArn = optionalString(spec, 'roleArn') ?? `arn:aws:iam::${accountId}:role/${roleName}`
-  if (!/^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(roleArn)) problem(`${field}.roleArn`, `"${roleArn}" is not an IAM role ARN`)
-  else if (accountId && !roleArn.includes(`::${accountId}:`)) {
+  const explicitRoleArn = optionalString(spec, 'roleArn')
+  const roleArn = explicitRoleArn ?? `arn:aws:iam::${accountId}:role/${roleName}`
+  const accountIdValid = ACCOUNT_ID.test(accountId)
+  if (explicitRoleArn && !/^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(roleArn)) problem(`${field}.roleArn`, `"${roleArn}" is not an IAM role ARN`)
+  else if (explicitRoleArn && accountIdValid && !roleArn.includes(`::${accountId}:`)) {
     problem(`${field}.roleArn`, `"${roleArn}" is not in the environment's account ${accountId}`)
   }
 
-  const stateBucket = optionalString(spec, 'stateBucket') ?? `${defaults.orgName}-${name}-tfstate-${accountId}`
-  if (!BUCKET_NAME.test(stateBucket) || stateBucket.includes('..')) {
+  const explicitBucket = optionalString(spec, 'stateBucket')
+  const stateBucket = explicitBucket ?? `${defaults.orgName}-${name}-tfstate-${accountId}`
+  if ((explicitBucket || accountIdValid) && !BUCKET_NAME.test(stateBucket) || stateBucket.includes('..')) {
     problem(`${field}.stateBucket`, `"${stateBucket}" is not a valid S3 bucket name (3-63 lowercase letters, digits, dots, dashes)`)
   }
 

@@ -6,6 +6,7 @@ import {
   IamRole,
   IamRolePolicyAttachment,
   LaunchTemplate,
+  SecurityGroup,
   Token,
 } from './cdktf.js'
 import {type StackContext, assumeRolePolicy} from './context.js'
@@ -19,6 +20,8 @@ export const EKS_LOG_TYPES = ['api', 'audit', 'authenticator', 'controllerManage
 export class Eks extends Construct {
   readonly cluster: EksCluster
   readonly nodeRole: IamRole
+  /** On the nodes and the control plane's network interfaces; what may reach the database. */
+  readonly nodeSecurityGroup: SecurityGroup
 
   constructor(scope: Construct, id: string, ctx: StackContext, props: {network: Network; keyArn: string; logGroups: LogGroups}) {
     super(scope, id)
@@ -31,15 +34,31 @@ export class Eks extends Construct {
     })
     // EKS writes to this name; owning it here sets retention and KMS before the cluster exists.
     const logGroup = props.logGroups.group('eks', `/aws/eks/${clusterName}/cluster`)
+    // Our own group, shared by nodes and control plane, so nothing depends on the one EKS makes.
+    this.nodeSecurityGroup = new SecurityGroup(this, 'node-sg', {
+      name: `${prefix}-eks-nodes`,
+      description: 'EKS nodes and control plane: each other only; out through NAT and endpoints',
+      vpcId: props.network.vpc.id,
+      ingress: [{description: 'Nodes and control plane to each other', protocol: '-1', fromPort: 0, toPort: 0, selfAttribute: true}],
+      egress: [{description: 'Out through the NAT gateway and VPC endpoints', protocol: '-1', fromPort: 0, toPort: 0, cidrBlocks: ['0.0.0.0/0']}],
+      tags: {Name: `${prefix}-eks-nodes`},
+    })
     this.cluster = new EksCluster(this, 'cluster', {
       name: clusterName,
       version: EKS_VERSION,
       roleArn: clusterRole.arn,
-      vpcConfig: {subnetIds: props.network.appSubnets.map((subnet) => subnet.id), endpointPrivateAccess: true, endpointPublicAccess: false},
+      vpcConfig: {
+        subnetIds: props.network.appSubnets.map((subnet) => subnet.id),
+        securityGroupIds: [this.nodeSecurityGroup.id],
+        endpointPrivateAccess: true,
+        endpointPublicAccess: false,
+      },
       encryptionConfig: {resources: ['secrets'], provider: {keyArn: props.keyArn}},
       enabledClusterLogTypes: EKS_LOG_TYPES,
       accessConfig: {authenticationMode: 'API', bootstrapClusterCreatorAdminPermissions: false},
       dependsOn: [clusterPolicy, logGroup],
+      // Fixed when the cluster is created and never read back the same way: do not replace over it.
+      lifecycle: {ignoreChanges: ['access_config[0].bootstrap_cluster_creator_admin_permissions']},
     })
 
     // IRSA: pods get AWS roles through the cluster's OIDC issuer, never the node's credentials.
@@ -56,6 +75,7 @@ export class Eks extends Construct {
       name: `${prefix}-eks-node`,
       // Hop limit 1 keeps pods away from the node's instance credentials.
       metadataOptions: {httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 1},
+      vpcSecurityGroupIds: [this.nodeSecurityGroup.id],
       blockDeviceMappings: [{deviceName: '/dev/xvda', ebs: {encrypted: 'true', kmsKeyId: props.keyArn, volumeSize: 50, volumeType: 'gp3', deleteOnTermination: 'true'}}],
       updateDefaultVersion: true,
       tagSpecifications: [{resourceType: 'instance', tags: {Name: `${prefix}-eks-node`}}],
@@ -71,6 +91,9 @@ export class Eks extends Construct {
       updateConfig: {maxUnavailable: 1},
       launchTemplate: {id: nodeTemplate.id, version: Token.asString(nodeTemplate.latestVersion)},
       dependsOn: nodePolicies,
+      // No SSH to nodes is set at creation (remote_access is create-only); some APIs report a
+      // default key there, which must not make terraform replace the whole node group.
+      lifecycle: {ignoreChanges: ['remote_access']},
     })
   }
 }

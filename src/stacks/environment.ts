@@ -64,7 +64,7 @@ export class EnvironmentStack extends TerraformStack {
     if (eks) discovered.eksClusterName = eks.cluster.name
 
     if (withDatabase) {
-      const clients = [eks?.cluster.vpcConfig.clusterSecurityGroupId, bastion?.securityGroup.id].filter((id): id is string => id !== undefined)
+      const clients = [eks?.nodeSecurityGroup.id, bastion?.securityGroup.id].filter((id): id is string => id !== undefined)
       const database = new Database(this, 'database', ctx, {network, keyArn: key.arn, logGroups: logs, clientSecurityGroupIds: clients})
       discovered.databaseEndpoint = database.instance.endpoint
       discovered.databaseSecretArn = database.instance.masterUserSecret.get(0).secretArn

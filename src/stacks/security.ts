@@ -25,7 +25,6 @@ export class EncryptionKey extends Construct {
     this.key = new KmsKey(this, 'key', {
       description: `${ctx.prefix}: encrypts logs, volumes, databases, secrets and state`,
       enableKeyRotation: true,
-      rotationPeriodInDays: 365,
       deletionWindowInDays: 30,
       policy: policyDocument([
         {Sid: 'AccountAdministers', Effect: 'Allow', Principal: {AWS: `arn:aws:iam::${accountId}:root`}, Action: 'kms:*', Resource: '*'},
@@ -152,7 +151,6 @@ export class FlowLogs extends Construct {
       // rawString keeps terraform from reading "${...}" as interpolations.
       logFormat: Fn.rawString(FLOW_LOG_FORMAT),
       maxAggregationInterval: 60,
-      destinationOptions: {fileFormat: 'plain-text', hiveCompatiblePartitions: false, perHourPartition: true},
       tags: {Name: `${ctx.prefix}-flow-logs-s3`},
       dependsOn: [props.bucket.policy],
     })

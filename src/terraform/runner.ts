@@ -117,13 +117,17 @@ export class Terraform {
   }
 }
 
-/** The first "Error: ..." terraform printed, with the line of detail after it. */
+/** The first "Error: ..." paragraph terraform printed, on one line. */
 export function firstError(output: string): string {
-  const lines = output.split('\n').map((line) => line.replace(/^[│╷╵\s]+/, '').trim())
+  const lines = output.split('\n').map((line) => line.replace(/^[│╷╵]\s?/, '').trim())
   const index = lines.findIndex((line) => line.startsWith('Error:'))
   if (index === -1) return lines.find((line) => line.length > 0) ?? 'no output'
-  const detail = lines.slice(index + 1).find((line) => line.length > 0 && !line.startsWith('with ') && !line.startsWith('on '))
-  return [lines[index].replace(/^Error:\s*/, ''), detail].filter(Boolean).join(': ')
+  const paragraph: string[] = []
+  for (const line of lines.slice(index)) {
+    if (paragraph.length > 0 && line.length === 0) break
+    paragraph.push(line)
+  }
+  return paragraph.join(' ').replace(/^Error:\s*/, '').replace(/\s+/g, ' ')
 }
 
 /** Counts a `terraform show -json` plan's resource changes, with replacements apart from updates. */

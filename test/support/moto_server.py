@@ -8,7 +8,8 @@ state, flow logs, everything. It also answers DENIED for an Allow whose conditio
 In AWS a statement applies only when its condition holds; this launcher makes moto skip a
 conditioned statement when it has no value for the condition's keys, and changes nothing else.
 
-It also loads the AWS managed IAM policies, which moto leaves out by default.
+It also loads the AWS managed IAM policies, which moto leaves out by default, and marks
+parameters set on a DB parameter group with Source "user", as AWS does.
 
 Usage: python3 moto_server.py [moto_server arguments]
 """
@@ -36,6 +37,20 @@ def _condition_aware(self, action, resource="*", principal=None, incoming_condit
 
 IAMPolicyStatement.is_action_permitted = _condition_aware
 assert access_control.IAMPolicyStatement.is_action_permitted is _condition_aware
+
+# DescribeDBParameters: AWS marks parameters set through ModifyDBParameterGroup with
+# Source "user"; moto stores them without a Source, so terraform never sees them as set
+# and plans to add them on every run.
+from moto.rds.models import DBParameterGroup  # noqa: E402
+
+_original_update = DBParameterGroup.update_parameters
+
+
+def _update_with_source(self, new_parameters):
+    _original_update(self, [{**parameter, "Source": "user"} for parameter in new_parameters])
+
+
+DBParameterGroup.update_parameters = _update_with_source
 
 from moto.server import main  # noqa: E402
 

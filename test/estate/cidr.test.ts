@@ -1,0 +1,41 @@
+import {describe, expect, it} from 'vitest'
+
+import {cidrsOverlap, formatCidr, layoutSubnets, parseCidr} from '../../src/estate/cidr.js'
+
+describe('parseCidr', () => {
+  it('parses a block and round-trips it', () => {
+    expect(formatCidr(parseCidr('10.1.0.0/16')!)).toBe('10.1.0.0/16')
+  })
+  it.each(['10.1.0.0', '10.1.0.1/16', '256.1.0.0/16', '10.1.0.0/33', 'ten/8', ' 10.1.0.0/16'])('rejects %s', (text) => {
+    expect(parseCidr(text)).toBeUndefined()
+  })
+})
+
+describe('cidrsOverlap', () => {
+  it('sees containment and adjacency apart', () => {
+    expect(cidrsOverlap(parseCidr('10.1.0.0/16')!, parseCidr('10.1.128.0/20')!)).toBe(true)
+    expect(cidrsOverlap(parseCidr('10.1.0.0/16')!, parseCidr('10.2.0.0/16')!)).toBe(false)
+    expect(cidrsOverlap(parseCidr('10.0.0.0/8')!, parseCidr('10.3.0.0/16')!)).toBe(true)
+  })
+})
+
+describe('layoutSubnets', () => {
+  it('carves app, data and NAT subnets that do not overlap and stay inside the VPC', () => {
+    const layout = layoutSubnets('10.3.0.0/16', 3)
+    expect(layout.app).toEqual(['10.3.0.0/18', '10.3.64.0/18', '10.3.128.0/18'])
+    expect(layout.data).toEqual(['10.3.192.0/21', '10.3.200.0/21', '10.3.208.0/21'])
+    expect(layout.public).toEqual(['10.3.224.0/24', '10.3.225.0/24', '10.3.226.0/24'])
+    const all = [...layout.app, ...layout.data, ...layout.public].map((cidr) => parseCidr(cidr)!)
+    const vpc = parseCidr('10.3.0.0/16')!
+    for (const [i, a] of all.entries()) {
+      expect(cidrsOverlap(a, vpc)).toBe(true)
+      for (const b of all.slice(i + 1)) expect(cidrsOverlap(a, b)).toBe(false)
+    }
+  })
+  it('scales down to a /20', () => {
+    const layout = layoutSubnets('10.9.16.0/20', 2)
+    expect(layout.app).toEqual(['10.9.16.0/22', '10.9.20.0/22'])
+    expect(layout.data).toEqual(['10.9.28.0/25', '10.9.28.128/25'])
+    expect(layout.public).toEqual(['10.9.30.0/28', '10.9.30.16/28'])
+  })
+})
