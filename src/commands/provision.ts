@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {findTarget} from '../estate/load.js'
 import {InfraCommand, awsFlags} from '../output/command.js'
 import {InfraError} from '../output/errors.js'
+import {RULES} from '../policy/rules.js'
 import {renderProvisionReport, renderStackPlan} from '../provision/render.js'
 import {type ProvisionMode, type ProvisionReport, provision} from '../provision/provision.js'
 import {confirmChange, requireValue} from '../prompts/interaction.js'
@@ -31,6 +32,8 @@ Protected environments (prod) need their name typed to confirm. Without a termin
     terraform: Flags.string({description: 'terraform or tofu binary (default: INFRA_TERRAFORM, then terraform, then tofu on PATH)', helpGroup: 'TERRAFORM'}),
     'plugin-mirror': Flags.string({description: 'provider filesystem mirror for offline machines', env: 'INFRA_TF_PLUGIN_MIRROR', helpGroup: 'TERRAFORM'}),
     'work-dir': Flags.string({description: 'folder for synthesized stacks, plans and bootstrap state', env: 'INFRA_WORK_DIR', default: '.infra', helpGroup: 'TERRAFORM'}),
+    'accept-risk': Flags.string({description: 'accept findings of this rule for this run (repeatable); needs --reason, which is recorded', multiple: true, dependsOn: ['reason']}),
+    reason: Flags.string({description: 'why the --accept-risk findings are accepted (recorded in the work folder)', dependsOn: ['accept-risk']}),
     timeout: Flags.integer({description: 'minutes any one terraform call may take', default: 60, min: 1, helpGroup: 'TERRAFORM'}),
   }
 
@@ -43,6 +46,12 @@ Protected environments (prod) need their name typed to confirm. Without a termin
     if (flags.region && flags.region !== env.region) {
       throw new InfraError(`--region ${flags.region} disagrees with ${env.name}'s region ${env.region} in ${estate.source}`, 'drop --region or fix the estate', 'REGION_MISMATCH')
     }
+    const unknownRule = flags['accept-risk']?.find((rule) => !RULES.some((known) => known.id === rule))
+    if (unknownRule) throw new InfraError(`--accept-risk ${unknownRule} is not a rule`, 'see `infra audit stacks --env NAME` for rule ids', 'UNKNOWN_RULE')
+    const reason = flags.reason?.trim() ?? ''
+    if (flags['accept-risk'] && reason.length < 10) {
+      throw new InfraError('--reason is too short to record', 'say why the risk is accepted, in 10 characters or more', 'REASON_REQUIRED')
+    }
     const mode: ProvisionMode = flags['dry-run'] ? 'dry-run' : flags.destroy ? 'destroy' : 'apply'
     const report = await provision({
       estate,
@@ -52,6 +61,7 @@ Protected environments (prod) need their name typed to confirm. Without a termin
       validate: flags.validate,
       profile: flags.profile,
       renderer: this.renderer(),
+      acceptedRisks: (flags['accept-risk'] ?? []).map((rule) => ({rule, reason})),
       terraform: {binary: flags.terraform, pluginMirror: flags['plugin-mirror'], timeoutMs: flags.timeout * 60_000},
       confirm: async (stack) => {
         if (!this.jsonEnabled()) this.log(renderStackPlan(stack))

@@ -11,6 +11,7 @@ import {
   type Estate,
   OPTIONAL_LAYERS,
   type OptionalLayer,
+  type RiskException,
   SIZINGS,
   type Sizing,
   allTargets,
@@ -125,12 +126,14 @@ export function parseEstate(raw: unknown, source: string): Estate {
   const endpoint = optionalString(doc, 'endpoint')
   if (endpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(endpoint)) problem('endpoint', `"${endpoint}" must be an http(s) URL`)
 
+  const exceptions = parseExceptions(doc.exceptions, problem)
   const estate: Estate = {
     source,
     organization: {name: orgName, managementAccountId},
     endpoint,
     environments,
     clients,
+    exceptions,
   }
   checkEstateWide(estate, problem)
   if (issues.length > 0) throw new EstateValidationError(source, issues)
@@ -229,6 +232,31 @@ function parseTarget(
     omitLayers,
     email,
   }
+}
+
+function parseExceptions(raw: unknown, problem: (field: string, text: string) => void): RiskException[] {
+  if (raw === undefined || raw === null) return []
+  if (!Array.isArray(raw)) {
+    problem('exceptions', 'must be a list of {rule, resource, reason, expires}')
+    return []
+  }
+  return raw.flatMap((entry, index) => {
+    const field = `exceptions[${index}]`
+    if (!isObject(entry)) {
+      problem(field, 'must be a mapping with rule, resource, reason and expires')
+      return []
+    }
+    const rule = optionalString(entry, 'rule') ?? ''
+    const resource = optionalString(entry, 'resource') ?? ''
+    const reason = optionalString(entry, 'reason') ?? ''
+    const expires = entry.expires instanceof Date ? entry.expires.toISOString().slice(0, 10) : (optionalString(entry, 'expires') ?? '')
+    if (!/^INFRA_[A-Z0-9_]+$/.test(rule)) problem(`${field}.rule`, `"${rule}" is not a rule id (see \`infra audit stacks --help\`), e.g. INFRA_S3_VERSIONED`)
+    if (!resource) problem(`${field}.resource`, 'is required: an address or construct path, globs allowed')
+    if (reason.trim().length < 10) problem(`${field}.reason`, 'is required: say why the risk is accepted (10 characters or more)')
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(expires) || Number.isNaN(Date.parse(expires))) problem(`${field}.expires`, `"${expires}" must be a date, YYYY-MM-DD: every exception ends`)
+    const environment = optionalString(entry, 'environment')
+    return [{rule, resource, reason, expires, ...(environment ? {environment} : {})}]
+  })
 }
 
 function checkEstateWide(estate: Estate, problem: (field: string, text: string) => void): void {

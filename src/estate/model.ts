@@ -63,6 +63,7 @@ export interface Estate {
   endpoint?: string
   environments: EnvironmentSpec[]
   clients: EnvironmentSpec[]
+  exceptions: RiskException[]
 }
 
 const PROFILES: Record<Sizing, SizingProfile> = {
@@ -107,4 +108,16 @@ export function allTargets(estate: Estate): EnvironmentSpec[] {
 
 export function hasLayer(env: EnvironmentSpec, layer: OptionalLayer): boolean {
   return !env.omitLayers.includes(layer)
+}
+
+/** A finding the organization has decided to live with, for a while, for a stated reason. */
+export interface RiskException {
+  rule: string
+  /** Address or construct path, globs allowed: "dev-estate/bastion/*". */
+  resource: string
+  /** Limits the exception to one environment or client; all when absent. */
+  environment?: string
+  reason: string
+  /** YYYY-MM-DD; after it the finding fails again. */
+  expires: string
 }

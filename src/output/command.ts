@@ -40,7 +40,7 @@ export abstract class InfraCommand extends Command {
     if (!isInfraError(error)) return super.catch(error)
     process.exitCode = error.exitCode
     if (this.jsonEnabled()) {
-      this.logJson({error: {code: error.code, message: error.message, fix: error.fix ?? null}})
+      this.logJson({error: {code: error.code, message: error.message, fix: error.fix ?? null, details: error.details}})
     } else {
       this.logToStderr(`Error: ${error.oneLine()}`)
     }

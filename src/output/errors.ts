@@ -8,6 +8,8 @@ export class InfraError extends Error {
     readonly fix?: string,
     readonly code = 'INFRA_ERROR',
     readonly exitCode = 1,
+    /** Structured detail for --json output (findings, plans); null when there is none. */
+    readonly details: unknown = null,
   ) {
     super(message)
     this.name = 'InfraError'

@@ -6,6 +6,10 @@ import {Listr} from 'listr2'
 import {checkCredentials} from '../aws/clients.js'
 import type {EnvironmentSpec, Estate} from '../estate/model.js'
 import {InfraError} from '../output/errors.js'
+import {auditFile, exceptionsFor} from '../policy/audit-stacks.js'
+import {type AuditReport, runAudit} from '../policy/engine.js'
+import {enforceAudit, recordAcceptedRisks} from '../policy/gate.js'
+import {resourcesFromJson} from '../policy/resources.js'
 import {type SynthesizedStack, synthesizeEnvironment} from '../stacks/app.js'
 import type {PlanSummary, Terraform} from '../terraform/runner.js'
 import {summarizePlan} from '../terraform/runner.js'
@@ -27,6 +31,8 @@ export interface ProvisionOptions {
   confirm: (stack: StackReport) => Promise<boolean>
   /** How listr2 draws progress: a live display for people, plain lines otherwise, nothing for --json. */
   renderer: 'default' | 'simple' | 'silent'
+  /** Rules whose findings are accepted for this run (--accept-risk), each with its recorded reason. */
+  acceptedRisks?: {rule: string; reason: string}[]
 }
 
 export interface ResourceCount {
@@ -44,6 +50,14 @@ export interface StackReport {
   applied: boolean
   /** Why nothing was applied: no changes, declined, or a dry run. */
   skipped?: 'no-changes' | 'declined' | 'dry-run' | 'kept'
+  /** The security gate: on the synthesized stack, and on the saved plan before it is applied. */
+  audit: {synthesized?: AuditSummary; plan?: AuditSummary}
+}
+
+export interface AuditSummary {
+  passed: boolean
+  summary: AuditReport['summary']
+  accepted: {rule: string; address: string; reason: string}[]
 }
 
 export interface ProvisionReport {
@@ -54,6 +68,8 @@ export interface ProvisionReport {
   synthMs: number
   validated: boolean
   stacks: StackReport[]
+  /** Where --accept-risk decisions were recorded, if any were made. */
+  acceptedRisksLog: string | null
 }
 
 /**
@@ -76,7 +92,24 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
   const synth = synthesizeEnvironment(estate, env, outdir, stateDir)
   const synthMs = Math.round(performance.now() - started)
   const reports = synth.stacks.map((stack) => stackReport(stack))
-  const report: ProvisionReport = {environment: env.name, accountId: env.accountId, region: env.region, mode, synthMs, validated: false, stacks: reports}
+  const acceptedRisks = options.acceptedRisks ?? []
+  const report: ProvisionReport = {
+    environment: env.name,
+    accountId: env.accountId,
+    region: env.region,
+    mode,
+    synthMs,
+    validated: false,
+    stacks: reports,
+    acceptedRisksLog: recordAcceptedRisks(options.workDir, env.name, acceptedRisks) ?? null,
+  }
+  const auditOptions = {protected: env.protected, exceptions: exceptionsFor(estate, env), acceptedRisks}
+  // The gate, first on what we synthesized: nothing is planned from stacks that break the promise.
+  if (mode !== 'destroy') {
+    const audits = reports.map((stack) => auditFile(path.join(stack.directory, 'cdk.tf.json'), auditOptions))
+    reports.forEach((stack, index) => (stack.audit.synthesized = summarizeAudit(audits[index])))
+    enforceAudit(audits, 'synthesized stacks')
+  }
 
   if (mode === 'dry-run') {
     if (terraformFor) {
@@ -105,6 +138,8 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
     const planFile = path.join(stack.directory, 'infra.tfplan')
     rmSync(planFile, {force: true})
     let hasChanges = false
+    // A saved plan that is refused, declined or fails must not stay behind to be applied later.
+    const discardPlan = () => rmSync(planFile, {force: true})
     await new Listr(
       [
         {title: `${stack.name}: terraform init`, task: () => terraform.init({backend: true})},
@@ -112,17 +147,35 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
           title: `${stack.name}: terraform plan`,
           task: async () => {
             hasChanges = await terraform.plan(planFile, {destroy: mode === 'destroy'})
-            stack.plan = summarizePlan(await terraform.showPlan(planFile))
+            const planJson = await terraform.showPlan(planFile)
+            stack.plan = summarizePlan(planJson)
+            // And again on the exact plan, where computed values are known, before anyone confirms it.
+            if (mode !== 'destroy') {
+              const audit = runAudit(resourcesFromJson(planJson, planFile), auditOptions)
+              stack.audit.plan = summarizeAudit(audit)
+              enforceAudit([audit], 'plan')
+            }
           },
         },
       ],
       {renderer: options.renderer, exitOnError: true},
-    ).run()
+    )
+      .run()
+      .catch((error: unknown) => {
+        discardPlan()
+        throw error
+      })
     if (!hasChanges) {
+      discardPlan()
       stack.skipped = 'no-changes'
       continue
     }
-    if (!(await options.confirm(stack))) {
+    const agreed = await options.confirm(stack).catch((error: unknown) => {
+      discardPlan()
+      throw error
+    })
+    if (!agreed) {
+      discardPlan()
       stack.skipped = 'declined'
       break
     }
@@ -151,6 +204,15 @@ function stackReport(stack: SynthesizedStack): StackReport {
     dependencies: stack.dependencies,
     resources: countResources(path.join(stack.workingDirectory, 'cdk.tf.json')),
     applied: false,
+    audit: {},
+  }
+}
+
+function summarizeAudit(audit: AuditReport): AuditSummary {
+  return {
+    passed: audit.passed,
+    summary: audit.summary,
+    accepted: audit.findings.filter((f) => f.status === 'accepted').map((f) => ({rule: f.rule, address: f.address, reason: f.exception!.reason})),
   }
 }
 

@@ -1,4 +1,4 @@
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 
 import type {EnvironmentSpec, Estate} from '../estate/model.js'
@@ -26,6 +26,8 @@ export function stackNames(env: EnvironmentSpec): {bootstrap: string; estate: st
 
 /** Synthesizes an environment's stacks in-process and returns them in apply order. */
 export function synthesizeEnvironment(estate: Estate, env: EnvironmentSpec, outdir: string, stateDir: string): SynthResult {
+  mkdirSync(outdir, {recursive: true})
+  mkdirSync(stateDir, {recursive: true})
   const app = new App({outdir, stackTraces: false, skipValidation: false})
   const names = stackNames(env)
   const bootstrap = new StateBootstrapStack(app, names.bootstrap, estate, env, path.join(stateDir, `${names.bootstrap}.tfstate`))

@@ -14,6 +14,21 @@ import type {LogGroups} from './monitoring.js'
 import type {Network} from './network.js'
 
 export const EKS_VERSION = '1.32'
+
+/**
+ * What nodes and control plane need of each other (as terraform-aws-modules/eks opens it): DNS,
+ * the API, and ephemeral ports for kubelet, webhooks and pods. 22 and 3389 stay closed even
+ * inside the group: nothing in the estate is reached over SSH or RDP.
+ */
+const NODE_INGRESS: [protocol: string, from: number, to: number, description: string][] = [
+  ['tcp', 53, 53, 'CoreDNS (TCP)'],
+  ['udp', 53, 53, 'CoreDNS (UDP)'],
+  ['tcp', 443, 443, 'Kubernetes API and webhooks'],
+  ['tcp', 1025, 3388, 'Kubelet, webhooks and pods (TCP, below RDP)'],
+  ['tcp', 3390, 65535, 'Kubelet, webhooks and pods (TCP, above RDP)'],
+  ['udp', 1025, 3388, 'Pods (UDP, below RDP)'],
+  ['udp', 3390, 65535, 'Pods (UDP, above RDP)'],
+]
 export const EKS_LOG_TYPES = ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler']
 
 /** A private EKS cluster: API reachable only inside the VPC, secrets under KMS, every control-plane log on. */
@@ -39,7 +54,7 @@ export class Eks extends Construct {
       name: `${prefix}-eks-nodes`,
       description: 'EKS nodes and control plane: each other only; out through NAT and endpoints',
       vpcId: props.network.vpc.id,
-      ingress: [{description: 'Nodes and control plane to each other', protocol: '-1', fromPort: 0, toPort: 0, selfAttribute: true}],
+      ingress: NODE_INGRESS.map(([protocol, fromPort, toPort, description]) => ({description, protocol, fromPort, toPort, selfAttribute: true})),
       egress: [{description: 'Out through the NAT gateway and VPC endpoints', protocol: '-1', fromPort: 0, toPort: 0, cidrBlocks: ['0.0.0.0/0']}],
       tags: {Name: `${prefix}-eks-nodes`},
     })

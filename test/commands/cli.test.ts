@@ -79,6 +79,7 @@ describe('bad input: one line, the fix, a non-zero exit', () => {
       code: 'TERRAFORM_NOT_FOUND',
       message: 'neither terraform nor tofu is on PATH',
       fix: 'install terraform >= 1.10 or OpenTofu, or pass --terraform /path/to/binary',
+      details: null,
     })
     const named = await runCli(['provision', '--env', 'dev', '--dry-run', '--terraform', '/nonexistent/terraform'])
     expect(named.stderr).toContain('terraform binary "/nonexistent/terraform" was not found')
@@ -111,7 +112,8 @@ describe('provision --dry-run', () => {
     const result = await runCli(['provision', '--env', 'prod', '--dry-run', '--no-validate', '--json', '--work-dir', work], {env: {AWS_ACCESS_KEY_ID: '', AWS_PROFILE: ''}})
     expect(result.exitCode).toBe(0)
     const report = JSON.parse(result.stdout)
-    expect(Object.keys(report)).toEqual(['environment', 'accountId', 'region', 'mode', 'synthMs', 'validated', 'stacks'])
+    expect(Object.keys(report)).toEqual(['environment', 'accountId', 'region', 'mode', 'synthMs', 'validated', 'stacks', 'acceptedRisksLog'])
+    expect(report.stacks[1].audit.synthesized).toMatchObject({passed: true, summary: {critical: 0, high: 0}})
     expect(report).toMatchObject({environment: 'prod', accountId: '333333333333', mode: 'dry-run', validated: false})
     expect(report.stacks.map((stack: any) => stack.name)).toEqual(['prod-state', 'prod-estate'])
     expect(report.stacks[1].resources.byType.aws_nat_gateway).toBe(3)

@@ -9,7 +9,9 @@ In AWS a statement applies only when its condition holds; this launcher makes mo
 conditioned statement when it has no value for the condition's keys, and changes nothing else.
 
 It also loads the AWS managed IAM policies, which moto leaves out by default, and marks
-parameters set on a DB parameter group with Source "user", as AWS does.
+parameters set on a DB parameter group with Source "user", and keeps a launch template's own
+tags out of its launch data and gives instances launched from a template its metadata options,
+as AWS does.
 
 Usage: python3 moto_server.py [moto_server arguments]
 """
@@ -51,6 +53,41 @@ def _update_with_source(self, new_parameters):
 
 
 DBParameterGroup.update_parameters = _update_with_source
+
+# CreateLaunchTemplate: the template's own tags (TagSpecifications of type "launch-template")
+# are copied into the launch template data, where AWS never puts them, so terraform sees a
+# tag specification it did not ask for and plans an update on every run.
+from moto.ec2.models.launch_templates import LaunchTemplateVersion  # noqa: E402
+
+_original_version_init = LaunchTemplateVersion.__init__
+
+
+def _version_without_own_tags(self, template, number, data, description):
+    specs = data.get("TagSpecifications")
+    if specs:
+        data = {**data, "TagSpecifications": [spec for spec in specs if spec.get("ResourceType") != "launch-template"]}
+    _original_version_init(self, template, number, data, description)
+
+
+LaunchTemplateVersion.__init__ = _version_without_own_tags
+
+# Instances launched from a launch template (by an Auto Scaling group) take the template's
+# MetadataOptions in AWS; moto drops them and reports IMDSv1 allowed.
+from moto.ec2.models.instances import Instance, MetadataOptions  # noqa: E402
+
+_original_instance_init = Instance.__init__
+
+
+def _instance_with_template_metadata(self, ec2_backend, image_id, user_data, security_groups, **kwargs):
+    _original_instance_init(self, ec2_backend, image_id, user_data, security_groups, **kwargs)
+    template = kwargs.get("launch_template")
+    if template and not kwargs.get("metadata_options"):
+        options = ec2_backend._get_template_from_args(template).data.get("MetadataOptions")
+        if options:
+            self.metadata_options = MetadataOptions(options)
+
+
+Instance.__init__ = _instance_with_template_metadata
 
 from moto.server import main  # noqa: E402
 

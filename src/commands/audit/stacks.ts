@@ -1,0 +1,64 @@
+import {writeFileSync} from 'node:fs'
+
+import {Flags} from '@oclif/core'
+
+import {findTarget} from '../../estate/load.js'
+import {InfraCommand} from '../../output/command.js'
+import {InfraError} from '../../output/errors.js'
+import {auditEnvironment, auditFile, exceptionsFor} from '../../policy/audit-stacks.js'
+import type {AuditReport} from '../../policy/engine.js'
+import {renderAudit} from '../../policy/render.js'
+import {SEVERITIES, type Severity} from '../../policy/rule.js'
+import {RULES} from '../../policy/rules.js'
+import {toSarif} from '../../policy/sarif.js'
+
+export default class AuditStacks extends InfraCommand {
+  static override summary = 'Check synthesized stacks or a terraform plan against the estate\'s security rules.'
+  static override description = `Runs ${RULES.length} rules (named with their checkov equivalents) over Terraform JSON: an environment's synthesized stacks (--env), or any configuration or \`terraform show -json\` plan (--file). Exceptions declared in the estate file are reported as accepted, never dropped. Exits 1 when a finding at or above --fail-on is not accepted.`
+
+  static override examples = [
+    '<%= config.bin %> audit stacks --env prod',
+    '<%= config.bin %> audit stacks --file plan.json --format sarif --output infra.sarif',
+    'terraform show -json tfplan > plan.json && <%= config.bin %> audit stacks --file plan.json --protected',
+  ]
+
+  static override flags = {
+    env: Flags.string({char: 'e', description: 'synthesize and audit this environment or client', exactlyOne: ['env', 'file']}),
+    file: Flags.string({char: 'f', description: 'Terraform JSON configuration or plan JSON to audit', multiple: true, exactlyOne: ['env', 'file']}),
+    format: Flags.string({description: 'output format', options: ['table', 'json', 'sarif'], default: 'table'}),
+    output: Flags.string({char: 'o', description: 'write the report to this file instead of stdout'}),
+    'fail-on': Flags.string({description: 'lowest severity that fails the audit', options: [...SEVERITIES], default: 'high'}),
+    protected: Flags.boolean({description: 'with --file: apply production rules (deletion protection, Multi-AZ, a year of logs)'}),
+    'work-dir': Flags.string({description: 'folder for synthesized stacks', env: 'INFRA_WORK_DIR', default: '.infra'}),
+  }
+
+  async run(): Promise<{passed: boolean; reports: AuditReport[]}> {
+    const {flags} = await this.parse(AuditStacks)
+    const blockAt = flags['fail-on'] as Severity
+    const estate = this.loadEstate(flags.estate)
+    let reports: AuditReport[]
+    if (flags.env) {
+      reports = auditEnvironment(estate, findTarget(estate, flags.env), flags['work-dir'], {blockAt})
+    } else {
+      const files = flags.file ?? []
+      if (files.length === 0) throw new InfraError('nothing to audit', 'pass --env NAME or --file PATH', 'MISSING_FLAG')
+      reports = files.map((file) => auditFile(file, {blockAt, protected: flags.protected, exceptions: exceptionsFor(estate)}))
+    }
+    const passed = reports.every((report) => report.passed)
+    if (!passed) process.exitCode = 1
+    const format = this.jsonEnabled() ? 'json' : flags.format
+    const body =
+      format === 'sarif'
+        ? JSON.stringify(toSarif(reports, RULES, this.config.version), null, 2)
+        : format === 'json'
+          ? JSON.stringify({passed, reports}, null, 2)
+          : renderAudit(reports)
+    if (flags.output) {
+      writeFileSync(flags.output, `${body}\n`)
+      if (!this.jsonEnabled()) this.log(`${passed ? 'Passed' : 'Failed'}: report written to ${flags.output}`)
+    } else if (!this.jsonEnabled()) {
+      this.log(body)
+    }
+    return {passed, reports}
+  }
+}

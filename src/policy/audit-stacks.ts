@@ -1,0 +1,34 @@
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+
+import type {EnvironmentSpec, Estate} from '../estate/model.js'
+import {InfraError} from '../output/errors.js'
+import {synthesizeEnvironment} from '../stacks/app.js'
+import {type AuditOptions, type AuditReport, runAudit} from './engine.js'
+import {resourcesFromJson} from './resources.js'
+
+/** The estate's exceptions that apply to an environment. */
+export function exceptionsFor(estate: Estate, env?: EnvironmentSpec): NonNullable<AuditOptions['exceptions']> {
+  return estate.exceptions.filter((exception) => !exception.environment || exception.environment === env?.name)
+}
+
+/** Audits one Terraform JSON file: configuration (cdk.tf.json, *.tf.json) or `terraform show -json` output. */
+export function auditFile(file: string, options: AuditOptions): AuditReport {
+  let document: unknown
+  try {
+    document = JSON.parse(readFileSync(file, 'utf8'))
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `is not JSON (${(error as Error).message.split('\n')[0]})`
+    throw new InfraError(`${file} ${reason}`, 'pass a Terraform JSON file or the output of `terraform show -json PLANFILE`', 'AUDIT_INPUT_UNREADABLE')
+  }
+  return runAudit(resourcesFromJson(document, file), options)
+}
+
+/** Synthesizes an environment's stacks and audits each one. */
+export function auditEnvironment(estate: Estate, env: EnvironmentSpec, workDir: string, options: Omit<AuditOptions, 'protected' | 'exceptions'> = {}): AuditReport[] {
+  const envDir = path.resolve(workDir, env.name)
+  const {stacks} = synthesizeEnvironment(estate, env, path.join(envDir, 'cdktf.out'), path.join(envDir, 'state'))
+  return stacks.map((stack) =>
+    auditFile(path.join(stack.workingDirectory, 'cdk.tf.json'), {...options, protected: env.protected, exceptions: exceptionsFor(estate, env)}),
+  )
+}

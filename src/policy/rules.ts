@@ -1,0 +1,371 @@
+import {FLOW_LOG_REQUIRED_FIELDS} from './flow-log-fields.js'
+import type {AuditResource} from './resources.js'
+import {type AuditContext, type Rule, list, parsePolicy, refersTo, truthy} from './rule.js'
+
+const WORLD = ['0.0.0.0/0', '::/0']
+const EKS_LOG_TYPES = ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler']
+const IAM_POLICY_TYPES = ['aws_iam_policy', 'aws_iam_role_policy', 'aws_iam_user_policy', 'aws_iam_group_policy']
+
+/** Ingress rules of any shape: inline blocks and the separate rule resources. */
+function ingressRules(resource: AuditResource): {from: number; to: number; protocol: string; cidrs: string[]}[] {
+  const v = resource.values
+  const toRule = (rule: any) => ({
+    from: Number(rule.from_port ?? 0),
+    to: Number(rule.to_port ?? 65535),
+    protocol: String(rule.protocol ?? rule.ip_protocol ?? '-1'),
+    cidrs: [...list(rule.cidr_blocks), ...list(rule.ipv6_cidr_blocks), ...list(rule.cidr_ipv4), ...list(rule.cidr_ipv6)],
+  })
+  if (resource.type === 'aws_security_group') return list(v.ingress).map(toRule)
+  if (resource.type === 'aws_security_group_rule') return v.type === 'ingress' ? [toRule(v)] : []
+  return [toRule(v)] // aws_vpc_security_group_ingress_rule
+}
+
+const SG_TYPES = ['aws_security_group', 'aws_security_group_rule', 'aws_vpc_security_group_ingress_rule']
+const coversPort = (rule: {from: number; to: number; protocol: string}, port: number) =>
+  rule.protocol === '-1' || rule.protocol === 'all' || (rule.from <= port && port <= rule.to)
+
+function portRule(id: string, checkov: string, port: number, service: string): Rule {
+  return {
+    id,
+    checkov,
+    title: `No ingress on ${port} (${service}) from anywhere: access is through Session Manager`,
+    severity: 'critical',
+    types: SG_TYPES,
+    fix: `remove the ingress rule for port ${port}; use \`infra session\` or \`infra tunnel\` instead`,
+    check: (resource) => {
+      const open = ingressRules(resource).find((rule) => coversPort(rule, port))
+      return open ? `allows ${service} (port ${port}) in from ${open.cidrs.join(', ') || 'another security group'}` : undefined
+    },
+  }
+}
+
+/** Buckets, and the separate resources that configure them. */
+function bucketSettings(bucket: AuditResource, ctx: AuditContext, type: string): AuditResource[] {
+  return ctx.referencing(bucket, type, 'bucket')
+}
+
+function iamStatements(resource: AuditResource): any[] {
+  return list(parsePolicy(resource.values.policy)?.Statement)
+}
+
+/** Subnets routed to an internet gateway: through a route resource, an inline route, or the main table. */
+function publicSubnets(ctx: AuditContext): AuditResource[] {
+  const gateways = ctx.ofType('aws_internet_gateway')
+  const toGateway = (value: unknown) => gateways.some((gateway) => refersTo(value, gateway)) || (typeof value === 'string' && value.startsWith('igw-'))
+  const tables = ctx.ofType('aws_route_table').filter(
+    (table) =>
+      list(table.values.route).some((route: any) => toGateway(route.gateway_id)) ||
+      ctx.referencing(table, 'aws_route', 'route_table_id').some((route) => toGateway(route.values.gateway_id)),
+  )
+  const associations = tables.flatMap((table) => ctx.referencing(table, 'aws_route_table_association', 'route_table_id'))
+  return ctx.ofType('aws_subnet').filter((subnet) => associations.some((association) => refersTo(association.values.subnet_id, subnet)))
+}
+
+export const RULES: Rule[] = [
+  // Encryption at rest
+  {
+    id: 'INFRA_EBS_LAUNCH_TEMPLATE_ENCRYPTED', checkov: 'CKV_AWS_8', severity: 'high', types: ['aws_launch_template'],
+    title: 'Launch template volumes are encrypted', fix: 'set block_device_mappings.ebs.encrypted = true (with kms_key_id)',
+    check: (r) => (list(r.values.block_device_mappings).some((m: any) => m.ebs && !truthy(m.ebs.encrypted)) ? 'has an unencrypted EBS volume' : undefined),
+  },
+  {
+    id: 'INFRA_EBS_INSTANCE_ENCRYPTED', checkov: 'CKV_AWS_8', severity: 'high', types: ['aws_instance'],
+    title: 'Instance volumes are encrypted', fix: 'set root_block_device.encrypted = true and ebs_block_device.encrypted = true',
+    check: (r) =>
+      [...list(r.values.root_block_device), ...list(r.values.ebs_block_device)].some((d: any) => !truthy(d.encrypted)) || list(r.values.root_block_device).length === 0
+        ? 'has a volume that is not encrypted'
+        : undefined,
+  },
+  {
+    id: 'INFRA_EBS_VOLUME_ENCRYPTED', checkov: 'CKV_AWS_3', severity: 'high', types: ['aws_ebs_volume'],
+    title: 'EBS volumes are encrypted', fix: 'set encrypted = true and kms_key_id',
+    check: (r) => (truthy(r.values.encrypted) ? undefined : 'is not encrypted'),
+  },
+  {
+    id: 'INFRA_RDS_ENCRYPTED', checkov: 'CKV_AWS_16', severity: 'high', types: ['aws_db_instance', 'aws_rds_cluster'],
+    title: 'Databases are encrypted at rest', fix: 'set storage_encrypted = true and kms_key_id',
+    check: (r) => (truthy(r.values.storage_encrypted) ? undefined : 'stores data unencrypted'),
+  },
+  {
+    id: 'INFRA_EKS_SECRETS_ENCRYPTED', checkov: 'CKV_AWS_58', severity: 'high', types: ['aws_eks_cluster'],
+    title: 'EKS secrets are encrypted with KMS', fix: 'add encryption_config { resources = ["secrets"], provider { key_arn } }',
+    check: (r) => (list(r.values.encryption_config).some((c: any) => list(c.resources).includes('secrets') && list(c.provider).concat(c.provider ?? []).some((p: any) => p?.key_arn)) ? undefined : 'keeps secrets without envelope encryption'),
+  },
+  {
+    id: 'INFRA_S3_ENCRYPTED', checkov: 'CKV_AWS_145', severity: 'high', types: ['aws_s3_bucket'],
+    title: 'S3 buckets are encrypted with KMS', fix: 'add aws_s3_bucket_server_side_encryption_configuration with sse_algorithm = "aws:kms"',
+    check: (r, ctx) => {
+      const inline = list(r.values.server_side_encryption_configuration)
+      const configs = [...inline, ...bucketSettings(r, ctx, 'aws_s3_bucket_server_side_encryption_configuration').map((c) => c.values)]
+      const kms = configs.some((c: any) => list(c.rule).some((rule: any) => list(rule.apply_server_side_encryption_by_default).concat(rule.apply_server_side_encryption_by_default ?? []).some((d: any) => d?.sse_algorithm === 'aws:kms' || d?.sse_algorithm === 'aws:kms:dsse')))
+      return kms ? undefined : 'has no KMS default encryption'
+    },
+  },
+  {
+    id: 'INFRA_LOGS_ENCRYPTED', checkov: 'CKV_AWS_158', severity: 'medium', types: ['aws_cloudwatch_log_group'],
+    title: 'Log groups are encrypted with KMS', fix: 'set kms_key_id to the environment key',
+    check: (r) => (r.values.kms_key_id ? undefined : 'is not encrypted with a customer key'),
+  },
+  {
+    id: 'INFRA_SNS_ENCRYPTED', checkov: 'CKV_AWS_26', severity: 'medium', types: ['aws_sns_topic'],
+    title: 'SNS topics are encrypted', fix: 'set kms_master_key_id',
+    check: (r) => (r.values.kms_master_key_id ? undefined : 'publishes unencrypted'),
+  },
+  {
+    id: 'INFRA_SECRET_CMK', checkov: 'CKV_AWS_149', severity: 'medium', types: ['aws_secretsmanager_secret'],
+    title: 'Secrets are encrypted with a customer key', fix: 'set kms_key_id',
+    check: (r) => (r.values.kms_key_id ? undefined : 'uses the default key'),
+  },
+  {
+    id: 'INFRA_CLOUDTRAIL_ENCRYPTED', checkov: 'CKV_AWS_35', severity: 'high', types: ['aws_cloudtrail'],
+    title: 'CloudTrail logs are encrypted with KMS', fix: 'set kms_key_id',
+    check: (r) => (r.values.kms_key_id ? undefined : 'writes logs without KMS'),
+  },
+  {
+    id: 'INFRA_KMS_ROTATION', checkov: 'CKV_AWS_7', severity: 'medium', types: ['aws_kms_key'],
+    title: 'KMS keys rotate', fix: 'set enable_key_rotation = true',
+    check: (r) => (r.values.customer_master_key_spec && r.values.customer_master_key_spec !== 'SYMMETRIC_DEFAULT') || truthy(r.values.enable_key_rotation) ? undefined : 'does not rotate',
+  },
+  {
+    id: 'INFRA_RDS_PASSWORD_MANAGED', severity: 'high', types: ['aws_db_instance', 'aws_rds_cluster'],
+    title: 'Database master passwords live in Secrets Manager, not in configuration or state',
+    fix: 'set manage_master_user_password = true and remove password',
+    check: (r) => (r.values.password || (!truthy(r.values.manage_master_user_password) && !r.values.replicate_source_db && !r.values.snapshot_identifier) ? 'has a master password in configuration' : undefined),
+  },
+
+  // Nothing public
+  {
+    id: 'INFRA_INSTANCE_NO_PUBLIC_IP', checkov: 'CKV_AWS_88', severity: 'high', types: ['aws_instance'],
+    title: 'Instances have no public IP', fix: 'set associate_public_ip_address = false and launch in a private subnet',
+    check: (r) => (truthy(r.values.associate_public_ip_address) ? 'gets a public IP' : undefined),
+  },
+  {
+    id: 'INFRA_LAUNCH_TEMPLATE_NO_PUBLIC_IP', checkov: 'CKV_AWS_88', severity: 'high', types: ['aws_launch_template'],
+    title: 'Launch templates give no public IP', fix: 'set network_interfaces.associate_public_ip_address = false',
+    check: (r) => (list(r.values.network_interfaces).some((ni: any) => truthy(ni.associate_public_ip_address)) ? 'gives instances a public IP' : undefined),
+  },
+  {
+    id: 'INFRA_SUBNET_NO_PUBLIC_IP', checkov: 'CKV_AWS_130', severity: 'high', types: ['aws_subnet'],
+    title: 'Subnets do not map public IPs', fix: 'set map_public_ip_on_launch = false',
+    check: (r) => (truthy(r.values.map_public_ip_on_launch) ? 'maps a public IP to everything launched in it' : undefined),
+  },
+  {
+    id: 'INFRA_PUBLIC_SUBNET_NAT_ONLY', severity: 'high', types: ['aws_subnet'],
+    title: 'Subnets routed to an internet gateway hold NAT gateways only',
+    fix: 'move the workload to a private app subnet; only NAT gateways belong in public subnets',
+    check: (r, ctx) => {
+      if (!publicSubnets(ctx).includes(r)) return undefined
+      const tenants = [
+        ...ctx.ofType('aws_instance').filter((i) => refersTo(i.values.subnet_id, r)),
+        ...ctx.ofType('aws_autoscaling_group').filter((g) => refersTo(g.values.vpc_zone_identifier, r)),
+        ...ctx.ofType('aws_db_subnet_group', 'aws_elasticache_subnet_group').filter((g) => refersTo(g.values.subnet_ids, r)),
+        ...ctx.ofType('aws_eks_node_group', 'aws_vpc_endpoint', 'aws_lambda_function').filter((x) => refersTo(x.values.subnet_ids ?? x.values.vpc_config?.[0]?.subnet_ids, r)),
+        ...ctx.ofType('aws_eks_cluster').filter((c) => refersTo(list(c.values.vpc_config)[0]?.subnet_ids, r)),
+        ...ctx.ofType('aws_network_interface').filter((n) => refersTo(n.values.subnet_id, r)),
+        ...ctx.ofType('aws_lb', 'aws_alb').filter((lb) => refersTo(lb.values.subnets, r) && !truthy(lb.values.internal)),
+      ]
+      return tenants.length ? `is public and holds ${tenants.map((t) => t.address).join(', ')}` : undefined
+    },
+  },
+  {
+    id: 'INFRA_INSTANCE_IMDSV2', checkov: 'CKV_AWS_79', severity: 'high', types: ['aws_instance', 'aws_launch_template'],
+    title: 'Instance metadata requires IMDSv2 tokens', fix: 'set metadata_options { http_tokens = "required" }',
+    check: (r) => {
+      const options = list(r.values.metadata_options)[0] ?? r.values.metadata_options
+      return options?.http_tokens === 'required' || options?.http_endpoint === 'disabled' ? undefined : 'allows IMDSv1'
+    },
+  },
+  {
+    id: 'INFRA_SG_NO_WORLD_INGRESS', checkov: 'CKV_AWS_260', severity: 'critical', types: SG_TYPES,
+    title: 'No security group ingress from 0.0.0.0/0 or ::/0', fix: 'allow only the VPC CIDR or other security groups',
+    check: (r) => {
+      const open = ingressRules(r).find((rule) => rule.cidrs.some((cidr) => WORLD.includes(cidr)))
+      return open ? `allows ${open.protocol === '-1' ? 'all traffic' : `ports ${open.from}-${open.to}`} in from the internet` : undefined
+    },
+  },
+  portRule('INFRA_SG_NO_SSH', 'CKV_AWS_24', 22, 'SSH'),
+  portRule('INFRA_SG_NO_RDP', 'CKV_AWS_25', 3389, 'RDP'),
+  {
+    id: 'INFRA_DEFAULT_SG_CLOSED', checkov: 'CKV2_AWS_12', severity: 'high', types: ['aws_vpc'],
+    title: "Every VPC's default security group has no rules", fix: 'add aws_default_security_group for the VPC with no ingress and no egress',
+    check: (r, ctx) => {
+      const defaults = ctx.referencing(r, 'aws_default_security_group', 'vpc_id')
+      if (defaults.length === 0) return 'leaves the default security group with its allow rules'
+      return defaults.some((sg) => list(sg.values.ingress).length > 0 || list(sg.values.egress).length > 0) ? 'has rules in its default security group' : undefined
+    },
+  },
+  {
+    id: 'INFRA_RDS_PRIVATE', checkov: 'CKV_AWS_17', severity: 'critical', types: ['aws_db_instance'],
+    title: 'Databases are not publicly accessible', fix: 'set publicly_accessible = false',
+    check: (r) => (truthy(r.values.publicly_accessible) ? 'is reachable from the internet' : undefined),
+  },
+  {
+    id: 'INFRA_EKS_PRIVATE_ENDPOINT', checkov: 'CKV_AWS_39', severity: 'critical', types: ['aws_eks_cluster'],
+    title: 'EKS API endpoint is private', fix: 'set vpc_config { endpoint_public_access = false, endpoint_private_access = true }',
+    check: (r) => {
+      const config = list(r.values.vpc_config)[0] ?? {}
+      // The API defaults to public when not said otherwise.
+      return config.endpoint_public_access === false || config.endpoint_public_access === 'false' ? undefined : 'exposes the Kubernetes API publicly'
+    },
+  },
+  {
+    id: 'INFRA_EKS_NO_NODE_SSH', checkov: 'CKV_AWS_100', severity: 'high', types: ['aws_eks_node_group'],
+    title: 'EKS nodes have no SSH access', fix: 'remove remote_access; use Session Manager',
+    check: (r) => (list(r.values.remote_access).some((ra: any) => ra?.ec2_ssh_key) ? 'opens SSH to the nodes' : undefined),
+  },
+  {
+    id: 'INFRA_NO_KEY_PAIR', severity: 'medium', types: ['aws_instance', 'aws_launch_template'],
+    title: 'Instances carry no SSH key pair', fix: 'remove key_name; access is through Session Manager',
+    check: (r) => (r.values.key_name ? `carries key pair ${r.values.key_name}` : undefined),
+  },
+  {
+    id: 'INFRA_S3_PUBLIC_ACCESS_BLOCKED', checkov: 'CKV2_AWS_6', severity: 'high', types: ['aws_s3_bucket'],
+    title: 'S3 buckets block every kind of public access', fix: 'add aws_s3_bucket_public_access_block with all four settings true',
+    check: (r, ctx) => {
+      const blocks = bucketSettings(r, ctx, 'aws_s3_bucket_public_access_block')
+      const complete = blocks.some((b) => ['block_public_acls', 'block_public_policy', 'ignore_public_acls', 'restrict_public_buckets'].every((key) => truthy(b.values[key])))
+      return complete ? undefined : 'can be made public'
+    },
+  },
+  {
+    id: 'INFRA_S3_TLS_ONLY', severity: 'high', types: ['aws_s3_bucket'],
+    title: 'S3 bucket policies deny plain HTTP', fix: 'add a Deny statement on s3:* with Condition Bool aws:SecureTransport = false',
+    check: (r, ctx) => {
+      const policies = [r.values.policy, ...bucketSettings(r, ctx, 'aws_s3_bucket_policy').map((p) => p.values.policy)]
+      const denies = policies.flatMap((p) => list(parsePolicy(p)?.Statement)).some(
+        (s: any) => s.Effect === 'Deny' && String(s.Condition?.Bool?.['aws:SecureTransport']) === 'false',
+      )
+      return denies ? undefined : 'accepts requests without TLS'
+    },
+  },
+  {
+    id: 'INFRA_S3_VERSIONED', checkov: 'CKV_AWS_21', severity: 'medium', types: ['aws_s3_bucket'],
+    title: 'S3 buckets are versioned (state and audit evidence survive overwrites)', fix: 'add aws_s3_bucket_versioning with status = "Enabled"',
+    check: (r, ctx) => {
+      const inline = list(r.values.versioning).some((v: any) => truthy(v.enabled))
+      const separate = bucketSettings(r, ctx, 'aws_s3_bucket_versioning').some((v) => list(v.values.versioning_configuration).concat(v.values.versioning_configuration ?? []).some((c: any) => c?.status === 'Enabled'))
+      return inline || separate ? undefined : 'is not versioned'
+    },
+  },
+  {
+    id: 'INFRA_S3_OWNER_ENFORCED', checkov: 'CKV2_AWS_65', severity: 'low', types: ['aws_s3_bucket'],
+    title: 'S3 buckets disable ACLs', fix: 'add aws_s3_bucket_ownership_controls with object_ownership = "BucketOwnerEnforced"',
+    check: (r, ctx) => (bucketSettings(r, ctx, 'aws_s3_bucket_ownership_controls').some((o) => list(o.values.rule).concat(o.values.rule ?? []).some((rule: any) => rule?.object_ownership === 'BucketOwnerEnforced')) ? undefined : 'still honours ACLs'),
+  },
+
+  // Databases
+  {
+    id: 'INFRA_RDS_BACKUPS', checkov: 'CKV_AWS_133', severity: 'medium', types: ['aws_db_instance'],
+    title: 'Databases keep at least 7 days of backups', fix: 'set backup_retention_period >= 7',
+    check: (r) => (Number(r.values.backup_retention_period ?? 1) >= 7 ? undefined : `keeps ${r.values.backup_retention_period ?? 1} day(s) of backups`),
+  },
+  {
+    id: 'INFRA_RDS_DELETION_PROTECTION', checkov: 'CKV_AWS_293', severity: 'high', types: ['aws_db_instance', 'aws_rds_cluster'],
+    title: 'Production databases have deletion protection', fix: 'set deletion_protection = true',
+    check: (r, ctx) => (ctx.protected && !truthy(r.values.deletion_protection) ? 'can be deleted in a protected environment' : undefined),
+  },
+  {
+    id: 'INFRA_RDS_MULTI_AZ', checkov: 'CKV_AWS_157', severity: 'medium', types: ['aws_db_instance'],
+    title: 'Production databases are Multi-AZ', fix: 'set multi_az = true',
+    check: (r, ctx) => (ctx.protected && !truthy(r.values.multi_az) ? 'runs in one AZ in a protected environment' : undefined),
+  },
+  {
+    id: 'INFRA_RDS_IAM_AUTH', checkov: 'CKV_AWS_161', severity: 'medium', types: ['aws_db_instance'],
+    title: 'Databases accept IAM authentication', fix: 'set iam_database_authentication_enabled = true',
+    check: (r) => (truthy(r.values.iam_database_authentication_enabled) ? undefined : 'has IAM authentication off'),
+  },
+
+  // Audit trail and flow logs
+  {
+    id: 'INFRA_EKS_CONTROL_PLANE_LOGS', checkov: 'CKV_AWS_37', severity: 'medium', types: ['aws_eks_cluster'],
+    title: 'EKS control-plane logging is on for every log type', fix: `set enabled_cluster_log_types = ${JSON.stringify(EKS_LOG_TYPES)}`,
+    check: (r) => {
+      const missing = EKS_LOG_TYPES.filter((type) => !list(r.values.enabled_cluster_log_types).includes(type))
+      return missing.length ? `does not log ${missing.join(', ')}` : undefined
+    },
+  },
+  {
+    id: 'INFRA_CLOUDTRAIL_MULTI_REGION', checkov: 'CKV_AWS_67', severity: 'high', types: ['aws_cloudtrail'],
+    title: 'CloudTrail covers every region', fix: 'set is_multi_region_trail = true',
+    check: (r) => (truthy(r.values.is_multi_region_trail) ? undefined : 'records one region only'),
+  },
+  {
+    id: 'INFRA_CLOUDTRAIL_VALIDATION', checkov: 'CKV_AWS_36', severity: 'high', types: ['aws_cloudtrail'],
+    title: 'CloudTrail log files are validated', fix: 'set enable_log_file_validation = true',
+    check: (r) => (truthy(r.values.enable_log_file_validation) ? undefined : 'cannot prove its logs were not altered'),
+  },
+  {
+    id: 'INFRA_VPC_FLOW_LOGS', checkov: 'CKV2_AWS_11', severity: 'high', types: ['aws_vpc'],
+    title: 'Every VPC has flow logs', fix: 'add aws_flow_log with vpc_id and traffic_type = "ALL"',
+    check: (r, ctx) => (ctx.referencing(r, 'aws_flow_log', 'vpc_id').length ? undefined : 'records no flow logs'),
+  },
+  {
+    id: 'INFRA_FLOW_LOGS_ALL_TRAFFIC', severity: 'high', types: ['aws_flow_log'],
+    title: 'Flow logs capture ALL traffic, accepted and rejected', fix: 'set traffic_type = "ALL"',
+    check: (r) => (r.values.traffic_type === 'ALL' ? undefined : `captures only ${r.values.traffic_type ?? 'unset'} traffic`),
+  },
+  {
+    id: 'INFRA_FLOW_LOGS_FORMAT', severity: 'medium', types: ['aws_flow_log'],
+    title: 'Flow logs carry the fields the isolation audit needs', fix: `set log_format to include ${FLOW_LOG_REQUIRED_FIELDS.map((f) => `\${${f}}`).join(' ')}`,
+    check: (r) => {
+      const format = String(r.values.log_format ?? '')
+      const missing = FLOW_LOG_REQUIRED_FIELDS.filter((field) => !format.includes(`{${field}}`))
+      return missing.length ? `lacks ${missing.join(', ')}${format ? '' : ' (default format)'}` : undefined
+    },
+  },
+  {
+    id: 'INFRA_LOG_RETENTION', checkov: 'CKV_AWS_66', severity: 'low', types: ['aws_cloudwatch_log_group'],
+    title: 'Log groups have a retention period', fix: 'set retention_in_days (90 or more; 365 in production)',
+    check: (r, ctx) => {
+      const days = Number(r.values.retention_in_days ?? 0)
+      if (days === 0) return 'keeps logs forever at growing cost, or is unset'
+      return ctx.protected && days < 365 ? `keeps ${days} days in a protected environment (CKV_AWS_338 asks 365)` : undefined
+    },
+  },
+
+  // Identity
+  {
+    id: 'INFRA_IAM_NO_ADMIN_WILDCARD', checkov: 'CKV_AWS_355', severity: 'high', types: IAM_POLICY_TYPES,
+    title: 'IAM policies do not allow "*" actions on "*" resources', fix: 'name the actions and resources the role needs',
+    check: (r) => {
+      const wild = iamStatements(r).find((s: any) => s.Effect === 'Allow' && list(s.Action).some((a) => a === '*' || a === '*:*') && list(s.Resource).includes('*'))
+      return wild ? 'allows every action on every resource' : undefined
+    },
+  },
+  {
+    id: 'INFRA_IAM_NO_SERVICE_WILDCARD', checkov: 'CKV_AWS_63', severity: 'medium', types: IAM_POLICY_TYPES,
+    title: 'IAM policies do not grant a whole service on "*"', fix: 'list the actions instead of "service:*"',
+    check: (r) => {
+      const wild = iamStatements(r).find((s: any) => s.Effect === 'Allow' && list(s.Action).some((a) => /^[a-z0-9-]+:\*$/.test(a)) && list(s.Resource).includes('*'))
+      return wild ? `allows ${list(wild.Action).filter((a) => /:\*$/.test(a)).join(', ')} on every resource` : undefined
+    },
+  },
+  {
+    id: 'INFRA_IAM_NO_USER_KEYS', checkov: 'CKV_AWS_273', severity: 'high', types: ['aws_iam_access_key', 'aws_iam_user_login_profile'],
+    title: 'No long-lived IAM user credentials', fix: 'use roles assumed through SSO or the management account',
+    check: (r) => `creates a long-lived credential for ${r.values.user ?? 'a user'}`,
+  },
+  {
+    id: 'INFRA_IAM_ROLE_TRUST_NOT_PUBLIC', severity: 'critical', types: ['aws_iam_role'],
+    title: 'Roles are not assumable by anyone', fix: 'trust named accounts or services only',
+    check: (r) => {
+      const open = list(parsePolicy(r.values.assume_role_policy)?.Statement).find((s: any) => s.Effect === 'Allow' && (s.Principal === '*' || list(s.Principal?.AWS).includes('*')) && !s.Condition)
+      return open ? 'trusts every AWS principal' : undefined
+    },
+  },
+
+  // Edge
+  {
+    id: 'INFRA_WAF_ON_PUBLIC_LB', checkov: 'CKV2_AWS_28', severity: 'high', types: ['aws_lb', 'aws_alb'],
+    title: 'Internet-facing load balancers are behind WAF', fix: 'add aws_wafv2_web_acl_association for the load balancer',
+    check: (r, ctx) => {
+      if (truthy(r.values.internal) || r.values.load_balancer_type === 'network') return undefined
+      return ctx.referencing(r, 'aws_wafv2_web_acl_association', 'resource_arn').length ? undefined : 'faces the internet without WAF'
+    },
+  },
+  {
+    id: 'INFRA_LB_DROP_INVALID_HEADERS', checkov: 'CKV_AWS_131', severity: 'low', types: ['aws_lb', 'aws_alb'],
+    title: 'Application load balancers drop invalid headers', fix: 'set drop_invalid_header_fields = true',
+    check: (r) => (r.values.load_balancer_type === 'network' || truthy(r.values.drop_invalid_header_fields) ? undefined : 'forwards invalid headers'),
+  },
+]

@@ -1,0 +1,47 @@
+import type {AuditReport} from './engine.js'
+import type {Rule, Severity} from './rule.js'
+
+const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = {critical: 'error', high: 'error', medium: 'warning', low: 'note'}
+const SCORE: Record<Severity, string> = {critical: '9.5', high: '8.0', medium: '5.0', low: '2.0'}
+
+/** SARIF 2.1.0 for code-scanning dashboards; accepted findings are reported as suppressed. */
+export function toSarif(reports: AuditReport[], rules: Rule[], version: string): object {
+  return {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'infra audit stacks',
+            version,
+            rules: rules.map((rule) => ({
+              id: rule.id,
+              name: rule.id,
+              shortDescription: {text: rule.title},
+              help: {text: rule.fix},
+              properties: {'security-severity': SCORE[rule.severity], severity: rule.severity, ...(rule.checkov ? {checkov: rule.checkov} : {})},
+              defaultConfiguration: {level: LEVEL[rule.severity]},
+            })),
+          },
+        },
+        results: reports.flatMap((report) =>
+          report.findings.map((finding) => ({
+            ruleId: finding.rule,
+            level: LEVEL[finding.severity],
+            message: {text: `${finding.message}. Fix: ${finding.fix}`},
+            locations: [
+              {
+                physicalLocation: {artifactLocation: {uri: report.source}},
+                logicalLocations: [{fullyQualifiedName: finding.constructPath ?? finding.address, kind: 'resource'}],
+              },
+            ],
+            ...(finding.status === 'accepted'
+              ? {suppressions: [{kind: 'external', status: 'accepted', justification: `${finding.exception!.reason} (until ${finding.exception!.expires})`}]}
+              : {}),
+          })),
+        ),
+      },
+    ],
+  }
+}

@@ -1,0 +1,28 @@
+import {chmodSync, mkdtempSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
+/**
+ * A stand-in terraform that records each call and answers `show -json` with a given plan, for
+ * tests about what infra does between plan and apply. Real terraform is used everywhere else.
+ */
+export function fakeTerraform(planJson: object): {binary: string; calls: string} {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'infra-fake-tf-'))
+  const calls = path.join(dir, 'calls.log')
+  const plan = path.join(dir, 'plan.json')
+  writeFileSync(plan, JSON.stringify(planJson))
+  const binary = path.join(dir, 'terraform')
+  writeFileSync(
+    binary,
+    `#!/bin/sh
+echo "$1" >> ${JSON.stringify(calls)}
+case "$1" in
+  plan) for a in "$@"; do case "$a" in -out=*) : > "\${a#-out=}";; esac; done; exit 2;;
+  show) cat ${JSON.stringify(plan)};;
+esac
+exit 0
+`,
+  )
+  chmodSync(binary, 0o755)
+  return {binary, calls}
+}
