@@ -12,16 +12,22 @@ export function exceptionsFor(estate: Estate, env?: EnvironmentSpec): NonNullabl
   return estate.exceptions.filter((exception) => !exception.environment || exception.environment === env?.name)
 }
 
-/** Audits one Terraform JSON file: configuration (cdk.tf.json, *.tf.json) or `terraform show -json` output. */
-export function auditFile(file: string, options: AuditOptions): AuditReport {
-  let document: unknown
+function readJson(file: string): unknown {
   try {
-    document = JSON.parse(readFileSync(file, 'utf8'))
+    return JSON.parse(readFileSync(file, 'utf8'))
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `is not JSON (${(error as Error).message.split('\n')[0]})`
     throw new InfraError(`${file} ${reason}`, 'pass a Terraform JSON file or the output of `terraform show -json PLANFILE`', 'AUDIT_INPUT_UNREADABLE')
   }
-  return runAudit(resourcesFromJson(document, file), options)
+}
+
+/**
+ * Audits one Terraform JSON file: configuration (cdk.tf.json, *.tf.json) or `terraform show -json`
+ * output; a plan's unknown-until-apply values come from configurationFile when given.
+ */
+export function auditFile(file: string, options: AuditOptions, configurationFile?: string): AuditReport {
+  const configuration = configurationFile ? resourcesFromJson(readJson(configurationFile), configurationFile).resources : undefined
+  return runAudit(resourcesFromJson(readJson(file), file, configuration), options)
 }
 
 /** Synthesizes an environment's stacks and audits each one. */

@@ -20,11 +20,15 @@ export interface AuditInput {
   resources: AuditResource[]
 }
 
-/** Reads a synthesized cdk.tf.json / any Terraform JSON configuration, or a `terraform show -json` plan. */
-export function resourcesFromJson(document: unknown, source: string): AuditInput {
+/**
+ * Reads a synthesized cdk.tf.json / any Terraform JSON configuration, or a `terraform show -json`
+ * plan. For a plan, `configuration` (the synthesized resources it was planned from) supplies what
+ * stays unknown until apply, such as a policy that embeds an ARN; the plan's known values win.
+ */
+export function resourcesFromJson(document: unknown, source: string, configuration?: AuditResource[]): AuditInput {
   const doc = document as Record<string, any>
   if (doc && typeof doc === 'object' && ('planned_values' in doc || 'resource_changes' in doc)) {
-    return {kind: 'plan', source, resources: fromPlan(doc)}
+    return {kind: 'plan', source, resources: fromPlan(doc, configuration)}
   }
   if (doc && typeof doc === 'object' && ('resource' in doc || 'terraform' in doc || 'provider' in doc)) {
     return {kind: 'synthesized', source, resources: fromConfiguration(doc)}
@@ -48,19 +52,24 @@ function fromConfiguration(doc: Record<string, any>): AuditResource[] {
 }
 
 /** Planned values (known after apply are absent), with the configuration's references kept. */
-function fromPlan(doc: Record<string, any>): AuditResource[] {
+function fromPlan(doc: Record<string, any>, configuration: AuditResource[] = []): AuditResource[] {
   const resources: AuditResource[] = []
   const references = configurationReferences(doc.configuration?.root_module)
+  const configured = new Map(configuration.map((resource) => [resource.address, resource]))
   const walk = (module: Record<string, any> | undefined) => {
     if (!module) return
     for (const resource of module.resources ?? []) {
       if (resource.mode !== 'managed') continue
-      const values = {...(resource.values ?? {})}
+      const base = configured.get(configAddress(resource.address))
+      const values: Record<string, any> = {...(base?.values ?? {})}
+      for (const [attribute, value] of Object.entries<any>(resource.values ?? {})) {
+        if (value !== null && value !== undefined) values[attribute] = value
+      }
       // Where a value is unknown until apply, keep the reference so cross-resource rules still link.
       for (const [attribute, target] of Object.entries(references.get(configAddress(resource.address)) ?? {})) {
         if (values[attribute] === undefined || values[attribute] === null) values[attribute] = target
       }
-      resources.push({address: resource.address, type: resource.type, name: resource.name, values})
+      resources.push({address: resource.address, type: resource.type, name: resource.name, values, constructPath: base?.constructPath})
     }
     for (const child of module.child_modules ?? []) walk(child)
   }

@@ -31,6 +31,8 @@ export interface Rule {
 }
 
 export const truthy = (value: unknown): boolean => value === true || value === 'true'
+/** A nested block: an object in configuration JSON, a one-element list in plan JSON. */
+export const one = (value: unknown): any => (Array.isArray(value) ? value[0] : value)
 export const list = <T = any>(value: unknown): T[] => (Array.isArray(value) ? value : value === undefined || value === null ? [] : [value as T])
 
 /** Whether a value (a reference string or a known id/name) points at the target resource. */

@@ -1,6 +1,6 @@
 import {FLOW_LOG_REQUIRED_FIELDS} from './flow-log-fields.js'
 import type {AuditResource} from './resources.js'
-import {type AuditContext, type Rule, list, parsePolicy, refersTo, truthy} from './rule.js'
+import {type AuditContext, type Rule, list, one, parsePolicy, refersTo, truthy} from './rule.js'
 
 const WORLD = ['0.0.0.0/0', '::/0']
 const EKS_LOG_TYPES = ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler']
@@ -66,7 +66,7 @@ export const RULES: Rule[] = [
   {
     id: 'INFRA_EBS_LAUNCH_TEMPLATE_ENCRYPTED', checkov: 'CKV_AWS_8', severity: 'high', types: ['aws_launch_template'],
     title: 'Launch template volumes are encrypted', fix: 'set block_device_mappings.ebs.encrypted = true (with kms_key_id)',
-    check: (r) => (list(r.values.block_device_mappings).some((m: any) => m.ebs && !truthy(m.ebs.encrypted)) ? 'has an unencrypted EBS volume' : undefined),
+    check: (r) => (list(r.values.block_device_mappings).some((m: any) => one(m.ebs) && !truthy(one(m.ebs).encrypted)) ? 'has an unencrypted EBS volume' : undefined),
   },
   {
     id: 'INFRA_EBS_INSTANCE_ENCRYPTED', checkov: 'CKV_AWS_8', severity: 'high', types: ['aws_instance'],

@@ -151,7 +151,8 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
             stack.plan = summarizePlan(planJson)
             // And again on the exact plan, where computed values are known, before anyone confirms it.
             if (mode !== 'destroy') {
-              const audit = runAudit(resourcesFromJson(planJson, planFile), auditOptions)
+              const synthesized = resourcesFromJson(JSON.parse(readFileSync(path.join(stack.directory, 'cdk.tf.json'), 'utf8')), stack.name).resources
+              const audit = runAudit(resourcesFromJson(planJson, planFile, synthesized), auditOptions)
               stack.audit.plan = summarizeAudit(audit)
               enforceAudit([audit], 'plan')
             }

@@ -23,7 +23,8 @@ const db = (values: object) => ({aws_db_instance: {db: {engine: 'postgres', stor
 
 export const RULE_FIXTURES: RuleFixture[] = [
   {rule: 'INFRA_EBS_LAUNCH_TEMPLATE_ENCRYPTED',
-    pass: {aws_launch_template: {lt: {block_device_mappings: [{ebs: {encrypted: 'true'}}]}}},
+    // Plan JSON writes the nested block as a list, as terraform show -json does.
+    pass: {aws_launch_template: {lt: {block_device_mappings: [{ebs: [{encrypted: 'true'}]}]}}},
     fail: {aws_launch_template: {lt: {block_device_mappings: [{ebs: {encrypted: 'false'}}]}}}},
   {rule: 'INFRA_EBS_INSTANCE_ENCRYPTED',
     pass: {aws_instance: {i: {root_block_device: [{encrypted: true}]}}},

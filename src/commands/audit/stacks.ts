@@ -28,6 +28,7 @@ export default class AuditStacks extends InfraCommand {
     format: Flags.string({description: 'output format', options: ['table', 'json', 'sarif'], default: 'table'}),
     output: Flags.string({char: 'o', description: 'write the report to this file instead of stdout'}),
     'fail-on': Flags.string({description: 'lowest severity that fails the audit', options: [...SEVERITIES], default: 'high'}),
+    configuration: Flags.string({description: 'with a plan --file: the Terraform JSON it was planned from, for values unknown until apply'}),
     protected: Flags.boolean({description: 'with --file: apply production rules (deletion protection, Multi-AZ, a year of logs)'}),
     'work-dir': Flags.string({description: 'folder for synthesized stacks', env: 'INFRA_WORK_DIR', default: '.infra'}),
   }
@@ -42,7 +43,7 @@ export default class AuditStacks extends InfraCommand {
     } else {
       const files = flags.file ?? []
       if (files.length === 0) throw new InfraError('nothing to audit', 'pass --env NAME or --file PATH', 'MISSING_FLAG')
-      reports = files.map((file) => auditFile(file, {blockAt, protected: flags.protected, exceptions: exceptionsFor(estate)}))
+      reports = files.map((file) => auditFile(file, {blockAt, protected: flags.protected, exceptions: exceptionsFor(estate)}, flags.configuration))
     }
     const passed = reports.every((report) => report.passed)
     if (!passed) process.exitCode = 1
