@@ -1,0 +1,142 @@
+import os from 'node:os'
+import type {Readable} from 'node:stream'
+import {Worker} from 'node:worker_threads'
+
+import type {EnvironmentSpec, Estate} from '../estate/model.js'
+import {InfraError} from '../output/errors.js'
+import {type AnalysisResult, FlowAnalyzer, type SerializedAnalyzer} from './analyzer.js'
+import {type ConfigAuditResult, auditFlowLogConfiguration} from './config-audit.js'
+import {parseFormat} from './fields.js'
+import {analyzeFile, analyzeStream} from './read.js'
+import {flowLogPrefixes, keyInRange} from './sources.js'
+
+export interface FlowAuditOptions {
+  estate: Estate
+  /** Accounts to audit (configuration, and records from S3 when a time range is given). */
+  targets: EnvironmentSpec[]
+  files: string[]
+  /** Field order for files without a header line ("${a} ${b}" or "a b"). */
+  logFormat?: string
+  natEnis: string[]
+  since?: Date
+  until?: Date
+  profile?: string
+  topN: number
+  /** Worker threads for local files; 1 reads in this thread. */
+  parallel: number
+}
+
+export interface FlowAuditReport {
+  configuration: ConfigAuditResult[]
+  records: AnalysisResult | null
+  sources: {files: number; s3Objects: number}
+  /** False when a configuration gap or a critical record finding exists. */
+  passed: boolean
+}
+
+export async function auditFlowLogs(options: FlowAuditOptions): Promise<FlowAuditReport> {
+  const fields = options.logFormat ? parseLogFormat(options.logFormat) : undefined
+  const configuration: ConfigAuditResult[] = []
+  for (const target of options.targets) configuration.push(await auditFlowLogConfiguration(options.estate, target, options.profile))
+
+  // Which interfaces are NAT gateways and endpoints: --nat-eni, else the accounts themselves.
+  let natEnis = options.natEnis
+  let natSource: 'flag' | 'account' | undefined = natEnis.length ? 'flag' : undefined
+  const endpointEnis: string[] = []
+  if (natEnis.length === 0 && options.targets.length > 0) {
+    const roles = await Promise.all(options.targets.map((target) => interfaceRolesFromAccount(options, target)))
+    natEnis = roles.flatMap((role) => role.nat)
+    endpointEnis.push(...roles.flatMap((role) => role.endpoints))
+    natSource = natEnis.length ? 'account' : undefined
+  }
+  const analyzer = new FlowAnalyzer({natEnis, natSource, endpointEnis, topN: options.topN})
+  let s3Objects = 0
+  if (options.files.length > 0) await analyzeFiles(options.files, analyzer, fields, options)
+  if (options.since && options.targets.length > 0) {
+    for (const target of options.targets) s3Objects += await analyzeS3(options, target, analyzer, fields)
+  }
+  const readRecords = options.files.length > 0 || options.since !== undefined
+  const records = readRecords ? analyzer.result() : null
+  const passed = configuration.every((c) => c.findings.length === 0) && (records?.passed ?? true)
+  return {configuration, records, sources: {files: options.files.length, s3Objects}, passed}
+}
+
+function parseLogFormat(format: string): string[] {
+  try {
+    return parseFormat(format)
+  } catch (error) {
+    throw new InfraError(`--log-format: ${(error as Error).message}`, 'give the flow log\'s LogFormat, e.g. "${version} ${account-id} ${interface-id} ..."', 'BAD_FORMAT')
+  }
+}
+
+/** Files are split across worker threads by size; each worker returns bounded aggregates to merge. */
+async function analyzeFiles(files: string[], analyzer: FlowAnalyzer, fields: string[] | undefined, options: FlowAuditOptions): Promise<void> {
+  const workers = Math.min(options.parallel, files.length, os.availableParallelism())
+  if (workers <= 1) {
+    for (const file of files) await analyzeFile(file, analyzer, fields)
+    return
+  }
+  const shares: string[][] = Array.from({length: workers}, () => [])
+  files.forEach((file, index) => shares[index % workers].push(file))
+  const states = await Promise.all(
+    shares.map(
+      (share) =>
+        new Promise<SerializedAnalyzer>((resolve, reject) => {
+          const worker = new Worker(new URL('./worker.js', import.meta.url), {workerData: {files: share, fields, topN: options.topN}})
+          worker.once('message', (message: {ok: boolean; state?: SerializedAnalyzer; message?: string; fix?: string; code?: string}) => {
+            if (message.ok) resolve(message.state!)
+            else reject(new InfraError(message.message!, message.fix, message.code ?? 'FLOW_LOG_READ_FAILED'))
+          })
+          worker.once('error', reject)
+        }),
+    ),
+  )
+  for (const state of states) analyzer.merge(state)
+}
+
+/** Reads the account's delivered flow logs for the range, from the bucket its discovery parameters name. */
+async function analyzeS3(options: FlowAuditOptions, target: EnvironmentSpec, analyzer: FlowAnalyzer, fields: string[] | undefined): Promise<number> {
+  const {createClient} = await import('../aws/clients.js')
+  const {GetObjectCommand, S3Client, paginateListObjectsV2} = await import('@aws-sdk/client-s3')
+  const {GetParameterCommand, SSMClient} = await import('@aws-sdk/client-ssm')
+  const access = {estate: options.estate, target, profile: options.profile, purpose: 'audit-flow-logs'}
+  const ssm = await createClient(SSMClient, access)
+  const destination = await ssm
+    .send(new GetParameterCommand({Name: `/infra/${target.name}/flow-logs/s3-destination`}))
+    .then((answer) => answer.Parameter?.Value)
+    .catch(() => undefined)
+  if (!destination) {
+    throw new InfraError(`${target.name} publishes no flow-log destination (/infra/${target.name}/flow-logs/s3-destination)`, `run \`infra provision --env ${target.name}\`, or read files with --file`, 'NO_FLOW_LOG_DESTINATION')
+  }
+  const [bucket, ...prefixParts] = destination.replace(/^arn:aws[\w-]*:s3:::/, '').split('/')
+  const s3 = await createClient(S3Client, access)
+  const since = options.since!
+  const until = options.until ?? new Date()
+  let objects = 0
+  for (const hive of [false, true]) {
+    for (const prefix of flowLogPrefixes({account: target.accountId, region: target.region, since, until, hive, basePrefix: prefixParts.join('/')})) {
+      for await (const page of paginateListObjectsV2({client: s3}, {Bucket: bucket, Prefix: prefix})) {
+        for (const object of page.Contents ?? []) {
+          if (!object.Key || !keyInRange(object.Key, since, until)) continue
+          const body = (await s3.send(new GetObjectCommand({Bucket: bucket, Key: object.Key}))).Body as Readable
+          await analyzeStream(body, analyzer, fields)
+          objects++
+        }
+      }
+    }
+  }
+  return objects
+}
+
+/** NAT gateway and VPC endpoint interfaces of an account, from EC2 itself. */
+async function interfaceRolesFromAccount(options: FlowAuditOptions, target: EnvironmentSpec): Promise<{nat: string[]; endpoints: string[]}> {
+  const {createClient} = await import('../aws/clients.js')
+  const {DescribeNatGatewaysCommand, DescribeVpcEndpointsCommand, EC2Client} = await import('@aws-sdk/client-ec2')
+  const ec2 = await createClient(EC2Client, {estate: options.estate, target, profile: options.profile, purpose: 'audit-flow-logs'})
+  const nat = (await ec2.send(new DescribeNatGatewaysCommand({}))).NatGateways ?? []
+  const endpoints = (await ec2.send(new DescribeVpcEndpointsCommand({}))).VpcEndpoints ?? []
+  return {
+    nat: nat.flatMap((gateway) => (gateway.NatGatewayAddresses ?? []).map((address) => address.NetworkInterfaceId!).filter(Boolean)),
+    endpoints: endpoints.flatMap((endpoint) => endpoint.NetworkInterfaceIds ?? []),
+  }
+}

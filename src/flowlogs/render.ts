@@ -1,0 +1,41 @@
+import {renderTable} from '../output/table.js'
+import type {FlowAuditReport} from './audit.js'
+
+const time = (seconds: number | null) => (seconds === null ? '-' : new Date(seconds * 1000).toISOString().replace('.000Z', 'Z'))
+
+export function renderFlowAudit(report: FlowAuditReport): string {
+  const lines: string[] = []
+  for (const config of report.configuration) {
+    lines.push(`Configuration of ${config.environment} (account ${config.accountId}): ${config.vpcs.length} VPC(s), ${config.findings.length ? `${config.findings.length} gap(s)` : 'every VPC logs ALL traffic, actively, in a usable format'}`)
+    for (const finding of config.findings) lines.push(`  CRITICAL ${finding.vpcId} ${finding.problem}: ${finding.detail}`, `           fix: ${finding.fix}`)
+  }
+  const records = report.records
+  if (records) {
+    const c = records.coverage
+    if (lines.length) lines.push('')
+    lines.push(
+      `Records: ${c.records.toLocaleString('en')} read from ${report.sources.files} file(s) and ${report.sources.s3Objects} S3 object(s), ${time(c.firstSeen)} to ${time(c.lastSeen)}`,
+      `Coverage gaps: ${c.nodata} NODATA, ${c.skipdata} SKIPDATA; ${c.malformed} malformed line(s) skipped`,
+      `NAT gateway interfaces: ${records.natInterfaces.map((n) => `${n.interfaceId} (${n.source})`).join(', ') || 'none known (pass --nat-eni)'}`,
+      '',
+    )
+    if (records.findings.length === 0) lines.push('No findings.')
+    else {
+      lines.push(
+        renderTable(
+          ['SEVERITY', 'FINDING', 'RECORDS', 'BYTES', 'FIRST SEEN', 'LAST SEEN', 'INTERFACES'],
+          records.findings.map((f) => [f.severity.toUpperCase(), f.id, f.count, f.bytes, time(f.firstSeen), time(f.lastSeen), f.interfaces.slice(0, 3).map((i) => i.interfaceId).join(' ')]),
+        ),
+      )
+      for (const finding of records.findings.filter((f) => f.severity !== 'info')) lines.push(`  ${finding.id}: ${finding.title}; fix: ${finding.fix}`)
+    }
+    const top = (title: string, rows: {key: string; count: number}[]) => {
+      if (rows.length === 0) return
+      lines.push('', title, renderTable(['FLOW', 'TOTAL'], rows.slice(0, 10).map((row) => [row.key, row.count])))
+    }
+    top('Top talkers by bytes', records.topTalkersByBytes)
+    top('Rejected (source -> destination:port/protocol)', records.rejected)
+  }
+  lines.push('', report.passed ? 'PASSED: the isolation promise holds in what was read.' : 'FAILED: see the critical findings above.')
+  return lines.join('\n')
+}

@@ -1,0 +1,98 @@
+import {readdirSync, statSync} from 'node:fs'
+import path from 'node:path'
+
+import {InfraError} from '../output/errors.js'
+
+/** Expands paths and globs (*, ?, **) into files, sorted; a pattern that matches nothing is an error. */
+export function expandFiles(patterns: string[], cwd = process.cwd()): string[] {
+  const files = new Set<string>()
+  for (const pattern of patterns) {
+    if (!/[*?]/.test(pattern)) {
+      files.add(path.resolve(cwd, pattern))
+      continue
+    }
+    const absolute = path.resolve(cwd, pattern)
+    const segments = absolute.split(path.sep)
+    const firstWild = segments.findIndex((segment) => /[*?]/.test(segment))
+    const root = segments.slice(0, firstWild).join(path.sep) || path.sep
+    const matcher = globToRegExp(absolute)
+    const before = files.size
+    walk(root, (file) => matcher.test(file) && files.add(file))
+    if (files.size === before) throw new InfraError(`no file matches ${pattern}`, 'check the path; quote globs so the shell does not expand them', 'FILE_NOT_FOUND')
+  }
+  return [...files].sort()
+}
+
+function walk(dir: string, visit: (file: string) => void): void {
+  let entries
+  try {
+    entries = readdirSync(dir, {withFileTypes: true})
+  } catch {
+    return
+  }
+  for (const entry of entries) {
+    const full = path.join(dir, entry.name)
+    if (entry.isDirectory()) walk(full, visit)
+    else if (entry.isFile() || (entry.isSymbolicLink() && statSync(full).isFile())) visit(full)
+  }
+}
+
+function globToRegExp(glob: string): RegExp {
+  let pattern = ''
+  for (let i = 0; i < glob.length; i++) {
+    const char = glob[i]
+    if (char === '*' && glob[i + 1] === '*') {
+      pattern += '.*'
+      i++
+      if (glob[i + 1] === '/') i++
+    } else if (char === '*') pattern += '[^/]*'
+    else if (char === '?') pattern += '[^/]'
+    else pattern += char.replace(/[.+^${}()|[\]\\]/g, '\\$&')
+  }
+  return new RegExp(`^${pattern}$`)
+}
+
+/**
+ * The S3 prefixes that hold a date range of flow logs, in AWS's delivery layout
+ * (AWSLogs/{account}/vpcflowlogs/{region}/{yyyy}/{mm}/{dd}/[HH/]) or its Hive-compatible form
+ * (AWSLogs/aws-account-id={account}/aws-service=vpcflowlogs/aws-region={region}/year=/month=/day=/[hour=/]).
+ */
+export function flowLogPrefixes(options: {account: string; region: string; since: Date; until: Date; hive?: boolean; basePrefix?: string}): string[] {
+  const prefixes: string[] = []
+  const base = options.basePrefix ? `${options.basePrefix.replace(/\/+$/, '')}/` : ''
+  const day = new Date(Date.UTC(options.since.getUTCFullYear(), options.since.getUTCMonth(), options.since.getUTCDate()))
+  while (day <= options.until) {
+    const y = day.getUTCFullYear()
+    const m = String(day.getUTCMonth() + 1).padStart(2, '0')
+    const d = String(day.getUTCDate()).padStart(2, '0')
+    prefixes.push(
+      options.hive
+        ? `${base}AWSLogs/aws-account-id=${options.account}/aws-service=vpcflowlogs/aws-region=${options.region}/year=${y}/month=${m}/day=${d}/`
+        : `${base}AWSLogs/${options.account}/vpcflowlogs/${options.region}/${y}/${m}/${d}/`,
+    )
+    day.setUTCDate(day.getUTCDate() + 1)
+    if (prefixes.length > 400) throw new InfraError('the date range spans more than 400 days', 'narrow --since/--until', 'RANGE_TOO_LONG')
+  }
+  return prefixes
+}
+
+/**
+ * Whether an object's name places it inside [since, until]. Delivery file names carry the end of
+ * their five-minute window: ..._vpcflowlogs_{region}_{flow-log-id}_{yyyymmddTHHmmZ}_{hash}.log.gz.
+ */
+export function keyInRange(key: string, since: Date, until: Date): boolean {
+  const stamp = /_(\d{8}T\d{4}Z)_/.exec(key)?.[1]
+  if (!stamp) return true
+  const time = Date.UTC(Number(stamp.slice(0, 4)), Number(stamp.slice(4, 6)) - 1, Number(stamp.slice(6, 8)), Number(stamp.slice(9, 11)), Number(stamp.slice(11, 13)))
+  // A file stamped up to one window after `until` still holds records from inside it.
+  return time >= since.getTime() && time <= until.getTime() + 15 * 60_000
+}
+
+/** Parses --since/--until: ISO dates or times, or a duration back from now ("24h", "7d", "90m"). */
+export function parseTime(text: string, flag: string, now = new Date()): Date {
+  const relative = /^(\d+)([mhd])$/.exec(text)
+  if (relative) return new Date(now.getTime() - Number(relative[1]) * {m: 60_000, h: 3_600_000, d: 86_400_000}[relative[2] as 'm' | 'h' | 'd'])
+  const parsed = new Date(text)
+  if (Number.isNaN(parsed.getTime())) throw new InfraError(`${flag} "${text}" is not a time`, 'use an ISO date (2026-11-27, 2026-11-27T10:00Z) or a duration like 24h or 7d', 'BAD_TIME')
+  return parsed
+}
