@@ -1,0 +1,92 @@
+import {CreateFlowLogsCommand, CreateVpcCommand, EC2Client} from '@aws-sdk/client-ec2'
+import {CreateBucketCommand, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
+import {PutParameterCommand, SSMClient} from '@aws-sdk/client-ssm'
+import {gzipSync} from 'node:zlib'
+import {beforeAll, describe, expect, inject, it} from 'vitest'
+
+import {createClient} from '../../src/aws/clients.js'
+import {findTarget, parseEstate} from '../../src/estate/load.js'
+import type {Estate} from '../../src/estate/model.js'
+import {auditFlowLogs} from '../../src/flowlogs/audit.js'
+import {FLOW_LOG_FORMAT} from '../../src/stacks/security.js'
+
+/** The flow-log audit against moto: real EC2, S3 and SSM APIs in an account of its own. */
+let estate: Estate
+const ACCOUNT = '555555555555'
+const access = () => ({estate, target: findTarget(estate, 'audit'), purpose: 'test'})
+
+beforeAll(() => {
+  Object.assign(process.env, {AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_CA_BUNDLE: inject('motoCaBundle')})
+  estate = parseEstate(
+    {
+      organization: {name: 'acme', managementAccountId: '999999999999'},
+      endpoint: inject('motoEndpoint'),
+      environments: {audit: {accountId: ACCOUNT, vpcCidr: '10.50.0.0/16'}},
+    },
+    'flow-log test estate',
+  )
+})
+
+const options = (extra: Partial<Parameters<typeof auditFlowLogs>[0]> = {}) => ({
+  estate,
+  targets: [findTarget(estate, 'audit')],
+  files: [],
+  natEnis: [],
+  topN: 10,
+  parallel: 1,
+  ...extra,
+})
+
+describe('configuration audit', () => {
+  it('finds each VPC without a usable flow log, and passes the one with a correct flow log', async () => {
+    const ec2 = await createClient(EC2Client, access())
+    const s3 = await createClient(S3Client, access())
+    await s3.send(new CreateBucketCommand({Bucket: 'audit-flows', CreateBucketConfiguration: {LocationConstraint: 'eu-west-1'}}))
+    const vpc = async (cidr: string) => (await ec2.send(new CreateVpcCommand({CidrBlock: cidr}))).Vpc!.VpcId!
+    const [good, none, rejectOnly, defaultFormat] = [await vpc('10.50.0.0/16'), await vpc('10.51.0.0/16'), await vpc('10.52.0.0/16'), await vpc('10.53.0.0/16')]
+    const flowLog = (vpcId: string, trafficType: 'ALL' | 'REJECT', format?: string) =>
+      ec2.send(new CreateFlowLogsCommand({ResourceIds: [vpcId], ResourceType: 'VPC', TrafficType: trafficType, LogDestinationType: 's3', LogDestination: 'arn:aws:s3:::audit-flows', LogFormat: format}))
+    await flowLog(good, 'ALL', FLOW_LOG_FORMAT)
+    await flowLog(rejectOnly, 'REJECT', FLOW_LOG_FORMAT)
+    await flowLog(defaultFormat, 'ALL')
+
+    const report = await auditFlowLogs(options())
+    const [config] = report.configuration
+    const byVpc = (vpcId: string) => config.findings.filter((f) => f.vpcId === vpcId).map((f) => f.problem)
+    expect(byVpc(good)).toEqual([])
+    expect(byVpc(none)).toEqual(['no-flow-log'])
+    expect(byVpc(rejectOnly)).toEqual(['not-all-traffic'])
+    expect(byVpc(defaultFormat)).toEqual(['format-missing-fields'])
+    expect(config.findings.find((f) => f.vpcId === defaultFormat)!.detail).toContain('pkt-dst-aws-service')
+    expect(config.findings.every((f) => f.accountId === ACCOUNT && f.fix.length > 0)).toBe(true)
+    expect(report.passed).toBe(false)
+    expect(report.records).toBeNull()
+  })
+})
+
+describe('records from S3', () => {
+  it('reads gzip objects in the delivery layout, only inside --since/--until', async () => {
+    const s3 = await createClient(S3Client, access())
+    const ssm = await createClient(SSMClient, access())
+    await s3.send(new CreateBucketCommand({Bucket: 'audit-evidence', CreateBucketConfiguration: {LocationConstraint: 'eu-west-1'}}))
+    await ssm.send(new PutParameterCommand({Name: '/infra/audit/flow-logs/s3-destination', Type: 'String', Value: 'arn:aws:s3:::audit-evidence', Overwrite: true}))
+    const header = 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status flow-direction traffic-path pkt-srcaddr pkt-dstaddr pkt-dst-aws-service'
+    const put = async (day: string, stamp: string, lines: string[]) => {
+      const [y, m, d] = day.split('-')
+      const key = `AWSLogs/${ACCOUNT}/vpcflowlogs/eu-west-1/${y}/${m}/${d}/${ACCOUNT}_vpcflowlogs_eu-west-1_fl-0abc_${stamp}_0a1b2c3d.log.gz`
+      await s3.send(new PutObjectCommand({Bucket: 'audit-evidence', Key: key, Body: gzipSync(`${[header, ...lines].join('\n')}\n`)}))
+    }
+    const t = (iso: string) => Math.floor(Date.parse(iso) / 1000)
+    const rec = (start: number, dst: string, path: string) => `5 ${ACCOUNT} eni-app 10.50.1.5 ${dst} 40000 443 6 5 500 ${start} ${start + 60} ACCEPT OK egress ${path} 10.50.1.5 ${dst} -`
+    await put('2026-11-24', '20261124T1005Z', [rec(t('2026-11-24T10:00:00Z'), '10.50.2.2', '1')])
+    await put('2026-11-25', '20261125T1005Z', [rec(t('2026-11-25T10:00:00Z'), '10.50.2.2', '1'), rec(t('2026-11-25T10:01:00Z'), '1.1.1.1', '8')])
+    await put('2026-11-26', '20261126T2305Z', [rec(t('2026-11-26T23:00:00Z'), '10.50.2.2', '1')])
+    await put('2026-11-27', '20261127T1005Z', [rec(t('2026-11-27T10:00:00Z'), '10.50.2.2', '1')])
+
+    const report = await auditFlowLogs(options({since: new Date('2026-11-25T00:00:00Z'), until: new Date('2026-11-26T23:59:59Z')}))
+    expect(report.sources.s3Objects).toBe(2)
+    expect(report.records!.coverage.records).toBe(3)
+    expect(report.records!.coverage.firstSeen).toBe(t('2026-11-25T10:00:00Z'))
+    expect(report.records!.findings.map((f) => f.id)).toEqual(['internet-egress-not-via-nat'])
+  })
+})
