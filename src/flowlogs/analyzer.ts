@@ -1,6 +1,6 @@
 import {TRAFFIC_PATH_GATEWAY_OR_ENDPOINT, TRAFFIC_PATH_INTERNET_GATEWAY} from './fields.js'
 import type {FlowRecord, ParseOutcome} from './record.js'
-import {type SerializedTopK, TopK} from './top-k.js'
+import {HeavyHitters, type SerializedHeavyHitters, hashKey} from './heavy-hitters.js'
 
 export type FindingId = 'internet-egress-not-via-nat' | 'public-inbound-accepted' | 'ssh-rdp-accepted' | 'ssh-rdp-attempted' | 'aws-service-via-nat'
 export type FlowSeverity = 'critical' | 'high' | 'medium' | 'info'
@@ -74,7 +74,7 @@ export interface AnalysisResult {
   rejected: {key: string; count: number}[]
   topTalkersByBytes: {key: string; count: number}[]
   topTalkersByPackets: {key: string; count: number}[]
-  /** Upper bound on the error of the top-N lists (0 when exact). */
+  /** How far above the truth a top-N count may be (count-min sketch bound; usually far less). */
   topError: number
   /** Records per minute, for the traffic-over-time chart: [epoch minute, records, bytes]. */
   timeline: [number, number, number][]
@@ -106,9 +106,9 @@ export class FlowAnalyzer {
   readonly coverage: Coverage = {records: 0, nodata: 0, skipdata: 0, malformed: 0, headers: 0, firstSeen: null, lastSeen: null}
   private readonly perFinding = new Map<FindingId, Map<string, InterfaceStats>>()
   private readonly inferredNat = new Set<string>()
-  private readonly rejected: TopK
-  private readonly talkersBytes: TopK
-  private readonly talkersPackets: TopK
+  private readonly rejected: HeavyHitters
+  private readonly talkersBytes: HeavyHitters
+  private readonly talkersPackets: HeavyHitters
   private readonly timeline = new Map<number, [number, number]>()
   private readonly natEnis: Set<string>
   private readonly endpointEnis: Set<string>
@@ -116,10 +116,10 @@ export class FlowAnalyzer {
   constructor(private readonly options: AnalyzerOptions = {}) {
     this.natEnis = new Set(options.natEnis ?? [])
     this.endpointEnis = new Set(options.endpointEnis ?? [])
-    const capacity = Math.max(100, (options.topN ?? 20) * 50)
-    this.rejected = new TopK(capacity)
-    this.talkersBytes = new TopK(capacity)
-    this.talkersPackets = new TopK(capacity)
+    const capacity = Math.max(50, (options.topN ?? 20) * 5)
+    this.rejected = new HeavyHitters(capacity)
+    this.talkersBytes = new HeavyHitters(capacity)
+    this.talkersPackets = new HeavyHitters(capacity)
   }
 
   count(outcome: Exclude<ParseOutcome, 'record'>): void {
@@ -150,8 +150,9 @@ export class FlowAnalyzer {
     if (egress && r.pktSrcaddr && r.srcaddr && r.pktSrcaddr !== r.srcaddr && isPublicAddress(r.dstaddr)) this.inferredNat.add(iface)
 
     const talkers = `${r.srcaddr ?? '-'} -> ${r.dstaddr ?? '-'}`
-    this.talkersBytes.add(talkers, bytes)
-    this.talkersPackets.add(talkers, r.packets ?? 0)
+    hashKey(talkers)
+    this.talkersBytes.addHashed(talkers, bytes)
+    this.talkersPackets.addHashed(talkers, r.packets ?? 0)
 
     if (r.action === 'REJECT') this.rejected.add(`${r.srcaddr ?? '-'} -> ${r.dstaddr ?? '-'}:${r.dstport ?? '-'}/${protocolName(r.protocol)}`)
 
@@ -266,7 +267,7 @@ export class FlowAnalyzer {
       rejected: this.rejected.top(topN),
       topTalkersByBytes: this.talkersBytes.top(topN),
       topTalkersByPackets: this.talkersPackets.top(topN),
-      topError: Math.max(this.rejected.error, this.talkersBytes.error, this.talkersPackets.error),
+      topError: Math.max(this.rejected.errorBound, this.talkersBytes.errorBound, this.talkersPackets.errorBound),
       timeline: [...this.timeline].sort((a, b) => a[0] - b[0]).map(([minute, [records, bytes]]) => [minute, records, bytes]),
       passed: !findings.some((finding) => finding.severity === 'critical'),
     }
@@ -276,9 +277,9 @@ export class FlowAnalyzer {
 export interface SerializedAnalyzer {
   coverage: Coverage
   inferredNat: string[]
-  rejected: SerializedTopK
-  talkersBytes: SerializedTopK
-  talkersPackets: SerializedTopK
+  rejected: SerializedHeavyHitters
+  talkersBytes: SerializedHeavyHitters
+  talkersPackets: SerializedHeavyHitters
   timeline: [number, number, number][]
   findings: [FindingId, [string, InterfaceStats][]][]
 }

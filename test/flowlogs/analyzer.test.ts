@@ -8,7 +8,7 @@ import {describe, expect, it} from 'vitest'
 
 import {FlowAnalyzer, isPublicAddress} from '../../src/flowlogs/analyzer.js'
 import {analyzeFile, analyzeStream} from '../../src/flowlogs/read.js'
-import {TopK} from '../../src/flowlogs/top-k.js'
+import {HeavyHitters} from '../../src/flowlogs/heavy-hitters.js'
 
 const HEADER = 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status pkt-srcaddr pkt-dstaddr pkt-dst-aws-service flow-direction traffic-path tcp-flags'
 const T = 1764547200
@@ -108,15 +108,30 @@ describe('findings on small files with known answers', () => {
 })
 
 describe('bounded aggregates', () => {
-  it('keeps at most twice its capacity and the heavy hitters exact', () => {
-    const top = new TopK(100)
-    for (let i = 0; i < 100_000; i++) {
+  it('keeps a fixed number of candidates and finds the heavy hitters within the error bound', () => {
+    const top = new HeavyHitters(20)
+    for (let i = 0; i < 200_000; i++) {
       top.add(`noise-${i}`)
       if (i % 10 === 0) top.add('heavy', 5)
+      if (i % 20 === 0) top.add('second', 3)
     }
-    expect(top.size).toBeLessThan(200)
-    expect(top.top(1)).toEqual([{key: 'heavy', count: 50_000}])
-    expect(top.error).toBeGreaterThan(0)
+    expect(top.size).toBe(20)
+    const [first, second] = top.top(2)
+    expect(first.key).toBe('heavy')
+    expect(first.count).toBeGreaterThanOrEqual(100_000)
+    expect(first.count).toBeLessThanOrEqual(100_000 + top.errorBound)
+    expect(second).toMatchObject({key: 'second'})
+    expect(second.count).toBeGreaterThanOrEqual(30_000)
+  })
+
+  it('merges sketches from workers', () => {
+    const a = new HeavyHitters(10)
+    const b = new HeavyHitters(10)
+    for (let i = 0; i < 1000; i++) a.add('x')
+    for (let i = 0; i < 500; i++) b.add('x')
+    b.add('y', 2000)
+    a.merge(JSON.parse(JSON.stringify(b.serialize())))
+    expect(a.top(2)).toEqual([{key: 'y', count: 2000}, {key: 'x', count: 1500}])
   })
 
   it('tells public from private addresses', () => {

@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// Flow log analysis throughput and memory, beside `zcat` decompressing the same files in the
+// same run. Targets (issue: audit flow-logs): >= 1.5 M records/s on one core with every finding
+// computed; with both cores, faster than zcat alone; peak memory < 300 MB for 20 M records.
+// BENCH_RECORDS (default 4000000) sets the size; BENCH_RECORDS=20000000 checks the memory target.
+import {execFileSync, spawnSync} from 'node:child_process'
+import {existsSync, mkdirSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {writeFlowLogFile} from './flow-logs-data.js'
+
+const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url))
+const total = Number(process.env.BENCH_RECORDS ?? 4_000_000)
+const files = 8
+const dir = path.join(os.tmpdir(), `infra-bench-flows-${total}`)
+mkdirSync(dir, {recursive: true})
+const paths = Array.from({length: files}, (_, i) => path.join(dir, `part-${i}.log.gz`))
+for (const [i, file] of paths.entries()) if (!existsSync(file)) await writeFlowLogFile(file, Math.ceil(total / files), i + 1)
+
+function timed(command, args) {
+  const started = process.hrtime.bigint()
+  const result = spawnSync('/usr/bin/time', ['-f', '%M', command, ...args], {encoding: 'utf8', maxBuffer: 1 << 28})
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9
+  if (result.status !== 0 && result.status !== 1) throw new Error(`${command} failed: ${result.stderr}`)
+  const peakKb = Number(result.stderr.trim().split('\n').at(-1))
+  return {seconds, peakMb: peakKb / 1024, stdout: result.stdout}
+}
+
+const zcat = timed('sh', ['-c', `zcat ${paths.join(' ')} > /dev/null`])
+const run = (parallel) => {
+  const result = timed('node', [bin, 'audit', 'flow-logs', '--file', path.join(dir, '*.log.gz'), '--parallel', String(parallel), '--json'])
+  const report = JSON.parse(result.stdout)
+  const lines = report.records.coverage.records + report.records.coverage.nodata + report.records.coverage.skipdata
+  return {...result, lines, rate: lines / result.seconds}
+}
+const one = run(1)
+const two = run(2)
+const zcatRate = one.lines / zcat.seconds
+console.log(`${one.lines.toLocaleString('en')} records in ${files} gzip files, ${os.cpus().length} cores, node ${process.version}`)
+const row = (name, r, extra = '') => console.log(`${name.padEnd(34)} ${r.seconds.toFixed(2).padStart(7)} s ${(r.lines / r.seconds / 1e6).toFixed(2).padStart(6)} M records/s  peak ${r.peakMb.toFixed(0).padStart(4)} MB${extra}`)
+row('zcat (decompress only, baseline)', {...zcat, lines: one.lines})
+row('infra audit flow-logs --parallel 1', one, `  = ${(one.rate / 1.5e6).toFixed(2)} x target 1.5 M/s`)
+row('infra audit flow-logs --parallel 2', two, `  = ${(two.rate / zcatRate).toFixed(2)} x zcat`)
+console.log(`peak memory ${Math.max(one.peakMb, two.peakMb).toFixed(0)} MB for ${one.lines.toLocaleString('en')} records (target < 300 MB at 20 M)`)
