@@ -1,0 +1,18 @@
+import {Args} from '@oclif/core'
+
+import {JobsClient, type JobView} from '../../jobs/client.js'
+import {serviceFlags} from '../../jobs/flags.js'
+import {InfraCommand} from '../../output/command.js'
+
+export default class JobsCancel extends InfraCommand {
+  static override summary = 'Cancel a queued or running job.'
+  static override args = {id: Args.string({description: 'job id', required: true})}
+  static override flags = {...serviceFlags}
+
+  async run(): Promise<JobView> {
+    const {args, flags} = await this.parse(JobsCancel)
+    const job = await new JobsClient(flags.endpoint, flags.token).cancel(args.id)
+    if (!this.jsonEnabled()) this.log(`${job.job_id}: ${job.status === 'cancelled' ? 'cancelled' : 'cancel requested; it stops at its next check'}`)
+    return job
+  }
+}

@@ -1,0 +1,28 @@
+import {Flags} from '@oclif/core'
+
+import {JobsClient, type JobView} from '../../jobs/client.js'
+import {serviceFlags} from '../../jobs/flags.js'
+import {InfraCommand} from '../../output/command.js'
+import {renderTable} from '../../output/table.js'
+
+export default class JobsList extends InfraCommand {
+  static override summary = 'List jobs, newest first, with filters and paging.'
+  static override flags = {
+    ...serviceFlags,
+    status: Flags.string({options: ['queued', 'running', 'succeeded', 'failed', 'cancelled']}),
+    'source-type': Flags.string({description: 'database, http or file'}),
+    since: Flags.string({description: 'created at or after (ISO time)'}),
+    limit: Flags.integer({default: 50, min: 1, max: 500}),
+    cursor: Flags.string({description: 'next page, from a previous --json output'}),
+  }
+
+  async run(): Promise<{jobs: JobView[]; next_cursor: string | null}> {
+    const {flags} = await this.parse(JobsList)
+    const page = await new JobsClient(flags.endpoint, flags.token).list({status: flags.status, source_type: flags['source-type'], created_after: flags.since, limit: flags.limit, cursor: flags.cursor})
+    if (!this.jsonEnabled()) {
+      this.log(renderTable(['JOB', 'SOURCE', 'STATUS', 'PROGRESS', 'CREATED'], page.jobs.map((j) => [j.job_id, j.source_type, j.status, `${(j.progress * 100).toFixed(0)}%`, j.created_at])))
+      if (page.next_cursor) this.log(`\nmore: --cursor ${page.next_cursor}`)
+    }
+    return page
+  }
+}

@@ -1,0 +1,22 @@
+import {Args} from '@oclif/core'
+
+import {JobsClient, type JobView} from '../../jobs/client.js'
+import {serviceFlags} from '../../jobs/flags.js'
+import {InfraCommand} from '../../output/command.js'
+
+export default class JobsStatus extends InfraCommand {
+  static override summary = 'Show a job: state, progress, attempts, result size and checksum.'
+  static override args = {id: Args.string({description: 'job id', required: true})}
+  static override flags = {...serviceFlags}
+
+  async run(): Promise<JobView> {
+    const {args, flags} = await this.parse(JobsStatus)
+    const job = await new JobsClient(flags.endpoint, flags.token).status(args.id)
+    if (!this.jsonEnabled()) {
+      this.log(`${job.job_id}  ${job.source_type}  ${job.status}  ${(job.progress * 100).toFixed(0)}%  attempt ${job.attempts}/${job.max_attempts}`)
+      if (job.error) this.log(`error: ${job.error}`)
+      if (job.result) this.log(`result: ${job.result.bytes} bytes${job.result.rows === null ? '' : `, ${job.result.rows} rows`}, sha256 ${job.result.sha256}`)
+    }
+    return job
+  }
+}

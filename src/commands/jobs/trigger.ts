@@ -1,0 +1,46 @@
+import {readFileSync} from 'node:fs'
+
+import {Flags} from '@oclif/core'
+
+import {JobsClient, type JobView} from '../../jobs/client.js'
+import {serviceFlags} from '../../jobs/flags.js'
+import {InfraCommand} from '../../output/command.js'
+import {InfraError} from '../../output/errors.js'
+
+export default class JobsTrigger extends InfraCommand {
+  static override summary = 'Queue a collection job; --wait follows it to the end.'
+  static override examples = [
+    `<%= config.bin %> jobs trigger --source-type database --config '{"table": "users"}'`,
+    '<%= config.bin %> jobs trigger --source-type http --config-file job.json --wait',
+  ]
+
+  static override flags = {
+    ...serviceFlags,
+    'source-type': Flags.string({description: 'database, http or file', required: true}),
+    config: Flags.string({description: 'the source\'s config as JSON', exclusive: ['config-file']}),
+    'config-file': Flags.string({description: 'a JSON file with the source\'s config'}),
+    'idempotency-key': Flags.string({description: 'repeat-safe key: the same key returns the same job'}),
+    wait: Flags.boolean({description: 'follow the job until it ends; exit 1 unless it succeeded'}),
+  }
+
+  async run(): Promise<{job_id: string; status: string; created: boolean; job?: JobView}> {
+    const {flags} = await this.parse(JobsTrigger)
+    const raw = flags['config-file'] ? readFileSync(flags['config-file'], 'utf8') : flags.config
+    if (!raw) throw new InfraError('missing --config', 'pass --config \'{"table": "users"}\' or --config-file FILE', 'MISSING_FLAG')
+    let config: Record<string, unknown>
+    try {
+      config = JSON.parse(raw)
+    } catch (error) {
+      throw new InfraError(`--config is not JSON: ${(error as Error).message}`, 'quote it for your shell, e.g. --config \'{"table": "users"}\'', 'BAD_CONFIG')
+    }
+    const client = new JobsClient(flags.endpoint, flags.token)
+    const queued = await client.trigger(flags['source-type'], config, flags['idempotency-key'])
+    if (!this.jsonEnabled()) this.log(`${queued.created ? 'Queued' : 'Already queued (same idempotency key)'}: ${queued.job_id}`)
+    if (!flags.wait) return queued
+    const job = await client.wait(queued.job_id, (update) => {
+      if (!this.jsonEnabled()) this.log(`${update.status.padEnd(9)} ${(update.progress * 100).toFixed(0).padStart(3)}%  attempt ${update.attempts}/${update.max_attempts}${update.error ? `  (${update.error})` : ''}`)
+    })
+    if (job.status !== 'succeeded') process.exitCode = 1
+    return {...queued, job}
+  }
+}

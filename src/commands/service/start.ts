@@ -1,0 +1,64 @@
+import os from 'node:os'
+import path from 'node:path'
+
+import {Flags} from '@oclif/core'
+
+import {InfraCommand} from '../../output/command.js'
+import {startService} from '../../service/server.js'
+
+export default class ServiceStart extends InfraCommand {
+  static override summary = 'Run the collection service on this machine (SQLite in the data folder).'
+  static override examples = ['<%= config.bin %> service start', '<%= config.bin %> service start --port 8080 --data-dir /var/lib/infra']
+  static override enableJsonFlag = false
+
+  static override flags = {
+    host: Flags.string({description: 'address to listen on', env: 'INFRA_SERVICE_HOST', default: '127.0.0.1'}),
+    port: Flags.integer({description: 'port to listen on (0: any free port)', env: 'INFRA_SERVICE_PORT', default: 8080, min: 0, max: 65535}),
+    'data-dir': Flags.string({description: 'jobs database, results and tokens', env: 'INFRA_SERVICE_DATA_DIR', default: path.join(os.homedir(), '.infra', 'service')}),
+    'database-url': Flags.string({description: 'job store (default: sqlite:<data-dir>/jobs.db)', env: 'INFRA_SERVICE_DATABASE_URL'}),
+    concurrency: Flags.integer({description: 'jobs run at once', env: 'INFRA_SERVICE_CONCURRENCY', default: 4, min: 1}),
+    'job-timeout': Flags.integer({description: 'seconds one attempt may take', default: 300, min: 1}),
+    'max-attempts': Flags.integer({description: 'attempts per job before it fails', default: 3, min: 1, max: 10}),
+    'file-root': Flags.string({description: 'folder the file source may read', env: 'INFRA_SERVICE_FILE_ROOT'}),
+    connection: Flags.string({description: 'database connection for the database source, NAME=sqlite-file (repeatable)', multiple: true}),
+    'allow-private-http': Flags.boolean({description: 'let the http source reach private and metadata addresses'}),
+    'log-level': Flags.string({options: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'], default: 'info', env: 'INFRA_SERVICE_LOG_LEVEL'}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(ServiceStart)
+    const connections = Object.fromEntries(
+      (flags.connection ?? []).map((entry) => {
+        const [name, ...rest] = entry.split('=')
+        if (!name || rest.length === 0) this.error(`--connection ${entry}: write NAME=path/to/file.db`, {exit: 2})
+        return [name, path.resolve(rest.join('='))]
+      }),
+    )
+    const service = await startService({
+      host: flags.host,
+      port: flags.port,
+      dataDir: path.resolve(flags['data-dir']),
+      databaseUrl: flags['database-url'],
+      concurrency: flags.concurrency,
+      jobTimeoutMs: flags['job-timeout'] * 1000,
+      maxAttempts: flags['max-attempts'],
+      logLevel: flags['log-level'],
+      version: this.config.version,
+      settings: {
+        fileRoot: path.resolve(flags['file-root'] ?? path.join(flags['data-dir'], 'files')),
+        connections,
+        allowPrivateHttp: flags['allow-private-http'],
+        httpTimeoutMs: 30_000,
+        httpMaxBytes: 100 * 1024 * 1024,
+      },
+    })
+    process.stderr.write(`infra service listening on ${service.url}\n`)
+    const shutdown = (signal: string) => {
+      service.app.log.info({signal}, 'stopping: no new work; running jobs finish or go back to the queue')
+      service.stop().then(() => process.exit(0), () => process.exit(1))
+    }
+    process.once('SIGTERM', () => shutdown('SIGTERM'))
+    process.once('SIGINT', () => shutdown('SIGINT'))
+    await new Promise(() => {})
+  }
+}

@@ -1,0 +1,34 @@
+import os from 'node:os'
+import path from 'node:path'
+
+import {Flags} from '@oclif/core'
+
+import {InfraCommand} from '../../../output/command.js'
+import {openStore} from '../../../service/server.js'
+import {createToken} from '../../../service/tokens.js'
+
+export default class TokenCreate extends InfraCommand {
+  static override summary = 'Create an API token for the collection service; it is shown once and stored hashed.'
+  static override examples = ['<%= config.bin %> service token create --name ci']
+
+  static override flags = {
+    name: Flags.string({description: 'what the token is for', required: true}),
+    'data-dir': Flags.string({description: 'the service\'s data folder', env: 'INFRA_SERVICE_DATA_DIR', default: path.join(os.homedir(), '.infra', 'service')}),
+    'database-url': Flags.string({description: 'job store', env: 'INFRA_SERVICE_DATABASE_URL'}),
+  }
+
+  async run(): Promise<{id: string; name: string; token: string}> {
+    const {flags} = await this.parse(TokenCreate)
+    const store = openStore({dataDir: path.resolve(flags['data-dir']), databaseUrl: flags['database-url']})
+    try {
+      const created = createToken(store, flags.name)
+      if (!this.jsonEnabled()) this.log(`${created.token}\n\nToken "${created.name}" created. It is not shown again: export INFRA_SERVICE_TOKEN=<token>`)
+      return created
+    } catch (error) {
+      if (/UNIQUE/.test((error as Error).message)) this.error(`a token named ${flags.name} exists: pick another name`, {exit: 1})
+      throw error
+    } finally {
+      store.close()
+    }
+  }
+}

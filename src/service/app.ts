@@ -1,0 +1,296 @@
+import {randomUUID} from 'node:crypto'
+import {createReadStream} from 'node:fs'
+
+import Fastify, {type FastifyInstance, type FastifyRequest} from 'fastify'
+
+import {Metrics} from './metrics.js'
+import {SOURCES} from './sources/index.js'
+import type {SourceSettings} from './sources/source.js'
+import {JOB_STATES, type Job, type JobStore, TERMINAL, type Token} from './store/job-store.js'
+import {authenticate} from './tokens.js'
+import type {WorkerPool} from './workers.js'
+
+export interface AppOptions {
+  store: JobStore
+  workers: WorkerPool
+  settings: SourceSettings
+  maxAttempts: number
+  /** Requests per second per token, with bursts of twice that. */
+  rateLimitPerSecond: number
+  bodyLimitBytes: number
+  logLevel: string
+  version: string
+}
+
+const ErrorSchema = {
+  type: 'object',
+  properties: {error: {type: 'object', properties: {code: {type: 'string'}, message: {type: 'string'}, field: {type: 'string'}, requestId: {type: 'string'}}}},
+}
+const JobSchema = {
+  type: 'object',
+  properties: {
+    job_id: {type: 'string'},
+    source_type: {type: 'string'},
+    status: {type: 'string', enum: [...JOB_STATES]},
+    attempts: {type: 'integer'},
+    max_attempts: {type: 'integer'},
+    progress: {type: 'number'},
+    error: {type: ['string', 'null']},
+    created_at: {type: 'string'},
+    updated_at: {type: 'string'},
+    started_at: {type: ['string', 'null']},
+    finished_at: {type: ['string', 'null']},
+    cancel_requested: {type: 'boolean'},
+    result: {
+      type: ['object', 'null'],
+      properties: {rows: {type: ['integer', 'null']}, bytes: {type: 'integer'}, sha256: {type: 'string'}, content_type: {type: 'string'}},
+    },
+  },
+}
+
+export function jobView(job: Job) {
+  return {
+    job_id: job.id,
+    source_type: job.sourceType,
+    status: job.status,
+    attempts: job.attempts,
+    max_attempts: job.maxAttempts,
+    progress: job.progress,
+    error: job.error,
+    created_at: job.createdAt,
+    updated_at: job.updatedAt,
+    started_at: job.startedAt,
+    finished_at: job.finishedAt,
+    cancel_requested: job.cancelRequested,
+    result: job.result ? {rows: job.result.rows, bytes: job.result.bytes, sha256: job.result.sha256, content_type: job.result.contentType} : null,
+  }
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message)
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    token?: Token
+  }
+}
+
+/** The collection service's HTTP API: Fastify, with its schemas serving validation and OpenAPI alike. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const {store, workers} = options
+  const metrics = new Metrics()
+  const app = Fastify({
+    logger: options.logLevel === 'silent' ? false : {level: options.logLevel},
+    bodyLimit: options.bodyLimitBytes,
+    requestIdHeader: 'x-request-id',
+    genReqId: (request) => {
+      const given = request.headers['x-request-id']
+      return typeof given === 'string' && /^[\w.-]{8,64}$/.test(given) ? given : randomUUID()
+    },
+    ajv: {customOptions: {removeAdditional: false, coerceTypes: 'array', allErrors: false}},
+  })
+
+  const {default: swagger} = await import('@fastify/swagger')
+  const {default: swaggerUi} = await import('@fastify/swagger-ui')
+  await app.register(swagger, {
+    openapi: {
+      info: {title: 'infra collection service', version: options.version, description: 'Trigger data collection jobs and fetch their results.'},
+      components: {securitySchemes: {bearer: {type: 'http', scheme: 'bearer'}}},
+      security: [{bearer: []}],
+    },
+  })
+  await app.register(swaggerUi, {routePrefix: '/docs'})
+
+  // Token bucket per token: a steady rate and bursts of twice it.
+  const buckets = new Map<string, {tokens: number; at: number}>()
+  const allow = (id: string): number => {
+    const now = Date.now()
+    const rate = options.rateLimitPerSecond
+    const bucket = buckets.get(id) ?? {tokens: rate * 2, at: now}
+    bucket.tokens = Math.min(rate * 2, bucket.tokens + ((now - bucket.at) / 1000) * rate)
+    bucket.at = now
+    buckets.set(id, bucket)
+    if (bucket.tokens < 1) return Math.ceil((1 - bucket.tokens) / rate)
+    bucket.tokens -= 1
+    return 0
+  }
+
+  const open = new Set(['/health', '/ready', '/metrics'])
+  app.addHook('onRequest', async (request, reply) => {
+    ;(request as FastifyRequest & {startedAt: number}).startedAt = performance.now()
+    reply.header('x-request-id', request.id)
+    const url = request.url.split('?')[0]
+    if (open.has(url) || url.startsWith('/docs')) return
+    const header = request.headers.authorization
+    const token = authenticate(store, header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined)
+    if (!token) {
+      reply.header('www-authenticate', 'Bearer')
+      throw new HttpError(401, 'UNAUTHORIZED', header ? 'the bearer token is not valid or was revoked' : 'a bearer token is required (infra service token create)')
+    }
+    const wait = allow(token.id)
+    if (wait > 0) {
+      reply.header('retry-after', String(wait))
+      throw new HttpError(429, 'RATE_LIMITED', `too many requests for this token; retry in ${wait} s`)
+    }
+    request.token = token
+  })
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff')
+    reply.header('x-frame-options', 'DENY')
+    reply.header('referrer-policy', 'no-referrer')
+    reply.header('cross-origin-resource-policy', 'same-origin')
+    if (!request.url.startsWith('/docs')) {
+      reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'")
+      reply.header('cache-control', 'no-store')
+    }
+    return payload
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    const started = (request as FastifyRequest & {startedAt?: number}).startedAt ?? performance.now()
+    metrics.request(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, (performance.now() - started) / 1000)
+  })
+  app.setErrorHandler((error: Error & {statusCode?: number; validation?: {instancePath?: string; params?: {missingProperty?: string}}[]; code?: string}, request, reply) => {
+    if (error instanceof HttpError) return reply.status(error.statusCode).send({error: {code: error.code, message: error.message, ...(error.field ? {field: error.field} : {}), requestId: request.id}})
+    if (error.validation) {
+      const first = error.validation[0]
+      const field = [first?.instancePath?.replace(/^\//, '').replaceAll('/', '.'), first?.params?.missingProperty].filter(Boolean).join('.') || undefined
+      return reply.status(400).send({error: {code: 'VALIDATION', message: error.message, ...(field ? {field} : {}), requestId: request.id}})
+    }
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500
+    if (status === 500) request.log.error({err: error}, 'request failed')
+    // Client errors keep their message (malformed JSON, body too large); server errors never leak.
+    const message = status === 500 ? 'internal error; quote the request id when reporting it' : error.message
+    return reply.status(status).send({error: {code: status === 413 ? 'BODY_TOO_LARGE' : status === 500 ? 'INTERNAL' : (error.code ?? 'BAD_REQUEST'), message, requestId: request.id}})
+  })
+  app.setNotFoundHandler((request, reply) => reply.status(404).send({error: {code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}`, requestId: request.id}}))
+
+  app.get('/health', {schema: {hide: true}}, async (_request, reply) => {
+    const checks: Record<string, string> = {}
+    try {
+      store.ping()
+      checks.database = 'ok'
+    } catch (error) {
+      checks.database = `failing: ${(error as Error).message}`
+    }
+    checks.queue = workers ? 'ok' : 'not running'
+    const healthy = Object.values(checks).every((value) => value === 'ok')
+    return reply.status(healthy ? 200 : 503).send({status: healthy ? 'ok' : 'unhealthy', checks, version: options.version})
+  })
+  app.get('/ready', {schema: {hide: true}}, async (_request, reply) => {
+    try {
+      store.ping()
+      return {status: 'ready'}
+    } catch {
+      return reply.status(503).send({status: 'not ready'})
+    }
+  })
+  app.get('/metrics', {schema: {hide: true}}, async (_request, reply) => reply.type('text/plain; version=0.0.4').send(metrics.render(store.countsByState(), workers.busy)))
+  workers.onFinished = (job, state, seconds) => metrics.job(job.sourceType, state, seconds)
+
+  app.post(
+    '/api/v1/jobs/trigger',
+    {
+      schema: {
+        summary: 'Queue a collection job',
+        headers: {type: 'object', properties: {'idempotency-key': {type: 'string', minLength: 1, maxLength: 128}}},
+        body: {
+          type: 'object',
+          required: ['source_type', 'config'],
+          additionalProperties: false,
+          properties: {source_type: {type: 'string', enum: Object.keys(SOURCES)}, config: {type: 'object'}, max_attempts: {type: 'integer', minimum: 1, maximum: 10}},
+        },
+        response: {202: {type: 'object', properties: {job_id: {type: 'string'}, status: {type: 'string'}, created: {type: 'boolean'}}}, 400: ErrorSchema, 401: ErrorSchema},
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as {source_type: string; config: Record<string, unknown>; max_attempts?: number}
+      const problem = SOURCES[body.source_type].validate(body.config, options.settings)
+      if (problem) throw new HttpError(400, 'VALIDATION', problem, problem.split(' ')[0])
+      const key = request.headers['idempotency-key'] as string | undefined
+      const {job, created} = store.create({
+        id: randomUUID(),
+        sourceType: body.source_type,
+        config: body.config,
+        maxAttempts: body.max_attempts ?? options.maxAttempts,
+        idempotencyKey: key,
+        tokenId: request.token!.id,
+      })
+      if (created) workers.wake()
+      return reply.status(202).header('location', `/api/v1/jobs/status/${job.id}`).send({job_id: job.id, status: job.status, created})
+    },
+  )
+
+  const idParams = {type: 'object', required: ['job_id'], properties: {job_id: {type: 'string', format: 'uuid'}}}
+  const findJob = (id: string) => {
+    const job = store.get(id)
+    if (!job) throw new HttpError(404, 'NOT_FOUND', `no job ${id}`)
+    return job
+  }
+
+  app.get('/api/v1/jobs/status/:job_id', {schema: {summary: 'A job and its progress', params: idParams, response: {200: JobSchema, 404: ErrorSchema}}}, async (request) =>
+    jobView(findJob((request.params as {job_id: string}).job_id)),
+  )
+
+  app.get('/api/v1/jobs/result/:job_id', {schema: {summary: 'The collected data, once the job succeeded', params: idParams}}, async (request, reply) => {
+    const job = findJob((request.params as {job_id: string}).job_id)
+    if (job.status !== 'succeeded' || !job.result) {
+      throw new HttpError(409, 'NOT_FINISHED', TERMINAL.has(job.status) ? `job ${job.id} ended ${job.status}${job.error ? `: ${job.error}` : ''}; it has no result` : `job ${job.id} is ${job.status}; poll its status until it succeeds`)
+    }
+    return reply
+      .type(job.result.contentType)
+      .header('x-result-sha256', job.result.sha256)
+      .header('x-result-bytes', String(job.result.bytes))
+      .header('x-result-rows', job.result.rows === null ? '' : String(job.result.rows))
+      .send(createReadStream(job.result.path))
+  })
+
+  app.post('/api/v1/jobs/cancel/:job_id', {schema: {summary: 'Cancel a queued or running job', params: idParams, response: {200: JobSchema, 404: ErrorSchema, 409: ErrorSchema}}}, async (request) => {
+    const job = findJob((request.params as {job_id: string}).job_id)
+    if (TERMINAL.has(job.status)) throw new HttpError(409, 'ALREADY_ENDED', `job ${job.id} already ended ${job.status}`)
+    return jobView(store.cancel(job.id)!)
+  })
+
+  app.get(
+    '/api/v1/jobs',
+    {
+      schema: {
+        summary: 'Jobs, newest first, with filters and a cursor',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            status: {type: 'string', enum: [...JOB_STATES]},
+            source_type: {type: 'string', enum: Object.keys(SOURCES)},
+            created_after: {type: 'string', format: 'date-time'},
+            created_before: {type: 'string', format: 'date-time'},
+            limit: {type: 'integer', minimum: 1, maximum: 500, default: 50},
+            cursor: {type: 'string', pattern: '^[A-Za-z0-9_-]{1,200}$'},
+          },
+        },
+        response: {200: {type: 'object', properties: {jobs: {type: 'array', items: JobSchema}, next_cursor: {type: ['string', 'null']}}}},
+      },
+    },
+    async (request) => {
+      const q = request.query as {status?: Job['status']; source_type?: string; created_after?: string; created_before?: string; limit: number; cursor?: string}
+      let page
+      try {
+        page = store.list({status: q.status, sourceType: q.source_type, createdAfter: q.created_after && new Date(q.created_after).toISOString(), createdBefore: q.created_before && new Date(q.created_before).toISOString(), limit: q.limit, cursor: q.cursor})
+      } catch {
+        throw new HttpError(400, 'VALIDATION', 'cursor is not one this service issued', 'cursor')
+      }
+      return {jobs: page.jobs.map(jobView), next_cursor: page.nextCursor}
+    },
+  )
+
+  app.get('/openapi.json', {schema: {hide: true}}, async () => app.swagger())
+  open.add('/openapi.json')
+  return app
+}

@@ -1,0 +1,79 @@
+import path from 'node:path'
+
+import type {FastifyInstance} from 'fastify'
+
+import {buildApp} from './app.js'
+import type {SourceSettings} from './sources/source.js'
+import type {JobStore} from './store/job-store.js'
+import {SqliteJobStore} from './store/sqlite-store.js'
+import {WorkerPool} from './workers.js'
+
+export interface ServiceConfig {
+  host: string
+  port: number
+  dataDir: string
+  /** sqlite:/path/jobs.db (default: jobs.db in the data folder); postgres:// comes with the EKS scale-out. */
+  databaseUrl?: string
+  concurrency: number
+  jobTimeoutMs: number
+  maxAttempts: number
+  logLevel: string
+  version: string
+  settings: SourceSettings
+}
+
+export interface RunningService {
+  app: FastifyInstance
+  store: JobStore
+  workers: WorkerPool
+  url: string
+  stop(graceMs?: number): Promise<void>
+}
+
+export function openStore(config: Pick<ServiceConfig, 'dataDir' | 'databaseUrl'>): JobStore {
+  const url = config.databaseUrl ?? `sqlite:${path.join(config.dataDir, 'jobs.db')}`
+  if (url.startsWith('sqlite:')) return new SqliteJobStore(url.slice('sqlite:'.length))
+  throw new Error(`database URL ${url.split(':')[0]}: is not supported yet; use sqlite:/path/jobs.db`)
+}
+
+/** Starts store, workers and HTTP; stop() drains: no new work, running jobs finish or go back to the queue. */
+export async function startService(config: ServiceConfig): Promise<RunningService> {
+  const store = openStore(config)
+  const workers = new WorkerPool(store, {
+    concurrency: config.concurrency,
+    jobTimeoutMs: config.jobTimeoutMs,
+    leaseMs: 15_000,
+    pollMs: 250,
+    backoffBaseMs: 1000,
+    resultsDir: path.join(config.dataDir, 'results'),
+    settings: config.settings,
+    log: () => {},
+  })
+  const app = await buildApp({
+    store,
+    workers,
+    settings: config.settings,
+    maxAttempts: config.maxAttempts,
+    rateLimitPerSecond: 2000,
+    bodyLimitBytes: 1 << 20,
+    logLevel: config.logLevel,
+    version: config.version,
+  })
+  workers.options.log = (event) => app.log.info(event)
+  const address = await app.listen({host: config.host, port: config.port})
+  workers.start()
+  let stopped = false
+  return {
+    app,
+    store,
+    workers,
+    url: address,
+    async stop(graceMs = 10_000) {
+      if (stopped) return
+      stopped = true
+      await app.close()
+      await workers.stop(graceMs)
+      store.close()
+    },
+  }
+}

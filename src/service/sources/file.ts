@@ -1,0 +1,33 @@
+import {createReadStream, realpathSync, statSync} from 'node:fs'
+import path from 'node:path'
+
+import {PermanentJobError, type Source} from './source.js'
+
+/** Files under the configured root; the resolved real path must stay inside it (no "..", no symlink escape). */
+export const fileSource: Source = {
+  type: 'file',
+  contentType: 'application/octet-stream',
+  validate(config) {
+    if (typeof config.path !== 'string' || config.path.length === 0) return 'config.path is required: a path under the file root'
+    if (path.isAbsolute(config.path) || config.path.split(/[\\/]/).includes('..')) return 'config.path must be relative to the file root and must not climb out of it'
+    return undefined
+  },
+  async run(config, ctx, settings) {
+    const root = realpathSync(settings.fileRoot)
+    let real: string
+    try {
+      real = realpathSync(path.join(root, String(config.path)))
+    } catch {
+      throw new PermanentJobError(`config.path ${String(config.path)} does not exist under the file root`)
+    }
+    if (real !== root && !real.startsWith(root + path.sep)) throw new PermanentJobError('config.path resolves outside the file root')
+    const size = statSync(real).size
+    let read = 0
+    for await (const chunk of createReadStream(real, {signal: ctx.signal, highWaterMark: 1 << 16})) {
+      read += (chunk as Buffer).length
+      await ctx.write(chunk as Buffer)
+      if (size > 0) ctx.progress(read / size)
+    }
+    return {rows: null}
+  },
+}

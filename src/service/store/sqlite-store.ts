@@ -1,0 +1,251 @@
+import {mkdirSync} from 'node:fs'
+import path from 'node:path'
+
+import Database from 'better-sqlite3'
+
+import {type Job, type JobResultMeta, type JobState, type JobStore, JOB_STATES, type ListQuery, type NewJob, type Token} from './job-store.js'
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS jobs (
+  id TEXT PRIMARY KEY,
+  source_type TEXT NOT NULL,
+  config TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL,
+  progress REAL NOT NULL DEFAULT 0,
+  error TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  started_at TEXT,
+  finished_at TEXT,
+  run_after TEXT NOT NULL,
+  lease_until TEXT,
+  cancel_requested INTEGER NOT NULL DEFAULT 0,
+  result TEXT,
+  token_id TEXT NOT NULL,
+  idempotency_key TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_idempotency ON jobs(token_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_runnable ON jobs(status, run_after, created_at);
+CREATE INDEX IF NOT EXISTS jobs_created ON jobs(created_at, id);
+CREATE TABLE IF NOT EXISTS tokens (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  hash TEXT NOT NULL UNIQUE,
+  created_at TEXT NOT NULL,
+  revoked_at TEXT
+);
+`
+
+interface Row {
+  id: string
+  source_type: string
+  config: string
+  status: JobState
+  attempts: number
+  max_attempts: number
+  progress: number
+  error: string | null
+  created_at: string
+  updated_at: string
+  started_at: string | null
+  finished_at: string | null
+  lease_until: string | null
+  cancel_requested: number
+  result: string | null
+}
+
+const toJob = (row: Row): Job => ({
+  id: row.id,
+  sourceType: row.source_type,
+  config: JSON.parse(row.config),
+  status: row.status,
+  attempts: row.attempts,
+  maxAttempts: row.max_attempts,
+  progress: row.progress,
+  error: row.error,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+  startedAt: row.started_at,
+  finishedAt: row.finished_at,
+  leaseUntil: row.lease_until,
+  cancelRequested: row.cancel_requested === 1,
+  result: row.result ? JSON.parse(row.result) : null,
+})
+
+const iso = (date = new Date()) => date.toISOString()
+
+/**
+ * SQLite in WAL mode: one writer, many readers, every acknowledged write durable. The claim is one
+ * UPDATE ... RETURNING, so two workers (or processes) never take the same job.
+ */
+export class SqliteJobStore implements JobStore {
+  private readonly db: Database.Database
+  private readonly statements
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(path.dirname(file), {recursive: true})
+    this.db = new Database(file)
+    this.db.pragma('journal_mode = WAL')
+    this.db.pragma('synchronous = FULL')
+    this.db.pragma('busy_timeout = 5000')
+    this.db.exec(SCHEMA)
+    const db = this.db
+    this.statements = {
+      insert: db.prepare(`INSERT INTO jobs (id, source_type, config, status, max_attempts, created_at, updated_at, run_after, token_id, idempotency_key)
+        VALUES (@id, @sourceType, @config, 'queued', @maxAttempts, @now, @now, @now, @tokenId, @idempotencyKey)`),
+      byIdempotency: db.prepare('SELECT * FROM jobs WHERE token_id = ? AND idempotency_key = ?'),
+      get: db.prepare('SELECT * FROM jobs WHERE id = ?'),
+      claim: db.prepare(`UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = @lease, started_at = COALESCE(started_at, @now), updated_at = @now
+        WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND run_after <= @now ORDER BY created_at, id LIMIT 1) RETURNING *`),
+      extend: db.prepare(`UPDATE jobs SET lease_until = ?, updated_at = ? WHERE id = ? AND status = 'running'`),
+      progress: db.prepare(`UPDATE jobs SET progress = ?, updated_at = ? WHERE id = ? AND status = 'running'`),
+      succeed: db.prepare(`UPDATE jobs SET status = 'succeeded', progress = 1, result = ?, error = NULL, finished_at = ?, updated_at = ?, lease_until = NULL WHERE id = ? AND status = 'running'`),
+      failFinal: db.prepare(`UPDATE jobs SET status = 'failed', error = ?, finished_at = ?, updated_at = ?, lease_until = NULL WHERE id = ?`),
+      retry: db.prepare(`UPDATE jobs SET status = 'queued', error = ?, run_after = ?, updated_at = ?, lease_until = NULL WHERE id = ?`),
+      cancelQueued: db.prepare(`UPDATE jobs SET status = 'cancelled', finished_at = ?, updated_at = ?, cancel_requested = 1 WHERE id = ? AND status = 'queued'`),
+      flagCancel: db.prepare(`UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ? AND status = 'running'`),
+      markCancelled: db.prepare(`UPDATE jobs SET status = 'cancelled', finished_at = ?, updated_at = ?, lease_until = NULL WHERE id = ?`),
+      expired: db.prepare(`SELECT id, attempts, max_attempts FROM jobs WHERE status = 'running' AND lease_until < ?`),
+      requeue: db.prepare(`UPDATE jobs SET status = 'queued', lease_until = NULL, updated_at = ? WHERE id = ? AND status = 'running'`),
+      counts: db.prepare('SELECT status, COUNT(*) AS n FROM jobs GROUP BY status'),
+      ping: db.prepare('SELECT 1'),
+      addToken: db.prepare('INSERT INTO tokens (id, name, hash, created_at) VALUES (@id, @name, @hash, @createdAt)'),
+      tokenByHash: db.prepare('SELECT * FROM tokens WHERE hash = ?'),
+      revoke: db.prepare('UPDATE tokens SET revoked_at = ? WHERE (id = ? OR name = ?) AND revoked_at IS NULL'),
+      tokens: db.prepare('SELECT * FROM tokens ORDER BY created_at'),
+    }
+  }
+
+  create(job: NewJob): {job: Job; created: boolean} {
+    const tx = this.db.transaction(() => {
+      if (job.idempotencyKey) {
+        const existing = this.statements.byIdempotency.get(job.tokenId, job.idempotencyKey) as Row | undefined
+        if (existing) return {job: toJob(existing), created: false}
+      }
+      this.statements.insert.run({...job, config: JSON.stringify(job.config), now: iso(), idempotencyKey: job.idempotencyKey ?? null})
+      return {job: this.get(job.id)!, created: true}
+    })
+    return tx.immediate()
+  }
+
+  get(id: string): Job | undefined {
+    const row = this.statements.get.get(id) as Row | undefined
+    return row ? toJob(row) : undefined
+  }
+
+  list(query: ListQuery): {jobs: Job[]; nextCursor: string | null} {
+    const where: string[] = []
+    const params: unknown[] = []
+    if (query.status) where.push('status = ?'), params.push(query.status)
+    if (query.sourceType) where.push('source_type = ?'), params.push(query.sourceType)
+    if (query.createdAfter) where.push('created_at >= ?'), params.push(query.createdAfter)
+    if (query.createdBefore) where.push('created_at < ?'), params.push(query.createdBefore)
+    if (query.cursor) {
+      const [createdAt, id] = JSON.parse(Buffer.from(query.cursor, 'base64url').toString())
+      where.push('(created_at < ? OR (created_at = ? AND id < ?))')
+      params.push(createdAt, createdAt, id)
+    }
+    // Only fixed column names and placeholders reach the SQL; values are bound.
+    const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`
+    const rows = this.db.prepare(sql).all(...params, query.limit + 1) as Row[]
+    const page = rows.slice(0, query.limit).map(toJob)
+    const last = page.at(-1)
+    const nextCursor = rows.length > query.limit && last ? Buffer.from(JSON.stringify([last.createdAt, last.id])).toString('base64url') : null
+    return {jobs: page, nextCursor}
+  }
+
+  claim(leaseMs: number, now = new Date()): Job | undefined {
+    const row = this.statements.claim.get({now: iso(now), lease: iso(new Date(now.getTime() + leaseMs))}) as Row | undefined
+    return row ? toJob(row) : undefined
+  }
+
+  extendLease(id: string, leaseMs: number): void {
+    this.statements.extend.run(iso(new Date(Date.now() + leaseMs)), iso(), id)
+  }
+
+  progress(id: string, progress: number): void {
+    this.statements.progress.run(Math.max(0, Math.min(1, progress)), iso(), id)
+  }
+
+  succeed(id: string, result: JobResultMeta): void {
+    const now = iso()
+    this.statements.succeed.run(JSON.stringify(result), now, now, id)
+  }
+
+  fail(id: string, error: string, backoffMs: number, permanent = false): JobState {
+    const job = this.get(id)
+    if (!job) return 'failed'
+    const now = new Date()
+    if (permanent || job.attempts >= job.maxAttempts || job.cancelRequested) {
+      this.statements.failFinal.run(error, iso(now), iso(now), id)
+      return 'failed'
+    }
+    this.statements.retry.run(error, iso(new Date(now.getTime() + backoffMs)), iso(now), id)
+    return 'queued'
+  }
+
+  cancel(id: string): Job | undefined {
+    const now = iso()
+    if (this.statements.cancelQueued.run(now, now, id).changes === 0) this.statements.flagCancel.run(now, id)
+    return this.get(id)
+  }
+
+  markCancelled(id: string): void {
+    const now = iso()
+    this.statements.markCancelled.run(now, now, id)
+  }
+
+  recoverExpired(now = new Date()): number {
+    const expired = this.statements.expired.all(iso(now)) as {id: string; attempts: number; max_attempts: number}[]
+    for (const job of expired) {
+      if (job.attempts >= job.max_attempts) this.statements.failFinal.run('worker lost while running and no attempts remain', iso(now), iso(now), job.id)
+      else this.statements.requeue.run(iso(now), job.id)
+    }
+    return expired.length
+  }
+
+  requeue(ids: string[]): void {
+    const now = iso()
+    const tx = this.db.transaction(() => ids.forEach((id) => this.statements.requeue.run(now, id)))
+    tx()
+  }
+
+  countsByState(): Record<JobState, number> {
+    const counts = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>
+    for (const row of this.statements.counts.all() as {status: JobState; n: number}[]) counts[row.status] = row.n
+    return counts
+  }
+
+  ping(): void {
+    this.statements.ping.get()
+  }
+
+  addToken(token: Token): void {
+    this.statements.addToken.run(token)
+  }
+
+  tokenByHash(hash: string): Token | undefined {
+    const row = this.statements.tokenByHash.get(hash) as {id: string; name: string; hash: string; created_at: string; revoked_at: string | null} | undefined
+    return row ? {id: row.id, name: row.name, hash: row.hash, createdAt: row.created_at, revokedAt: row.revoked_at} : undefined
+  }
+
+  revokeToken(idOrName: string): boolean {
+    return this.statements.revoke.run(iso(), idOrName, idOrName).changes > 0
+  }
+
+  listTokens(): Token[] {
+    return (this.statements.tokens.all() as {id: string; name: string; hash: string; created_at: string; revoked_at: string | null}[]).map((row) => ({
+      id: row.id,
+      name: row.name,
+      hash: row.hash,
+      createdAt: row.created_at,
+      revokedAt: row.revoked_at,
+    }))
+  }
+
+  close(): void {
+    this.db.close()
+  }
+}

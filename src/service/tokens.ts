@@ -1,0 +1,23 @@
+import {createHash, randomBytes, randomUUID, timingSafeEqual} from 'node:crypto'
+
+import type {JobStore, Token} from './store/job-store.js'
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex')
+
+/** Creates a bearer token; only its SHA-256 is stored, the token itself is shown once. */
+export function createToken(store: JobStore, name: string): {token: string; id: string; name: string} {
+  if (!/^[\w.-]{1,64}$/.test(name)) throw new Error('token name must be 1-64 letters, digits, dots, dashes or underscores')
+  const token = `infra_${randomBytes(32).toString('base64url')}`
+  const id = randomUUID()
+  store.addToken({id, name, hash: hashToken(token), createdAt: new Date().toISOString(), revokedAt: null})
+  return {token, id, name}
+}
+
+/** The live token a bearer value belongs to, compared in constant time. */
+export function authenticate(store: JobStore, presented: string | undefined): Token | undefined {
+  if (!presented?.startsWith('infra_') || presented.length > 200) return undefined
+  const hash = hashToken(presented)
+  const token = store.tokenByHash(hash)
+  if (!token || token.revokedAt) return undefined
+  return timingSafeEqual(Buffer.from(token.hash, 'hex'), Buffer.from(hash, 'hex')) ? token : undefined
+}

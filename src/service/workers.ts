@@ -1,0 +1,150 @@
+import {createHash} from 'node:crypto'
+import {createWriteStream, mkdirSync, renameSync, rmSync} from 'node:fs'
+import path from 'node:path'
+
+import {SOURCES} from './sources/index.js'
+import {PermanentJobError, type SourceSettings} from './sources/source.js'
+import type {Job, JobStore} from './store/job-store.js'
+
+export interface WorkerOptions {
+  concurrency: number
+  jobTimeoutMs: number
+  /** How long a claimed job stays ours without a heartbeat; a dead worker's job is requeued after it. */
+  leaseMs: number
+  pollMs: number
+  backoffBaseMs: number
+  resultsDir: string
+  settings: SourceSettings
+  log: (event: Record<string, unknown>) => void
+}
+
+/**
+ * Runs queued jobs with a concurrency limit, a timeout per job, retries with exponential backoff,
+ * progress and leases. Results are streamed to a temporary file and renamed into place only when
+ * complete, with their byte count and SHA-256.
+ */
+export class WorkerPool {
+  private readonly running = new Map<string, AbortController>()
+  private timer: NodeJS.Timeout | undefined
+  private stopping = false
+  /** Told when an attempt ends (metrics). */
+  onFinished?: (job: Job, state: string, seconds: number) => void
+
+  constructor(
+    private readonly store: JobStore,
+    readonly options: WorkerOptions,
+  ) {
+    mkdirSync(options.resultsDir, {recursive: true})
+  }
+
+  start(): void {
+    this.store.recoverExpired()
+    this.timer = setInterval(() => this.tick(), this.options.pollMs)
+    this.tick()
+  }
+
+  /** Nudges the pool when a job was just queued, instead of waiting for the next poll. */
+  wake(): void {
+    if (!this.stopping) setImmediate(() => this.tick())
+  }
+
+  get busy(): number {
+    return this.running.size
+  }
+
+  private tick(): void {
+    if (this.stopping) return
+    this.store.recoverExpired()
+    while (this.running.size < this.options.concurrency) {
+      const job = this.store.claim(this.options.leaseMs)
+      if (!job) break
+      this.execute(job)
+    }
+  }
+
+  private execute(job: Job): void {
+    const controller = new AbortController()
+    this.running.set(job.id, controller)
+    const started = performance.now()
+    const timeout = setTimeout(() => controller.abort(new Error(`timed out after ${this.options.jobTimeoutMs} ms`)), this.options.jobTimeoutMs)
+    const heartbeat = setInterval(() => {
+      this.store.extendLease(job.id, this.options.leaseMs)
+      if (this.store.get(job.id)?.cancelRequested) controller.abort(new CancelledError())
+    }, Math.max(50, Math.floor(this.options.leaseMs / 3)))
+    this.run(job, controller.signal)
+      .then(() => 'succeeded')
+      .catch((error: unknown) => {
+        if (controller.signal.reason instanceof CancelledError || error instanceof CancelledError) {
+          this.store.markCancelled(job.id)
+          return 'cancelled'
+        }
+        if (this.stopping && controller.signal.aborted) return 'requeued'
+        const message = (error as Error).message ?? String(error)
+        const permanent = error instanceof PermanentJobError
+        const backoff = this.options.backoffBaseMs * 2 ** (job.attempts - 1)
+        return this.store.fail(job.id, message, backoff, permanent)
+      })
+      .then((state) => {
+        clearTimeout(timeout)
+        clearInterval(heartbeat)
+        this.running.delete(job.id)
+        const seconds = (performance.now() - started) / 1000
+        this.options.log({msg: 'job finished', jobId: job.id, sourceType: job.sourceType, attempt: job.attempts, state, seconds})
+        this.onFinished?.(job, state, seconds)
+        this.wake()
+      })
+  }
+
+  private async run(job: Job, signal: AbortSignal): Promise<void> {
+    const source = SOURCES[job.sourceType]
+    if (!source) throw new PermanentJobError(`unknown source type ${job.sourceType}`)
+    const final = path.join(this.options.resultsDir, `${job.id}.out`)
+    const partial = `${final}.partial`
+    const hash = createHash('sha256')
+    let bytes = 0
+    const out = createWriteStream(partial)
+    try {
+      const {rows} = await source.run(
+        job.config,
+        {
+          signal,
+          progress: (fraction) => this.store.progress(job.id, fraction),
+          write: (chunk) =>
+            new Promise<void>((resolve, reject) => {
+              if (signal.aborted) return reject(signal.reason)
+              const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
+              hash.update(buffer)
+              bytes += buffer.length
+              if (out.write(buffer)) resolve()
+              else out.once('drain', resolve)
+            }),
+        },
+        this.options.settings,
+      )
+      await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())))
+      renameSync(partial, final)
+      this.store.succeed(job.id, {rows, bytes, sha256: hash.digest('hex'), contentType: source.contentType, path: final})
+    } catch (error) {
+      out.destroy()
+      rmSync(partial, {force: true})
+      throw signal.aborted && !(error instanceof PermanentJobError) ? (signal.reason ?? error) : error
+    }
+  }
+
+  /** Stops taking work; running jobs get `graceMs` to finish, then go back to the queue. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true
+    clearInterval(this.timer)
+    const deadline = Date.now() + graceMs
+    while (this.running.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+    const left = [...this.running.keys()]
+    for (const controller of this.running.values()) controller.abort(new Error('service stopping'))
+    this.store.requeue(left)
+  }
+}
+
+export class CancelledError extends Error {
+  constructor() {
+    super('cancelled')
+  }
+}
