@@ -17,6 +17,8 @@ export interface ServiceConfig {
   concurrency: number
   jobTimeoutMs: number
   maxAttempts: number
+  /** How long a claimed job survives without a heartbeat (default 15 s). */
+  leaseMs?: number
   logLevel: string
   version: string
   settings: SourceSettings
@@ -42,7 +44,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
   const workers = new WorkerPool(store, {
     concurrency: config.concurrency,
     jobTimeoutMs: config.jobTimeoutMs,
-    leaseMs: 15_000,
+    leaseMs: config.leaseMs ?? 15_000,
     pollMs: 250,
     backoffBaseMs: 1000,
     resultsDir: path.join(config.dataDir, 'results'),
