@@ -215,7 +215,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       const problem = SOURCES[body.source_type].validate(body.config, options.settings)
       if (problem) throw new HttpError(400, 'VALIDATION', problem, problem.split(' ')[0])
       const key = request.headers['idempotency-key'] as string | undefined
-      const {job, created} = store.create({
+      const {job, created} = await store.create({
         id: randomUUID(),
         sourceType: body.source_type,
         config: body.config,

@@ -19,6 +19,8 @@ export interface ServiceConfig {
   maxAttempts: number
   /** How long a claimed job survives without a heartbeat (default 15 s). */
   leaseMs?: number
+  /** Requests per second per token (default 2000, bursts of twice that). */
+  rateLimitPerSecond?: number
   logLevel: string
   version: string
   settings: SourceSettings
@@ -56,7 +58,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     workers,
     settings: config.settings,
     maxAttempts: config.maxAttempts,
-    rateLimitPerSecond: 2000,
+    rateLimitPerSecond: config.rateLimitPerSecond ?? 2000,
     bodyLimitBytes: 1 << 20,
     logLevel: config.logLevel,
     version: config.version,

@@ -18,6 +18,7 @@ export default class ServiceStart extends InfraCommand {
     'database-url': Flags.string({description: 'job store (default: sqlite:<data-dir>/jobs.db)', env: 'INFRA_SERVICE_DATABASE_URL'}),
     concurrency: Flags.integer({description: 'jobs run at once', env: 'INFRA_SERVICE_CONCURRENCY', default: 4, min: 1}),
     'job-timeout': Flags.integer({description: 'seconds one attempt may take', default: 300, min: 1}),
+    'rate-limit': Flags.integer({description: 'requests per second per token (bursts of twice that)', env: 'INFRA_SERVICE_RATE_LIMIT', default: 2000, min: 1}),
     'lease-seconds': Flags.integer({description: 'how long a running job stays claimed without a heartbeat; after a crash it is requeued then', default: 15, min: 1, hidden: true}),
     'max-attempts': Flags.integer({description: 'attempts per job before it fails', default: 3, min: 1, max: 10}),
     'file-root': Flags.string({description: 'folder the file source may read', env: 'INFRA_SERVICE_FILE_ROOT'}),
@@ -44,6 +45,7 @@ export default class ServiceStart extends InfraCommand {
       jobTimeoutMs: flags['job-timeout'] * 1000,
       maxAttempts: flags['max-attempts'],
       leaseMs: flags['lease-seconds'] * 1000,
+      rateLimitPerSecond: flags['rate-limit'],
       logLevel: flags['log-level'],
       version: this.config.version,
       settings: {

@@ -61,8 +61,11 @@ export interface Token {
 }
 
 export interface JobStore {
-  /** Inserts, or returns the job already created with the same idempotency key and token. */
-  create(job: NewJob): {job: Job; created: boolean}
+  /**
+   * Inserts, or returns the job already created with the same idempotency key and token. Resolves
+   * once the job is durably committed; concurrent calls share one commit (group commit).
+   */
+  create(job: NewJob): Promise<{job: Job; created: boolean}>
   get(id: string): Job | undefined
   list(query: ListQuery): {jobs: Job[]; nextCursor: string | null}
   /** Atomically takes the oldest runnable job and leases it. */

@@ -82,6 +82,12 @@ const iso = (date = new Date()) => date.toISOString()
  */
 export class SqliteJobStore implements JobStore {
   private readonly db: Database.Database
+  /**
+   * Workers' own connection. Accepting a job is committed with a full sync; the state changes
+   * that follow (claims, progress, endings) use WAL's NORMAL sync, which survives a process crash
+   * (what leases recover from) without an fsync on every step blocking the API.
+   */
+  private readonly workerDb: Database.Database
   private readonly statements
 
   constructor(file: string) {
@@ -91,24 +97,30 @@ export class SqliteJobStore implements JobStore {
     this.db.pragma('synchronous = FULL')
     this.db.pragma('busy_timeout = 5000')
     this.db.exec(SCHEMA)
+    this.workerDb = file === ':memory:' ? this.db : new Database(file)
+    if (this.workerDb !== this.db) {
+      this.workerDb.pragma('synchronous = NORMAL')
+      this.workerDb.pragma('busy_timeout = 5000')
+    }
     const db = this.db
+    const workerDb = this.workerDb
     this.statements = {
       insert: db.prepare(`INSERT INTO jobs (id, source_type, config, status, max_attempts, created_at, updated_at, run_after, token_id, idempotency_key)
         VALUES (@id, @sourceType, @config, 'queued', @maxAttempts, @now, @now, @now, @tokenId, @idempotencyKey)`),
       byIdempotency: db.prepare('SELECT * FROM jobs WHERE token_id = ? AND idempotency_key = ?'),
       get: db.prepare('SELECT * FROM jobs WHERE id = ?'),
-      claim: db.prepare(`UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = @lease, started_at = COALESCE(started_at, @now), updated_at = @now
+      claim: workerDb.prepare(`UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = @lease, started_at = COALESCE(started_at, @now), updated_at = @now
         WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND run_after <= @now ORDER BY created_at, id LIMIT 1) RETURNING *`),
-      extend: db.prepare(`UPDATE jobs SET lease_until = ?, updated_at = ? WHERE id = ? AND status = 'running'`),
-      progress: db.prepare(`UPDATE jobs SET progress = ?, updated_at = ? WHERE id = ? AND status = 'running'`),
-      succeed: db.prepare(`UPDATE jobs SET status = 'succeeded', progress = 1, result = ?, error = NULL, finished_at = ?, updated_at = ?, lease_until = NULL WHERE id = ? AND status = 'running'`),
-      failFinal: db.prepare(`UPDATE jobs SET status = 'failed', error = ?, finished_at = ?, updated_at = ?, lease_until = NULL WHERE id = ?`),
-      retry: db.prepare(`UPDATE jobs SET status = 'queued', error = ?, run_after = ?, updated_at = ?, lease_until = NULL WHERE id = ?`),
+      extend: workerDb.prepare(`UPDATE jobs SET lease_until = ?, updated_at = ? WHERE id = ? AND status = 'running'`),
+      progress: workerDb.prepare(`UPDATE jobs SET progress = ?, updated_at = ? WHERE id = ? AND status = 'running'`),
+      succeed: workerDb.prepare(`UPDATE jobs SET status = 'succeeded', progress = 1, result = ?, error = NULL, finished_at = ?, updated_at = ?, lease_until = NULL WHERE id = ? AND status = 'running'`),
+      failFinal: workerDb.prepare(`UPDATE jobs SET status = 'failed', error = ?, finished_at = ?, updated_at = ?, lease_until = NULL WHERE id = ?`),
+      retry: workerDb.prepare(`UPDATE jobs SET status = 'queued', error = ?, run_after = ?, updated_at = ?, lease_until = NULL WHERE id = ?`),
       cancelQueued: db.prepare(`UPDATE jobs SET status = 'cancelled', finished_at = ?, updated_at = ?, cancel_requested = 1 WHERE id = ? AND status = 'queued'`),
       flagCancel: db.prepare(`UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ? AND status = 'running'`),
-      markCancelled: db.prepare(`UPDATE jobs SET status = 'cancelled', finished_at = ?, updated_at = ?, lease_until = NULL WHERE id = ?`),
-      expired: db.prepare(`SELECT id, attempts, max_attempts FROM jobs WHERE status = 'running' AND lease_until < ?`),
-      requeue: db.prepare(`UPDATE jobs SET status = 'queued', lease_until = NULL, updated_at = ? WHERE id = ? AND status = 'running'`),
+      markCancelled: workerDb.prepare(`UPDATE jobs SET status = 'cancelled', finished_at = ?, updated_at = ?, lease_until = NULL WHERE id = ?`),
+      expired: workerDb.prepare(`SELECT id, attempts, max_attempts FROM jobs WHERE status = 'running' AND lease_until < ?`),
+      requeue: workerDb.prepare(`UPDATE jobs SET status = 'queued', lease_until = NULL, updated_at = ? WHERE id = ? AND status = 'running'`),
       counts: db.prepare('SELECT status, COUNT(*) AS n FROM jobs GROUP BY status'),
       ping: db.prepare('SELECT 1'),
       addToken: db.prepare('INSERT INTO tokens (id, name, hash, created_at) VALUES (@id, @name, @hash, @createdAt)'),
@@ -118,16 +130,35 @@ export class SqliteJobStore implements JobStore {
     }
   }
 
-  create(job: NewJob): {job: Job; created: boolean} {
-    const tx = this.db.transaction(() => {
-      if (job.idempotencyKey) {
-        const existing = this.statements.byIdempotency.get(job.tokenId, job.idempotencyKey) as Row | undefined
-        if (existing) return {job: toJob(existing), created: false}
-      }
-      this.statements.insert.run({...job, config: JSON.stringify(job.config), now: iso(), idempotencyKey: job.idempotencyKey ?? null})
-      return {job: this.get(job.id)!, created: true}
+  private pending: {job: NewJob; resolve: (value: {job: Job; created: boolean}) => void; reject: (error: unknown) => void}[] = []
+
+  create(job: NewJob): Promise<{job: Job; created: boolean}> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({job, resolve, reject})
+      // Everything that arrives in this turn of the event loop is committed together: one fsync.
+      if (this.pending.length === 1) setImmediate(() => this.flush())
     })
-    return tx.immediate()
+  }
+
+  private flush(): void {
+    const batch = this.pending
+    this.pending = []
+    const now = iso()
+    try {
+      const results = this.db.transaction(() =>
+        batch.map(({job}) => {
+          if (job.idempotencyKey) {
+            const existing = this.statements.byIdempotency.get(job.tokenId, job.idempotencyKey) as Row | undefined
+            if (existing) return {job: toJob(existing), created: false}
+          }
+          this.statements.insert.run({...job, config: JSON.stringify(job.config), now, idempotencyKey: job.idempotencyKey ?? null})
+          return {job: this.get(job.id)!, created: true}
+        }),
+      ).immediate()
+      batch.forEach((entry, index) => entry.resolve(results[index]))
+    } catch (error) {
+      for (const entry of batch) entry.reject(error)
+    }
   }
 
   get(id: string): Job | undefined {
@@ -208,7 +239,7 @@ export class SqliteJobStore implements JobStore {
 
   requeue(ids: string[]): void {
     const now = iso()
-    const tx = this.db.transaction(() => ids.forEach((id) => this.statements.requeue.run(now, id)))
+    const tx = this.workerDb.transaction(() => ids.forEach((id) => this.statements.requeue.run(now, id)))
     tx()
   }
 
@@ -246,6 +277,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   close(): void {
+    if (this.workerDb !== this.db) this.workerDb.close()
     this.db.close()
   }
 }
