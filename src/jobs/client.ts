@@ -1,4 +1,4 @@
-import {createWriteStream} from 'node:fs'
+import {createWriteStream, renameSync} from 'node:fs'
 import {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
@@ -69,12 +69,10 @@ export class JobsClient {
 
   /** Streams the result to a file or stdout; returns what the service says it holds. */
   async result(id: string, output: NodeJS.WritableStream | string): Promise<{bytes: number; sha256: string; rows: string | null}> {
-    const response = await this.request('GET', `/api/v1/jobs/result/${encodeURIComponent(id)}`).catch(async (error) => {
-      throw error
-    })
+    const response = await this.request('GET', `/api/v1/jobs/result/${encodeURIComponent(id)}`)
     const target = typeof output === 'string' ? createWriteStream(`${output}.partial`) : output
     await pipeline(Readable.fromWeb(response.body as never), target as NodeJS.WritableStream)
-    if (typeof output === 'string') (await import('node:fs')).renameSync(`${output}.partial`, output)
+    if (typeof output === 'string') renameSync(`${output}.partial`, output)
     return {bytes: Number(response.headers.get('x-result-bytes')), sha256: response.headers.get('x-result-sha256') ?? '', rows: response.headers.get('x-result-rows') || null}
   }
 

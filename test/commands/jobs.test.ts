@@ -4,7 +4,7 @@ import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {runCli} from '../support/cli.js'
-import {freePort} from '../support/moto.js'
+import {freePort} from '../support/net.js'
 import {type TestService, startTestService} from '../support/service.js'
 
 let t: TestService

@@ -7,7 +7,7 @@ import {type ResultPromise, execa} from 'execa'
 import {afterAll, describe, expect, it} from 'vitest'
 
 import {BIN, runCli} from '../support/cli.js'
-import {freePort} from '../support/moto.js'
+import {freePort} from '../support/net.js'
 
 /**
  * kill -9 in the middle of the work: every accepted job still ends succeeded, failed or

@@ -1,10 +1,11 @@
 import {type ChildProcess, execFileSync, spawn} from 'node:child_process'
 import {mkdtempSync, readFileSync} from 'node:fs'
 import https from 'node:https'
-import {createServer} from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
+
+import {freePort} from './net.js'
 
 export interface MotoServer {
   endpoint: string
@@ -15,16 +16,6 @@ export interface MotoServer {
 
 const LAUNCHER = fileURLToPath(new URL('./moto_server.py', import.meta.url))
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const {port} = server.address() as {port: number}
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 /**
  * Starts moto over TLS on a free loopback port. TLS because our buckets deny plain HTTP,
