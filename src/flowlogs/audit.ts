@@ -6,7 +6,8 @@ import type {EnvironmentSpec, Estate} from '../estate/model.js'
 import {InfraError} from '../output/errors.js'
 import {type AnalysisResult, FlowAnalyzer, type SerializedAnalyzer} from './analyzer.js'
 import {type ConfigAuditResult, auditFlowLogConfiguration} from './config-audit.js'
-import {parseFormat} from './fields.js'
+import {DEFAULT_FIELDS, parseFormat} from './fields.js'
+import {FlowLineParser} from './record.js'
 import {analyzeFile, analyzeStream} from './read.js'
 import {flowLogPrefixes, keyInRange} from './sources.js'
 
@@ -20,6 +21,8 @@ export interface FlowAuditOptions {
   natEnis: string[]
   since?: Date
   until?: Date
+  /** Where records of a time range come from: the S3 evidence bucket, or CloudWatch Logs. */
+  recordsFrom?: 's3' | 'cloudwatch'
   profile?: string
   topN: number
   /** Worker threads for local files; 1 reads in this thread. */
@@ -29,7 +32,7 @@ export interface FlowAuditOptions {
 export interface FlowAuditReport {
   configuration: ConfigAuditResult[]
   records: AnalysisResult | null
-  sources: {files: number; s3Objects: number}
+  sources: {files: number; s3Objects: number; cloudwatchEvents: number}
   /** False when a configuration gap or a critical record finding exists. */
   passed: boolean
 }
@@ -51,14 +54,18 @@ export async function auditFlowLogs(options: FlowAuditOptions): Promise<FlowAudi
   }
   const analyzer = new FlowAnalyzer({natEnis, natSource, endpointEnis, topN: options.topN})
   let s3Objects = 0
+  let cloudwatchEvents = 0
   if (options.files.length > 0) await analyzeFiles(options.files, analyzer, fields, options)
   if (options.since && options.targets.length > 0) {
-    for (const target of options.targets) s3Objects += await analyzeS3(options, target, analyzer, fields)
+    for (const target of options.targets) {
+      if (options.recordsFrom === 'cloudwatch') cloudwatchEvents += await analyzeCloudWatch(options, target, analyzer)
+      else s3Objects += await analyzeS3(options, target, analyzer, fields)
+    }
   }
   const readRecords = options.files.length > 0 || options.since !== undefined
   const records = readRecords ? analyzer.result() : null
   const passed = configuration.every((c) => c.findings.length === 0) && (records?.passed ?? true)
-  return {configuration, records, sources: {files: options.files.length, s3Objects}, passed}
+  return {configuration, records, sources: {files: options.files.length, s3Objects, cloudwatchEvents}, passed}
 }
 
 function parseLogFormat(format: string): string[] {
@@ -94,20 +101,55 @@ async function analyzeFiles(files: string[], analyzer: FlowAnalyzer, fields: str
   for (const state of states) analyzer.merge(state)
 }
 
+/** A discovery parameter of the target, or a clear error saying how to get it. */
+async function discoveryParameter(options: FlowAuditOptions, target: EnvironmentSpec, key: string): Promise<string> {
+  const {createClient} = await import('../aws/clients.js')
+  const {GetParameterCommand, SSMClient} = await import('@aws-sdk/client-ssm')
+  const ssm = await createClient(SSMClient, {estate: options.estate, target, profile: options.profile, purpose: 'audit-flow-logs'})
+  const name = `/infra/${target.name}/${key}`
+  const value = await ssm
+    .send(new GetParameterCommand({Name: name}))
+    .then((answer) => answer.Parameter?.Value)
+    .catch(() => undefined)
+  if (!value) throw new InfraError(`${target.name} publishes no ${key} (${name})`, `run \`infra provision --env ${target.name}\`, or read files with --file`, 'NO_FLOW_LOG_DESTINATION')
+  return value
+}
+
+/**
+ * Reads the range from the CloudWatch Logs group the flow logs deliver to. Its events carry no
+ * header, so the field order comes from the flow log's own LogFormat.
+ */
+async function analyzeCloudWatch(options: FlowAuditOptions, target: EnvironmentSpec, analyzer: FlowAnalyzer): Promise<number> {
+  const {createClient} = await import('../aws/clients.js')
+  const {CloudWatchLogsClient, paginateFilterLogEvents} = await import('@aws-sdk/client-cloudwatch-logs')
+  const {DescribeFlowLogsCommand, EC2Client} = await import('@aws-sdk/client-ec2')
+  const access = {estate: options.estate, target, profile: options.profile, purpose: 'audit-flow-logs'}
+  const logGroup = await discoveryParameter(options, target, 'flow-logs/log-group')
+  const ec2 = await createClient(EC2Client, access)
+  const flowLog = ((await ec2.send(new DescribeFlowLogsCommand({}))).FlowLogs ?? []).find(
+    (log) => log.LogGroupName === logGroup || (log.LogDestination ?? '').endsWith(`:log-group:${logGroup}`) || (log.LogDestination ?? '').endsWith(`:log-group:${logGroup}:*`),
+  )
+  const parser = new FlowLineParser(flowLog?.LogFormat ? parseFormat(flowLog.LogFormat) : DEFAULT_FIELDS)
+  const logs = await createClient(CloudWatchLogsClient, access)
+  let events = 0
+  const input = {logGroupName: logGroup, startTime: options.since!.getTime(), endTime: (options.until ?? new Date()).getTime()}
+  for await (const page of paginateFilterLogEvents({client: logs}, input)) {
+    for (const event of page.events ?? []) {
+      events++
+      const outcome = parser.parse(event.message ?? '')
+      if (outcome === 'record') analyzer.add(parser.record)
+      else analyzer.count(outcome)
+    }
+  }
+  return events
+}
+
 /** Reads the account's delivered flow logs for the range, from the bucket its discovery parameters name. */
 async function analyzeS3(options: FlowAuditOptions, target: EnvironmentSpec, analyzer: FlowAnalyzer, fields: string[] | undefined): Promise<number> {
   const {createClient} = await import('../aws/clients.js')
   const {GetObjectCommand, S3Client, paginateListObjectsV2} = await import('@aws-sdk/client-s3')
-  const {GetParameterCommand, SSMClient} = await import('@aws-sdk/client-ssm')
   const access = {estate: options.estate, target, profile: options.profile, purpose: 'audit-flow-logs'}
-  const ssm = await createClient(SSMClient, access)
-  const destination = await ssm
-    .send(new GetParameterCommand({Name: `/infra/${target.name}/flow-logs/s3-destination`}))
-    .then((answer) => answer.Parameter?.Value)
-    .catch(() => undefined)
-  if (!destination) {
-    throw new InfraError(`${target.name} publishes no flow-log destination (/infra/${target.name}/flow-logs/s3-destination)`, `run \`infra provision --env ${target.name}\`, or read files with --file`, 'NO_FLOW_LOG_DESTINATION')
-  }
+  const destination = await discoveryParameter(options, target, 'flow-logs/s3-destination')
   const [bucket, ...prefixParts] = destination.replace(/^arn:aws[\w-]*:s3:::/, '').split('/')
   const s3 = await createClient(S3Client, access)
   const since = options.since!

@@ -14,7 +14,7 @@ export function renderFlowAudit(report: FlowAuditReport): string {
     const c = records.coverage
     if (lines.length) lines.push('')
     lines.push(
-      `Records: ${c.records.toLocaleString('en')} read from ${report.sources.files} file(s) and ${report.sources.s3Objects} S3 object(s), ${time(c.firstSeen)} to ${time(c.lastSeen)}`,
+      `Records: ${c.records.toLocaleString('en')} read from ${report.sources.files} file(s), ${report.sources.s3Objects} S3 object(s) and ${report.sources.cloudwatchEvents} CloudWatch event(s), ${time(c.firstSeen)} to ${time(c.lastSeen)}`,
       `Coverage gaps: ${c.nodata} NODATA, ${c.skipdata} SKIPDATA; ${c.malformed} malformed line(s) skipped`,
       `NAT gateway interfaces: ${records.natInterfaces.map((n) => `${n.interfaceId} (${n.source})`).join(', ') || 'none known (pass --nat-eni)'}`,
       '',

@@ -1,5 +1,6 @@
 import {CreateFlowLogsCommand, CreateVpcCommand, EC2Client} from '@aws-sdk/client-ec2'
 import {CreateBucketCommand, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
+import {CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand} from '@aws-sdk/client-cloudwatch-logs'
 import {PutParameterCommand, SSMClient} from '@aws-sdk/client-ssm'
 import {gzipSync} from 'node:zlib'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
@@ -88,5 +89,37 @@ describe('records from S3', () => {
     expect(report.records!.coverage.records).toBe(3)
     expect(report.records!.coverage.firstSeen).toBe(t('2026-11-25T10:00:00Z'))
     expect(report.records!.findings.map((f) => f.id)).toEqual(['internet-egress-not-via-nat'])
+  })
+})
+
+describe('records from CloudWatch Logs', () => {
+  it('reads the events of the range with the field order of the flow log that delivers them', async () => {
+    const ec2 = await createClient(EC2Client, access())
+    const logs = await createClient(CloudWatchLogsClient, access())
+    const ssm = await createClient(SSMClient, access())
+    const group = '/infra/audit/vpc-flow-logs'
+    await logs.send(new CreateLogGroupCommand({logGroupName: group}))
+    await logs.send(new CreateLogStreamCommand({logGroupName: group, logStreamName: 'eni-app-all'}))
+    const vpcId = (await ec2.send(new CreateVpcCommand({CidrBlock: '10.54.0.0/16'}))).Vpc!.VpcId!
+    // A custom order, so a parser using the default format would misread every event.
+    const format = '${interface-id} ${srcaddr} ${dstaddr} ${dstport} ${protocol} ${action} ${flow-direction} ${traffic-path} ${start} ${end} ${bytes} ${packets} ${log-status}'
+    await ec2.send(new CreateFlowLogsCommand({ResourceIds: [vpcId], ResourceType: 'VPC', TrafficType: 'ALL', LogDestinationType: 'cloud-watch-logs', LogGroupName: group, DeliverLogsPermissionArn: `arn:aws:iam::${ACCOUNT}:role/flow-logs`, LogFormat: format}))
+    await ssm.send(new PutParameterCommand({Name: '/infra/audit/flow-logs/log-group', Type: 'String', Value: group, Overwrite: true}))
+    const at = Date.parse('2026-11-27T12:00:00Z')
+    await logs.send(
+      new PutLogEventsCommand({
+        logGroupName: group,
+        logStreamName: 'eni-app-all',
+        logEvents: [
+          {timestamp: at, message: `eni-app 10.54.1.5 10.54.2.2 5432 6 ACCEPT egress 1 ${at / 1000} ${at / 1000 + 60} 900 9 OK`},
+          {timestamp: at + 1000, message: `eni-app 203.0.113.9 10.54.1.5 22 6 ACCEPT ingress - ${at / 1000} ${at / 1000 + 60} 80 1 OK`},
+          {timestamp: at + 86_400_000 * 3, message: `eni-app 10.54.1.5 10.54.2.2 5432 6 ACCEPT egress 1 ${at / 1000} ${at / 1000 + 60} 900 9 OK`},
+        ],
+      }),
+    )
+    const report = await auditFlowLogs(options({since: new Date(at - 3_600_000), until: new Date(at + 3_600_000), recordsFrom: 'cloudwatch'}))
+    expect(report.sources.cloudwatchEvents).toBe(2)
+    expect(report.records!.coverage).toMatchObject({records: 2, malformed: 0})
+    expect(report.records!.findings.map((f) => f.id).sort()).toEqual(['public-inbound-accepted', 'ssh-rdp-accepted'])
   })
 })

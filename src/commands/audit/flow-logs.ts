@@ -20,6 +20,7 @@ Findings: traffic out through an internet gateway from anything but a NAT gatewa
   static override examples = [
     '<%= config.bin %> audit flow-logs',
     '<%= config.bin %> audit flow-logs --env prod --since 24h',
+    '<%= config.bin %> audit flow-logs --env dev --since 2h --from cloudwatch',
     '<%= config.bin %> audit flow-logs --file "logs/**/*.log.gz" --nat-eni eni-0abc --format html --output report.html',
   ]
 
@@ -28,6 +29,7 @@ Findings: traffic out through an internet gateway from anything but a NAT gatewa
     env: Flags.string({char: 'e', description: 'environment or client to audit (repeatable; default: all)', multiple: true}),
     file: Flags.string({char: 'f', description: 'local flow log files or globs, gzip or plain (repeatable)', multiple: true}),
     since: Flags.string({description: 'read S3 records from this time: ISO date/time or a duration like 24h, 7d'}),
+    from: Flags.string({description: 'with --since: read records from the S3 evidence bucket or CloudWatch Logs', options: ['s3', 'cloudwatch'], default: 's3'}),
     until: Flags.string({description: 'read S3 records up to this time (default: now)', dependsOn: ['since']}),
     'nat-eni': Flags.string({description: 'interface id of a NAT gateway (repeatable); default: read from the account, else inferred', multiple: true}),
     'log-format': Flags.string({description: 'field order of files without a header line, as in the flow log\'s LogFormat'}),
@@ -54,6 +56,7 @@ Findings: traffic out through an internet gateway from anything but a NAT gatewa
       natEnis: flags['nat-eni'] ?? [],
       since,
       until,
+      recordsFrom: flags.from as 's3' | 'cloudwatch',
       profile: flags.profile,
       topN: flags.top,
       parallel: flags.parallel ?? Math.max(1, (await import('node:os')).availableParallelism()),
