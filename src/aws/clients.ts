@@ -33,7 +33,7 @@ export interface AwsClientConfig {
  * AWS_CA_BUNDLE, as the AWS CLI and terraform honour it (TLS-inspecting proxies, emulators with
  * their own certificate); the JavaScript SDK does not read it by itself.
  */
-function caBundleHandler(env = process.env): NodeHttpHandler | undefined {
+export function caBundleHandler(env = process.env): NodeHttpHandler | undefined {
   const bundle = env.AWS_CA_BUNDLE
   if (!bundle) return undefined
   let pem: string

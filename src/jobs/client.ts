@@ -27,7 +27,7 @@ export class JobsClient {
   }
 
   private async request(method: string, path: string, init: {body?: unknown; headers?: Record<string, string>} = {}): Promise<Response> {
-    if (!this.token) throw new InfraError('no service token', 'pass --token or set INFRA_SERVICE_TOKEN (create one with `infra service token create --name NAME`)', 'NO_TOKEN')
+    if (!this.token) throw new InfraError('no service token', 'pass --token, set INFRA_SERVICE_TOKEN, or save one with `infra service token create --name NAME --save`', 'NO_TOKEN')
     let response: Response
     try {
       response = await fetch(new URL(path, this.endpoint), {

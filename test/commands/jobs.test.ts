@@ -43,7 +43,7 @@ describe('infra jobs against a running service', () => {
     expect(down.stderr.trim()).toMatch(new RegExp(`^Error: cannot reach the collection service at http://127\\.0\\.0\\.1:${closed} \\(ECONNREFUSED\\): start it with`))
     const bad = await runCli(['jobs', 'list'], {env: {...env, INFRA_SERVICE_TOKEN: 'infra_nope'}})
     expect(bad.stderr).toContain('the service rejected the token')
-    const none = await runCli(['jobs', 'list'], {env: {INFRA_SERVICE_URL: t.url, INFRA_SERVICE_TOKEN: ''}})
+    const none = await runCli(['jobs', 'list'], {env: {INFRA_SERVICE_URL: t.url, INFRA_SERVICE_TOKEN: '', INFRA_CREDENTIALS_FILE: path.join(t.dataDir, 'absent.json')}})
     expect(none.stderr).toContain('no service token')
     const unknown = await runCli(['jobs', 'status', '00000000-0000-4000-8000-000000000000'], {env})
     expect(unknown.stderr).toContain('no job 00000000-0000-4000-8000-000000000000')
@@ -51,6 +51,17 @@ describe('infra jobs against a running service', () => {
     expect(badJson.stderr).toContain('--config is not JSON')
     const refused = await runCli(['jobs', 'trigger', '--source-type', 'file', '--config', '{"path": "../x"}'], {env})
     expect(refused.stderr).toContain('config.path must be relative to the file root')
+  })
+
+  it('uses the token saved for the endpoint when no flag or variable gives one', async () => {
+    const credentials = path.join(t.dataDir, 'credentials.json')
+    const {saveToken} = await import('../../src/jobs/credentials.js')
+    saveToken(t.url, t.token, {INFRA_CREDENTIALS_FILE: credentials})
+    const {statSync} = await import('node:fs')
+    expect(statSync(credentials).mode & 0o777).toBe(0o600)
+    const list = await runCli(['jobs', 'list', '--json'], {env: {INFRA_SERVICE_URL: t.url, INFRA_SERVICE_TOKEN: '', INFRA_CREDENTIALS_FILE: credentials}})
+    expect(list.exitCode).toBe(0)
+    expect(JSON.parse(list.stdout).jobs.length).toBeGreaterThan(0)
   })
 
   it('exits 1 from --wait when the job fails', async () => {

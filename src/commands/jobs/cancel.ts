@@ -1,6 +1,7 @@
 import {Args} from '@oclif/core'
 
 import {JobsClient, type JobView} from '../../jobs/client.js'
+import {savedToken} from '../../jobs/credentials.js'
 import {serviceFlags} from '../../jobs/flags.js'
 import {InfraCommand} from '../../output/command.js'
 
@@ -11,7 +12,7 @@ export default class JobsCancel extends InfraCommand {
 
   async run(): Promise<JobView> {
     const {args, flags} = await this.parse(JobsCancel)
-    const job = await new JobsClient(flags.endpoint, flags.token).cancel(args.id)
+    const job = await new JobsClient(flags.endpoint, flags.token || savedToken(flags.endpoint)).cancel(args.id)
     if (!this.jsonEnabled()) this.log(`${job.job_id}: ${job.status === 'cancelled' ? 'cancelled' : 'cancel requested; it stops at its next check'}`)
     return job
   }

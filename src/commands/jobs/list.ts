@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {JobsClient, type JobView} from '../../jobs/client.js'
+import {savedToken} from '../../jobs/credentials.js'
 import {serviceFlags} from '../../jobs/flags.js'
 import {InfraCommand} from '../../output/command.js'
 import {renderTable} from '../../output/table.js'
@@ -18,7 +19,7 @@ export default class JobsList extends InfraCommand {
 
   async run(): Promise<{jobs: JobView[]; next_cursor: string | null}> {
     const {flags} = await this.parse(JobsList)
-    const page = await new JobsClient(flags.endpoint, flags.token).list({status: flags.status, source_type: flags['source-type'], created_after: flags.since, limit: flags.limit, cursor: flags.cursor})
+    const page = await new JobsClient(flags.endpoint, flags.token || savedToken(flags.endpoint)).list({status: flags.status, source_type: flags['source-type'], created_after: flags.since, limit: flags.limit, cursor: flags.cursor})
     if (!this.jsonEnabled()) {
       this.log(renderTable(['JOB', 'SOURCE', 'STATUS', 'PROGRESS', 'CREATED'], page.jobs.map((j) => [j.job_id, j.source_type, j.status, `${(j.progress * 100).toFixed(0)}%`, j.created_at])))
       if (page.next_cursor) this.log(`\nmore: --cursor ${page.next_cursor}`)

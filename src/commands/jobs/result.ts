@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {JobsClient} from '../../jobs/client.js'
+import {savedToken} from '../../jobs/credentials.js'
 import {serviceFlags} from '../../jobs/flags.js'
 import {InfraCommand} from '../../output/command.js'
 
@@ -12,7 +13,7 @@ export default class JobsResult extends InfraCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(JobsResult)
-    const meta = await new JobsClient(flags.endpoint, flags.token).result(args.id, flags.output ?? process.stdout)
+    const meta = await new JobsClient(flags.endpoint, flags.token || savedToken(flags.endpoint)).result(args.id, flags.output ?? process.stdout)
     if (flags.output) this.logToStderr(`wrote ${meta.bytes} bytes${meta.rows ? ` (${meta.rows} rows)` : ''} to ${flags.output}, sha256 ${meta.sha256}`)
   }
 }

@@ -1,6 +1,7 @@
 import {Args} from '@oclif/core'
 
 import {JobsClient, type JobView} from '../../jobs/client.js'
+import {savedToken} from '../../jobs/credentials.js'
 import {serviceFlags} from '../../jobs/flags.js'
 import {InfraCommand} from '../../output/command.js'
 
@@ -11,7 +12,7 @@ export default class JobsStatus extends InfraCommand {
 
   async run(): Promise<JobView> {
     const {args, flags} = await this.parse(JobsStatus)
-    const job = await new JobsClient(flags.endpoint, flags.token).status(args.id)
+    const job = await new JobsClient(flags.endpoint, flags.token || savedToken(flags.endpoint)).status(args.id)
     if (!this.jsonEnabled()) {
       this.log(`${job.job_id}  ${job.source_type}  ${job.status}  ${(job.progress * 100).toFixed(0)}%  attempt ${job.attempts}/${job.max_attempts}`)
       if (job.error) this.log(`error: ${job.error}`)

@@ -3,6 +3,7 @@ import {readFileSync} from 'node:fs'
 import {Flags} from '@oclif/core'
 
 import {JobsClient, type JobView} from '../../jobs/client.js'
+import {savedToken} from '../../jobs/credentials.js'
 import {serviceFlags} from '../../jobs/flags.js'
 import {InfraCommand} from '../../output/command.js'
 import {InfraError} from '../../output/errors.js'
@@ -33,7 +34,7 @@ export default class JobsTrigger extends InfraCommand {
     } catch (error) {
       throw new InfraError(`--config is not JSON: ${(error as Error).message}`, 'quote it for your shell, e.g. --config \'{"table": "users"}\'', 'BAD_CONFIG')
     }
-    const client = new JobsClient(flags.endpoint, flags.token)
+    const client = new JobsClient(flags.endpoint, flags.token || savedToken(flags.endpoint))
     const queued = await client.trigger(flags['source-type'], config, flags['idempotency-key'])
     if (!this.jsonEnabled()) this.log(`${queued.created ? 'Queued' : 'Already queued (same idempotency key)'}: ${queued.job_id}`)
     if (!flags.wait) return queued

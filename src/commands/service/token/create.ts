@@ -6,6 +6,7 @@ import {Flags} from '@oclif/core'
 import {InfraCommand} from '../../../output/command.js'
 import {openStore} from '../../../service/server.js'
 import {createToken} from '../../../service/tokens.js'
+import {saveToken} from '../../../jobs/credentials.js'
 
 export default class TokenCreate extends InfraCommand {
   static override summary = 'Create an API token for the collection service; it is shown once and stored hashed.'
@@ -15,6 +16,8 @@ export default class TokenCreate extends InfraCommand {
     name: Flags.string({description: 'what the token is for', required: true}),
     'data-dir': Flags.string({description: 'the service\'s data folder', env: 'INFRA_SERVICE_DATA_DIR', default: path.join(os.homedir(), '.infra', 'service')}),
     'database-url': Flags.string({description: 'job store', env: 'INFRA_SERVICE_DATABASE_URL'}),
+    save: Flags.boolean({description: 'also save it (0600) for `infra jobs` to use with --endpoint'}),
+    endpoint: Flags.string({description: 'the service URL the saved token is for', env: 'INFRA_SERVICE_URL', default: 'http://127.0.0.1:8080'}),
   }
 
   async run(): Promise<{id: string; name: string; token: string}> {
@@ -22,7 +25,10 @@ export default class TokenCreate extends InfraCommand {
     const store = openStore({dataDir: path.resolve(flags['data-dir']), databaseUrl: flags['database-url']})
     try {
       const created = createToken(store, flags.name)
-      if (!this.jsonEnabled()) this.log(`${created.token}\n\nToken "${created.name}" created. It is not shown again: export INFRA_SERVICE_TOKEN=<token>`)
+      const savedTo = flags.save ? saveToken(flags.endpoint, created.token) : undefined
+      if (!this.jsonEnabled()) {
+        this.log(`${created.token}\n\nToken "${created.name}" created. It is not shown again: ${savedTo ? `saved for ${flags.endpoint} in ${savedTo}` : 'export INFRA_SERVICE_TOKEN=<token>, or create it with --save'}`)
+      }
       return created
     } catch (error) {
       if (/UNIQUE/.test((error as Error).message)) this.error(`a token named ${flags.name} exists: pick another name`, {exit: 1})

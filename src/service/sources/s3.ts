@@ -1,0 +1,56 @@
+import {createHash} from 'node:crypto'
+
+import {PermanentJobError, type Source} from './source.js'
+
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/
+
+/**
+ * Objects under a prefix, one JSON line each (key, size, time, SHA-256, body as UTF-8 text or
+ * base64). The service's own AWS identity is used (IRSA on EKS, the standard chain elsewhere).
+ */
+export const s3Source: Source = {
+  type: 's3',
+  contentType: 'application/x-ndjson',
+  validate(config) {
+    if (typeof config.bucket !== 'string' || !BUCKET.test(config.bucket)) return 'config.bucket must be an S3 bucket name'
+    if (config.prefix !== undefined && typeof config.prefix !== 'string') return 'config.prefix must be a string'
+    if (config.max_objects !== undefined && (!Number.isInteger(config.max_objects) || (config.max_objects as number) < 1)) return 'config.max_objects must be a positive integer'
+    return undefined
+  },
+  async run(config, ctx, settings) {
+    const {S3Client, GetObjectCommand, paginateListObjectsV2} = await import('@aws-sdk/client-s3')
+    const {caBundleHandler} = await import('../../aws/clients.js')
+    const s3 = new S3Client({requestHandler: caBundleHandler(), forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL), retryMode: 'adaptive', maxAttempts: 5})
+    const maxObjects = Number(config.max_objects ?? 10_000)
+    let objects = 0
+    let bytes = 0
+    try {
+      for await (const page of paginateListObjectsV2({client: s3}, {Bucket: String(config.bucket), Prefix: (config.prefix as string | undefined) ?? ''})) {
+        for (const object of page.Contents ?? []) {
+          if (objects >= maxObjects) return {rows: objects}
+          const answer = await s3.send(new GetObjectCommand({Bucket: String(config.bucket), Key: object.Key}), {abortSignal: ctx.signal})
+          const body = Buffer.from(await answer.Body!.transformToByteArray())
+          bytes += body.length
+          if (bytes > settings.httpMaxBytes) throw new PermanentJobError(`objects under the prefix exceed ${settings.httpMaxBytes} bytes; narrow config.prefix or set config.max_objects`)
+          const text = body.toString('utf8')
+          const isText = Buffer.from(text, 'utf8').equals(body) && !text.includes('\u0000')
+          await ctx.write(
+            `${JSON.stringify({
+              key: object.Key,
+              size: body.length,
+              last_modified: object.LastModified?.toISOString() ?? null,
+              sha256: createHash('sha256').update(body).digest('hex'),
+              ...(isText ? {body: text} : {body_base64: body.toString('base64')}),
+            })}\n`,
+          )
+          objects++
+        }
+      }
+    } catch (error) {
+      const name = (error as {name?: string}).name
+      if (name === 'NoSuchBucket' || name === 'AccessDenied' || name === 'Forbidden') throw new PermanentJobError(`s3://${String(config.bucket)}: ${name}`)
+      throw error
+    }
+    return {rows: objects}
+  },
+}

@@ -1,0 +1,41 @@
+import {CreateBucketCommand, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
+import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
+
+import {caBundleHandler} from '../../src/aws/clients.js'
+import {type TestService, startTestService, waitForJob} from '../support/service.js'
+
+/** The s3 source against moto: the service's own AWS identity, objects under a prefix. */
+let t: TestService
+beforeAll(async () => {
+  Object.assign(process.env, {AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL: inject('motoEndpoint'), AWS_CA_BUNDLE: inject('motoCaBundle')})
+  const s3 = new S3Client({forcePathStyle: true, requestHandler: caBundleHandler()})
+  await s3.send(new CreateBucketCommand({Bucket: 'exports', CreateBucketConfiguration: {LocationConstraint: 'eu-west-1'}}))
+  await s3.send(new PutObjectCommand({Bucket: 'exports', Key: 'daily/2026-11-27.csv', Body: 'id,total\n1,10\n'}))
+  await s3.send(new PutObjectCommand({Bucket: 'exports', Key: 'daily/2026-11-28.bin', Body: Buffer.from([0, 1, 2, 255])}))
+  await s3.send(new PutObjectCommand({Bucket: 'exports', Key: 'other/skip.txt', Body: 'no'}))
+  t = await startTestService()
+})
+afterAll(async () => {
+  await t.service.stop()
+  delete process.env.AWS_ENDPOINT_URL
+})
+
+describe('the s3 source', () => {
+  it('collects the objects under a prefix, text as text and binary as base64', async () => {
+    const queued = await t.call('POST', '/api/v1/jobs/trigger', {body: {source_type: 's3', config: {bucket: 'exports', prefix: 'daily/'}}})
+    const job = await waitForJob(t, queued.body.job_id)
+    expect(job).toMatchObject({status: 'succeeded', result: {rows: 2}})
+    const lines = (await t.call('GET', `/api/v1/jobs/result/${job.job_id}`)).text.trim().split('\n').map((line) => JSON.parse(line))
+    expect(lines.map((line) => line.key)).toEqual(['daily/2026-11-27.csv', 'daily/2026-11-28.bin'])
+    expect(lines[0].body).toBe('id,total\n1,10\n')
+    expect(Buffer.from(lines[1].body_base64, 'base64')).toEqual(Buffer.from([0, 1, 2, 255]))
+  })
+
+  it('fails without retrying for a bucket that does not exist, and validates the name', async () => {
+    const queued = await t.call('POST', '/api/v1/jobs/trigger', {body: {source_type: 's3', config: {bucket: 'no-such-bucket'}}})
+    expect(await waitForJob(t, queued.body.job_id)).toMatchObject({status: 'failed', attempts: 1})
+    const invalid = await t.call('POST', '/api/v1/jobs/trigger', {body: {source_type: 's3', config: {bucket: 'Bad_Bucket'}}})
+    expect(invalid.status).toBe(400)
+    expect(invalid.body.error.field).toBe('config.bucket')
+  })
+})
