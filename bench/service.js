@@ -36,6 +36,12 @@ const service = spawn('node', [bin, 'service', 'start', '--port', String(port), 
 await new Promise((resolve) => setTimeout(resolve, 2000))
 const headers = {authorization: `Bearer ${token}`, 'content-type': 'application/json'}
 const trigger = await load({url: `http://127.0.0.1:${port}/api/v1/jobs/trigger`, method: 'POST', headers, body: JSON.stringify({source_type: 'file', config: {path: 'bench.txt'}})})
+// Let the workers drain what the trigger run queued, so status is measured on its own.
+for (let i = 0; i < 240; i++) {
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+  if (/^infra_queue_depth 0$/m.test(metrics) && /^infra_jobs_running 0$/m.test(metrics)) break
+  await new Promise((resolve) => setTimeout(resolve, 500))
+}
 const queued = await (await fetch(`http://127.0.0.1:${port}/api/v1/jobs/trigger`, {method: 'POST', headers, body: JSON.stringify({source_type: 'file', config: {path: 'x'}})})).json()
 const status = await load({url: `http://127.0.0.1:${port}/api/v1/jobs/status/${queued.job_id}`, headers})
 service.kill('SIGTERM')

@@ -43,23 +43,33 @@ export class WorkerPool {
     this.tick()
   }
 
-  /** Nudges the pool when a job was just queued, instead of waiting for the next poll. */
+  private wakeScheduled = false
+
+  /** Nudges the pool when a job was just queued, instead of waiting for the next poll; one nudge per turn. */
   wake(): void {
-    if (!this.stopping) setImmediate(() => this.tick())
+    if (this.stopping || this.wakeScheduled || this.running.size >= this.options.concurrency) return
+    this.wakeScheduled = true
+    setImmediate(() => {
+      this.wakeScheduled = false
+      this.tick()
+    })
   }
 
   get busy(): number {
     return this.running.size
   }
 
+  private lastRecovery = 0
+
   private tick(): void {
     if (this.stopping) return
-    this.store.recoverExpired()
-    while (this.running.size < this.options.concurrency) {
-      const job = this.store.claim(this.options.leaseMs)
-      if (!job) break
-      this.execute(job)
+    // Lost leases are looked for once per poll interval, not on every nudge.
+    if (Date.now() - this.lastRecovery >= this.options.pollMs) {
+      this.lastRecovery = Date.now()
+      this.store.recoverExpired()
     }
+    const free = this.options.concurrency - this.running.size
+    if (free > 0) for (const job of this.store.claim(this.options.leaseMs, free)) this.execute(job)
   }
 
   private execute(job: Job): void {

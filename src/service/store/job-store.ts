@@ -68,8 +68,8 @@ export interface JobStore {
   create(job: NewJob): Promise<{job: Job; created: boolean}>
   get(id: string): Job | undefined
   list(query: ListQuery): {jobs: Job[]; nextCursor: string | null}
-  /** Atomically takes the oldest runnable job and leases it. */
-  claim(leaseMs: number, now?: Date): Job | undefined
+  /** Atomically takes up to `limit` of the oldest runnable jobs and leases them. */
+  claim(leaseMs: number, limit?: number, now?: Date): Job[]
   extendLease(id: string, leaseMs: number): void
   progress(id: string, progress: number): void
   succeed(id: string, result: JobResultMeta): void

@@ -76,6 +76,25 @@ const toJob = (row: Row): Job => ({
 
 const iso = (date = new Date()) => date.toISOString()
 
+/** The row just inserted, without reading it back. */
+const newJob = (job: NewJob, now: string): Job => ({
+  id: job.id,
+  sourceType: job.sourceType,
+  config: job.config,
+  status: 'queued',
+  attempts: 0,
+  maxAttempts: job.maxAttempts,
+  progress: 0,
+  error: null,
+  createdAt: now,
+  updatedAt: now,
+  startedAt: null,
+  finishedAt: null,
+  leaseUntil: null,
+  cancelRequested: false,
+  result: null,
+})
+
 /**
  * SQLite in WAL mode: one writer, many readers, every acknowledged write durable. The claim is one
  * UPDATE ... RETURNING, so two workers (or processes) never take the same job.
@@ -110,7 +129,7 @@ export class SqliteJobStore implements JobStore {
       byIdempotency: db.prepare('SELECT * FROM jobs WHERE token_id = ? AND idempotency_key = ?'),
       get: db.prepare('SELECT * FROM jobs WHERE id = ?'),
       claim: workerDb.prepare(`UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = @lease, started_at = COALESCE(started_at, @now), updated_at = @now
-        WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND run_after <= @now ORDER BY created_at, id LIMIT 1) RETURNING *`),
+        WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' AND run_after <= @now ORDER BY created_at, id LIMIT @limit) RETURNING *`),
       extend: workerDb.prepare(`UPDATE jobs SET lease_until = ?, updated_at = ? WHERE id = ? AND status = 'running'`),
       progress: workerDb.prepare(`UPDATE jobs SET progress = ?, updated_at = ? WHERE id = ? AND status = 'running'`),
       succeed: workerDb.prepare(`UPDATE jobs SET status = 'succeeded', progress = 1, result = ?, error = NULL, finished_at = ?, updated_at = ?, lease_until = NULL WHERE id = ? AND status = 'running'`),
@@ -152,7 +171,7 @@ export class SqliteJobStore implements JobStore {
             if (existing) return {job: toJob(existing), created: false}
           }
           this.statements.insert.run({...job, config: JSON.stringify(job.config), now, idempotencyKey: job.idempotencyKey ?? null})
-          return {job: this.get(job.id)!, created: true}
+          return {job: newJob(job, now), created: true}
         }),
       ).immediate()
       batch.forEach((entry, index) => entry.resolve(results[index]))
@@ -187,9 +206,8 @@ export class SqliteJobStore implements JobStore {
     return {jobs: page, nextCursor}
   }
 
-  claim(leaseMs: number, now = new Date()): Job | undefined {
-    const row = this.statements.claim.get({now: iso(now), lease: iso(new Date(now.getTime() + leaseMs))}) as Row | undefined
-    return row ? toJob(row) : undefined
+  claim(leaseMs: number, limit = 1, now = new Date()): Job[] {
+    return (this.statements.claim.all({now: iso(now), lease: iso(new Date(now.getTime() + leaseMs)), limit}) as Row[]).map(toJob)
   }
 
   extendLease(id: string, leaseMs: number): void {
