@@ -7,7 +7,7 @@ import {Metrics} from './metrics.js'
 import {SOURCES} from './sources/index.js'
 import type {SourceSettings} from './sources/source.js'
 import {JOB_STATES, type Job, type JobStore, TERMINAL, type Token} from './store/job-store.js'
-import {authenticate} from './tokens.js'
+import {TokenVerifier} from './tokens.js'
 import type {WorkerPool} from './workers.js'
 
 export interface AppOptions {
@@ -123,6 +123,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return 0
   }
 
+  const tokens = new TokenVerifier(store)
   const open = new Set(['/health', '/ready', '/metrics'])
   app.addHook('onRequest', async (request, reply) => {
     ;(request as FastifyRequest & {startedAt: number}).startedAt = performance.now()
@@ -130,7 +131,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const url = request.url.split('?')[0]
     if (open.has(url) || url.startsWith('/docs')) return
     const header = request.headers.authorization
-    const token = authenticate(store, header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined)
+    const token = tokens.verify(header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined)
     if (!token) {
       reply.header('www-authenticate', 'Bearer')
       throw new HttpError(401, 'UNAUTHORIZED', header ? 'the bearer token is not valid or was revoked' : 'a bearer token is required (infra service token create)')

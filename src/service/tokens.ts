@@ -21,3 +21,28 @@ export function authenticate(store: JobStore, presented: string | undefined): To
   if (!token || token.revokedAt) return undefined
   return timingSafeEqual(Buffer.from(token.hash, 'hex'), Buffer.from(hash, 'hex')) ? token : undefined
 }
+
+/**
+ * Token checks on the request path: a verified token is trusted for `ttlMs` before it is looked up
+ * again, so a revocation takes effect within that time without a database read per request.
+ */
+export class TokenVerifier {
+  private readonly cache = new Map<string, {token: Token; checkedAt: number}>()
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly ttlMs = 1000,
+  ) {}
+
+  verify(presented: string | undefined): Token | undefined {
+    if (!presented) return undefined
+    const cached = this.cache.get(presented)
+    if (cached && Date.now() - cached.checkedAt < this.ttlMs) return cached.token
+    const token = authenticate(this.store, presented)
+    if (token) {
+      if (this.cache.size > 10_000) this.cache.clear()
+      this.cache.set(presented, {token, checkedAt: Date.now()})
+    } else this.cache.delete(presented)
+    return token
+  }
+}

@@ -27,7 +27,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   idempotency_key TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_idempotency ON jobs(token_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
-CREATE INDEX IF NOT EXISTS jobs_runnable ON jobs(status, run_after, created_at);
+-- Claims walk queued jobs oldest first and stop at the limit; run_after is checked on the way.
+CREATE INDEX IF NOT EXISTS jobs_queue ON jobs(status, created_at, id);
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs(created_at, id);
 CREATE TABLE IF NOT EXISTS tokens (
   id TEXT PRIMARY KEY,
