@@ -9,7 +9,6 @@ import {startService} from '../../service/server.js'
 export default class ServiceStart extends InfraCommand {
   static override summary = 'Run the collection service on this machine (SQLite in the data folder).'
   static override examples = ['<%= config.bin %> service start', '<%= config.bin %> service start --port 8080 --data-dir /var/lib/infra']
-  static override enableJsonFlag = false
 
   static override flags = {
     host: Flags.string({description: 'address to listen on', env: 'INFRA_SERVICE_HOST', default: '127.0.0.1'}),
@@ -56,7 +55,9 @@ export default class ServiceStart extends InfraCommand {
         httpMaxBytes: 100 * 1024 * 1024,
       },
     })
-    process.stderr.write(`infra service listening on ${service.url}\n`)
+    // With --json, one line on stdout says where it listens, for scripts that start it.
+    if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify({url: service.url, pid: process.pid, dataDir: path.resolve(flags['data-dir'])})}\n`)
+    else process.stderr.write(`infra service listening on ${service.url}\n`)
     const shutdown = (signal: string) => {
       service.app.log.info({signal}, 'stopping: no new work; running jobs finish or go back to the queue')
       service.stop().then(() => process.exit(0), () => process.exit(1))
