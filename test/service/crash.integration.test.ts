@@ -81,3 +81,34 @@ async function waitUntilUp(endpoint: string): Promise<void> {
   }
   throw new Error(`service did not start at ${endpoint}`)
 }
+
+describe('the service stops gracefully on SIGTERM', () => {
+  it('finishes the running job, takes no new work, and exits 0', async () => {
+    const slow = http.createServer((_request, response) => setTimeout(() => response.end('late but complete'), 800))
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve))
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'infra-sigterm-'))
+    const port = await freePort()
+    const endpoint = `http://127.0.0.1:${port}`
+    const token = JSON.parse((await runCli(['service', 'token', 'create', '--name', 'term', '--data-dir', dataDir, '--json'])).stdout).token
+    const start = () => execa('node', [BIN, 'service', 'start', '--port', String(port), '--data-dir', dataDir, '--allow-private-http', '--log-level', 'silent'], {reject: false})
+    let service = start()
+    await waitUntilUp(endpoint)
+    const response = await fetch(`${endpoint}/api/v1/jobs/trigger`, {
+      method: 'POST',
+      headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json'},
+      body: JSON.stringify({source_type: 'http', config: {url: `http://127.0.0.1:${(slow.address() as {port: number}).port}/`}}),
+    })
+    const {job_id: id} = (await response.json()) as {job_id: string}
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    service.kill('SIGTERM')
+    const exited = await service
+    expect(exited.exitCode).toBe(0)
+    // After a restart the job is there, finished by the process that was told to stop.
+    service = start()
+    await waitUntilUp(endpoint)
+    const status = JSON.parse((await runCli(['jobs', 'status', id, '--json'], {env: {INFRA_SERVICE_URL: endpoint, INFRA_SERVICE_TOKEN: token}})).stdout)
+    expect(status).toMatchObject({status: 'succeeded', attempts: 1})
+    service.kill('SIGKILL')
+    slow.close()
+  })
+})
