@@ -89,6 +89,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const metrics = new Metrics()
   const app = Fastify({
     logger: options.logLevel === 'silent' ? false : {level: options.logLevel},
+    // One structured line per request (written in onResponse) instead of Fastify's two.
+    disableRequestLogging: true,
     bodyLimit: options.bodyLimitBytes,
     requestIdHeader: 'x-request-id',
     genReqId: (request) => {
@@ -156,7 +158,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
   app.addHook('onResponse', async (request, reply) => {
     const started = (request as FastifyRequest & {startedAt?: number}).startedAt ?? performance.now()
-    metrics.request(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, (performance.now() - started) / 1000)
+    const seconds = (performance.now() - started) / 1000
+    metrics.request(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, seconds)
+    request.log.info({method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(seconds * 1e4) / 10, token: request.token?.name}, 'request')
   })
   app.setErrorHandler((error: Error & {statusCode?: number; validation?: {instancePath?: string; params?: {missingProperty?: string}}[]; code?: string}, request, reply) => {
     if (error instanceof HttpError) return reply.status(error.statusCode).send({error: {code: error.code, message: error.message, ...(error.field ? {field: error.field} : {}), requestId: request.id}})

@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import {createWriteStream, mkdirSync, renameSync, rmSync} from 'node:fs'
+import {type WriteStream, createWriteStream, mkdirSync, renameSync, rmSync} from 'node:fs'
 import path from 'node:path'
 
 import {SOURCES} from './sources/index.js'
@@ -112,7 +112,8 @@ export class WorkerPool {
     const partial = `${final}.partial`
     const hash = createHash('sha256')
     let bytes = 0
-    const out = createWriteStream(partial)
+    // Opened on the first write: a job that fails before collecting anything leaves no file behind.
+    let out: WriteStream | undefined
     try {
       const {rows} = await source.run(
         job.config,
@@ -125,18 +126,23 @@ export class WorkerPool {
               const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
               hash.update(buffer)
               bytes += buffer.length
+              out ??= createWriteStream(partial)
               if (out.write(buffer)) resolve()
               else out.once('drain', resolve)
             }),
         },
         this.options.settings,
       )
-      await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())))
+      out ??= createWriteStream(partial)
+      const stream = out
+      await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())))
       renameSync(partial, final)
       this.store.succeed(job.id, {rows, bytes, sha256: hash.digest('hex'), contentType: source.contentType, path: final})
     } catch (error) {
-      out.destroy()
-      rmSync(partial, {force: true})
+      if (out) {
+        out.destroy()
+        rmSync(partial, {force: true})
+      }
       throw signal.aborted && !(error instanceof PermanentJobError) ? (signal.reason ?? error) : error
     }
   }
