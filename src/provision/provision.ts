@@ -6,10 +6,10 @@ import {Listr} from 'listr2'
 import {checkCredentials} from '../aws/clients.js'
 import type {EnvironmentSpec, Estate} from '../estate/model.js'
 import {InfraError} from '../output/errors.js'
-import {auditFile, exceptionsFor} from '../policy/audit-stacks.js'
+import {exceptionsFor} from '../policy/audit-stacks.js'
 import {type AuditReport, runAudit} from '../policy/engine.js'
 import {enforceAudit, recordAcceptedRisks} from '../policy/gate.js'
-import {resourcesFromJson} from '../policy/resources.js'
+import {type AuditInput, resourcesFromJson} from '../policy/resources.js'
 import {type SynthesizedStack, synthesizeEnvironment} from '../stacks/app.js'
 import type {PlanSummary, Terraform} from '../terraform/runner.js'
 import {summarizePlan} from '../terraform/runner.js'
@@ -91,7 +91,9 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
   const started = performance.now()
   const synth = synthesizeEnvironment(estate, env, outdir, stateDir)
   const synthMs = Math.round(performance.now() - started)
-  const reports = synth.stacks.map((stack) => stackReport(stack))
+  // Each synthesized stack is read once: counted, audited, and the base of its plan's audit.
+  const synthesized = new Map(synth.stacks.map((stack) => [stack.name, readSynthesized(stack)]))
+  const reports = synth.stacks.map((stack) => stackReport(stack, synthesized.get(stack.name)!.config))
   const acceptedRisks = options.acceptedRisks ?? []
   const report: ProvisionReport = {
     environment: env.name,
@@ -106,7 +108,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
   const auditOptions = {protected: env.protected, exceptions: exceptionsFor(estate, env), acceptedRisks}
   // The gate, first on what we synthesized: nothing is planned from stacks that break the promise.
   if (mode !== 'destroy') {
-    const audits = reports.map((stack) => auditFile(path.join(stack.directory, 'cdk.tf.json'), auditOptions))
+    const audits = reports.map((stack) => runAudit(synthesized.get(stack.name)!.input, auditOptions))
     reports.forEach((stack, index) => (stack.audit.synthesized = summarizeAudit(audits[index])))
     enforceAudit(audits, 'synthesized stacks')
   }
@@ -151,8 +153,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
             stack.plan = summarizePlan(planJson)
             // And again on the exact plan, where computed values are known, before anyone confirms it.
             if (mode !== 'destroy') {
-              const synthesized = resourcesFromJson(JSON.parse(readFileSync(path.join(stack.directory, 'cdk.tf.json'), 'utf8')), stack.name).resources
-              const audit = runAudit(resourcesFromJson(planJson, planFile, synthesized), auditOptions)
+              const audit = runAudit(resourcesFromJson(planJson, planFile, synthesized.get(stack.name)!.input.resources), auditOptions)
               stack.audit.plan = summarizeAudit(audit)
               enforceAudit([audit], 'plan')
             }
@@ -198,12 +199,25 @@ async function applyPlan(terraform: Terraform, planFile: string): Promise<void> 
   }
 }
 
-function stackReport(stack: SynthesizedStack): StackReport {
+type TerraformConfig = {resource?: Record<string, Record<string, unknown>>}
+
+function readSynthesized(stack: SynthesizedStack): {config: TerraformConfig; input: AuditInput} {
+  const file = path.join(stack.workingDirectory, 'cdk.tf.json')
+  let config: TerraformConfig
+  try {
+    config = JSON.parse(readFileSync(file, 'utf8'))
+  } catch (error) {
+    throw new InfraError(`cannot read synthesized stack ${file}: ${(error as Error).message}`)
+  }
+  return {config, input: resourcesFromJson(config, file)}
+}
+
+function stackReport(stack: SynthesizedStack, config: TerraformConfig): StackReport {
   return {
     name: stack.name,
     directory: stack.workingDirectory,
     dependencies: stack.dependencies,
-    resources: countResources(path.join(stack.workingDirectory, 'cdk.tf.json')),
+    resources: countResources(config),
     applied: false,
     audit: {},
   }
@@ -218,13 +232,7 @@ function summarizeAudit(audit: AuditReport): AuditSummary {
 }
 
 /** What a synthesized stack would create, by resource type. */
-export function countResources(file: string): ResourceCount {
-  let config: {resource?: Record<string, Record<string, unknown>>}
-  try {
-    config = JSON.parse(readFileSync(file, 'utf8'))
-  } catch (error) {
-    throw new InfraError(`cannot read synthesized stack ${file}: ${(error as Error).message}`)
-  }
+export function countResources(config: TerraformConfig): ResourceCount {
   const byType: Record<string, number> = {}
   let total = 0
   for (const [type, resources] of Object.entries(config.resource ?? {})) {
