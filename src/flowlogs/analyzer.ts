@@ -1,6 +1,6 @@
 import {TRAFFIC_PATH_GATEWAY_OR_ENDPOINT, TRAFFIC_PATH_INTERNET_GATEWAY} from './fields.js'
-import type {FlowRecord, ParseOutcome} from './record.js'
-import {HeavyHitters, type SerializedHeavyHitters, hashKey} from './heavy-hitters.js'
+import {FIELD, type FlowLineParser, type FlowRecord, type ParseOutcome} from './record.js'
+import {HeavyHitters, type SerializedHeavyHitters, SketchKey} from './heavy-hitters.js'
 
 export type FindingId = 'internet-egress-not-via-nat' | 'public-inbound-accepted' | 'ssh-rdp-accepted' | 'ssh-rdp-attempted' | 'aws-service-via-nat'
 export type FlowSeverity = 'critical' | 'high' | 'medium' | 'info'
@@ -81,19 +81,28 @@ export interface AnalysisResult {
   passed: boolean
 }
 
-/** Not RFC 1918, CGNAT, loopback, link-local or IPv6 ULA/link-local; checked by hand: it runs per record. */
+/** Not RFC 1918, CGNAT, loopback, link-local or IPv6 ULA/link-local. */
 export function isPublicAddress(address: string | undefined): boolean {
   if (address === undefined || address.length === 0) return false
-  const first = address.charCodeAt(0)
-  if (address.includes(':')) {
-    const lower = address.toLowerCase()
-    return !(lower.startsWith('fc') || lower.startsWith('fd') || lower.startsWith('fe80:') || lower === '::1')
+  const bytes = Buffer.from(address, 'latin1')
+  return isPublicBytes(bytes, 0, bytes.length)
+}
+
+/** isPublicAddress on an address where it lies in the bytes read; runs per record, so by hand. */
+export function isPublicBytes(buf: Uint8Array, from: number, to: number): boolean {
+  if (from < 0 || from >= to) return false
+  let a = 0
+  let i = from
+  for (; i < to; i++) {
+    const c = buf[i]
+    if (c === 46) break
+    if (c < 48 || c > 57) return isPublicV6(buf, from, to)
+    a = a * 10 + c - 48
   }
-  const dot = address.indexOf('.')
-  const a = Number(address.slice(0, dot))
+  if (i === from || i === to) return false
   if (a === 10 || a === 127) return false
-  if (first < 48 || first > 57) return false
-  const b = Number(address.slice(dot + 1, address.indexOf('.', dot + 1)))
+  let b = 0
+  for (i++; i < to && buf[i] !== 46; i++) b = b * 10 + buf[i] - 48
   if (a === 192 && b === 168) return false
   if (a === 172 && b >= 16 && b <= 31) return false
   if (a === 100 && b >= 64 && b <= 127) return false
@@ -101,15 +110,61 @@ export function isPublicAddress(address: string | undefined): boolean {
   return true
 }
 
+function isPublicV6(buf: Uint8Array, from: number, to: number): boolean {
+  const address = Buffer.from(buf.buffer, buf.byteOffset + from, to - from).toString('latin1').toLowerCase()
+  if (!address.includes(':')) return false
+  return !(address.startsWith('fc') || address.startsWith('fd') || address.startsWith('fe80:') || address === '::1')
+}
+
+function sameBytes(buf: Uint8Array, aFrom: number, aTo: number, bFrom: number, bTo: number): boolean {
+  if (aTo - aFrom !== bTo - bFrom) return false
+  for (let i = 0; i < aTo - aFrom; i++) if (buf[aFrom + i] !== buf[bFrom + i]) return false
+  return true
+}
+
+/** Interface ids recur on every record: keep one string per id instead of making one per record. */
+class Interner {
+  private readonly table: (string | undefined)[] = new Array(4096).fill(undefined)
+
+  get(buf: Buffer, from: number, to: number): string {
+    if (from < 0) return '-'
+    let hash = 0x811c9dc5
+    for (let i = from; i < to; i++) hash = Math.imul(hash ^ buf[i], 0x01000193)
+    const index = hash & 4095
+    const known = this.table[index]
+    if (known !== undefined && known.length === to - from) {
+      let same = true
+      for (let i = 0; i < known.length; i++) {
+        if (known.charCodeAt(i) !== buf[from + i]) {
+          same = false
+          break
+        }
+      }
+      if (same) return known
+    }
+    return (this.table[index] = buf.toString('latin1', from, to))
+  }
+}
+
+const FINDING_IDS = Object.keys(FINDINGS) as FindingId[]
+const [INTERNET_EGRESS, PUBLIC_INBOUND, SSH_ACCEPTED, SSH_ATTEMPTED, SERVICE_VIA_NAT] = FINDING_IDS.map((_, index) => index)
+const ACCEPT = 65 // "A"CCEPT
+const EGRESS = 101 // "e"gress
+
 /** Streams records in and keeps only bounded aggregates; results merge across files and workers. */
 export class FlowAnalyzer {
   readonly coverage: Coverage = {records: 0, nodata: 0, skipdata: 0, malformed: 0, headers: 0, firstSeen: null, lastSeen: null}
-  private readonly perFinding = new Map<FindingId, Map<string, InterfaceStats>>()
+  /** Per finding (in FINDING_IDS order): statistics by interface. */
+  private readonly perFinding: Map<string, InterfaceStats>[] = FINDING_IDS.map(() => new Map())
   private readonly inferredNat = new Set<string>()
   private readonly rejected: HeavyHitters
   private readonly talkersBytes: HeavyHitters
   private readonly talkersPackets: HeavyHitters
   private readonly timeline = new Map<number, [number, number]>()
+  private lastMinute = -1
+  private lastSlot: [number, number] | undefined
+  private readonly interfaces = new Interner()
+  private readonly key = new SketchKey()
   private readonly natEnis: Set<string>
   private readonly endpointEnis: Set<string>
 
@@ -129,58 +184,109 @@ export class FlowAnalyzer {
     else this.coverage.headers++
   }
 
-  add(r: FlowRecord): void {
+  /** Takes the record the parser has just read, from its arrays; copies only what it keeps. */
+  add(p: FlowLineParser): void {
+    const buf = p.buf
+    const from = p.from
+    const to = p.to
+    const value = p.value
     const c = this.coverage
     c.records++
-    const start = r.start ?? 0
-    if (start) {
+    const start = value[FIELD.start]
+    const finish = value[FIELD.end] >= 0 ? value[FIELD.end] : start
+    const bytes = value[FIELD.bytes] > 0 ? value[FIELD.bytes] : 0
+    if (start > 0) {
       if (c.firstSeen === null || start < c.firstSeen) c.firstSeen = start
-      if (c.lastSeen === null || (r.end ?? start) > c.lastSeen) c.lastSeen = r.end ?? start
+      if (c.lastSeen === null || finish > c.lastSeen) c.lastSeen = finish
       const minute = start - (start % 60)
-      const slot = this.timeline.get(minute)
-      if (slot) {
+      // Records arrive roughly in time order: the last minute's slot is usually the one.
+      let slot = minute === this.lastMinute ? this.lastSlot : this.timeline.get(minute)
+      if (slot === undefined && this.timeline.size < 100_000) this.timeline.set(minute, (slot = [0, 0]))
+      if (slot !== undefined) {
         slot[0]++
-        slot[1] += r.bytes ?? 0
-      } else if (this.timeline.size < 100_000) this.timeline.set(minute, [1, r.bytes ?? 0])
+        slot[1] += bytes
+        this.lastMinute = minute
+        this.lastSlot = slot
+      }
     }
-    const iface = r.interfaceId ?? '-'
-    const bytes = r.bytes ?? 0
-    const egress = r.flowDirection === 'egress'
+    const srcFrom = from[FIELD.srcaddr]
+    const srcTo = to[FIELD.srcaddr]
+    const dstFrom = from[FIELD.dstaddr]
+    const dstTo = to[FIELD.dstaddr]
+    const pktSrcFrom = from[FIELD.pktSrcaddr]
+    const pktDstFrom = from[FIELD.pktDstaddr]
+    const direction = from[FIELD.flowDirection]
+    const egress = direction >= 0 && buf[direction] === EGRESS
+    const actionAt = from[FIELD.action]
+    const accepted = actionAt >= 0 && buf[actionAt] === ACCEPT
+    const rejected = actionAt >= 0 && buf[actionAt] === 82 /* R */
+    const dstPublic = isPublicBytes(buf, dstFrom, dstTo)
+
     // A NAT gateway's interface translates: what it sends carries another packet source.
-    if (egress && r.pktSrcaddr && r.srcaddr && r.pktSrcaddr !== r.srcaddr && isPublicAddress(r.dstaddr)) this.inferredNat.add(iface)
-
-    const talkers = `${r.srcaddr ?? '-'} -> ${r.dstaddr ?? '-'}`
-    hashKey(talkers)
-    this.talkersBytes.addHashed(talkers, bytes)
-    this.talkersPackets.addHashed(talkers, r.packets ?? 0)
-
-    if (r.action === 'REJECT') this.rejected.add(`${r.srcaddr ?? '-'} -> ${r.dstaddr ?? '-'}:${r.dstport ?? '-'}/${protocolName(r.protocol)}`)
-
-    const path = r.trafficPath
-    const viaInternet = path === TRAFFIC_PATH_INTERNET_GATEWAY || (path === TRAFFIC_PATH_GATEWAY_OR_ENDPOINT && isPublicAddress(r.pktDstaddr ?? r.dstaddr))
-    if (egress && viaInternet) this.note('internet-egress-not-via-nat', iface, r)
-    if (r.action === 'ACCEPT' && r.flowDirection !== 'egress' && isPublicAddress(r.pktSrcaddr ?? r.srcaddr) && !isPublicAddress(r.dstaddr)) {
-      this.note('public-inbound-accepted', iface, r)
+    if (egress && pktSrcFrom >= 0 && srcFrom >= 0 && dstPublic && !sameBytes(buf, pktSrcFrom, to[FIELD.pktSrcaddr], srcFrom, srcTo)) {
+      this.inferredNat.add(this.interfaces.get(buf, from[FIELD.interfaceId], to[FIELD.interfaceId]))
     }
-    if ((r.dstport === 22 || r.dstport === 3389) && r.protocol === 6 && r.flowDirection !== 'egress') {
-      this.note(r.action === 'ACCEPT' ? 'ssh-rdp-accepted' : 'ssh-rdp-attempted', iface, r)
+
+    // Keys are hashed as their text will read ("src -> dst", "src -> dst:port/proto") without building it.
+    const key = this.key.start()
+    hashField(key, buf, srcFrom, srcTo)
+    key.string(' -> ')
+    hashField(key, buf, dstFrom, dstTo)
+    key.end()
+    const byBytes = this.talkersBytes.count(key, bytes)
+    const byPackets = this.talkersPackets.count(key, value[FIELD.packets])
+    const wantBytes = this.talkersBytes.wants(byBytes)
+    const wantPackets = this.talkersPackets.wants(byPackets)
+    if (wantBytes || wantPackets) {
+      const talkers = `${text(buf, srcFrom, srcTo)} -> ${text(buf, dstFrom, dstTo)}`
+      if (wantBytes) this.talkersBytes.offer(talkers, byBytes)
+      if (wantPackets) this.talkersPackets.offer(talkers, byPackets)
     }
-    if (r.pktDstAwsService && egress && path !== undefined && path !== 1 && path !== 7) this.note('aws-service-via-nat', iface, r)
+
+    const dport = value[FIELD.dstport]
+    const protocol = value[FIELD.protocol]
+    if (rejected) {
+      const portFrom = from[FIELD.dstport]
+      const portTo = to[FIELD.dstport]
+      const protocolText = protocolName(protocol)
+      key.byte(58 /* : */)
+      hashField(key, buf, portFrom, portTo)
+      key.byte(47 /* / */)
+      key.string(protocolText)
+      key.end()
+      const estimate = this.rejected.count(key, 1)
+      if (this.rejected.wants(estimate)) {
+        this.rejected.offer(`${text(buf, srcFrom, srcTo)} -> ${text(buf, dstFrom, dstTo)}:${text(buf, portFrom, portTo)}/${protocolText}`, estimate)
+      }
+    }
+
+    const path = value[FIELD.trafficPath]
+    const viaInternet =
+      path === TRAFFIC_PATH_INTERNET_GATEWAY ||
+      (path === TRAFFIC_PATH_GATEWAY_OR_ENDPOINT && (pktDstFrom >= 0 ? isPublicBytes(buf, pktDstFrom, to[FIELD.pktDstaddr]) : dstPublic))
+    if (egress && viaInternet) this.note(INTERNET_EGRESS, p)
+    if (accepted && !egress && !dstPublic && (pktSrcFrom >= 0 ? isPublicBytes(buf, pktSrcFrom, to[FIELD.pktSrcaddr]) : isPublicBytes(buf, srcFrom, srcTo))) {
+      this.note(PUBLIC_INBOUND, p)
+    }
+    if ((dport === 22 || dport === 3389) && protocol === 6 && !egress) this.note(accepted ? SSH_ACCEPTED : SSH_ATTEMPTED, p)
+    if (from[FIELD.pktDstAwsService] >= 0 && egress && path >= 0 && path !== 1 && path !== 7) this.note(SERVICE_VIA_NAT, p)
   }
 
-  private note(id: FindingId, iface: string, r: FlowRecord): void {
-    let byInterface = this.perFinding.get(id)
-    if (!byInterface) this.perFinding.set(id, (byInterface = new Map()))
+  private note(finding: number, p: FlowLineParser): void {
+    const byInterface = this.perFinding[finding]
+    const iface = this.interfaces.get(p.buf, p.from[FIELD.interfaceId], p.to[FIELD.interfaceId])
     let stats = byInterface.get(iface)
     if (!stats) {
       if (byInterface.size >= MAX_INTERFACES) return
       byInterface.set(iface, (stats = {count: 0, bytes: 0, first: Infinity, last: 0, samples: []}))
     }
+    const start = p.value[FIELD.start]
+    const finish = p.value[FIELD.end] >= 0 ? p.value[FIELD.end] : start
     stats.count++
-    stats.bytes += r.bytes ?? 0
-    if (r.start !== undefined && r.start < stats.first) stats.first = r.start
-    if ((r.end ?? r.start ?? 0) > stats.last) stats.last = r.end ?? r.start ?? 0
-    if (stats.samples.length < SAMPLES_PER_INTERFACE) stats.samples.push({...r})
+    if (p.value[FIELD.bytes] > 0) stats.bytes += p.value[FIELD.bytes]
+    if (start >= 0 && start < stats.first) stats.first = start
+    if (finish > stats.last) stats.last = finish
+    if (stats.samples.length < SAMPLES_PER_INTERFACE) stats.samples.push(p.record)
   }
 
   /** Folds another analyzer's state in (a worker's, or another file's). */
@@ -201,8 +307,7 @@ export class FlowAnalyzer {
       } else this.timeline.set(minute, [records, bytes])
     }
     for (const [id, entries] of state.findings) {
-      let byInterface = this.perFinding.get(id)
-      if (!byInterface) this.perFinding.set(id, (byInterface = new Map()))
+      const byInterface = this.perFinding[FINDING_IDS.indexOf(id)]
       for (const [iface, stats] of entries) {
         const mine = byInterface.get(iface)
         if (!mine) byInterface.set(iface, stats)
@@ -225,7 +330,7 @@ export class FlowAnalyzer {
       talkersBytes: this.talkersBytes.serialize(),
       talkersPackets: this.talkersPackets.serialize(),
       timeline: [...this.timeline].map(([minute, [records, bytes]]) => [minute, records, bytes]),
-      findings: [...this.perFinding].map(([id, byInterface]) => [id, [...byInterface]]),
+      findings: this.perFinding.flatMap((byInterface, index) => (byInterface.size > 0 ? [[FINDING_IDS[index], [...byInterface]] as [FindingId, [string, InterfaceStats][]]] : [])),
     }
   }
 
@@ -241,7 +346,8 @@ export class FlowAnalyzer {
     }
     const onlyNat: Partial<Record<FindingId, boolean>> = {'aws-service-via-nat': true}
     const findings: FlowFinding[] = []
-    for (const [id, byInterface] of this.perFinding) {
+    for (const [index, byInterface] of this.perFinding.entries()) {
+      const id = FINDING_IDS[index]
       const entries = [...byInterface].filter(([iface]) => !exclude[id]?.has(iface) && (!onlyNat[id] || nat.has(iface)))
       if (entries.length === 0) continue
       const sum = (pick: (s: InterfaceStats) => number) => entries.reduce((total, [, stats]) => total + pick(stats), 0)
@@ -284,6 +390,16 @@ export interface SerializedAnalyzer {
   findings: [FindingId, [string, InterfaceStats][]][]
 }
 
-function protocolName(protocol: number | undefined): string {
-  return protocol === 6 ? 'tcp' : protocol === 17 ? 'udp' : protocol === 1 ? 'icmp' : String(protocol ?? '-')
+/** A field's bytes, or "-" when absent, as `text` will spell it. */
+function hashField(key: SketchKey, buf: Uint8Array, from: number, to: number): void {
+  if (from < 0) key.byte(45)
+  else key.bytes(buf, from, to)
+}
+
+function text(buf: Buffer, from: number, to: number): string {
+  return from < 0 ? '-' : buf.toString('latin1', from, to)
+}
+
+function protocolName(protocol: number): string {
+  return protocol === 6 ? 'tcp' : protocol === 17 ? 'udp' : protocol === 1 ? 'icmp' : protocol < 0 ? '-' : String(protocol)
 }

@@ -5,10 +5,10 @@ import {Worker} from 'node:worker_threads'
 import type {EnvironmentSpec, Estate} from '../estate/model.js'
 import {InfraError} from '../output/errors.js'
 import {type AnalysisResult, FlowAnalyzer, type SerializedAnalyzer} from './analyzer.js'
-import {type ConfigAuditResult, auditFlowLogConfiguration} from './config-audit.js'
+import type {ConfigAuditResult} from './config-audit.js'
 import {DEFAULT_FIELDS, parseFormat} from './fields.js'
 import {FlowLineParser} from './record.js'
-import {analyzeFile, analyzeStream} from './read.js'
+import {analyzeStream} from './read.js'
 import {flowLogPrefixes, keyInRange} from './sources.js'
 
 export interface FlowAuditOptions {
@@ -40,7 +40,12 @@ export interface FlowAuditReport {
 export async function auditFlowLogs(options: FlowAuditOptions): Promise<FlowAuditReport> {
   const fields = options.logFormat ? parseLogFormat(options.logFormat) : undefined
   const configuration: ConfigAuditResult[] = []
-  for (const target of options.targets) configuration.push(await auditFlowLogConfiguration(options.estate, target, options.profile))
+  if (options.targets.length > 0) {
+    // Loaded when an account is audited: the EC2 client costs a third of a second to load, which
+    // a run over local files should not pay.
+    const {auditFlowLogConfiguration} = await import('./config-audit.js')
+    for (const target of options.targets) configuration.push(await auditFlowLogConfiguration(options.estate, target, options.profile))
+  }
 
   // Which interfaces are NAT gateways and endpoints: --nat-eni, else the accounts themselves.
   let natEnis = options.natEnis
@@ -76,13 +81,13 @@ function parseLogFormat(format: string): string[] {
   }
 }
 
-/** Files are split across worker threads by size; each worker returns bounded aggregates to merge. */
+/**
+ * Files are split across worker threads by size; each worker returns bounded aggregates to merge.
+ * One worker too: its small heap keeps the collections zlib's buffers set off cheap, where this
+ * thread's heap carries the whole CLI.
+ */
 async function analyzeFiles(files: string[], analyzer: FlowAnalyzer, fields: string[] | undefined, options: FlowAuditOptions): Promise<void> {
-  const workers = Math.min(options.parallel, files.length, os.availableParallelism())
-  if (workers <= 1) {
-    for (const file of files) await analyzeFile(file, analyzer, fields)
-    return
-  }
+  const workers = Math.max(1, Math.min(options.parallel, files.length, os.availableParallelism()))
   const shares: string[][] = Array.from({length: workers}, () => [])
   files.forEach((file, index) => shares[index % workers].push(file))
   const states = await Promise.all(
@@ -136,9 +141,8 @@ async function analyzeCloudWatch(options: FlowAuditOptions, target: EnvironmentS
   for await (const page of paginateFilterLogEvents({client: logs}, input)) {
     for (const event of page.events ?? []) {
       events++
-      const outcome = parser.parse(event.message ?? '')
-      if (outcome === 'record') analyzer.add(parser.record)
-      else analyzer.count(outcome)
+      const line = Buffer.from(`${event.message ?? ''}\n`, 'latin1')
+      parser.scanLines(line, 0, line.length, analyzer)
     }
   }
   return events

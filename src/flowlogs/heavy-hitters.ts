@@ -1,66 +1,121 @@
 const DEPTH = 4
+const WIDTH = 1 << 16
+const MASK = WIDTH - 1
 
-/** The last key's two hashes, kept in one object so hashing allocates nothing. */
-const hashed = {h1: 0, h2: 0}
-
-/** FNV-1a and a second multiplicative hash; the sketch rows use h1 + row*h2. */
-export function hashKey(key: string): void {
-  let h1 = 0x811c9dc5
-  let h2 = 0x9747b28c
-  for (let i = 0; i < key.length; i++) {
-    const c = key.charCodeAt(i)
-    h1 = Math.imul(h1 ^ c, 0x01000193)
-    h2 = Math.imul(h2 ^ c, 0x5bd1e995) ^ (h2 >>> 15)
-  }
-  hashed.h1 = h1
-  hashed.h2 = h2 | 1
+/** murmur3's finalizer: spreads every input bit over the output. */
+function mix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35)
+  return h ^ (h >>> 16)
 }
 
 /**
- * Heavy hitters in fixed memory: a count-min sketch estimates every key's total (never below the
- * truth, above it by at most `errorBound`), and only keys whose estimate beats the smallest
- * tracked candidate enter the candidate set. With many distinct keys most records only touch
- * the sketch, which keeps the cost per record flat.
+ * A key being hashed: FNV-1a fed piece by piece (strings or byte ranges), so a key made of several
+ * fields is hashed without building it; `end` turns it into the sketch cells, one per row (double
+ * hashing, h1 + row * h2), which every sketch counting that key shares. An object's fields, not
+ * module variables: those cost a check on every access in the hot loop.
+ */
+export class SketchKey {
+  hash = 0
+  cell0 = 0
+  cell1 = 0
+  cell2 = 0
+  cell3 = 0
+
+  start(): this {
+    this.hash = 0x811c9dc5
+    return this
+  }
+
+  byte(c: number): void {
+    this.hash = Math.imul(this.hash ^ c, 0x01000193)
+  }
+
+  bytes(buf: Uint8Array, from: number, to: number): void {
+    let h = this.hash
+    for (let i = from; i < to; i++) h = Math.imul(h ^ buf[i], 0x01000193)
+    this.hash = h
+  }
+
+  /** A string's characters as latin1 bytes: what `bytes` sees for the same text. */
+  string(text: string): void {
+    let h = this.hash
+    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ (text.charCodeAt(i) & 0xff), 0x01000193)
+    this.hash = h
+  }
+
+  end(): void {
+    const h1 = mix(this.hash)
+    const h2 = mix(this.hash ^ 0x9747b28c) | 1
+    this.cell0 = h1 & MASK
+    this.cell1 = WIDTH + ((h1 + h2) & MASK)
+    this.cell2 = 2 * WIDTH + ((h1 + 2 * h2) & MASK)
+    this.cell3 = 3 * WIDTH + ((h1 + 3 * h2) & MASK)
+  }
+
+  /** The whole key at once. */
+  of(text: string): this {
+    this.start().string(text)
+    this.end()
+    return this
+  }
+}
+
+/**
+ * Heavy hitters in fixed memory: a count-min sketch with conservative update estimates every
+ * key's total (never below the truth, above it by at most `errorBound`), and only keys whose
+ * estimate beats the smallest tracked candidate enter the candidate set. Callers hash the key
+ * (a SketchKey), `count` it, and build the key's text only when `wants` says it could be a candidate: with many
+ * distinct keys, most records touch nothing but the sketch.
  */
 export class HeavyHitters {
   private readonly sketch: Float64Array
-  private readonly mask: number
   private readonly candidates = new Map<string, number>()
+  private readonly key = new SketchKey()
   private floor = 0
   private total = 0
 
-  constructor(
-    readonly capacity = 100,
-    readonly width = 1 << 16,
-  ) {
-    if ((width & (width - 1)) !== 0) throw new Error('width must be a power of two')
-    this.sketch = new Float64Array(DEPTH * width)
-    this.mask = width - 1
+  readonly width = WIDTH
+
+  constructor(readonly capacity = 100) {
+    this.sketch = new Float64Array(DEPTH * WIDTH)
   }
 
   add(key: string, amount = 1): void {
-    hashKey(key)
-    this.addHashed(key, amount)
+    const estimate = this.count(this.key.of(key), amount)
+    if (this.wants(estimate)) this.offer(key, estimate)
   }
 
-  /** Adds a key whose hash `hashKey` has just computed: one hash serves several sketches. */
-  addHashed(key: string, amount: number): void {
-    if (amount <= 0) return
+  /** Counts the key just hashed; returns its new estimate (0 when nothing was counted). */
+  count(key: SketchKey, amount: number): number {
+    if (amount <= 0) return 0
     this.total += amount
-    const h1 = hashed.h1
-    const h2 = hashed.h2
-    let estimate = Infinity
-    for (let row = 0; row < DEPTH; row++) {
-      const index = row * this.width + ((h1 + row * h2) & this.mask)
-      const value = (this.sketch[index] += amount)
-      if (value < estimate) estimate = value
-    }
-    this.offer(key, estimate)
+    const sketch = this.sketch
+    const cell0 = key.cell0
+    const cell1 = key.cell1
+    const cell2 = key.cell2
+    const cell3 = key.cell3
+    const a = sketch[cell0]
+    const b = sketch[cell1]
+    const c = sketch[cell2]
+    const d = sketch[cell3]
+    const low = a < b ? a : b
+    const high = c < d ? c : d
+    const estimate = (low < high ? low : high) + amount
+    // Conservative update: raise only the cells below the new estimate, which keeps noise from piling up.
+    if (a < estimate) sketch[cell0] = estimate
+    if (b < estimate) sketch[cell1] = estimate
+    if (c < estimate) sketch[cell2] = estimate
+    if (d < estimate) sketch[cell3] = estimate
+    return estimate
   }
 
-  private offer(key: string, estimate: number): void {
-    // Most keys of a busy network never come near the top: skip the map for them.
-    if (estimate <= this.floor && this.candidates.size >= this.capacity) return
+  /** Whether a key with this estimate could enter the candidate set. */
+  wants(estimate: number): boolean {
+    return estimate > 0 && (estimate > this.floor || this.candidates.size < this.capacity)
+  }
+
+  offer(key: string, estimate: number): void {
     if (this.candidates.has(key) || this.candidates.size < this.capacity) {
       this.candidates.set(key, estimate)
       return
@@ -85,11 +140,9 @@ export class HeavyHitters {
   }
 
   private estimate(key: string): number {
-    hashKey(key)
-    const {h1, h2} = hashed
-    let estimate = Infinity
-    for (let row = 0; row < DEPTH; row++) estimate = Math.min(estimate, this.sketch[row * this.width + ((h1 + row * h2) & this.mask)])
-    return estimate
+    const cells = this.key.of(key)
+    const sketch = this.sketch
+    return Math.min(sketch[cells.cell0], sketch[cells.cell1], sketch[cells.cell2], sketch[cells.cell3])
   }
 
   top(n: number): {key: string; count: number}[] {
@@ -110,23 +163,28 @@ export class HeavyHitters {
 
   merge(other: SerializedHeavyHitters): void {
     if (other.width !== this.width) throw new Error('cannot merge sketches of different widths')
-    const sketch = new Float64Array(other.sketch)
+    // Summing conservative-update sketches keeps every estimate at or above the truth.
+    const sketch = other.sketch
     for (let i = 0; i < this.sketch.length; i++) this.sketch[i] += sketch[i]
     this.total += other.total
     const keys = new Set([...this.candidates.keys(), ...other.candidates])
     this.candidates.clear()
     this.floor = 0
-    for (const key of keys) this.offer(key, this.estimate(key))
+    for (const key of keys) {
+      const estimate = this.estimate(key)
+      if (this.wants(estimate)) this.offer(key, estimate)
+    }
   }
 
+  /** State to hand to another thread (structured clone copies the typed array as one block). */
   serialize(): SerializedHeavyHitters {
-    return {width: this.width, total: this.total, sketch: Array.from(this.sketch), candidates: [...this.candidates.keys()]}
+    return {width: this.width, total: this.total, sketch: this.sketch.slice(), candidates: [...this.candidates.keys()]}
   }
 }
 
 export interface SerializedHeavyHitters {
   width: number
   total: number
-  sketch: number[] | Float64Array
+  sketch: Float64Array
   candidates: string[]
 }

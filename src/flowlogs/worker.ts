@@ -1,13 +1,13 @@
 import {parentPort, workerData} from 'node:worker_threads'
 
 import {FlowAnalyzer} from './analyzer.js'
-import {analyzeFile} from './read.js'
+import {analyzeFiles} from './read.js'
 
 /** Analyzes a share of the files on its own core and hands back the bounded aggregates. */
 const {files, fields, topN} = workerData as {files: string[]; fields?: string[]; topN: number}
 const analyzer = new FlowAnalyzer({topN})
 try {
-  for (const file of files) await analyzeFile(file, analyzer, fields)
+  await analyzeFiles(files, analyzer, fields)
   parentPort!.postMessage({ok: true, state: analyzer.serialize()})
 } catch (error) {
   const err = error as Error & {fix?: string; code?: string}

@@ -7,7 +7,7 @@ import {gzipSync} from 'node:zlib'
 import {describe, expect, it} from 'vitest'
 
 import {FlowAnalyzer, isPublicAddress} from '../../src/flowlogs/analyzer.js'
-import {analyzeFile, analyzeStream} from '../../src/flowlogs/read.js'
+import {analyzeFile, analyzeFiles, analyzeStream} from '../../src/flowlogs/read.js'
 import {HeavyHitters} from '../../src/flowlogs/heavy-hitters.js'
 
 const HEADER = 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status pkt-srcaddr pkt-dstaddr pkt-dst-aws-service flow-direction traffic-path tcp-flags'
@@ -99,11 +99,64 @@ describe('findings on small files with known answers', () => {
       return analyzer.serialize()
     }))
     const merged = new FlowAnalyzer()
-    for (const part of parts) merged.merge(JSON.parse(JSON.stringify(part)))
+    for (const part of parts) merged.merge(structuredClone(part))
     const {coverage: a, ...restA} = merged.result()
     const {coverage: b, ...restB} = whole
     expect(restA).toEqual(restB)
     expect({...a, headers: 1}).toEqual(b)
+  })
+})
+
+describe('reading bytes as they arrive', () => {
+  const lines = [
+    natEgress,
+    line('eni-app', '10.1.5.5', '8.8.8.8', 53, 'ACCEPT', 'egress', '8', {bytes: 70}),
+    line('eni-app', '198.51.100.7', '10.1.5.5', 22, 'REJECT', 'ingress', '-'),
+    line('eni-app', '203.0.113.5', '10.1.5.5', 8080, 'ACCEPT', 'ingress', '-'),
+    '5 111111111111 eni-x - - - - - - - 1 2 - NODATA - - - - - -',
+  ]
+  const text = `${[HEADER, ...lines].join('\n')}\n`
+
+  /** The same bytes cut into chunks at the given offsets, each chunk placed at a given misalignment. */
+  const chunked = (cuts: number[], shift: number) => {
+    const bytes = Buffer.from(text, 'latin1')
+    const edges = [0, ...cuts, bytes.length]
+    return edges.slice(1).map((end, i) => {
+      const piece = bytes.subarray(edges[i], end)
+      // Misaligned in memory, and ending exactly at its memory's end: the word-at-a-time reader must cope.
+      const room = Buffer.alloc(piece.length + shift)
+      piece.copy(room, shift)
+      return room.subarray(shift)
+    })
+  }
+
+  it('gives the same answer however the lines are cut into chunks and wherever they lie in memory', async () => {
+    const whole = await analyze(lines)
+    for (let cut = 1; cut < text.length - 1; cut += 7) {
+      for (const shift of [0, 1, 2, 3]) {
+        const analyzer = new FlowAnalyzer()
+        await analyzeStream(Readable.from(chunked([cut, Math.min(text.length - 1, cut + 5)], shift)), analyzer)
+        expect(analyzer.result(), `cut at ${cut}, shift ${shift}`).toEqual(whole)
+      }
+    }
+  })
+
+  it('reads CRLF files and a last line without a newline', async () => {
+    const whole = await analyze(lines)
+    const analyzer = new FlowAnalyzer()
+    await analyzeStream(Readable.from([Buffer.from(text.replaceAll('\n', '\r\n').trimEnd(), 'latin1')]), analyzer)
+    expect(analyzer.result()).toEqual(whole)
+  })
+
+  it('reads several files with the next one opened early, and names the one that fails', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'infra-flows-'))
+    const files = [0, 1, 2].map((i) => path.join(dir, `${i}.log.gz`))
+    for (const file of files) writeFileSync(file, gzipSync(text))
+    const analyzer = new FlowAnalyzer()
+    await analyzeFiles(files, analyzer)
+    expect(analyzer.result().coverage).toMatchObject({records: 4 * 3, nodata: 3, headers: 3})
+    const missing = path.join(dir, 'missing.log.gz')
+    await expect(analyzeFiles([files[0], missing, files[1]], new FlowAnalyzer())).rejects.toThrow(`flow log file ${missing} does not exist`)
   })
 })
 
@@ -130,7 +183,7 @@ describe('bounded aggregates', () => {
     for (let i = 0; i < 1000; i++) a.add('x')
     for (let i = 0; i < 500; i++) b.add('x')
     b.add('y', 2000)
-    a.merge(JSON.parse(JSON.stringify(b.serialize())))
+    a.merge(structuredClone(b.serialize()))
     expect(a.top(2)).toEqual([{key: 'y', count: 2000}, {key: 'x', count: 1500}])
   })
 
