@@ -135,7 +135,13 @@ export class SqliteJobStore implements JobStore {
       progress: workerDb.prepare(`UPDATE jobs SET progress = ?, updated_at = ? WHERE id = ? AND status = 'running'`),
       succeed: workerDb.prepare(`UPDATE jobs SET status = 'succeeded', progress = 1, result = ?, error = NULL, finished_at = ?, updated_at = ?, lease_until = NULL WHERE id = ? AND status = 'running'`),
       failFinal: workerDb.prepare(`UPDATE jobs SET status = 'failed', error = ?, finished_at = ?, updated_at = ?, lease_until = NULL WHERE id = ?`),
-      retry: workerDb.prepare(`UPDATE jobs SET status = 'queued', error = ?, run_after = ?, updated_at = ?, lease_until = NULL WHERE id = ?`),
+      // One statement decides and writes: requeue while attempts remain, else fail for good.
+      fail: workerDb.prepare(`UPDATE jobs SET
+          status = CASE WHEN @permanent = 1 OR attempts >= max_attempts OR cancel_requested = 1 THEN 'failed' ELSE 'queued' END,
+          finished_at = CASE WHEN @permanent = 1 OR attempts >= max_attempts OR cancel_requested = 1 THEN @now ELSE finished_at END,
+          run_after = CASE WHEN @permanent = 1 OR attempts >= max_attempts OR cancel_requested = 1 THEN run_after ELSE @runAfter END,
+          error = @error, updated_at = @now, lease_until = NULL
+        WHERE id = @id RETURNING status`),
       cancelQueued: db.prepare(`UPDATE jobs SET status = 'cancelled', finished_at = ?, updated_at = ?, cancel_requested = 1 WHERE id = ? AND status = 'queued'`),
       flagCancel: db.prepare(`UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ? AND status = 'running'`),
       markCancelled: workerDb.prepare(`UPDATE jobs SET status = 'cancelled', finished_at = ?, updated_at = ?, lease_until = NULL WHERE id = ?`),
@@ -225,15 +231,9 @@ export class SqliteJobStore implements JobStore {
   }
 
   fail(id: string, error: string, backoffMs: number, permanent = false): JobState {
-    const job = this.get(id)
-    if (!job) return 'failed'
     const now = new Date()
-    if (permanent || job.attempts >= job.maxAttempts || job.cancelRequested) {
-      this.statements.failFinal.run(error, iso(now), iso(now), id)
-      return 'failed'
-    }
-    this.statements.retry.run(error, iso(new Date(now.getTime() + backoffMs)), iso(now), id)
-    return 'queued'
+    const row = this.statements.fail.get({id, error, permanent: permanent ? 1 : 0, now: iso(now), runAfter: iso(new Date(now.getTime() + backoffMs))}) as {status: JobState} | undefined
+    return row?.status ?? 'failed'
   }
 
   cancel(id: string): Job | undefined {
