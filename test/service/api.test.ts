@@ -64,7 +64,16 @@ describe('health, docs and auth', () => {
     const ok = await t.call('GET', '/api/v1/jobs', {headers: {'x-request-id': 'req-12345678'}})
     expect(ok.status).toBe(200)
     expect(ok.headers.get('x-request-id')).toBe('req-12345678')
-    expect(ok.headers.get('x-content-type-options')).toBe('nosniff')
+    // Security headers on every answer, errors included.
+    const missing = await t.call('GET', '/api/v1/nothing-here')
+    for (const answer of [ok, none, missing]) {
+      expect(answer.headers.get('x-content-type-options')).toBe('nosniff')
+      expect(answer.headers.get('x-frame-options')).toBe('DENY')
+      expect(answer.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'")
+      expect(answer.headers.get('cache-control')).toBe('no-store')
+      expect(answer.headers.get('x-request-id')).toBeTruthy()
+    }
+    expect(missing.status).toBe(404)
   })
 
   it('forgets revoked tokens', async () => {
