@@ -201,7 +201,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }
   })
   app.get('/metrics', {schema: {hide: true}}, async (_request, reply) => reply.type('text/plain; version=0.0.4').send(metrics.render(store.countsByState(), workers.busy)))
-  workers.onFinished = (job, state, seconds) => metrics.job(job.sourceType, state, seconds)
+  workers.onAttemptFinished(({job, state, seconds}) => metrics.job(job.sourceType, state, seconds))
 
   app.post(
     '/api/v1/jobs/trigger',

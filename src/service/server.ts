@@ -51,7 +51,6 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     backoffBaseMs: 1000,
     resultsDir: path.join(config.dataDir, 'results'),
     settings: config.settings,
-    log: () => {},
   })
   const app = await buildApp({
     store,
@@ -63,7 +62,9 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     logLevel: config.logLevel,
     version: config.version,
   })
-  workers.options.log = (event) => app.log.info(event)
+  workers.onAttemptFinished(({job, state, seconds}) =>
+    app.log.info({msg: 'job finished', jobId: job.id, sourceType: job.sourceType, attempt: job.attempts, state, seconds}),
+  )
   const address = await app.listen({host: config.host, port: config.port})
   workers.start()
   let stopped = false

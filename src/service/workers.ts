@@ -15,7 +15,13 @@ export interface WorkerOptions {
   backoffBaseMs: number
   resultsDir: string
   settings: SourceSettings
-  log: (event: Record<string, unknown>) => void
+}
+
+/** The end of one attempt at a job: what logs and metrics record. */
+export interface AttemptFinished {
+  job: Job
+  state: string
+  seconds: number
 }
 
 /**
@@ -27,14 +33,18 @@ export class WorkerPool {
   private readonly running = new Map<string, AbortController>()
   private timer: NodeJS.Timeout | undefined
   private stopping = false
-  /** Told when an attempt ends (metrics). */
-  onFinished?: (job: Job, state: string, seconds: number) => void
+  private readonly finishedListeners: ((event: AttemptFinished) => void)[] = []
 
   constructor(
     private readonly store: JobStore,
     readonly options: WorkerOptions,
   ) {
     mkdirSync(options.resultsDir, {recursive: true})
+  }
+
+  /** Subscribes to the end of every attempt (the service's log and metrics). */
+  onAttemptFinished(listener: (event: AttemptFinished) => void): void {
+    this.finishedListeners.push(listener)
   }
 
   start(): void {
@@ -99,8 +109,7 @@ export class WorkerPool {
         clearInterval(heartbeat)
         this.running.delete(job.id)
         const seconds = (performance.now() - started) / 1000
-        this.options.log({msg: 'job finished', jobId: job.id, sourceType: job.sourceType, attempt: job.attempts, state, seconds})
-        this.onFinished?.(job, state, seconds)
+        for (const listener of this.finishedListeners) listener({job, state, seconds})
         this.wake()
       })
   }

@@ -4,6 +4,19 @@ import {PermanentJobError, type Source} from './source.js'
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/
 
+type S3Module = typeof import('@aws-sdk/client-s3')
+/** One client for the service, made on first use: jobs share its connections and credentials cache. */
+let shared: Promise<{sdk: S3Module; client: InstanceType<S3Module['S3Client']>}> | undefined
+function s3(): NonNullable<typeof shared> {
+  shared ??= (async () => {
+    const sdk = await import('@aws-sdk/client-s3')
+    const {caBundleHandler} = await import('../../aws/clients.js')
+    const client = new sdk.S3Client({requestHandler: caBundleHandler(), forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL), retryMode: 'adaptive', maxAttempts: 5})
+    return {sdk, client}
+  })()
+  return shared
+}
+
 /**
  * Objects under a prefix, one JSON line each (key, size, time, SHA-256, body as UTF-8 text or
  * base64). The service's own AWS identity is used (IRSA on EKS, the standard chain elsewhere).
@@ -18,17 +31,18 @@ export const s3Source: Source = {
     return undefined
   },
   async run(config, ctx, settings) {
-    const {S3Client, GetObjectCommand, paginateListObjectsV2} = await import('@aws-sdk/client-s3')
-    const {caBundleHandler} = await import('../../aws/clients.js')
-    const s3 = new S3Client({requestHandler: caBundleHandler(), forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL), retryMode: 'adaptive', maxAttempts: 5})
+    const {
+      sdk: {GetObjectCommand, paginateListObjectsV2},
+      client,
+    } = await s3()
     const maxObjects = Number(config.max_objects ?? 10_000)
     let objects = 0
     let bytes = 0
     try {
-      for await (const page of paginateListObjectsV2({client: s3}, {Bucket: String(config.bucket), Prefix: (config.prefix as string | undefined) ?? ''})) {
+      for await (const page of paginateListObjectsV2({client}, {Bucket: String(config.bucket), Prefix: (config.prefix as string | undefined) ?? ''})) {
         for (const object of page.Contents ?? []) {
           if (objects >= maxObjects) return {rows: objects}
-          const answer = await s3.send(new GetObjectCommand({Bucket: String(config.bucket), Key: object.Key}), {abortSignal: ctx.signal})
+          const answer = await client.send(new GetObjectCommand({Bucket: String(config.bucket), Key: object.Key}), {abortSignal: ctx.signal})
           const body = Buffer.from(await answer.Body!.transformToByteArray())
           bytes += body.length
           if (bytes > settings.httpMaxBytes) throw new PermanentJobError(`objects under the prefix exceed ${settings.httpMaxBytes} bytes; narrow config.prefix or set config.max_objects`)
