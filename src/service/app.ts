@@ -145,18 +145,24 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id)
     if (docs || open.has(url)) return done()
     const header = request.headers.authorization
-    const token = tokens.verify(header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined)
-    if (!token) {
-      reply.header('www-authenticate', 'Bearer')
-      return done(new HttpError(401, 'UNAUTHORIZED', header ? 'the bearer token is not valid or was revoked' : 'a bearer token is required (infra service token create)'))
+    const presented = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined
+    const admit = (token: Token | undefined) => {
+      if (!token) {
+        reply.header('www-authenticate', 'Bearer')
+        return done(new HttpError(401, 'UNAUTHORIZED', header ? 'the bearer token is not valid or was revoked' : 'a bearer token is required (infra service token create)'))
+      }
+      const wait = allow(token.id)
+      if (wait > 0) {
+        reply.header('retry-after', String(wait))
+        return done(new HttpError(429, 'RATE_LIMITED', `too many requests for this token; retry in ${wait} s`))
+      }
+      request.token = token
+      done()
     }
-    const wait = allow(token.id)
-    if (wait > 0) {
-      reply.header('retry-after', String(wait))
-      return done(new HttpError(429, 'RATE_LIMITED', `too many requests for this token; retry in ${wait} s`))
-    }
-    request.token = token
-    done()
+    // A token seen within the last second is admitted without waiting on the store.
+    const cached = tokens.cached(presented)
+    if (cached) return admit(cached)
+    tokens.verify(presented).then(admit, done)
   })
   app.addHook('onResponse', (request, reply, done) => {
     const started = (request as FastifyRequest & {startedAt?: number}).startedAt ?? performance.now()
@@ -183,7 +189,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.get('/health', {schema: {hide: true}}, async (_request, reply) => {
     const checks: Record<string, string> = {}
     try {
-      store.ping()
+      await store.ping()
       checks.database = 'ok'
     } catch (error) {
       checks.database = `failing: ${(error as Error).message}`
@@ -194,13 +200,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
   app.get('/ready', {schema: {hide: true}}, async (_request, reply) => {
     try {
-      store.ping()
+      await store.ping()
       return {status: 'ready'}
     } catch {
       return reply.status(503).send({status: 'not ready'})
     }
   })
-  app.get('/metrics', {schema: {hide: true}}, async (_request, reply) => reply.type('text/plain; version=0.0.4').send(metrics.render(store.countsByState(), workers.busy)))
+  app.get('/metrics', {schema: {hide: true}}, async (_request, reply) => reply.type('text/plain; version=0.0.4').send(metrics.render(await store.countsByState(), workers.busy)))
   workers.onAttemptFinished(({job, state, seconds}) => metrics.job(job.sourceType, state, seconds))
 
   app.post(
@@ -237,18 +243,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   )
 
   const idParams = {type: 'object', required: ['job_id'], properties: {job_id: {type: 'string', format: 'uuid'}}}
-  const findJob = (id: string) => {
-    const job = store.get(id)
+  const findJob = async (id: string) => {
+    const job = await store.get(id)
     if (!job) throw new HttpError(404, 'NOT_FOUND', `no job ${id}`)
     return job
   }
 
   app.get('/api/v1/jobs/status/:job_id', {schema: {summary: 'A job and its progress', params: idParams, response: {200: JobSchema, 404: ErrorSchema}}}, async (request) =>
-    jobView(findJob((request.params as {job_id: string}).job_id)),
+    jobView(await findJob((request.params as {job_id: string}).job_id)),
   )
 
   app.get('/api/v1/jobs/result/:job_id', {schema: {summary: 'The collected data, once the job succeeded', params: idParams}}, async (request, reply) => {
-    const job = findJob((request.params as {job_id: string}).job_id)
+    const job = await findJob((request.params as {job_id: string}).job_id)
     if (job.status !== 'succeeded' || !job.result) {
       throw new HttpError(409, 'NOT_FINISHED', TERMINAL.has(job.status) ? `job ${job.id} ended ${job.status}${job.error ? `: ${job.error}` : ''}; it has no result` : `job ${job.id} is ${job.status}; poll its status until it succeeds`)
     }
@@ -261,9 +267,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
 
   app.post('/api/v1/jobs/cancel/:job_id', {schema: {summary: 'Cancel a queued or running job', params: idParams, response: {200: JobSchema, 404: ErrorSchema, 409: ErrorSchema}}}, async (request) => {
-    const job = findJob((request.params as {job_id: string}).job_id)
+    const job = await findJob((request.params as {job_id: string}).job_id)
     if (TERMINAL.has(job.status)) throw new HttpError(409, 'ALREADY_ENDED', `job ${job.id} already ended ${job.status}`)
-    return jobView(store.cancel(job.id)!)
+    return jobView((await store.cancel(job.id))!)
   })
 
   app.get(
@@ -290,7 +296,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       const q = request.query as {status?: Job['status']; source_type?: string; created_after?: string; created_before?: string; limit: number; cursor?: string}
       let page
       try {
-        page = store.list({status: q.status, sourceType: q.source_type, createdAfter: q.created_after && new Date(q.created_after).toISOString(), createdBefore: q.created_before && new Date(q.created_before).toISOString(), limit: q.limit, cursor: q.cursor})
+        page = await store.list({status: q.status, sourceType: q.source_type, createdAfter: q.created_after && new Date(q.created_after).toISOString(), createdBefore: q.created_before && new Date(q.created_before).toISOString(), limit: q.limit, cursor: q.cursor})
       } catch {
         throw new HttpError(400, 'VALIDATION', 'cursor is not one this service issued', 'cursor')
       }

@@ -66,7 +66,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     app.log.info({msg: 'job finished', jobId: job.id, sourceType: job.sourceType, attempt: job.attempts, state, seconds}),
   )
   const address = await app.listen({host: config.host, port: config.port})
-  workers.start()
+  await workers.start()
   let stopped = false
   return {
     app,
@@ -78,7 +78,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
       stopped = true
       await app.close()
       await workers.stop(graceMs)
-      store.close()
+      await store.close()
     },
   }
 }

@@ -5,19 +5,19 @@ import type {JobStore, Token} from './store/job-store.js'
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex')
 
 /** Creates a bearer token; only its SHA-256 is stored, the token itself is shown once. */
-export function createToken(store: JobStore, name: string): {token: string; id: string; name: string} {
+export async function createToken(store: JobStore, name: string): Promise<{token: string; id: string; name: string}> {
   if (!/^[\w.-]{1,64}$/.test(name)) throw new Error('token name must be 1-64 letters, digits, dots, dashes or underscores')
   const token = `infra_${randomBytes(32).toString('base64url')}`
   const id = randomUUID()
-  store.addToken({id, name, hash: hashToken(token), createdAt: new Date().toISOString(), revokedAt: null})
+  await store.addToken({id, name, hash: hashToken(token), createdAt: new Date().toISOString(), revokedAt: null})
   return {token, id, name}
 }
 
 /** The live token a bearer value belongs to, compared in constant time. */
-export function authenticate(store: JobStore, presented: string | undefined): Token | undefined {
+export async function authenticate(store: JobStore, presented: string | undefined): Promise<Token | undefined> {
   if (!presented?.startsWith('infra_') || presented.length > 200) return undefined
   const hash = hashToken(presented)
-  const token = store.tokenByHash(hash)
+  const token = await store.tokenByHash(hash)
   if (!token || token.revokedAt) return undefined
   return timingSafeEqual(Buffer.from(token.hash, 'hex'), Buffer.from(hash, 'hex')) ? token : undefined
 }
@@ -34,11 +34,17 @@ export class TokenVerifier {
     private readonly ttlMs = 1000,
   ) {}
 
-  verify(presented: string | undefined): Token | undefined {
+  /** The token, when it was verified less than `ttlMs` ago: no store read on the hot path. */
+  cached(presented: string | undefined): Token | undefined {
+    const cached = presented === undefined ? undefined : this.cache.get(presented)
+    return cached && Date.now() - cached.checkedAt < this.ttlMs ? cached.token : undefined
+  }
+
+  async verify(presented: string | undefined): Promise<Token | undefined> {
     if (!presented) return undefined
-    const cached = this.cache.get(presented)
-    if (cached && Date.now() - cached.checkedAt < this.ttlMs) return cached.token
-    const token = authenticate(this.store, presented)
+    const cached = this.cached(presented)
+    if (cached) return cached
+    const token = await authenticate(this.store, presented)
     if (token) {
       if (this.cache.size > 10_000) this.cache.clear()
       this.cache.set(presented, {token, checkedAt: Date.now()})

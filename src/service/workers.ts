@@ -47,8 +47,9 @@ export class WorkerPool {
     this.finishedListeners.push(listener)
   }
 
-  start(): void {
-    this.store.recoverExpired()
+  async start(): Promise<void> {
+    await this.store.recoverExpired()
+    this.lastRecovery = Date.now()
     this.timer = setInterval(() => this.tick(), this.options.pollMs)
     this.tick()
   }
@@ -70,16 +71,35 @@ export class WorkerPool {
   }
 
   private lastRecovery = 0
+  /** The tick in progress: ticks never overlap, or two could claim the same free slots. */
+  private ticking: Promise<void> | undefined
+  private tickAgain = false
 
   private tick(): void {
     if (this.stopping) return
+    if (this.ticking) {
+      this.tickAgain = true
+      return
+    }
+    // A store that fails here rejects unhandled and stops the process: its supervisor restarts it
+    // and the leases hand the running jobs back, as after a crash.
+    this.ticking = this.claimWork().finally(() => {
+      this.ticking = undefined
+      if (this.tickAgain) {
+        this.tickAgain = false
+        this.tick()
+      }
+    })
+  }
+
+  private async claimWork(): Promise<void> {
     // Lost leases are looked for once per poll interval, not on every nudge.
     if (Date.now() - this.lastRecovery >= this.options.pollMs) {
       this.lastRecovery = Date.now()
-      this.store.recoverExpired()
+      await this.store.recoverExpired()
     }
     const free = this.options.concurrency - this.running.size
-    if (free > 0) for (const job of this.store.claim(this.options.leaseMs, free)) this.execute(job)
+    if (free > 0) for (const job of await this.store.claim(this.options.leaseMs, free)) this.execute(job)
   }
 
   private execute(job: Job): void {
@@ -87,15 +107,15 @@ export class WorkerPool {
     this.running.set(job.id, controller)
     const started = performance.now()
     const timeout = setTimeout(() => controller.abort(new Error(`timed out after ${this.options.jobTimeoutMs} ms`)), this.options.jobTimeoutMs)
-    const heartbeat = setInterval(() => {
-      this.store.extendLease(job.id, this.options.leaseMs)
-      if (this.store.get(job.id)?.cancelRequested) controller.abort(new CancelledError())
+    const heartbeat = setInterval(async () => {
+      await this.store.extendLease(job.id, this.options.leaseMs)
+      if ((await this.store.get(job.id))?.cancelRequested) controller.abort(new CancelledError())
     }, Math.max(50, Math.floor(this.options.leaseMs / 3)))
     this.run(job, controller.signal)
       .then(() => 'succeeded')
-      .catch((error: unknown) => {
+      .catch(async (error: unknown) => {
         if (controller.signal.reason instanceof CancelledError || error instanceof CancelledError) {
-          this.store.markCancelled(job.id)
+          await this.store.markCancelled(job.id)
           return 'cancelled'
         }
         if (this.stopping && controller.signal.aborted) return 'requeued'
@@ -128,7 +148,8 @@ export class WorkerPool {
         job.config,
         {
           signal,
-          progress: (fraction) => this.store.progress(job.id, fraction),
+          // Progress is advisory: an update lost to a busy store is replaced by the next.
+          progress: (fraction) => void this.store.progress(job.id, fraction).catch(() => {}),
           write: (chunk) =>
             new Promise<void>((resolve, reject) => {
               if (signal.aborted) return reject(signal.reason)
@@ -146,7 +167,7 @@ export class WorkerPool {
       const stream = out
       await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())))
       renameSync(partial, final)
-      this.store.succeed(job.id, {rows, bytes, sha256: hash.digest('hex'), contentType: source.contentType, path: final})
+      await this.store.succeed(job.id, {rows, bytes, sha256: hash.digest('hex'), contentType: source.contentType, path: final})
     } catch (error) {
       if (out) {
         out.destroy()
@@ -160,11 +181,13 @@ export class WorkerPool {
   async stop(graceMs: number): Promise<void> {
     this.stopping = true
     clearInterval(this.timer)
+    // Jobs a claim in flight takes are ours to finish or give back too.
+    await this.ticking
     const deadline = Date.now() + graceMs
     while (this.running.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
     const left = [...this.running.keys()]
     for (const controller of this.running.values()) controller.abort(new Error('service stopping'))
-    this.store.requeue(left)
+    await this.store.requeue(left)
   }
 }
 

@@ -78,9 +78,9 @@ describe('health, docs and auth', () => {
 
   it('forgets revoked tokens', async () => {
     const {createToken} = await import('../../src/service/tokens.js')
-    const {token} = createToken(t.service.store, 'short-lived')
+    const {token} = await createToken(t.service.store, 'short-lived')
     expect((await t.call('GET', '/api/v1/jobs', {token})).status).toBe(200)
-    t.service.store.revokeToken('short-lived')
+    await t.service.store.revokeToken('short-lived')
     // Verified tokens are trusted for up to a second before they are looked up again.
     await new Promise((resolve) => setTimeout(resolve, 1100))
     expect((await t.call('GET', '/api/v1/jobs', {token})).status).toBe(401)

@@ -32,7 +32,7 @@ export async function startTestService(settings: Partial<SourceSettings> = {}, e
     settings: {fileRoot, connections: {}, allowPrivateHttp: false, httpTimeoutMs: 5000, httpMaxBytes: 1 << 20, ...settings},
   })
   service.workers.options.backoffBaseMs = 50
-  const {token} = createToken(service.store, 'test')
+  const {token} = await createToken(service.store, 'test')
   const call: TestService['call'] = async (method, route, options = {}) => {
     const bearer = options.token === null ? undefined : (options.token ?? token)
     const response = await fetch(`${service.url}${route}`, {

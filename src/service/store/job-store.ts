@@ -60,33 +60,37 @@ export interface Token {
   revokedAt: string | null
 }
 
+/**
+ * Where jobs and tokens live. Every method is asynchronous, as a PostgreSQL implementation must be;
+ * the SQLite one answers at once.
+ */
 export interface JobStore {
   /**
    * Inserts, or returns the job already created with the same idempotency key and token. Resolves
    * once the job is durably committed; concurrent calls share one commit (group commit).
    */
   create(job: NewJob): Promise<{job: Job; created: boolean}>
-  get(id: string): Job | undefined
-  list(query: ListQuery): {jobs: Job[]; nextCursor: string | null}
+  get(id: string): Promise<Job | undefined>
+  list(query: ListQuery): Promise<{jobs: Job[]; nextCursor: string | null}>
   /** Atomically takes up to `limit` of the oldest runnable jobs and leases them. */
-  claim(leaseMs: number, limit?: number, now?: Date): Job[]
-  extendLease(id: string, leaseMs: number): void
-  progress(id: string, progress: number): void
-  succeed(id: string, result: JobResultMeta): void
+  claim(leaseMs: number, limit?: number, now?: Date): Promise<Job[]>
+  extendLease(id: string, leaseMs: number): Promise<void>
+  progress(id: string, progress: number): Promise<void>
+  succeed(id: string, result: JobResultMeta): Promise<void>
   /** Fails for good (permanent errors, attempts used up), or requeues after backoffMs. */
-  fail(id: string, error: string, backoffMs: number, permanent?: boolean): JobState
+  fail(id: string, error: string, backoffMs: number, permanent?: boolean): Promise<JobState>
   /** Queued jobs end at once; running ones are flagged and end when their worker sees it. */
-  cancel(id: string): Job | undefined
-  markCancelled(id: string): void
+  cancel(id: string): Promise<Job | undefined>
+  markCancelled(id: string): Promise<void>
   /** Running jobs whose lease ran out (their worker died): requeue or fail them. */
-  recoverExpired(now?: Date): number
+  recoverExpired(now?: Date): Promise<number>
   /** On shutdown: give this process's running jobs back to the queue. */
-  requeue(ids: string[]): void
-  countsByState(): Record<JobState, number>
-  ping(): void
-  addToken(token: Token): void
-  tokenByHash(hash: string): Token | undefined
-  revokeToken(idOrName: string): boolean
-  listTokens(): Token[]
-  close(): void
+  requeue(ids: string[]): Promise<void>
+  countsByState(): Promise<Record<JobState, number>>
+  ping(): Promise<void>
+  addToken(token: Token): Promise<void>
+  tokenByHash(hash: string): Promise<Token | undefined>
+  revokeToken(idOrName: string): Promise<boolean>
+  listTokens(): Promise<Token[]>
+  close(): Promise<void>
 }

@@ -187,12 +187,12 @@ export class SqliteJobStore implements JobStore {
     }
   }
 
-  get(id: string): Job | undefined {
+  async get(id: string): Promise<Job | undefined> {
     const row = this.statements.get.get(id) as Row | undefined
     return row ? toJob(row) : undefined
   }
 
-  list(query: ListQuery): {jobs: Job[]; nextCursor: string | null} {
+  async list(query: ListQuery): Promise<{jobs: Job[]; nextCursor: string | null}> {
     const where: string[] = []
     const params: unknown[] = []
     if (query.status) where.push('status = ?'), params.push(query.status)
@@ -213,41 +213,41 @@ export class SqliteJobStore implements JobStore {
     return {jobs: page, nextCursor}
   }
 
-  claim(leaseMs: number, limit = 1, now = new Date()): Job[] {
+  async claim(leaseMs: number, limit = 1, now = new Date()): Promise<Job[]> {
     return (this.statements.claim.all({now: iso(now), lease: iso(new Date(now.getTime() + leaseMs)), limit}) as Row[]).map(toJob)
   }
 
-  extendLease(id: string, leaseMs: number): void {
+  async extendLease(id: string, leaseMs: number): Promise<void> {
     this.statements.extend.run(iso(new Date(Date.now() + leaseMs)), iso(), id)
   }
 
-  progress(id: string, progress: number): void {
+  async progress(id: string, progress: number): Promise<void> {
     this.statements.progress.run(Math.max(0, Math.min(1, progress)), iso(), id)
   }
 
-  succeed(id: string, result: JobResultMeta): void {
+  async succeed(id: string, result: JobResultMeta): Promise<void> {
     const now = iso()
     this.statements.succeed.run(JSON.stringify(result), now, now, id)
   }
 
-  fail(id: string, error: string, backoffMs: number, permanent = false): JobState {
+  async fail(id: string, error: string, backoffMs: number, permanent = false): Promise<JobState> {
     const now = new Date()
     const row = this.statements.fail.get({id, error, permanent: permanent ? 1 : 0, now: iso(now), runAfter: iso(new Date(now.getTime() + backoffMs))}) as {status: JobState} | undefined
     return row?.status ?? 'failed'
   }
 
-  cancel(id: string): Job | undefined {
+  async cancel(id: string): Promise<Job | undefined> {
     const now = iso()
     if (this.statements.cancelQueued.run(now, now, id).changes === 0) this.statements.flagCancel.run(now, id)
     return this.get(id)
   }
 
-  markCancelled(id: string): void {
+  async markCancelled(id: string): Promise<void> {
     const now = iso()
     this.statements.markCancelled.run(now, now, id)
   }
 
-  recoverExpired(now = new Date()): number {
+  async recoverExpired(now = new Date()): Promise<number> {
     const expired = this.statements.expired.all(iso(now)) as {id: string; attempts: number; max_attempts: number}[]
     for (const job of expired) {
       if (job.attempts >= job.max_attempts) this.statements.failFinal.run('worker lost while running and no attempts remain', iso(now), iso(now), job.id)
@@ -256,36 +256,36 @@ export class SqliteJobStore implements JobStore {
     return expired.length
   }
 
-  requeue(ids: string[]): void {
+  async requeue(ids: string[]): Promise<void> {
     const now = iso()
     const tx = this.workerDb.transaction(() => ids.forEach((id) => this.statements.requeue.run(now, id)))
     tx()
   }
 
-  countsByState(): Record<JobState, number> {
+  async countsByState(): Promise<Record<JobState, number>> {
     const counts = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>
     for (const row of this.statements.counts.all() as {status: JobState; n: number}[]) counts[row.status] = row.n
     return counts
   }
 
-  ping(): void {
+  async ping(): Promise<void> {
     this.statements.ping.get()
   }
 
-  addToken(token: Token): void {
+  async addToken(token: Token): Promise<void> {
     this.statements.addToken.run(token)
   }
 
-  tokenByHash(hash: string): Token | undefined {
+  async tokenByHash(hash: string): Promise<Token | undefined> {
     const row = this.statements.tokenByHash.get(hash) as {id: string; name: string; hash: string; created_at: string; revoked_at: string | null} | undefined
     return row ? {id: row.id, name: row.name, hash: row.hash, createdAt: row.created_at, revokedAt: row.revoked_at} : undefined
   }
 
-  revokeToken(idOrName: string): boolean {
+  async revokeToken(idOrName: string): Promise<boolean> {
     return this.statements.revoke.run(iso(), idOrName, idOrName).changes > 0
   }
 
-  listTokens(): Token[] {
+  async listTokens(): Promise<Token[]> {
     return (this.statements.tokens.all() as {id: string; name: string; hash: string; created_at: string; revoked_at: string | null}[]).map((row) => ({
       id: row.id,
       name: row.name,
@@ -295,7 +295,7 @@ export class SqliteJobStore implements JobStore {
     }))
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.workerDb !== this.db) this.workerDb.close()
     this.db.close()
   }

@@ -24,7 +24,7 @@ export default class TokenCreate extends InfraCommand {
     const {flags} = await this.parse(TokenCreate)
     const store = openStore({dataDir: path.resolve(flags['data-dir']), databaseUrl: flags['database-url']})
     try {
-      const created = createToken(store, flags.name)
+      const created = await createToken(store, flags.name)
       const savedTo = flags.save ? saveToken(flags.endpoint, created.token) : undefined
       if (!this.jsonEnabled()) {
         this.log(`${created.token}\n\nToken "${created.name}" created. It is not shown again: ${savedTo ? `saved for ${flags.endpoint} in ${savedTo}` : 'export INFRA_SERVICE_TOKEN=<token>, or create it with --save'}`)
@@ -34,7 +34,7 @@ export default class TokenCreate extends InfraCommand {
       if (/UNIQUE/.test((error as Error).message)) this.error(`a token named ${flags.name} exists: pick another name`, {exit: 1})
       throw error
     } finally {
-      store.close()
+      await store.close()
     }
   }
 }
