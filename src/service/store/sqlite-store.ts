@@ -168,6 +168,7 @@ export class SqliteJobStore implements JobStore {
 
   private flush(): void {
     const batch = this.pending
+    if (batch.length === 0) return
     this.pending = []
     const now = iso()
     try {
@@ -213,27 +214,53 @@ export class SqliteJobStore implements JobStore {
     return {jobs: page, nextCursor}
   }
 
-  async claim(leaseMs: number, limit = 1, now = new Date()): Promise<Job[]> {
-    return (this.statements.claim.all({now: iso(now), lease: iso(new Date(now.getTime() + leaseMs)), limit}) as Row[]).map(toJob)
+  /**
+   * The workers' writes (claims, endings, progress, leases) that arrive in one turn of the event
+   * loop are committed together, like accepted jobs: a tick's claim and the jobs that just ended
+   * cost one commit, not one each.
+   */
+  private workerWrites: {write: () => unknown; resolve: (value: any) => void; reject: (error: unknown) => void}[] = []
+
+  private workerWrite<T>(write: () => T): Promise<T> {
+    return new Promise((resolve, reject) => {
+      this.workerWrites.push({write, resolve, reject})
+      if (this.workerWrites.length === 1) setImmediate(() => this.flushWorkerWrites())
+    })
   }
 
-  async extendLease(id: string, leaseMs: number): Promise<void> {
-    this.statements.extend.run(iso(new Date(Date.now() + leaseMs)), iso(), id)
+  private flushWorkerWrites(): void {
+    const batch = this.workerWrites
+    if (batch.length === 0) return
+    this.workerWrites = []
+    try {
+      const results = this.workerDb.transaction(() => batch.map(({write}) => write()))()
+      batch.forEach((entry, index) => entry.resolve(results[index]))
+    } catch (error) {
+      for (const entry of batch) entry.reject(error)
+    }
   }
 
-  async progress(id: string, progress: number): Promise<void> {
-    this.statements.progress.run(Math.max(0, Math.min(1, progress)), iso(), id)
+  claim(leaseMs: number, limit = 1, now = new Date()): Promise<Job[]> {
+    return this.workerWrite(() => (this.statements.claim.all({now: iso(now), lease: iso(new Date(now.getTime() + leaseMs)), limit}) as Row[]).map(toJob))
   }
 
-  async succeed(id: string, result: JobResultMeta): Promise<void> {
+  extendLease(id: string, leaseMs: number): Promise<void> {
+    return this.workerWrite(() => void this.statements.extend.run(iso(new Date(Date.now() + leaseMs)), iso(), id))
+  }
+
+  progress(id: string, progress: number): Promise<void> {
+    return this.workerWrite(() => void this.statements.progress.run(Math.max(0, Math.min(1, progress)), iso(), id))
+  }
+
+  succeed(id: string, result: JobResultMeta): Promise<void> {
     const now = iso()
-    this.statements.succeed.run(JSON.stringify(result), now, now, id)
+    return this.workerWrite(() => void this.statements.succeed.run(JSON.stringify(result), now, now, id))
   }
 
-  async fail(id: string, error: string, backoffMs: number, permanent = false): Promise<JobState> {
+  fail(id: string, error: string, backoffMs: number, permanent = false): Promise<JobState> {
     const now = new Date()
-    const row = this.statements.fail.get({id, error, permanent: permanent ? 1 : 0, now: iso(now), runAfter: iso(new Date(now.getTime() + backoffMs))}) as {status: JobState} | undefined
-    return row?.status ?? 'failed'
+    const values = {id, error, permanent: permanent ? 1 : 0, now: iso(now), runAfter: iso(new Date(now.getTime() + backoffMs))}
+    return this.workerWrite(() => (this.statements.fail.get(values) as {status: JobState} | undefined)?.status ?? 'failed')
   }
 
   async cancel(id: string): Promise<Job | undefined> {
@@ -242,24 +269,25 @@ export class SqliteJobStore implements JobStore {
     return this.get(id)
   }
 
-  async markCancelled(id: string): Promise<void> {
+  markCancelled(id: string): Promise<void> {
     const now = iso()
-    this.statements.markCancelled.run(now, now, id)
+    return this.workerWrite(() => void this.statements.markCancelled.run(now, now, id))
   }
 
-  async recoverExpired(now = new Date()): Promise<number> {
-    const expired = this.statements.expired.all(iso(now)) as {id: string; attempts: number; max_attempts: number}[]
-    for (const job of expired) {
-      if (job.attempts >= job.max_attempts) this.statements.failFinal.run('worker lost while running and no attempts remain', iso(now), iso(now), job.id)
-      else this.statements.requeue.run(iso(now), job.id)
-    }
-    return expired.length
+  recoverExpired(now = new Date()): Promise<number> {
+    return this.workerWrite(() => {
+      const expired = this.statements.expired.all(iso(now)) as {id: string; attempts: number; max_attempts: number}[]
+      for (const job of expired) {
+        if (job.attempts >= job.max_attempts) this.statements.failFinal.run('worker lost while running and no attempts remain', iso(now), iso(now), job.id)
+        else this.statements.requeue.run(iso(now), job.id)
+      }
+      return expired.length
+    })
   }
 
-  async requeue(ids: string[]): Promise<void> {
+  requeue(ids: string[]): Promise<void> {
     const now = iso()
-    const tx = this.workerDb.transaction(() => ids.forEach((id) => this.statements.requeue.run(now, id)))
-    tx()
+    return this.workerWrite(() => ids.forEach((id) => this.statements.requeue.run(now, id)))
   }
 
   async countsByState(): Promise<Record<JobState, number>> {
@@ -296,6 +324,9 @@ export class SqliteJobStore implements JobStore {
   }
 
   async close(): Promise<void> {
+    // What is waiting for its group commit is committed now, not after the files are closed.
+    this.flush()
+    this.flushWorkerWrites()
     if (this.workerDb !== this.db) this.workerDb.close()
     this.db.close()
   }
