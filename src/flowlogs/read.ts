@@ -63,8 +63,8 @@ async function maybeGunzip(source: Readable): Promise<AsyncIterable<Buffer | str
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value
   }
   if (Buffer.isBuffer(head) && head[0] === 0x1f && head[1] === 0x8b) {
-    // Larger output chunks, and room to inflate ahead on zlib's thread while this one parses
-    // (with the default 16 KB the two take turns).
+    // Larger output chunks (fewer hand-offs), and room for zlib's thread to inflate ahead while
+    // this one parses.
     const gunzip = createGunzip({chunkSize: 1 << 16, readableHighWaterMark: 1 << 22} as ZlibOptions)
     ;(async () => {
       try {
