@@ -125,12 +125,12 @@ function sameBytes(buf: Uint8Array, aFrom: number, aTo: number, bFrom: number, b
 /** Interface ids recur on every record: keep one string per id instead of making one per record. */
 class Interner {
   private readonly table: (string | undefined)[] = new Array(4096).fill(undefined)
+  private readonly key = new SketchKey()
 
   get(buf: Buffer, from: number, to: number): string {
     if (from < 0) return '-'
-    let hash = 0x811c9dc5
-    for (let i = from; i < to; i++) hash = Math.imul(hash ^ buf[i], 0x01000193)
-    const index = hash & 4095
+    this.key.start().bytes(buf, from, to)
+    const index = this.key.hash & 4095
     const known = this.table[index]
     if (known !== undefined && known.length === to - from) {
       let same = true
@@ -149,6 +149,7 @@ class Interner {
 const FINDING_IDS = Object.keys(FINDINGS) as FindingId[]
 const [INTERNET_EGRESS, PUBLIC_INBOUND, SSH_ACCEPTED, SSH_ATTEMPTED, SERVICE_VIA_NAT] = FINDING_IDS.map((_, index) => index)
 const ACCEPT = 65 // "A"CCEPT
+const REJECT = 82 // "R"EJECT
 const EGRESS = 101 // "e"gress
 
 /** Streams records in and keeps only bounded aggregates; results merge across files and workers. */
@@ -219,7 +220,7 @@ export class FlowAnalyzer {
     const egress = direction >= 0 && buf[direction] === EGRESS
     const actionAt = from[FIELD.action]
     const accepted = actionAt >= 0 && buf[actionAt] === ACCEPT
-    const rejected = actionAt >= 0 && buf[actionAt] === 82 /* R */
+    const rejected = actionAt >= 0 && buf[actionAt] === REJECT
     const dstPublic = isPublicBytes(buf, dstFrom, dstTo)
 
     // A NAT gateway's interface translates: what it sends carries another packet source.
