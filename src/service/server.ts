@@ -1,6 +1,7 @@
 import path from 'node:path'
 
 import type {FastifyInstance} from 'fastify'
+import type {DestinationStream} from 'pino'
 
 import {buildApp} from './app.js'
 import type {SourceSettings} from './sources/source.js'
@@ -22,6 +23,8 @@ export interface ServiceConfig {
   /** Requests per second per token (default 2000, bursts of twice that). */
   rateLimitPerSecond?: number
   logLevel: string
+  /** Where log lines go (default: stdout). */
+  logDestination?: DestinationStream
   version: string
   settings: SourceSettings
 }
@@ -60,6 +63,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     rateLimitPerSecond: config.rateLimitPerSecond ?? 2000,
     bodyLimitBytes: 1 << 20,
     logLevel: config.logLevel,
+    logDestination: config.logDestination,
     version: config.version,
   })
   workers.onAttemptFinished(({job, state, seconds}) =>

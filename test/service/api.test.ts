@@ -76,6 +76,17 @@ describe('health, docs and auth', () => {
     expect(missing.status).toBe(404)
   })
 
+  it('logs one JSON line per request with the request id the client got back', async () => {
+    const written: string[] = []
+    const logged = await startTestService({}, {logLevel: 'info', logDestination: {write: (chunk: string) => void written.push(chunk)}})
+    const answer = await logged.call('GET', '/api/v1/jobs?limit=1')
+    await logged.service.stop()
+    const lines = written.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line))
+    const line = lines.find((entry) => entry.msg === 'request')
+    expect(line).toMatchObject({level: 30, reqId: answer.headers.get('x-request-id'), method: 'GET', url: '/api/v1/jobs?limit=1', status: 200, token: 'test'})
+    expect(line.ms).toBeGreaterThan(0)
+  })
+
   it('forgets revoked tokens', async () => {
     const {createToken} = await import('../../src/service/tokens.js')
     const {token} = await createToken(t.service.store, 'short-lived')

@@ -2,6 +2,8 @@ import {mkdirSync, mkdtempSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
+import type {DestinationStream} from 'pino'
+
 import {type RunningService, startService} from '../../src/service/server.js'
 import type {SourceSettings} from '../../src/service/sources/source.js'
 import {createToken} from '../../src/service/tokens.js'
@@ -16,7 +18,7 @@ export interface TestService {
 }
 
 /** The real service on a free loopback port, with a fresh data folder and one token. */
-export async function startTestService(settings: Partial<SourceSettings> = {}, extra: {concurrency?: number; jobTimeoutMs?: number} = {}): Promise<TestService> {
+export async function startTestService(settings: Partial<SourceSettings> = {}, extra: {concurrency?: number; jobTimeoutMs?: number; logLevel?: string; logDestination?: DestinationStream} = {}): Promise<TestService> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'infra-service-'))
   const fileRoot = path.join(dataDir, 'files')
   mkdirSync(fileRoot)
@@ -27,7 +29,8 @@ export async function startTestService(settings: Partial<SourceSettings> = {}, e
     concurrency: extra.concurrency ?? 2,
     jobTimeoutMs: extra.jobTimeoutMs ?? 10_000,
     maxAttempts: 3,
-    logLevel: 'silent',
+    logLevel: extra.logLevel ?? 'silent',
+    logDestination: extra.logDestination,
     version: 'test',
     settings: {fileRoot, connections: {}, allowPrivateHttp: false, httpTimeoutMs: 5000, httpMaxBytes: 1 << 20, ...settings},
   })
