@@ -7,6 +7,7 @@ import type {DestinationStream} from 'pino'
 import {createServiceLog} from './logging.js'
 import {Metrics} from './metrics.js'
 import {SOURCES} from './sources/index.js'
+import {newJobId} from './store/job-id.js'
 import type {SourceSettings} from './sources/source.js'
 import {JOB_STATES, type Job, type JobStore, TERMINAL, type Token} from './store/job-store.js'
 import {TokenVerifier} from './tokens.js'
@@ -239,7 +240,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       if (problem) throw new HttpError(400, 'VALIDATION', problem, problem.split(' ')[0])
       const key = request.headers['idempotency-key'] as string | undefined
       const {job, created} = await store.create({
-        id: randomUUID(),
+        id: newJobId(),
         sourceType: body.source_type,
         config: body.config,
         maxAttempts: body.max_attempts ?? options.maxAttempts,
