@@ -1,4 +1,5 @@
 import {parseFormat} from './fields.js'
+import {SCAN_WASM} from './scan-wasm.js'
 
 /** One flow log record, with the fields the analysis uses; absent ("-") fields are undefined. */
 export interface FlowRecord {
@@ -50,9 +51,33 @@ const SAMPLE_ONLY = new Set<number>([FIELD.srcport, FIELD.vpcId, FIELD.accountId
 const SPACE = 32
 const NEWLINE = 10
 const DASH = 45
-/** The word-at-a-time separator search reads bytes in little-endian order. */
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
 const MAX_FIELDS = 255
+
+/** The WebAssembly scanner's memory layout (scan.wat) and what `next` answers. */
+const WASM = {from: 0, to: 128, value: 256, hotSlots: 512, hotPositions: 640, numeric: 768, separators: 1024, input: 4096, capacity: 1 << 20}
+const OUTCOME_RECORD = 0
+const OUTCOME_BLANK = 2
+
+type ScanNext = (pos: number, end: number, fields: number, hot: number) => number
+/** The part of the WebAssembly API used here (this project's TypeScript libraries do not declare it). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object
+  Instance: new (module: object) => {exports: {memory: {buffer: ArrayBuffer}; next: ScanNext}}
+}
+const wasmApi = (globalThis as unknown as {WebAssembly?: WasmApi}).WebAssembly
+
+/** Compiled once per thread; undefined where WebAssembly SIMD is not available (the byte loop stands in). */
+let scanModule: object | null | undefined
+function scanner(): object | undefined {
+  if (scanModule === undefined) {
+    try {
+      scanModule = wasmApi ? new wasmApi.Module(Buffer.from(SCAN_WASM, 'base64')) : null
+    } catch {
+      scanModule = null
+    }
+  }
+  return scanModule ?? undefined
+}
 
 /** Where parsed lines go: the analyzer. */
 export interface LineSink {
@@ -61,12 +86,14 @@ export interface LineSink {
 }
 
 /**
- * Parses flow log lines where they lie, in the bytes read from the file: the hot loop makes no
- * string per field. Separators are found four bytes at a time and only the fields the analysis
- * reads are decoded. For the record being handed to the sink, `from`/`to` hold each slot's byte
- * range in `buf` (from = -1 when the field is absent or "-") and `value` each numeric slot's
- * number (-1 when absent), for every slot the analysis reads; `record` turns the whole line into
- * an object for samples and tests.
+ * Parses flow log lines with no string per field. The lines are copied into a WebAssembly
+ * scanner's memory (scan.wat), which finds separators sixteen bytes at a time and decodes only the
+ * fields the analysis reads; lines it cannot take as they are (tabs, CRs, runs of blanks,
+ * non-numbers) go to a slow path that splits them properly. For the record being handed to the
+ * sink, `from`/`to` hold each slot's byte range in `buf` (from = -1 when the field is absent or
+ * "-") and `value` each numeric slot's number (-1 when absent), for every slot the analysis reads;
+ * `record` turns the whole line into an object for samples and tests. Without WebAssembly (or with
+ * `{wasm: false}`) a byte loop in JavaScript does the same.
  */
 export class FlowLineParser {
   readonly fields: string[]
@@ -80,13 +107,16 @@ export class FlowLineParser {
   private readonly numeric: Uint8Array
   private readonly header: Buffer
   /** Separator positions of the line being read (the last one is its newline). */
-  private readonly separators = new Int32Array(MAX_FIELDS + 1)
+  private readonly separators: Int32Array
   buf: Buffer = Buffer.alloc(0)
-  readonly from = new Int32Array(SLOTS).fill(-1)
-  readonly to = new Int32Array(SLOTS)
-  readonly value = new Float64Array(SLOTS).fill(-1)
+  readonly from: Int32Array
+  readonly to: Int32Array
+  readonly value: Float64Array
+  /** The scanner's `next` and its memory, when WebAssembly is used. */
+  private readonly next?: ScanNext
+  private readonly memory?: Buffer
 
-  constructor(fields: string[]) {
+  constructor(fields: string[], options: {wasm?: boolean} = {}) {
     this.fields = fields
     const present = fields.flatMap((field, position) => (SLOT_OF[field] === undefined ? [] : [[SLOT_OF[field], position]]))
     this.slots = Int32Array.from(present, ([slot]) => slot)
@@ -96,10 +126,31 @@ export class FlowLineParser {
     this.hotPositions = Int32Array.from(hot, ([, position]) => position)
     this.numeric = Uint8Array.from({length: SLOTS}, (_, slot) => (NUMERIC.has(slot) ? 1 : 0))
     this.header = Buffer.from(fields[0], 'latin1')
+    const module = options.wasm === false ? undefined : scanner()
+    if (module) {
+      const instance = new wasmApi!.Instance(module)
+      const memory = instance.exports.memory.buffer
+      this.next = instance.exports.next
+      this.memory = Buffer.from(memory)
+      this.from = new Int32Array(memory, WASM.from, SLOTS)
+      this.to = new Int32Array(memory, WASM.to, SLOTS)
+      this.value = new Float64Array(memory, WASM.value, SLOTS)
+      this.separators = new Int32Array(memory, WASM.separators, MAX_FIELDS + 1)
+      new Int32Array(memory, WASM.hotSlots, this.hotSlots.length).set(this.hotSlots)
+      new Int32Array(memory, WASM.hotPositions, this.hotPositions.length).set(this.hotPositions)
+      new Uint8Array(memory, WASM.numeric, SLOTS).set(this.numeric)
+    } else {
+      this.from = new Int32Array(SLOTS)
+      this.to = new Int32Array(SLOTS)
+      this.value = new Float64Array(SLOTS)
+      this.separators = new Int32Array(MAX_FIELDS + 1)
+    }
+    this.from.fill(-1)
+    this.value.fill(-1)
   }
 
-  static forFormat(format: string): FlowLineParser {
-    return new FlowLineParser(parseFormat(format))
+  static forFormat(format: string, options: {wasm?: boolean} = {}): FlowLineParser {
+    return new FlowLineParser(parseFormat(format), options)
   }
 
   /** Parses one line given as text and says what it was (the record stays readable until the next parse). */
@@ -117,51 +168,43 @@ export class FlowLineParser {
   scanLines(buf: Buffer, start: number, end: number, sink: LineSink): void {
     if (start >= end) return
     if (buf[end - 1] !== NEWLINE) throw new Error('scanLines needs whole lines')
-    const aligned = (buf.byteOffset + start) & ~3
-    const wordsEnd = (buf.byteOffset + end + 3) & ~3
-    if (!LITTLE_ENDIAN) return this.scanBytes(buf, start, end, sink)
-    if (wordsEnd > buf.buffer.byteLength) {
-      // The last word would reach past the memory: work on a copy that has room (rare).
-      const copy = Buffer.allocUnsafeSlow(end - start + 4)
-      buf.copy(copy, 0, start, end)
-      return this.scanLines(copy.subarray(0, end - start), 0, end - start, sink)
-    }
-    const words = new Uint32Array(buf.buffer, aligned, (wordsEnd - aligned) >> 2)
-    const base = aligned - buf.byteOffset
-    const separators = this.separators
-    let count = 0
-    let previous = start - 1
-    let lineStart = start
-    let odd = false
-    for (let w = 0; w < words.length; w++) {
-      const x = words[w]
-      // High bit of each byte below 0x21 (blank or control); bytes above a hit may be false hits.
-      let hits = (x - 0x21212121) & ~x & 0x80808080
-      while (hits !== 0) {
-        const at = base + (w << 2) + ((31 - Math.clz32(hits & -hits)) >> 3)
-        hits &= hits - 1
-        const c = buf[at]
-        if (c > SPACE || at < start) continue
-        if (at === previous + 1) odd = true
-        previous = at
-        if (count < MAX_FIELDS) separators[count++] = at
-        else odd = true
-        if (c === NEWLINE) {
-          if (at > lineStart) {
-            this.buf = buf
-            this.line(lineStart, at, count, odd, sink)
-          }
-          if (at + 1 >= end) return
-          lineStart = at + 1
-          previous = at
-          count = 0
-          odd = false
-        } else if (c !== SPACE) odd = true
+    const next = this.next
+    const memory = this.memory
+    if (!next || !memory) return this.scanBytes(buf, start, end, sink)
+    const fields = this.fields.length
+    const hot = this.hotSlots.length
+    while (start < end) {
+      // As many whole lines as the scanner's memory holds; a line longer than all of it takes the byte loop.
+      let stop = end
+      if (end - start > WASM.capacity) {
+        stop = buf.lastIndexOf(NEWLINE, start + WASM.capacity - 1) + 1
+        if (stop <= start) {
+          const newline = buf.indexOf(NEWLINE, start)
+          this.scanBytes(buf, start, newline + 1, sink)
+          start = newline + 1
+          continue
+        }
       }
+      buf.copy(memory, WASM.input, start, stop)
+      const limit = WASM.input + stop - start
+      for (let pos = WASM.input; pos < limit; ) {
+        const answer = next(pos, limit, fields, hot)
+        const newline = answer >>> 2
+        const outcome = answer & 3
+        // The slow path parses a normalized copy and leaves buf on it, for the record it handed over.
+        this.buf = memory
+        if (outcome !== OUTCOME_BLANK) {
+          if (memory[pos] === this.header[0] && this.isHeader(pos, newline)) sink.count('header')
+          else if (outcome === OUTCOME_RECORD) this.decoded(pos, sink)
+          else this.slowLine(pos, newline, sink)
+        }
+        pos = newline + 1
+      }
+      start = stop
     }
   }
 
-  /** The same as scanLines one byte at a time, for big-endian machines. */
+  /** The same as the scanner one byte at a time, where WebAssembly is not used, and for the slow path. */
   private scanBytes(buf: Buffer, start: number, end: number, sink: LineSink): void {
     let count = 0
     let previous = start - 1
@@ -220,6 +263,15 @@ export class FlowLineParser {
         values[slot] = value
       }
     }
+    this.decoded(start, sink)
+  }
+
+  /** The line at `start` has its fields decoded: coverage gaps are counted, records handed over. */
+  private decoded(start: number, sink: LineSink): void {
+    const from = this.from
+    const to = this.to
+    const values = this.value
+    const buf = this.buf
     const status = from[FIELD.logStatus]
     if (status >= 0) {
       const length = to[FIELD.logStatus] - status

@@ -1,7 +1,8 @@
 import {describe, expect, it} from 'vitest'
 
 import {DEFAULT_FIELDS, FIELD_VERSIONS, parseFormat} from '../../src/flowlogs/fields.js'
-import {FlowLineParser} from '../../src/flowlogs/record.js'
+import {FlowLineParser, type LineSink} from '../../src/flowlogs/record.js'
+import {SCAN_WASM} from '../../src/flowlogs/scan-wasm.js'
 
 const parse = (fields: string[] | string, line: string) => {
   const parser = typeof fields === 'string' ? FlowLineParser.forFormat(fields) : new FlowLineParser(fields)
@@ -62,31 +63,75 @@ describe('FlowLineParser', () => {
   })
 })
 
+const good = '5 111111111111 eni-1 10.1.1.1 10.1.2.2 1024 443 6 3 300 1764547200 1764547260 ACCEPT OK vpc-1 subnet-1 i-1 2 IPv4 10.1.1.1 10.1.2.2 eu-west-1 euw1-az1 - - - - egress 1'
+const goodFields = good.split(' ').map((_, i) => Object.keys(FIELD_VERSIONS)[i])
+
+/** Random, truncated and mangled lines, the same ones for a given seed. */
+function mangledLines(count: number, seed = 42): string[] {
+  const random = (n: number) => {
+    seed ^= seed << 13
+    seed ^= seed >>> 17
+    seed ^= seed << 5
+    return (seed >>> 0) % n
+  }
+  const alphabet = ' -.:0123456789abcdefACEPTRJOKNDAS\t\r\u00e9\u0000\u00ff'
+  return Array.from({length: count}, () => {
+    const kind = random(4)
+    return kind === 0
+      ? Array.from({length: random(200)}, () => alphabet[random(alphabet.length)]).join('')
+      : kind === 1
+        ? good.slice(0, random(good.length))
+        : kind === 2
+          ? good.split(' ').map((token) => (random(8) === 0 ? alphabet[random(alphabet.length)].repeat(random(4)) : token)).join(' ')
+          : good
+  })
+}
+
+/** Everything a parser hands over, line by line: outcomes, whole records, and the decoded numbers. */
+function transcript(parser: FlowLineParser, text: string): unknown[] {
+  const seen: unknown[] = []
+  const sink: LineSink = {
+    add: (p) => seen.push({record: p.record, values: [...p.value], absent: [...p.from].map((from) => from < 0)}),
+    count: (outcome) => seen.push(outcome),
+  }
+  const buf = Buffer.from(text, 'latin1')
+  parser.scanLines(buf, 0, buf.length, sink)
+  return seen
+}
+
 describe('fuzzing the parser', () => {
   it('never throws on random, truncated or mangled lines', () => {
-    let seed = 42
-    const random = (n: number) => {
-      seed ^= seed << 13
-      seed ^= seed >>> 17
-      seed ^= seed << 5
-      return (seed >>> 0) % n
-    }
-    const alphabet = ' -.:0123456789abcdefACEPTRJOKNDAS\t\r\u00e9\u0000'
-    const good = '5 111111111111 eni-1 10.1.1.1 10.1.2.2 1024 443 6 3 300 1764547200 1764547260 ACCEPT OK vpc-1 subnet-1 i-1 2 IPv4 10.1.1.1 10.1.2.2 eu-west-1 euw1-az1 - - - - egress 1'
-    const fields = good.split(' ').map((_, i) => Object.keys(FIELD_VERSIONS)[i])
-    const parser = new FlowLineParser(fields)
-    const outcomes = new Set<string>()
-    for (let i = 0; i < 20_000; i++) {
-      const kind = random(3)
-      const line =
-        kind === 0
-          ? Array.from({length: random(200)}, () => alphabet[random(alphabet.length)]).join('')
-          : kind === 1
-            ? good.slice(0, random(good.length))
-            : good.split(' ').map((token) => (random(8) === 0 ? alphabet[random(alphabet.length)].repeat(random(4)) : token)).join(' ')
-      outcomes.add(parser.parse(line))
-    }
+    const parser = new FlowLineParser(goodFields)
+    const outcomes = new Set(mangledLines(20_000).map((line) => parser.parse(line)))
     expect(outcomes.has('malformed')).toBe(true)
     expect(outcomes.has('record')).toBe(true)
+  })
+
+  it('reads exactly as the JavaScript byte loop does, line for line (WebAssembly scanner)', () => {
+    const text = `${goodFields.join(' ')}\n${mangledLines(20_000, 7).join('\n')}\n`
+    const wasm = transcript(new FlowLineParser(goodFields), text)
+    const bytes = transcript(new FlowLineParser(goodFields, {wasm: false}), text)
+    // Blank lines say nothing; every other line is a record, a coverage gap, a header or malformed.
+    expect(wasm.length).toBeGreaterThan(19_000)
+    expect(wasm.filter((entry) => typeof entry === 'object').length).toBeGreaterThan(5000)
+    expect(wasm).toContain('malformed')
+    expect(wasm).toEqual(bytes)
+  })
+
+  it('takes input larger than the scanner memory, and a single line longer than all of it', () => {
+    const many = `${Array.from({length: 9000}, () => good).join('\n')}\n`
+    const huge = `${good.replace('vpc-1', `vpc-${'9'.repeat(1_200_000)}`)}\n`
+    for (const text of [many, huge + many, many + huge + good + '\n']) {
+      expect(text.length).toBeGreaterThan(1 << 20)
+      expect(transcript(new FlowLineParser(goodFields), text)).toEqual(transcript(new FlowLineParser(goodFields, {wasm: false}), text))
+    }
+  })
+})
+
+describe('WebAssembly scanner', () => {
+  it('is built from scan.wat as committed (npm run build:wasm)', async () => {
+    // @ts-expect-error: a build script in JavaScript
+    const {compileScanner} = await import('../../scripts/build-wasm.mjs')
+    expect(await compileScanner()).toBe(SCAN_WASM)
   })
 })
