@@ -37,15 +37,16 @@ export interface RunningService {
   stop(graceMs?: number): Promise<void>
 }
 
-export function openStore(config: Pick<ServiceConfig, 'dataDir' | 'databaseUrl'>): JobStore {
+/** `owner`: the service's store, the one process that runs and changes jobs in this database. */
+export function openStore(config: Pick<ServiceConfig, 'dataDir' | 'databaseUrl'>, options: {owner?: boolean} = {}): JobStore {
   const url = config.databaseUrl ?? `sqlite:${path.join(config.dataDir, 'jobs.db')}`
-  if (url.startsWith('sqlite:')) return new SqliteJobStore(url.slice('sqlite:'.length))
+  if (url.startsWith('sqlite:')) return new SqliteJobStore(url.slice('sqlite:'.length), options)
   throw new Error(`database URL ${url.split(':')[0]}: is not supported yet; use sqlite:/path/jobs.db`)
 }
 
 /** Starts store, workers and HTTP; stop() drains: no new work, running jobs finish or go back to the queue. */
 export async function startService(config: ServiceConfig): Promise<RunningService> {
-  const store = openStore(config)
+  const store = openStore(config, {owner: true})
   const workers = new WorkerPool(store, {
     concurrency: config.concurrency,
     jobTimeoutMs: config.jobTimeoutMs,
@@ -69,7 +70,15 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
   workers.onAttemptFinished(({job, state, seconds}) =>
     app.log.info({msg: 'job finished', jobId: job.id, sourceType: job.sourceType, attempt: job.attempts, state, seconds}),
   )
-  const address = await app.listen({host: config.host, port: config.port})
+  let address: string
+  try {
+    address = await app.listen({host: config.host, port: config.port})
+  } catch (error) {
+    // The port is taken (or the like): give the database back before saying so.
+    await app.close()
+    await store.close()
+    throw error
+  }
   await workers.start()
   let stopped = false
   return {

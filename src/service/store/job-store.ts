@@ -70,6 +70,7 @@ export interface JobStore {
    * once the job is durably committed; concurrent calls share one commit (group commit).
    */
   create(job: NewJob): Promise<{job: Job; created: boolean}>
+  /** The job as last committed; callers must not modify it (a store may hand the same object out again). */
   get(id: string): Promise<Job | undefined>
   list(query: ListQuery): Promise<{jobs: Job[]; nextCursor: string | null}>
   /** Atomically takes up to `limit` of the oldest runnable jobs and leases them. */

@@ -1,4 +1,4 @@
-import {mkdirSync} from 'node:fs'
+import {mkdirSync, readFileSync, unlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import Database from 'better-sqlite3'
@@ -66,6 +66,43 @@ const toJob = (row: JobRow): Job => ({
 
 const iso = (date = new Date()) => date.toISOString()
 
+/** How many recently read jobs the owning store keeps (about 1 KB each). */
+const RECENT_JOBS = 10_000
+
+/**
+ * Takes the database file for this process: a service keeps jobs it read in memory, which is only
+ * right while no other process writes them. A lock left by a process that has died is taken over.
+ */
+function takeOwnership(file: string): string {
+  const lock = `${file}.owner`
+  for (;;) {
+    try {
+      writeFileSync(lock, String(process.pid), {flag: 'wx'})
+      return lock
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    }
+    const pid = Number.parseInt(readFileSync(lock, 'utf8'), 10)
+    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+      throw new Error(`${file} is in use by the infra service with pid ${pid}: stop it, or give this one another --data-dir (if no service runs, delete ${lock})`)
+    }
+    try {
+      unlinkSync(lock)
+    } catch {
+      // Another starting process took it over first; the next round sees its pid.
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
 /** The row just inserted, without reading it back. */
 const newJob = (job: NewJob, now: string): Job => ({
   id: job.id,
@@ -98,9 +135,22 @@ export class SqliteJobStore implements JobStore {
    */
   private readonly workerDb: Database.Database
   private readonly statements
+  /** The lock file, when this store owns its database (the service's store does). */
+  private readonly ownerLock?: string
+  /**
+   * Jobs read recently, as last committed: only while this store owns the database, and every
+   * write below forgets the jobs it touches (in the same synchronous step as the write), so a
+   * polled job costs no database read until it changes.
+   */
+  private readonly recent?: Map<string, Job>
 
-  constructor(file: string) {
+  /** `owner`: this process is the database's only writer of jobs (one service per data folder). */
+  constructor(file: string, options: {owner?: boolean} = {}) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), {recursive: true})
+    if (options.owner) {
+      if (file !== ':memory:') this.ownerLock = takeOwnership(file)
+      this.recent = new Map()
+    }
     this.db = new Database(file)
     this.db.pragma('journal_mode = WAL')
     this.db.pragma('synchronous = FULL')
@@ -180,9 +230,23 @@ export class SqliteJobStore implements JobStore {
     }
   }
 
+  /** The job as last committed. Callers must not modify it: the owning store may hand it out again. */
   async get(id: string): Promise<Job | undefined> {
+    const known = this.recent?.get(id)
+    if (known) return known
     const row = this.statements.get.get(id) as JobRow | undefined
-    return row ? toJob(row) : undefined
+    if (!row) return undefined
+    const job = toJob(row)
+    if (this.recent) {
+      if (this.recent.size >= RECENT_JOBS) this.recent.delete(this.recent.keys().next().value!)
+      this.recent.set(id, job)
+    }
+    return job
+  }
+
+  /** Called by every write of a job's row, in the same synchronous step. */
+  private forget(id: string): void {
+    this.recent?.delete(id)
   }
 
   async list(query: ListQuery): Promise<{jobs: Job[]; nextCursor: string | null}> {
@@ -233,43 +297,65 @@ export class SqliteJobStore implements JobStore {
   }
 
   claim(leaseMs: number, limit = 1, now = new Date()): Promise<Job[]> {
-    return this.workerWrite(() => (this.statements.claim.all({now: iso(now), lease: iso(new Date(now.getTime() + leaseMs)), limit}) as JobRow[]).map(toJob))
+    return this.workerWrite(() =>
+      (this.statements.claim.all({now: iso(now), lease: iso(new Date(now.getTime() + leaseMs)), limit}) as JobRow[]).map((row) => {
+        this.forget(row[0])
+        return toJob(row)
+      }),
+    )
   }
 
   extendLease(id: string, leaseMs: number): Promise<void> {
-    return this.workerWrite(() => void this.statements.extend.run(iso(new Date(Date.now() + leaseMs)), iso(), id))
+    return this.workerWrite(() => {
+      this.forget(id)
+      this.statements.extend.run(iso(new Date(Date.now() + leaseMs)), iso(), id)
+    })
   }
 
   progress(id: string, progress: number): Promise<void> {
-    return this.workerWrite(() => void this.statements.progress.run(Math.max(0, Math.min(1, progress)), iso(), id))
+    return this.workerWrite(() => {
+      this.forget(id)
+      this.statements.progress.run(Math.max(0, Math.min(1, progress)), iso(), id)
+    })
   }
 
   succeed(id: string, result: JobResultMeta): Promise<void> {
     const now = iso()
-    return this.workerWrite(() => void this.statements.succeed.run(JSON.stringify(result), now, now, id))
+    return this.workerWrite(() => {
+      this.forget(id)
+      this.statements.succeed.run(JSON.stringify(result), now, now, id)
+    })
   }
 
   fail(id: string, error: string, backoffMs: number, permanent = false): Promise<JobState> {
     const now = new Date()
     const values = {id, error, permanent: permanent ? 1 : 0, now: iso(now), runAfter: iso(new Date(now.getTime() + backoffMs))}
-    return this.workerWrite(() => (this.statements.fail.get(values) as {status: JobState} | undefined)?.status ?? 'failed')
+    return this.workerWrite(() => {
+      this.forget(id)
+      return (this.statements.fail.get(values) as {status: JobState} | undefined)?.status ?? 'failed'
+    })
   }
 
   async cancel(id: string): Promise<Job | undefined> {
     const now = iso()
+    this.forget(id)
     if (this.statements.cancelQueued.run(now, now, id).changes === 0) this.statements.flagCancel.run(now, id)
     return this.get(id)
   }
 
   markCancelled(id: string): Promise<void> {
     const now = iso()
-    return this.workerWrite(() => void this.statements.markCancelled.run(now, now, id))
+    return this.workerWrite(() => {
+      this.forget(id)
+      this.statements.markCancelled.run(now, now, id)
+    })
   }
 
   recoverExpired(now = new Date()): Promise<number> {
     return this.workerWrite(() => {
       const expired = this.statements.expired.all(iso(now)) as {id: string; attempts: number; max_attempts: number}[]
       for (const job of expired) {
+        this.forget(job.id)
         if (job.attempts >= job.max_attempts) this.statements.failFinal.run('worker lost while running and no attempts remain', iso(now), iso(now), job.id)
         else this.statements.requeue.run(iso(now), job.id)
       }
@@ -279,7 +365,12 @@ export class SqliteJobStore implements JobStore {
 
   requeue(ids: string[]): Promise<void> {
     const now = iso()
-    return this.workerWrite(() => ids.forEach((id) => this.statements.requeue.run(now, id)))
+    return this.workerWrite(() =>
+      ids.forEach((id) => {
+        this.forget(id)
+        this.statements.requeue.run(now, id)
+      }),
+    )
   }
 
   async countsByState(): Promise<Record<JobState, number>> {
@@ -321,5 +412,6 @@ export class SqliteJobStore implements JobStore {
     this.flushWorkerWrites()
     if (this.workerDb !== this.db) this.workerDb.close()
     this.db.close()
+    if (this.ownerLock) unlinkSync(this.ownerLock)
   }
 }

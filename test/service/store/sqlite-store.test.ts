@@ -1,5 +1,6 @@
+import {spawnSync} from 'node:child_process'
 import {randomUUID} from 'node:crypto'
-import {mkdtempSync} from 'node:fs'
+import {existsSync, mkdtempSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -7,7 +8,8 @@ import {describe, expect, it} from 'vitest'
 
 import {SqliteJobStore} from '../../../src/service/store/sqlite-store.js'
 
-const store = () => new SqliteJobStore(path.join(mkdtempSync(path.join(os.tmpdir(), 'infra-store-')), 'jobs.db'))
+const dbFile = () => path.join(mkdtempSync(path.join(os.tmpdir(), 'infra-store-')), 'jobs.db')
+const store = () => new SqliteJobStore(dbFile())
 const newJob = () => ({id: randomUUID(), sourceType: 'file', config: {path: 'a.txt'}, maxAttempts: 2, tokenId: 'token-1'})
 
 describe('SqliteJobStore.fail', () => {
@@ -37,5 +39,55 @@ describe('SqliteJobStore.fail', () => {
     expect(await jobs.fail(cancelled.id, 'aborted', 1_000)).toBe('failed')
     expect(await jobs.countsByState()).toMatchObject({failed: 2, queued: 0, running: 0})
     await jobs.close()
+  })
+})
+
+describe('the owning store (the service)', () => {
+  it('answers reads from memory, and every kind of write shows in the next read', async () => {
+    const jobs = new SqliteJobStore(dbFile(), {owner: true})
+    const {job} = await jobs.create(newJob())
+    const other = (await jobs.create({...newJob(), maxAttempts: 5})).job
+    expect(await jobs.get(job.id)).toMatchObject({status: 'queued'})
+    expect(await jobs.get(job.id)).toBe(await jobs.get(job.id))
+    const now = new Date()
+    await jobs.claim(60_000, 2, now)
+    expect(await jobs.get(job.id)).toMatchObject({status: 'running', attempts: 1})
+    await jobs.progress(job.id, 0.5)
+    expect((await jobs.get(job.id))?.progress).toBe(0.5)
+    const leased = (await jobs.get(job.id))?.leaseUntil
+    await jobs.extendLease(job.id, 120_000)
+    expect((await jobs.get(job.id))?.leaseUntil).not.toBe(leased)
+    expect(await jobs.cancel(job.id)).toMatchObject({cancelRequested: true})
+    await jobs.markCancelled(job.id)
+    expect(await jobs.get(job.id)).toMatchObject({status: 'cancelled'})
+    await jobs.requeue([other.id])
+    expect(await jobs.get(other.id)).toMatchObject({status: 'queued'})
+    await jobs.claim(1, 1, now)
+    expect(await jobs.get(other.id)).toMatchObject({status: 'running'})
+    expect(await jobs.recoverExpired(new Date(now.getTime() + 60_000))).toBe(1)
+    expect(await jobs.get(other.id)).toMatchObject({status: 'queued'})
+    await jobs.claim(60_000, 1, new Date(now.getTime() + 60_000))
+    await jobs.fail(other.id, 'broken', 0, true)
+    expect(await jobs.get(other.id)).toMatchObject({status: 'failed', error: 'broken'})
+    const third = (await jobs.create(newJob())).job
+    await jobs.claim(60_000, 1, new Date(now.getTime() + 60_000))
+    await jobs.succeed(third.id, {rows: 1, bytes: 2, sha256: 'ab', contentType: 'text/plain', path: '/x'})
+    expect(await jobs.get(third.id)).toMatchObject({status: 'succeeded', result: {rows: 1}})
+    await jobs.close()
+  })
+
+  it('is the only one on its database; a lock left by a dead process is taken over', async () => {
+    const file = dbFile()
+    const first = new SqliteJobStore(file, {owner: true})
+    expect(() => new SqliteJobStore(file, {owner: true})).toThrow(`${file} is in use by the infra service with pid ${process.pid}`)
+    // Others (token commands) still open it.
+    const reader = new SqliteJobStore(file)
+    await reader.close()
+    await first.close()
+    expect(existsSync(`${file}.owner`)).toBe(false)
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {encoding: 'utf8'}).stdout
+    writeFileSync(`${file}.owner`, gone)
+    const next = new SqliteJobStore(file, {owner: true})
+    await next.close()
   })
 })
