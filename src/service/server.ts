@@ -3,6 +3,7 @@ import path from 'node:path'
 import type {FastifyInstance} from 'fastify'
 import type {DestinationStream} from 'pino'
 
+import {InfraError} from '../output/errors.js'
 import {buildApp} from './app.js'
 import type {SourceSettings} from './sources/source.js'
 import type {JobStore} from './store/job-store.js'
@@ -77,6 +78,14 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     // The port is taken (or the like): give the database back before saying so.
     await app.close()
     await store.close()
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      throw new InfraError(
+        `${config.host}:${config.port} ${code === 'EADDRINUSE' ? 'is already in use' : 'may not be opened by this user'}`,
+        'pass another --port (0 picks a free one), or stop what listens there',
+        code === 'EADDRINUSE' ? 'PORT_IN_USE' : 'PORT_DENIED',
+      )
+    }
     throw error
   }
   await workers.start()

@@ -1,5 +1,6 @@
-import {writeFileSync, symlinkSync} from 'node:fs'
+import {existsSync, mkdtempSync, symlinkSync, writeFileSync} from 'node:fs'
 import http from 'node:http'
+import os from 'node:os'
 import path from 'node:path'
 
 import Database from 'better-sqlite3'
@@ -85,6 +86,17 @@ describe('health, docs and auth', () => {
     const line = lines.find((entry) => entry.msg === 'request')
     expect(line).toMatchObject({level: 30, reqId: answer.headers.get('x-request-id'), method: 'GET', url: '/api/v1/jobs?limit=1', status: 200, token: 'test'})
     expect(line.ms).toBeGreaterThan(0)
+  })
+
+  it('refuses a taken port in one line, and gives its database back', async () => {
+    const {startService} = await import('../../src/service/server.js')
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'infra-service-'))
+    const port = Number(new URL(t.url).port)
+    const config = {host: '127.0.0.1', port, dataDir, concurrency: 1, jobTimeoutMs: 1000, maxAttempts: 1, logLevel: 'silent', version: 'test', settings: {fileRoot: dataDir, connections: {}, allowPrivateHttp: false, httpTimeoutMs: 1000, httpMaxBytes: 1000}}
+    await expect(startService(config)).rejects.toMatchObject({code: 'PORT_IN_USE', message: `127.0.0.1:${port} is already in use`})
+    expect(existsSync(path.join(dataDir, 'jobs.db.owner'))).toBe(false)
+    // The same data folder as a running service: refused before any port is touched.
+    await expect(startService({...config, dataDir: t.dataDir, port: 0})).rejects.toMatchObject({code: 'DATABASE_IN_USE'})
   })
 
   it('forgets revoked tokens', async () => {

@@ -3,6 +3,8 @@ import path from 'node:path'
 
 import Database from 'better-sqlite3'
 
+import {InfraError} from '../../output/errors.js'
+
 import {type Job, type JobResultMeta, type JobState, type JobStore, JOB_STATES, type ListQuery, type NewJob, type Token} from './job-store.js'
 
 const SCHEMA = `
@@ -84,7 +86,11 @@ function takeOwnership(file: string): string {
     }
     const pid = Number.parseInt(readFileSync(lock, 'utf8'), 10)
     if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
-      throw new Error(`${file} is in use by the infra service with pid ${pid}: stop it, or give this one another --data-dir (if no service runs, delete ${lock})`)
+      throw new InfraError(
+        `${file} is in use by the infra service with pid ${pid}`,
+        `stop it, or start this one with another --data-dir (if no service runs, delete ${lock})`,
+        'DATABASE_IN_USE',
+      )
     }
     try {
       unlinkSync(lock)
