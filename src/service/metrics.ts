@@ -29,13 +29,13 @@ class Histogram {
   }
 }
 
-/** Prometheus metrics kept in process: request rate, errors, latency, jobs by state, queue depth, job duration. */
 interface RouteMetrics {
   labels: string
   latency: Histogram
   byStatus: Map<number, number>
 }
 
+/** Prometheus metrics kept in process: request rate, errors, latency, jobs by state, queue depth, job duration. */
 export class Metrics {
   /** Route, then method: no label text is built per request, only when rendered. */
   private readonly routes = new Map<string, Map<string, RouteMetrics>>()
