@@ -84,7 +84,8 @@ function takeOwnership(file: string): string {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
     }
-    const pid = Number.parseInt(readFileSync(lock, 'utf8'), 10)
+    const owner = readFileSync(lock, 'utf8')
+    const pid = Number.parseInt(owner, 10)
     if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
       throw new InfraError(
         `${file} is in use by the infra service with pid ${pid}`,
@@ -93,9 +94,11 @@ function takeOwnership(file: string): string {
       )
     }
     try {
-      unlinkSync(lock)
+      // Only the dead owner's lock goes: another process starting now may have just taken over
+      // (the window left between this read and the unlink is a few microseconds).
+      if (readFileSync(lock, 'utf8') === owner) unlinkSync(lock)
     } catch {
-      // Another starting process took it over first; the next round sees its pid.
+      // It went meanwhile; the next round tries again.
     }
   }
 }
