@@ -174,7 +174,8 @@ export class FlowAnalyzer {
     this.endpointEnis = new Set(options.endpointEnis ?? [])
     const capacity = Math.max(50, (options.topN ?? 20) * 5)
     this.rejected = new HeavyHitters(capacity)
-    ;[this.talkersBytes, this.talkersPackets] = HeavyHitters.sideBySide(2, capacity)
+    this.talkersBytes = new HeavyHitters(capacity)
+    this.talkersPackets = new HeavyHitters(capacity)
   }
 
   count(outcome: Exclude<ParseOutcome, 'record'>): void {

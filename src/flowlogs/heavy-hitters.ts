@@ -69,10 +69,7 @@ export class SketchKey {
  * distinct keys, most records touch nothing but the sketch.
  */
 export class HeavyHitters {
-  /** Cell i of this sketch is sketch[i * stride + lane]: sketches of the same keys can share an array. */
   private readonly sketch: Float64Array
-  private readonly stride: number
-  private readonly lane: number
   private readonly candidates = new Map<string, number>()
   private readonly key = new SketchKey()
   private floor = 0
@@ -80,23 +77,8 @@ export class HeavyHitters {
 
   readonly width = WIDTH
 
-  constructor(
-    readonly capacity = 100,
-    shared?: {sketch: Float64Array; stride: number; lane: number},
-  ) {
-    this.sketch = shared?.sketch ?? new Float64Array(DEPTH * WIDTH)
-    this.stride = shared?.stride ?? 1
-    this.lane = shared?.lane ?? 0
-  }
-
-  /**
-   * Heavy hitters that count the same keys (by bytes, by packets) with their cells side by side:
-   * one key's counts then share cache lines, and the random reads into the sketch are what a
-   * record's counting costs most (measured: half of it, with separate arrays).
-   */
-  static sideBySide(count: number, capacity: number): HeavyHitters[] {
-    const sketch = new Float64Array(DEPTH * WIDTH * count)
-    return Array.from({length: count}, (_, lane) => new HeavyHitters(capacity, {sketch, stride: count, lane}))
+  constructor(readonly capacity = 100) {
+    this.sketch = new Float64Array(DEPTH * WIDTH)
   }
 
   add(key: string, amount = 1): void {
@@ -109,12 +91,10 @@ export class HeavyHitters {
     if (amount <= 0) return 0
     this.total += amount
     const sketch = this.sketch
-    const stride = this.stride
-    const lane = this.lane
-    const cell0 = key.cell0 * stride + lane
-    const cell1 = key.cell1 * stride + lane
-    const cell2 = key.cell2 * stride + lane
-    const cell3 = key.cell3 * stride + lane
+    const cell0 = key.cell0
+    const cell1 = key.cell1
+    const cell2 = key.cell2
+    const cell3 = key.cell3
     const a = sketch[cell0]
     const b = sketch[cell1]
     const c = sketch[cell2]
@@ -161,8 +141,8 @@ export class HeavyHitters {
 
   private estimate(key: string): number {
     const cells = this.key.of(key)
-    const {sketch, stride, lane} = this
-    return Math.min(sketch[cells.cell0 * stride + lane], sketch[cells.cell1 * stride + lane], sketch[cells.cell2 * stride + lane], sketch[cells.cell3 * stride + lane])
+    const sketch = this.sketch
+    return Math.min(sketch[cells.cell0], sketch[cells.cell1], sketch[cells.cell2], sketch[cells.cell3])
   }
 
   top(n: number): {key: string; count: number}[] {
@@ -185,7 +165,7 @@ export class HeavyHitters {
     if (other.width !== this.width) throw new Error('cannot merge sketches of different widths')
     // Summing conservative-update sketches keeps every estimate at or above the truth.
     const sketch = other.sketch
-    for (let i = 0; i < sketch.length; i++) this.sketch[i * this.stride + this.lane] += sketch[i]
+    for (let i = 0; i < this.sketch.length; i++) this.sketch[i] += sketch[i]
     this.total += other.total
     const keys = new Set([...this.candidates.keys(), ...other.candidates])
     this.candidates.clear()
@@ -198,9 +178,7 @@ export class HeavyHitters {
 
   /** State to hand to another thread (structured clone copies the typed array as one block). */
   serialize(): SerializedHeavyHitters {
-    const sketch = new Float64Array(DEPTH * WIDTH)
-    for (let i = 0; i < sketch.length; i++) sketch[i] = this.sketch[i * this.stride + this.lane]
-    return {width: this.width, total: this.total, sketch, candidates: [...this.candidates.keys()]}
+    return {width: this.width, total: this.total, sketch: this.sketch.slice(), candidates: [...this.candidates.keys()]}
   }
 }
 
