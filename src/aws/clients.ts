@@ -6,8 +6,8 @@ import type {AwsCredentialIdentityProvider} from '@aws-sdk/types'
 import {NodeHttpHandler} from '@smithy/node-http-handler'
 
 import type {EnvironmentSpec, Estate} from '../estate/model.js'
-import {InfraError} from '../output/errors.js'
-import {roleSessionName} from './session-name.js'
+import {InfraError} from '../errors.js'
+import {roleSessionName} from '../estate/session-name.js'
 
 /** How a command reaches AWS: the operator's profile and region, and the account it acts in. */
 export interface AwsAccess {

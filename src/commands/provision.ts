@@ -1,10 +1,10 @@
 import {Flags} from '@oclif/core'
 
 import {findTarget} from '../estate/load.js'
-import {InfraCommand, awsFlags} from '../output/command.js'
-import {InfraError} from '../output/errors.js'
+import {InfraCommand, awsFlags} from './_lib/base-command.js'
+import {InfraError} from '../errors.js'
 import {RULES} from '../policy/rules.js'
-import {renderProvisionReport, renderStackPlan} from '../provision/render.js'
+import {renderProvisionReport, renderStackPlan} from './_lib/render-provision.js'
 import {type ProvisionMode, type ProvisionReport, provision} from '../provision/provision.js'
 import {confirmChange, requireValue} from '../prompts/interaction.js'
 

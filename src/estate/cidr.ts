@@ -1,4 +1,4 @@
-import {InfraError} from '../output/errors.js'
+import {InfraError} from '../errors.js'
 
 /** An IPv4 block as a base address (uint32) and a prefix length. */
 export interface Ipv4Block {

@@ -3,7 +3,7 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parse as parseYaml} from 'yaml'
 
-import {InfraError} from '../output/errors.js'
+import {InfraError} from '../errors.js'
 import {cidrsOverlap, parseCidr} from './cidr.js'
 import {
   EGRESS_MODES,

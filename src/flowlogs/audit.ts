@@ -3,7 +3,7 @@ import type {Readable} from 'node:stream'
 import {Worker} from 'node:worker_threads'
 
 import type {EnvironmentSpec, Estate} from '../estate/model.js'
-import {InfraError} from '../output/errors.js'
+import {InfraError} from '../errors.js'
 import {type AnalysisResult, FlowAnalyzer, type SerializedAnalyzer} from './analyzer.js'
 import type {ConfigAuditResult} from './config-audit.js'
 import {DEFAULT_FIELDS, parseFormat} from './fields.js'

@@ -2,7 +2,7 @@ import {createReadStream} from 'node:fs'
 import type {Readable} from 'node:stream'
 import {type ZlibOptions, createGunzip} from 'node:zlib'
 
-import {InfraError} from '../output/errors.js'
+import {InfraError} from '../errors.js'
 import type {FlowAnalyzer} from './analyzer.js'
 import {DEFAULT_FIELDS, FIELD_VERSIONS} from './fields.js'
 import {FlowLineParser} from './record.js'

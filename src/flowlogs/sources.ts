@@ -1,7 +1,7 @@
 import {readdirSync, statSync} from 'node:fs'
 import path from 'node:path'
 
-import {InfraError} from '../output/errors.js'
+import {InfraError} from '../errors.js'
 
 /** Expands paths and globs (*, ?, **) into files, sorted; a pattern that matches nothing is an error. */
 export function expandFiles(patterns: string[], cwd = process.cwd()): string[] {

@@ -2,7 +2,7 @@ import {createWriteStream, renameSync} from 'node:fs'
 import {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
-import {InfraError} from '../output/errors.js'
+import {InfraError} from '../errors.js'
 
 export interface JobView {
   job_id: string

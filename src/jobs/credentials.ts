@@ -2,7 +2,7 @@ import {chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSyn
 import os from 'node:os'
 import path from 'node:path'
 
-import {InfraError} from '../output/errors.js'
+import {InfraError} from '../errors.js'
 
 /** ~/.infra/credentials.json (or INFRA_CREDENTIALS_FILE): service endpoint -> token, readable by its owner only. */
 export function credentialsFile(env = process.env): string {

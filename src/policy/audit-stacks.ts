@@ -2,7 +2,7 @@ import {readFileSync} from 'node:fs'
 import path from 'node:path'
 
 import type {EnvironmentSpec, Estate} from '../estate/model.js'
-import {InfraError} from '../output/errors.js'
+import {InfraError} from '../errors.js'
 import {synthesizeEnvironment} from '../stacks/app.js'
 import {type AuditOptions, type AuditReport, runAudit} from './engine.js'
 import {resourcesFromJson} from './resources.js'

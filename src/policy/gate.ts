@@ -2,7 +2,7 @@ import {appendFileSync, mkdirSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-import {InfraError} from '../output/errors.js'
+import {InfraError} from '../errors.js'
 import type {AuditReport, Finding} from './engine.js'
 
 /** Refuses to go on when an audit failed; the findings travel with the error for --json. */

@@ -1,4 +1,4 @@
-import {InfraError} from '../output/errors.js'
+import {InfraError} from '../errors.js'
 
 /** One resource as the rules see it, from synthesized stacks or from a terraform plan. */
 export interface AuditResource {

@@ -1,4 +1,4 @@
-import {InfraError} from '../output/errors.js'
+import {InfraError} from '../errors.js'
 
 /** Whether a person can answer a prompt: a TTY on both ends and not running in CI. */
 export function canPrompt(env = process.env, stdin = process.stdin, stdout = process.stdout): boolean {

@@ -5,7 +5,7 @@ import {Listr} from 'listr2'
 
 import {checkCredentials} from '../aws/clients.js'
 import type {EnvironmentSpec, Estate} from '../estate/model.js'
-import {InfraError} from '../output/errors.js'
+import {InfraError} from '../errors.js'
 import {exceptionsFor} from '../policy/audit-stacks.js'
 import {type AuditReport, runAudit} from '../policy/engine.js'
 import {enforceAudit, recordAcceptedRisks} from '../policy/gate.js'

@@ -3,7 +3,7 @@ import path from 'node:path'
 import type {FastifyInstance} from 'fastify'
 import type {DestinationStream} from 'pino'
 
-import {InfraError} from '../output/errors.js'
+import {InfraError} from '../errors.js'
 import {buildApp} from './app.js'
 import type {SourceSettings} from './sources/source.js'
 import type {JobStore} from './store/job-store.js'

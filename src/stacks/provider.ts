@@ -1,5 +1,5 @@
 import type {EnvironmentSpec, Estate} from '../estate/model.js'
-import {roleSessionName} from '../aws/session-name.js'
+import {roleSessionName} from '../estate/session-name.js'
 import {AwsProvider, type Construct} from './cdktf.js'
 
 /** Services the stacks call; each gets the emulator endpoint when one is configured. */

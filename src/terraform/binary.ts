@@ -1,7 +1,7 @@
 import {accessSync, constants, existsSync, mkdirSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
-import {InfraError} from '../output/errors.js'
+import {InfraError} from '../errors.js'
 
 /** The terraform-compatible binary to run: a flag or INFRA_TERRAFORM, else terraform or tofu on PATH. */
 export function findTerraformBinary(preferred?: string, env = process.env): string {

@@ -1,6 +1,6 @@
 import {execa} from 'execa'
 
-import {InfraError} from '../output/errors.js'
+import {InfraError} from '../errors.js'
 
 export interface TerraformRunOptions {
   binary: string

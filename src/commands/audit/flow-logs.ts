@@ -6,10 +6,10 @@ import {findTarget} from '../../estate/load.js'
 import {allTargets} from '../../estate/model.js'
 import {type FlowAuditReport, auditFlowLogs} from '../../flowlogs/audit.js'
 import {renderHtml} from '../../flowlogs/html.js'
-import {renderFlowAudit} from '../../flowlogs/render.js'
+import {renderFlowAudit} from '../_lib/render-flow-audit.js'
 import {expandFiles, parseTime} from '../../flowlogs/sources.js'
-import {InfraCommand, awsFlags} from '../../output/command.js'
-import {InfraError} from '../../output/errors.js'
+import {InfraCommand, awsFlags} from '../_lib/base-command.js'
+import {InfraError} from '../../errors.js'
 
 export default class AuditFlowLogs extends InfraCommand {
   static override summary = 'Prove the isolation promise from flow log configuration and from the records themselves.'

@@ -1,5 +1,5 @@
 import {allTargets, type EnvironmentSpec} from '../../estate/model.js'
-import {InfraCommand} from '../../output/command.js'
+import {InfraCommand} from '../_lib/base-command.js'
 import {renderTable} from '../../output/table.js'
 
 export default class EnvList extends InfraCommand {

@@ -3,7 +3,7 @@ import {Args} from '@oclif/core'
 import {JobsClient, type JobView} from '../../jobs/client.js'
 import {savedToken} from '../../jobs/credentials.js'
 import {serviceFlags} from '../../jobs/flags.js'
-import {InfraCommand} from '../../output/command.js'
+import {InfraCommand} from '../_lib/base-command.js'
 
 export default class JobsCancel extends InfraCommand {
   static override summary = 'Cancel a queued or running job.'

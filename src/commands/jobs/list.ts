@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {JobsClient, type JobView} from '../../jobs/client.js'
 import {savedToken} from '../../jobs/credentials.js'
 import {serviceFlags} from '../../jobs/flags.js'
-import {InfraCommand} from '../../output/command.js'
+import {InfraCommand} from '../_lib/base-command.js'
 import {renderTable} from '../../output/table.js'
 
 export default class JobsList extends InfraCommand {

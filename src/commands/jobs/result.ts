@@ -3,8 +3,8 @@ import {Args, Flags} from '@oclif/core'
 import {JobsClient} from '../../jobs/client.js'
 import {savedToken} from '../../jobs/credentials.js'
 import {serviceFlags} from '../../jobs/flags.js'
-import {InfraCommand} from '../../output/command.js'
-import {InfraError} from '../../output/errors.js'
+import {InfraCommand} from '../_lib/base-command.js'
+import {InfraError} from '../../errors.js'
 
 export default class JobsResult extends InfraCommand {
   static override summary = 'Write a finished job\'s collected data to stdout or a file.'

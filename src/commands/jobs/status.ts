@@ -3,7 +3,7 @@ import {Args} from '@oclif/core'
 import {JobsClient, type JobView} from '../../jobs/client.js'
 import {savedToken} from '../../jobs/credentials.js'
 import {serviceFlags} from '../../jobs/flags.js'
-import {InfraCommand} from '../../output/command.js'
+import {InfraCommand} from '../_lib/base-command.js'
 
 export default class JobsStatus extends InfraCommand {
   static override summary = 'Show a job: state, progress, attempts, result size and checksum.'

@@ -5,8 +5,8 @@ import {Flags} from '@oclif/core'
 import {JobsClient, type JobView} from '../../jobs/client.js'
 import {savedToken} from '../../jobs/credentials.js'
 import {serviceFlags} from '../../jobs/flags.js'
-import {InfraCommand} from '../../output/command.js'
-import {InfraError} from '../../output/errors.js'
+import {InfraCommand} from '../_lib/base-command.js'
+import {InfraError} from '../../errors.js'
 
 export default class JobsTrigger extends InfraCommand {
   static override summary = 'Queue a collection job; --wait follows it to the end.'

@@ -3,7 +3,7 @@ import path from 'node:path'
 
 import {Flags} from '@oclif/core'
 
-import {InfraCommand} from '../../output/command.js'
+import {InfraCommand} from '../_lib/base-command.js'
 import {startService} from '../../service/server.js'
 
 export default class ServiceStart extends InfraCommand {

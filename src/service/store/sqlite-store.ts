@@ -3,7 +3,7 @@ import path from 'node:path'
 
 import Database from 'better-sqlite3'
 
-import {InfraError} from '../../output/errors.js'
+import {InfraError} from '../../errors.js'
 
 import {type Job, type JobResultMeta, type JobState, type JobStore, JOB_STATES, type ListQuery, type NewJob, type Token} from './job-store.js'
 

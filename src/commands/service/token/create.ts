@@ -3,7 +3,7 @@ import path from 'node:path'
 
 import {Flags} from '@oclif/core'
 
-import {InfraCommand} from '../../../output/command.js'
+import {InfraCommand} from '../../_lib/base-command.js'
 import {openStore} from '../../../service/server.js'
 import {createToken} from '../../../service/tokens.js'
 import {saveToken} from '../../../jobs/credentials.js'

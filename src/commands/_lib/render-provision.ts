@@ -1,5 +1,5 @@
-import {renderTable} from '../output/table.js'
-import type {ProvisionReport, StackReport} from './provision.js'
+import {renderTable} from '../../output/table.js'
+import type {ProvisionReport, StackReport} from '../../provision/provision.js'
 
 const SIGNS = {create: '+', update: '~', replace: '-/+', delete: '-'} as const
 

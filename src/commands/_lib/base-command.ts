@@ -1,9 +1,9 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
 
-import {loadEstate} from '../estate/load.js'
-import type {Estate} from '../estate/model.js'
-import {canPrompt} from '../prompts/interaction.js'
-import {InfraError, isInfraError} from './errors.js'
+import {loadEstate} from '../../estate/load.js'
+import type {Estate} from '../../estate/model.js'
+import {canPrompt} from '../../prompts/interaction.js'
+import {InfraError, isInfraError} from '../../errors.js'
 
 /** Flags for commands that call AWS. */
 export const awsFlags = {

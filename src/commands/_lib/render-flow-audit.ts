@@ -1,5 +1,5 @@
-import {renderTable} from '../output/table.js'
-import type {FlowAuditReport} from './audit.js'
+import {renderTable} from '../../output/table.js'
+import type {FlowAuditReport} from '../../flowlogs/audit.js'
 
 const time = (seconds: number | null) => (seconds === null ? '-' : new Date(seconds * 1000).toISOString().replace('.000Z', 'Z'))
 

@@ -1,4 +1,4 @@
-import type {AuditReport} from './engine.js'
+import type {AuditReport} from '../../policy/engine.js'
 
 /** Findings as a person reads them: worst first, each with where, what and the fix. */
 export function renderAudit(reports: AuditReport[]): string {
