@@ -1,4 +1,4 @@
-import {InfraError} from '../errors.js'
+import {EXIT, InfraError} from '../errors.js'
 
 /** One resource as the rules see it, from synthesized stacks or from a terraform plan. */
 export interface AuditResource {
@@ -37,6 +37,7 @@ export function resourcesFromJson(document: unknown, source: string, configurati
     `${source} is neither Terraform JSON configuration nor a plan`,
     'pass a cdk.tf.json / *.tf.json file, or the output of `terraform show -json PLANFILE`',
     'AUDIT_INPUT_UNKNOWN',
+    EXIT.usage,
   )
 }
 
