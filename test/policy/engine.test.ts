@@ -108,7 +108,7 @@ describe('the provision gate', () => {
 describe('inputs and outputs', () => {
   it('rejects JSON that is not Terraform', () => {
     expect(() => resourcesFromJson({hello: 'world'}, 'x.json')).toThrow(/neither Terraform JSON configuration nor a plan/)
-    expect(() => auditFile('/nonexistent.json', {})).toThrow(/does not exist/)
+    expect(() => auditFile('/nonexistent.json', {})).toThrow('no such file or folder: /nonexistent.json')
   })
 
   it('writes SARIF 2.1.0 with every rule, results, and accepted findings as suppressed', () => {
