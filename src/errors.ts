@@ -35,6 +35,11 @@ export class InfraError extends Error {
     return this.fix ? `${this.message}: ${this.fix}` : this.message
   }
 
+  /** The error as a person reads it: one line with the fix; a list only where several things are wrong. */
+  describe(): string {
+    return this.oneLine()
+  }
+
   /** The one --json error shape: {"error": {code, message, fix, details}}. */
   toJson(): {error: {code: string; message: string; fix: string | null; details: unknown}} {
     return {error: {code: this.code, message: this.message, fix: this.fix ?? null, details: this.details ?? null}}

@@ -145,5 +145,5 @@ export function isExitRequest(error: unknown): error is {oclif: {exit: number}} 
 
 /** The error as a person reads it (one line, the fix in it) or as the --json shape. */
 export function formatError(error: InfraError, json: boolean): string {
-  return json ? JSON.stringify(error.toJson(), null, 2) : `Error: ${error.oneLine()}`
+  return json ? JSON.stringify(error.toJson(), null, 2) : `Error: ${error.describe()}`
 }

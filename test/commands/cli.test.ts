@@ -54,10 +54,30 @@ describe('bad input: one line, the fix, a non-zero exit', () => {
     const result = await runCli(['env', 'list', '--estate', file])
     expect(result.exitCode).toBe(1)
     expect(result.stderr.trim().split('\n')).toHaveLength(1)
-    expect(result.stderr).toContain('environments.dev.accountId "12" is not valid: exactly 12 digits')
+    expect(result.stderr.trim()).toBe(`Error: estate file ${file} is invalid: environments.dev.accountId "12" is not valid: write exactly 12 digits in quotes, e.g. "111111111111"`)
     const json = await runCli(['env', 'list', '--estate', file, '--json'])
-    expect(JSON.parse(json.stdout).error).toMatchObject({code: 'ESTATE_INVALID'})
+    expect(JSON.parse(json.stdout).error).toMatchObject({
+      code: 'ESTATE_INVALID',
+      fix: 'write exactly 12 digits in quotes, e.g. "111111111111"',
+      details: [{path: 'environments.dev.accountId', problem: '"12" is not valid', fix: 'write exactly 12 digits in quotes, e.g. "111111111111"'}],
+    })
     expect(json.exitCode).toBe(1)
+  })
+
+  it('lists every problem of an estate file, a line each with its fix', async () => {
+    const file = path.join(dir, 'several.yaml')
+    writeFileSync(file, 'organization: {name: acme, managementAccountId: "999999999999"}\nenvironments:\n  dev: {accountId: "12", vpcCidr: 10.1.0.0/16, region: eu-wset-1}\n  prod: {accountId: "333333333333", vpcCidr: 10.1.0.0/16, sizing: huge}\n')
+    const result = await runCli(['env', 'list', '--estate', file])
+    expect(result.exitCode).toBe(1)
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `Error: estate file ${file} has 4 problems:`,
+      '  environments.dev.accountId "12" is not valid; fix: write exactly 12 digits in quotes, e.g. "111111111111"',
+      '  environments.dev.region "eu-wset-1" is not an AWS region; fix: did you mean "eu-west-1"? (`aws ec2 describe-regions` lists the regions)',
+      '  environments.prod.sizing "huge" is not a sizing; fix: use one of: small, ha',
+      "  environments.prod.vpcCidr 10.1.0.0/16 overlaps dev's 10.1.0.0/16; fix: give each account its own range, e.g. the next free 10.x.0.0/16",
+    ])
+    const json = JSON.parse((await runCli(['env', 'list', '--estate', file, '--json'])).stdout)
+    expect(json.error.details.map((issue: any) => issue.path)).toEqual(['environments.dev.accountId', 'environments.dev.region', 'environments.prod.sizing', 'environments.prod.vpcCidr'])
   })
 
   it('names the environments that exist for an unknown one', async () => {
