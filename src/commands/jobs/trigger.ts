@@ -11,7 +11,7 @@ import {InfraError} from '../../errors.js'
 export default class JobsTrigger extends ServiceCommand {
   static override summary = 'Queue a collection job; --wait follows it to the end.'
   static override examples = [
-    `<%= config.bin %> jobs trigger --source-type database --config '{"table": "users"}'`,
+    `<%= config.bin %> jobs trigger --source-type database --config '{"connection": "crm", "table": "users"}'`,
     '<%= config.bin %> jobs trigger --source-type http --config-file job.json --wait',
   ]
 
