@@ -131,6 +131,10 @@ export function toInfraError(error: unknown): InfraError {
   if (system) return system
   const err = error as {message?: string; oclif?: {exit?: number}; name?: string}
   const message = stripAnsi(String(err?.message ?? error)).split('\n')[0]
+  if (err && typeof err === 'object' && 'parse' in err) {
+    // A parse error of a command that is not ours (a plugin's): a usage error, values taken out.
+    return new InfraError(message.replace(/(--[\w-]+)=\S+/g, '$1').replace(/^Nonexistent flags?/, 'unknown flags'), 'see the command\'s --help', 'USAGE', err.oclif?.exit ?? EXIT.usage)
+  }
   if (err?.oclif?.exit !== undefined) {
     // this.error() in a command: a message meant for the user, with its exit code.
     return new InfraError(message, undefined, 'COMMAND_FAILED', err.oclif.exit)

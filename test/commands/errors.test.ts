@@ -94,6 +94,12 @@ describe('usage errors say what was meant', () => {
     expect(JSON.parse(result.stdout).error.message).toBe('--limit: expected an integer')
   })
 
+  it('keeps the shape for commands of plugins (autocomplete) too', async () => {
+    const result = await runCli(['autocomplete', '--bogus-flag', '--json'], {env})
+    expectErrorJson(result, 'USAGE')
+    expect(JSON.parse(result.stdout).error.message).toBe('unknown flags: --bogus-flag, --json')
+  })
+
   it('answers an unknown command in the --json shape too (exit 127, as shells do)', async () => {
     const result = await runCli(['provison', '--json'], {env})
     expect(result.exitCode).toBe(127)
