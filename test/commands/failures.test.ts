@@ -42,6 +42,13 @@ describe('Node and library errors reach the user as one line with the path or ad
     })
   })
 
+  it('says permission is denied, with the path (a file even root may not write)', async () => {
+    const readOnly = '/proc/sys/kernel/ostype'
+    const result = await runCli(['audit', 'stacks', '--env', 'dev', '--work-dir', dir, '--output', readOnly, '--json'])
+    expect(result.exitCode).toBe(1)
+    expect(JSON.parse(result.stdout).error).toEqual({code: 'FILE_EACCES', message: `permission denied on ${readOnly}`, fix: 'check its owner and mode, or choose a path you can use', details: null})
+  })
+
   it('says a folder given as --file is a folder, with its path (exit 2: unreadable input, not findings)', async () => {
     const result = await runCli(['audit', 'stacks', '--file', dir])
     expect(result.exitCode).toBe(2)
