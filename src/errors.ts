@@ -46,8 +46,9 @@ export class InfraError extends Error {
   }
 }
 
+/** By name as well as by class: a second copy of this module (bin/dev.js loads sources and builds) makes a second class. */
 export function isInfraError(error: unknown): error is InfraError {
-  return error instanceof InfraError
+  return error instanceof InfraError || (error instanceof Error && error.name === 'InfraError' && typeof (error as InfraError).toJson === 'function')
 }
 
 interface SystemError {
