@@ -1,4 +1,4 @@
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -30,6 +30,14 @@ describe('infra as a user meets it', () => {
     for (const flag of ['--env', '--dry-run', '--destroy', '--yes', '--json', '--profile', '--region', '--estate', '--terraform', '--plugin-mirror']) {
       expect(result.stdout).toContain(flag)
     }
+  })
+
+  it('offers --estate only on commands that read the estate', async () => {
+    const {commands} = JSON.parse(readFileSync(new URL('../../oclif.manifest.json', import.meta.url), 'utf8'))
+    const withEstate = (id: string) => 'estate' in commands[id].flags
+    for (const id of ['provision', 'audit:stacks', 'audit:flow-logs', 'env:list']) expect(withEstate(id), id).toBe(true)
+    for (const id of Object.keys(commands).filter((id) => /^(jobs|service):/.test(id) || id === 'audit:rules')) expect(withEstate(id), id).toBe(false)
+    expect((await runCli(['jobs', 'status', '--help'])).stdout).not.toContain('--estate')
   })
 
   it('lists the estate as a table and as stable JSON', async () => {
