@@ -118,5 +118,18 @@ export function describeCredentialError(error: unknown, access: Pick<AwsAccess, 
       'ASSUME_ROLE_FAILED',
     )
   }
-  return new InfraError(`AWS credentials failed: ${message.split('\n')[0]}`, undefined, 'CREDENTIALS_FAILED')
+  const endpoint = access.estate.endpoint ?? process.env.AWS_ENDPOINT_URL
+  if (endpoint) {
+    // An HTML page, a 404 or a parse error: whatever answers there is not an AWS API.
+    return new InfraError(
+      `the AWS endpoint ${endpoint} did not answer as AWS STS does (${err.name === 'Unknown' || !message ? 'an unknown error' : message.split('\n')[0]})`,
+      'point AWS_ENDPOINT_URL (or the estate\'s endpoint) at AWS or an emulator such as moto, or unset it',
+      'AWS_ENDPOINT_NOT_AWS',
+    )
+  }
+  return new InfraError(
+    `AWS credentials failed: ${message.split('\n')[0] || err.name || 'an unknown error'}`,
+    'check the profile and the network; `aws sts get-caller-identity` shows the same failure with more detail',
+    'CREDENTIALS_FAILED',
+  )
 }

@@ -3,7 +3,7 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parse as parseYaml} from 'yaml'
 
-import {InfraError} from '../errors.js'
+import {EXIT, InfraError, fromSystemError} from '../errors.js'
 import {cidrsOverlap, parseCidr} from './cidr.js'
 import {
   EGRESS_MODES,
@@ -14,6 +14,7 @@ import {
   type RiskException,
   SIZINGS,
   type Sizing,
+  AWS_REGIONS,
   allTargets,
 } from './model.js'
 
@@ -47,13 +48,27 @@ export interface LoadEstateOptions {
 export function loadEstate(options: LoadEstateOptions = {}): Estate {
   const env = options.env ?? process.env
   const file = resolveEstatePath(options.file, options.cwd, env)
-  const text = readFileSync(file, 'utf8')
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    // A folder or an unreadable file: Node's error does not always name the path.
+    const err = error as NodeJS.ErrnoException
+    if (err.code && !err.path) err.path = file
+    throw fromSystemError(err) ?? error
+  }
   let raw: unknown
   try {
     raw = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text)
   } catch (error) {
-    const detail = (error as Error).message.split('\n')[0]
-    throw new InfraError(`estate file ${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}`, detail, 'ESTATE_INVALID')
+    // The parser's first line, without the trailing colon that introduces its code excerpt.
+    const detail = (error as Error).message.split('\n')[0].replace(/:\s*$/, '')
+    const line = (error as {linePos?: {line: number}[]}).linePos?.[0]?.line
+    throw new InfraError(
+      `estate file ${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${detail}`,
+      line ? `correct line ${line} (indentation, quotes, a missing colon or space after it), then run again` : 'correct the syntax, then run again',
+      'ESTATE_INVALID',
+    )
   }
   const estate = parseEstate(raw, file)
   // An emulator endpoint in the environment wins, so every command can be pointed at moto.
@@ -61,25 +76,39 @@ export function loadEstate(options: LoadEstateOptions = {}): Estate {
   return endpoint ? {...estate, endpoint} : estate
 }
 
-/** One problem with the estate file: the field's path and what to do about it. */
+/** One problem with the estate file: the field's path, what is wrong, and what to write instead. */
 export interface EstateIssue {
-  field: string
+  path: string
   problem: string
+  fix: string
 }
 
+/** Every problem of an estate file at once, each with its fix; in --json as details. */
 export class EstateValidationError extends InfraError {
   constructor(
     readonly file: string,
     readonly issues: EstateIssue[],
   ) {
     const [first] = issues
-    const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : ''
-    super(`estate file ${file} is invalid: ${first.field} ${first.problem}${more}`, undefined, 'ESTATE_INVALID')
+    super(
+      issues.length === 1
+        ? `estate file ${file} is invalid: ${first.path} ${first.problem}`
+        : `estate file ${file} has ${issues.length} problems: ${issues.map((issue) => `${issue.path} ${issue.problem}`).join('; ')}`,
+      issues.length === 1 ? first.fix : 'fix each problem as listed (in --json: details), then run again',
+      'ESTATE_INVALID',
+      EXIT.failure,
+      issues,
+    )
+  }
+
+  /** One line for one problem; a line per problem, each with its fix, for several. */
+  override describe(): string {
+    if (this.issues.length === 1) return this.oneLine()
+    return [`estate file ${this.file} has ${this.issues.length} problems:`, ...this.issues.map((issue) => `  ${issue.path} ${issue.problem}; fix: ${issue.fix}`)].join('\n')
   }
 }
 
 const ACCOUNT_ID = /^\d{12}$/
-const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/
 const TARGET_NAME = /^[a-z][a-z0-9-]{1,30}$/
 const ROLE_NAME = /^[\w+=,.@/-]{1,64}$/
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/
@@ -89,12 +118,12 @@ type Raw = Record<string, unknown>
 /** Validates a parsed estate document and resolves defaults; throws naming every bad field. */
 export function parseEstate(raw: unknown, source: string): Estate {
   const issues: EstateIssue[] = []
-  const problem = (field: string, text: string) => issues.push({field, problem: text})
-  const doc = isObject(raw) ? raw : (problem('(top level)', 'must be a mapping with organization and environments'), {})
-  const org = isObject(doc.organization) ? doc.organization : (problem('organization', 'is required: give name and managementAccountId'), {})
+  const problem: Problem = (path, text, fix) => issues.push({path, problem: text, fix})
+  const doc = isObject(raw) ? raw : (problem('(top level)', 'is not a mapping', `start from ${DEFAULT_ESTATE_FILE}: organization, environments, clients`), {})
+  const org = isObject(doc.organization) ? doc.organization : (problem('organization', 'is missing', 'add organization: {name: acme, managementAccountId: "999999999999"}'), {})
   const defaults = isObject(doc.defaults) ? doc.defaults : {}
 
-  const orgName = stringField(org, 'organization.name', problem, {pattern: TARGET_NAME, hint: 'lowercase letters, digits and dashes, e.g. "acme"'})
+  const orgName = stringField(org, 'organization.name', problem, {pattern: TARGET_NAME, hint: 'a name of lowercase letters, digits and dashes, e.g. "acme"'})
   const managementAccountId = stringField(org, 'organization.managementAccountId', problem, {
     pattern: ACCOUNT_ID,
     hint: 'exactly 12 digits in quotes, e.g. "999999999999"',
@@ -102,17 +131,17 @@ export function parseEstate(raw: unknown, source: string): Estate {
   })
   const defaultRegion = optionalString(defaults, 'region') ?? 'eu-west-1'
   const defaultRoleName = optionalString(defaults, 'roleName') ?? 'OrganizationAccountAccessRole'
-  if (!REGION.test(defaultRegion)) problem('defaults.region', `"${defaultRegion}" is not an AWS region name, e.g. "eu-west-1"`)
-  if (!ROLE_NAME.test(defaultRoleName)) problem('defaults.roleName', `"${defaultRoleName}" is not an IAM role name`)
+  checkRegion(defaultRegion, 'defaults.region', problem)
+  if (!ROLE_NAME.test(defaultRoleName)) problem('defaults.roleName', `"${defaultRoleName}" is not an IAM role name`, 'use up to 64 letters, digits and +=,.@_-, e.g. OrganizationAccountAccessRole')
 
   const readTargets = (section: 'environments' | 'clients', kind: EnvironmentSpec['kind']): EnvironmentSpec[] => {
     const entries = doc[section]
     if (entries === undefined || entries === null) {
-      if (section === 'environments') problem('environments', 'is required: add at least one environment')
+      if (section === 'environments') problem('environments', 'is missing', 'add at least one environment, e.g. dev: {accountId: "111111111111", vpcCidr: 10.1.0.0/16}')
       return []
     }
     if (!isObject(entries)) {
-      problem(section, 'must be a mapping of name to settings')
+      problem(section, 'is not a mapping of name to settings', `write ${section}: then one "name: {accountId, vpcCidr}" per line`)
       return []
     }
     return Object.entries(entries).map(([name, value]) =>
@@ -121,10 +150,10 @@ export function parseEstate(raw: unknown, source: string): Estate {
   }
   const environments = readTargets('environments', 'environment')
   const clients = readTargets('clients', 'client')
-  if (section(doc, 'environments') && environments.length === 0) problem('environments', 'is empty: add at least one environment')
+  if (section(doc, 'environments') && environments.length === 0) problem('environments', 'is empty', 'add at least one environment, e.g. dev: {accountId: "111111111111", vpcCidr: 10.1.0.0/16}')
 
   const endpoint = optionalString(doc, 'endpoint')
-  if (endpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(endpoint)) problem('endpoint', `"${endpoint}" must be an http(s) URL`)
+  if (endpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(endpoint)) problem('endpoint', `"${endpoint}" is not an http(s) URL`, 'write the emulator\'s URL, e.g. https://127.0.0.1:5000, or remove endpoint for real AWS')
 
   const exceptions = parseExceptions(doc.exceptions, problem)
   const estate: Estate = {
@@ -152,13 +181,16 @@ function parseTarget(
   field: string,
   kind: EnvironmentSpec['kind'],
   defaults: TargetDefaults,
-  problem: (field: string, text: string) => void,
+  problem: Problem,
 ): EnvironmentSpec {
-  if (!TARGET_NAME.test(name)) problem(field, 'name must be 2-31 lowercase letters, digits or dashes, starting with a letter')
-  const spec = isObject(value) ? value : (problem(field, 'must be a mapping with accountId and vpcCidr'), {} as Raw)
+  if (!TARGET_NAME.test(name)) problem(field, 'has a name infra cannot use', 'rename it: 2-31 lowercase letters, digits or dashes, starting with a letter')
+  const spec = isObject(value) ? value : (problem(field, 'is not a mapping', `write ${name}: {accountId: "111111111111", vpcCidr: 10.1.0.0/16}`), {} as Raw)
   const known = new Set(['accountId', 'region', 'availabilityZones', 'vpcCidr', 'roleArn', 'roleName', 'stateBucket', 'sizing', 'egress', 'protected', 'omitLayers', 'email'])
   for (const key of Object.keys(spec)) {
-    if (!known.has(key)) problem(`${field}.${key}`, `is not a known setting (known: ${[...known].join(', ')})`)
+    if (!known.has(key)) {
+      const meant = closestWord(key, [...known])
+      problem(`${field}.${key}`, 'is not a known setting', meant ? `did you mean ${meant}? Known: ${[...known].join(', ')}` : `remove it; known: ${[...known].join(', ')}`)
+    }
   }
   const accountId = stringField(spec, `${field}.accountId`, problem, {
     pattern: ACCOUNT_ID,
@@ -166,21 +198,21 @@ function parseTarget(
     key: 'accountId',
   })
   const region = optionalString(spec, 'region') ?? defaults.defaultRegion
-  if (!REGION.test(region)) problem(`${field}.region`, `"${region}" is not an AWS region name, e.g. "eu-west-1"`)
-  const vpcCidr = stringField(spec, `${field}.vpcCidr`, problem, {key: 'vpcCidr', hint: 'e.g. "10.1.0.0/16"'})
+  if (spec.region !== undefined) checkRegion(region, `${field}.region`, problem)
+  const vpcCidr = stringField(spec, `${field}.vpcCidr`, problem, {key: 'vpcCidr', hint: 'a private IPv4 range, e.g. "10.1.0.0/16"'})
   const block = vpcCidr ? parseCidr(vpcCidr) : undefined
-  if (vpcCidr && !block) problem(`${field}.vpcCidr`, `"${vpcCidr}" is not a valid IPv4 CIDR with no host bits set, e.g. "10.1.0.0/16"`)
+  if (vpcCidr && !block) problem(`${field}.vpcCidr`, `"${vpcCidr}" is not a valid IPv4 CIDR with no host bits set`, 'write a network address and prefix, e.g. 10.1.0.0/16')
   else if (block && (block.prefix < 16 || block.prefix > 20)) {
-    problem(`${field}.vpcCidr`, `"${vpcCidr}" must be a /16 to /20 (AWS allows /16 at most; below /20 the subnets are too small)`)
+    problem(`${field}.vpcCidr`, `"${vpcCidr}" is a /${block.prefix}`, 'use a /16 to /20 (AWS allows /16 at most; below /20 the subnets are too small)')
   } else if (block && !isPrivateRange(block)) {
-    problem(`${field}.vpcCidr`, `"${vpcCidr}" is not in a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)`)
+    problem(`${field}.vpcCidr`, `"${vpcCidr}" is not in a private range`, 'choose a range inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16')
   }
 
   const azs = spec.availabilityZones
   let availabilityZones = ['a', 'b', 'c'].map((letter) => `${region}${letter}`)
   if (azs !== undefined) {
     if (!Array.isArray(azs) || azs.length < 2 || azs.length > 3 || azs.some((az) => typeof az !== 'string' || !az.startsWith(region))) {
-      problem(`${field}.availabilityZones`, `must list 2 or 3 zones of ${region}, e.g. ["${region}a", "${region}b", "${region}c"]`)
+      problem(`${field}.availabilityZones`, `is not a list of 2 or 3 zones of ${region}`, `write ["${region}a", "${region}b", "${region}c"], or remove it for those three`)
     } else availabilityZones = azs as string[]
   }
 
@@ -188,34 +220,35 @@ function parseTarget(
   const explicitRoleArn = optionalString(spec, 'roleArn')
   const roleArn = explicitRoleArn ?? `arn:aws:iam::${accountId}:role/${roleName}`
   const accountIdValid = ACCOUNT_ID.test(accountId)
-  if (explicitRoleArn && !/^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(roleArn)) problem(`${field}.roleArn`, `"${roleArn}" is not an IAM role ARN`)
-  else if (explicitRoleArn && accountIdValid && !roleArn.includes(`::${accountId}:`)) {
-    problem(`${field}.roleArn`, `"${roleArn}" is not in the environment's account ${accountId}`)
+  if (explicitRoleArn && !/^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(roleArn)) {
+    problem(`${field}.roleArn`, `"${roleArn}" is not an IAM role ARN`, `write arn:aws:iam::${accountIdValid ? accountId : '111111111111'}:role/NAME, or use roleName`)
+  } else if (explicitRoleArn && accountIdValid && !roleArn.includes(`::${accountId}:`)) {
+    problem(`${field}.roleArn`, `"${roleArn}" is not in the environment's account ${accountId}`, `use a role of account ${accountId}, or correct accountId`)
   }
 
   const explicitBucket = optionalString(spec, 'stateBucket')
   const stateBucket = explicitBucket ?? `${defaults.orgName}-${name}-tfstate-${accountId}`
   if ((explicitBucket || accountIdValid) && !BUCKET_NAME.test(stateBucket) || stateBucket.includes('..')) {
-    problem(`${field}.stateBucket`, `"${stateBucket}" is not a valid S3 bucket name (3-63 lowercase letters, digits, dots, dashes)`)
+    problem(`${field}.stateBucket`, `"${stateBucket}" is not a valid S3 bucket name`, 'use 3-63 lowercase letters, digits, dots and dashes, starting and ending with a letter or digit')
   }
 
   const sizing = (optionalString(spec, 'sizing') ?? 'small') as Sizing
-  if (!SIZINGS.includes(sizing)) problem(`${field}.sizing`, `"${sizing}" is not one of ${SIZINGS.join(', ')}`)
+  if (!SIZINGS.includes(sizing)) problem(`${field}.sizing`, `"${sizing}" is not a sizing`, `use one of: ${SIZINGS.join(', ')}`)
   const egress = (optionalString(spec, 'egress') ?? 'nat') as EnvironmentSpec['egress']
-  if (!EGRESS_MODES.includes(egress)) problem(`${field}.egress`, `"${egress}" is not one of ${EGRESS_MODES.join(', ')} ("none" builds no NAT and no internet gateway)`)
+  if (!EGRESS_MODES.includes(egress)) problem(`${field}.egress`, `"${egress}" is not an egress mode`, `use one of: ${EGRESS_MODES.join(', ')} ("none" builds no NAT and no internet gateway)`)
   const isProtected = spec.protected ?? sizing === 'ha'
-  if (typeof isProtected !== 'boolean') problem(`${field}.protected`, 'must be true or false')
+  if (typeof isProtected !== 'boolean') problem(`${field}.protected`, 'is not true or false', 'write protected: true or protected: false, without quotes')
   const omit = spec.omitLayers ?? []
   const omitLayers: OptionalLayer[] = []
-  if (!Array.isArray(omit)) problem(`${field}.omitLayers`, `must be a list of layers: ${OPTIONAL_LAYERS.join(', ')}`)
+  if (!Array.isArray(omit)) problem(`${field}.omitLayers`, 'is not a list', `write a list of layers from: ${OPTIONAL_LAYERS.join(', ')}`)
   else {
     for (const layer of omit) {
       if (OPTIONAL_LAYERS.includes(layer)) omitLayers.push(layer)
-      else problem(`${field}.omitLayers`, `"${String(layer)}" is not an optional layer (one of ${OPTIONAL_LAYERS.join(', ')})`)
+      else problem(`${field}.omitLayers`, `"${String(layer)}" is not an optional layer`, `use layers from: ${OPTIONAL_LAYERS.join(', ')} (the network is always built)`)
     }
   }
   const email = optionalString(spec, 'email')
-  if (email !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) problem(`${field}.email`, `"${email}" is not an email address`)
+  if (email !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) problem(`${field}.email`, `"${email}" is not an email address`, 'write the account root user\'s address, e.g. aws-dev@example.com')
 
   return {
     name,
@@ -234,45 +267,45 @@ function parseTarget(
   }
 }
 
-function parseExceptions(raw: unknown, problem: (field: string, text: string) => void): RiskException[] {
+function parseExceptions(raw: unknown, problem: Problem): RiskException[] {
   if (raw === undefined || raw === null) return []
   if (!Array.isArray(raw)) {
-    problem('exceptions', 'must be a list of {rule, resource, reason, expires}')
+    problem('exceptions', 'is not a list', 'write one "- {rule, resource, reason, expires}" per exception')
     return []
   }
   return raw.flatMap((entry, index) => {
     const field = `exceptions[${index}]`
     if (!isObject(entry)) {
-      problem(field, 'must be a mapping with rule, resource, reason and expires')
+      problem(field, 'is not a mapping', 'write {rule, resource, reason, expires}')
       return []
     }
     const rule = optionalString(entry, 'rule') ?? ''
     const resource = optionalString(entry, 'resource') ?? ''
     const reason = optionalString(entry, 'reason') ?? ''
     const expires = entry.expires instanceof Date ? entry.expires.toISOString().slice(0, 10) : (optionalString(entry, 'expires') ?? '')
-    if (!/^INFRA_[A-Z0-9_]+$/.test(rule)) problem(`${field}.rule`, `"${rule}" is not a rule id (see \`infra audit stacks --help\`), e.g. INFRA_S3_VERSIONED`)
-    if (!resource) problem(`${field}.resource`, 'is required: an address or construct path, globs allowed')
-    if (reason.trim().length < 10) problem(`${field}.reason`, 'is required: say why the risk is accepted (10 characters or more)')
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(expires) || Number.isNaN(Date.parse(expires))) problem(`${field}.expires`, `"${expires}" must be a date, YYYY-MM-DD: every exception ends`)
+    if (!/^INFRA_[A-Z0-9_]+$/.test(rule)) problem(`${field}.rule`, `"${rule}" is not a rule id`, 'use an id from `infra audit rules`, e.g. INFRA_S3_VERSIONED')
+    if (!resource) problem(`${field}.resource`, 'is missing', 'name the resource by address or construct path, globs allowed, e.g. "dev-estate/bastion/*"')
+    if (reason.trim().length < 10) problem(`${field}.reason`, reason.trim() ? 'is too short' : 'is missing', 'say why the risk is accepted, in 10 characters or more')
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(expires) || Number.isNaN(Date.parse(expires))) problem(`${field}.expires`, expires ? `"${expires}" is not a date` : 'is missing', 'write the day it ends as YYYY-MM-DD: every exception ends')
     const environment = optionalString(entry, 'environment')
     return [{rule, resource, reason, expires, ...(environment ? {environment} : {})}]
   })
 }
 
-function checkEstateWide(estate: Estate, problem: (field: string, text: string) => void): void {
+function checkEstateWide(estate: Estate, problem: Problem): void {
   const targets = allTargets(estate)
   const seenNames = new Map<string, string>()
   const seenAccounts = new Map<string, string>()
   for (const target of targets) {
     const field = `${target.kind === 'client' ? 'clients' : 'environments'}.${target.name}`
     const previous = seenNames.get(target.name)
-    if (previous) problem(field, `has the same name as ${previous}: names must be unique across environments and clients`)
+    if (previous) problem(field, `has the same name as ${previous}`, 'rename one: names are unique across environments and clients')
     seenNames.set(target.name, field)
     const owner = seenAccounts.get(target.accountId)
-    if (target.accountId && owner) problem(`${field}.accountId`, `${target.accountId} is already used by ${owner}: each environment needs its own account`)
+    if (target.accountId && owner) problem(`${field}.accountId`, `${target.accountId} is already used by ${owner}`, 'give each environment and client its own account')
     if (target.accountId) seenAccounts.set(target.accountId, field)
     if (target.accountId === estate.organization.managementAccountId) {
-      problem(`${field}.accountId`, 'is the management account: workloads must live in their own accounts')
+      problem(`${field}.accountId`, 'is the management account', 'use a member account: workloads never live in the management account')
     }
   }
   for (let i = 0; i < targets.length; i++) {
@@ -282,7 +315,8 @@ function checkEstateWide(estate: Estate, problem: (field: string, text: string) 
       if (a && b && cidrsOverlap(a, b)) {
         problem(
           `${targets[j].kind === 'client' ? 'clients' : 'environments'}.${targets[j].name}.vpcCidr`,
-          `${targets[j].vpcCidr} overlaps ${targets[i].name}'s ${targets[i].vpcCidr}: give each account its own range`,
+          `${targets[j].vpcCidr} overlaps ${targets[i].name}'s ${targets[i].vpcCidr}`,
+          'give each account its own range, e.g. the next free 10.x.0.0/16',
         )
       }
     }
@@ -313,26 +347,55 @@ function optionalString(record: Raw, key: string): string | undefined {
 function stringField(
   record: Raw,
   field: string,
-  problem: (field: string, text: string) => void,
-  rule: {key?: string; pattern?: RegExp; hint?: string},
+  problem: Problem,
+  rule: {key?: string; pattern?: RegExp; hint: string},
 ): string {
   const key = rule.key ?? field.split('.').at(-1)!
   const value = record[key]
   if (value === undefined || value === null || value === '') {
-    problem(field, `is required${rule.hint ? ` (${rule.hint})` : ''}`)
+    problem(field, 'is missing', `write ${rule.hint}`)
     return ''
   }
   if (typeof value === 'number') {
     // YAML turns 012345678901 into a number and drops leading zeros: insist on quotes.
-    problem(field, `must be a quoted string, not the number ${value}${rule.hint ? ` (${rule.hint})` : ''}`)
+    problem(field, `is the number ${value}, not a quoted string`, `write ${rule.hint}`)
     return String(value)
   }
   if (typeof value !== 'string') {
-    problem(field, `must be a string${rule.hint ? ` (${rule.hint})` : ''}`)
+    problem(field, 'is not a string', `write ${rule.hint}`)
     return ''
   }
-  if (rule.pattern && !rule.pattern.test(value)) problem(field, `"${value}" is not valid${rule.hint ? `: ${rule.hint}` : ''}`)
+  if (rule.pattern && !rule.pattern.test(value)) problem(field, `"${value}" is not valid`, `write ${rule.hint}`)
   return value
+}
+
+type Problem = (path: string, problem: string, fix: string) => void
+
+/** A region infra knows (AWS_REGIONS); a typo gets the nearest name. */
+function checkRegion(region: string, path: string, problem: Problem): void {
+  if (AWS_REGIONS.includes(region)) return
+  const meant = closestWord(region, AWS_REGIONS)
+  problem(path, `"${region}" is not an AWS region`, meant ? `did you mean "${meant}"? (\`aws ec2 describe-regions\` lists the regions)` : 'use a region name such as "eu-west-1" (`aws ec2 describe-regions` lists them)')
+}
+
+/** The candidate nearest to a typo, when it is near enough (an edit distance of 2 or less). */
+function closestWord(word: string, candidates: readonly string[]): string | undefined {
+  let best: {candidate: string; distance: number} | undefined
+  for (const candidate of candidates) {
+    const distance = editDistance(word, candidate)
+    if (!best || distance < best.distance) best = {candidate, distance}
+  }
+  return best && best.distance <= 2 ? best.candidate : undefined
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({length: b.length + 1}, (_, index) => index)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+    previous = current
+  }
+  return previous[b.length]
 }
 
 /** The environment or client named, or an error listing the ones that exist. */

@@ -2,7 +2,7 @@ import {createReadStream} from 'node:fs'
 import type {Readable} from 'node:stream'
 import {type ZlibOptions, createGunzip} from 'node:zlib'
 
-import {InfraError} from '../errors.js'
+import {InfraError, fromSystemError} from '../errors.js'
 import type {FlowAnalyzer} from './analyzer.js'
 import {DEFAULT_FIELDS, FIELD_VERSIONS} from './fields.js'
 import {FlowLineParser} from './record.js'
@@ -119,5 +119,7 @@ function readError(file: string, error: unknown): unknown {
   if (err.code === 'Z_DATA_ERROR' || err.code === 'Z_BUF_ERROR') {
     return new InfraError(`flow log file ${file} is not valid gzip: ${err.message}`, 'pass the file as delivered, or decompressed', 'BAD_GZIP')
   }
-  return error
+  // A read of a folder (EISDIR) or a file without permission: Node's error may not name the path.
+  if (err.code && !err.path) err.path = file
+  return fromSystemError(err) ?? error
 }

@@ -2,7 +2,7 @@ import {readFileSync} from 'node:fs'
 import path from 'node:path'
 
 import type {EnvironmentSpec, Estate} from '../estate/model.js'
-import {InfraError} from '../errors.js'
+import {EXIT, InfraError, fromSystemError} from '../errors.js'
 import {synthesizeEnvironment} from '../stacks/app.js'
 import {type AuditOptions, type AuditReport, runAudit} from './engine.js'
 import {resourcesFromJson} from './resources.js'
@@ -12,12 +12,23 @@ export function exceptionsFor(estate: Estate, env?: EnvironmentSpec): NonNullabl
   return estate.exceptions.filter((exception) => !exception.environment || exception.environment === env?.name)
 }
 
+/** Input the audit cannot read is a usage error (exit 2), never mistaken for findings (exit 1). */
 function readJson(file: string): unknown {
+  const fix = 'pass a Terraform JSON file or the output of `terraform show -json PLANFILE`'
+  let text: string
   try {
-    return JSON.parse(readFileSync(file, 'utf8'))
+    text = readFileSync(file, 'utf8')
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `is not JSON (${(error as Error).message.split('\n')[0]})`
-    throw new InfraError(`${file} ${reason}`, 'pass a Terraform JSON file or the output of `terraform show -json PLANFILE`', 'AUDIT_INPUT_UNREADABLE')
+    // readFileSync of a folder (EISDIR) does not name the path.
+    const err = error as NodeJS.ErrnoException
+    if (err.code && !err.path) err.path = file
+    const system = fromSystemError(err)
+    throw new InfraError(system?.message ?? `${file} cannot be read`, system?.fix ?? fix, 'AUDIT_INPUT_UNREADABLE', EXIT.usage)
+  }
+  try {
+    return JSON.parse(text)
+  } catch (error) {
+    throw new InfraError(`${file} is not JSON (${(error as Error).message.split('\n')[0]})`, fix, 'AUDIT_INPUT_UNREADABLE', EXIT.usage)
   }
 }
 

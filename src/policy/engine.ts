@@ -25,7 +25,9 @@ export interface AuditReport {
   rules: number
   findings: Finding[]
   summary: Record<Severity, number> & {accepted: number}
-  /** True when no failed finding is at or above the blocking severity. */
+  /** The lowest severity that fails the audit (--fail-on); failed findings below it are reported, not failing. */
+  failOn: Severity
+  /** True when no failed finding is at or above failOn. */
   passed: boolean
 }
 
@@ -95,6 +97,7 @@ export function runAudit(input: AuditInput, options: AuditOptions = {}): AuditRe
     rules: rules.length,
     findings,
     summary,
+    failOn: blockAt,
     passed: !failed.some((finding) => atLeast(finding.severity, blockAt)),
   }
 }

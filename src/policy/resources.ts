@@ -1,4 +1,4 @@
-import {InfraError} from '../errors.js'
+import {EXIT, InfraError} from '../errors.js'
 
 /** One resource as the rules see it, from synthesized stacks or from a terraform plan. */
 export interface AuditResource {
@@ -37,6 +37,7 @@ export function resourcesFromJson(document: unknown, source: string, configurati
     `${source} is neither Terraform JSON configuration nor a plan`,
     'pass a cdk.tf.json / *.tf.json file, or the output of `terraform show -json PLANFILE`',
     'AUDIT_INPUT_UNKNOWN',
+    EXIT.usage,
   )
 }
 
@@ -51,10 +52,15 @@ function fromConfiguration(doc: Record<string, any>): AuditResource[] {
   return resources
 }
 
-/** Planned values (known after apply are absent), with the configuration's references kept. */
+/**
+ * Planned values; where one is unknown until apply (absent or null in planned_values), the plan's
+ * own configuration section supplies it: the constant as written (a policy document with
+ * "${aws_s3_bucket.x.arn}" inside) or else the reference, so cross-resource rules still link.
+ * A separately given configuration (--configuration) comes first, then the plan's values win.
+ */
 function fromPlan(doc: Record<string, any>, configuration: AuditResource[] = []): AuditResource[] {
   const resources: AuditResource[] = []
-  const references = configurationReferences(doc.configuration?.root_module)
+  const configuredInPlan = configurationValues(doc.configuration?.root_module)
   const configured = new Map(configuration.map((resource) => [resource.address, resource]))
   const walk = (module: Record<string, any> | undefined) => {
     if (!module) return
@@ -65,9 +71,8 @@ function fromPlan(doc: Record<string, any>, configuration: AuditResource[] = [])
       for (const [attribute, value] of Object.entries<any>(resource.values ?? {})) {
         if (value !== null && value !== undefined) values[attribute] = value
       }
-      // Where a value is unknown until apply, keep the reference so cross-resource rules still link.
-      for (const [attribute, target] of Object.entries(references.get(configAddress(resource.address)) ?? {})) {
-        if (values[attribute] === undefined || values[attribute] === null) values[attribute] = target
+      for (const [attribute, value] of Object.entries(configuredInPlan.get(configAddress(resource.address)) ?? {})) {
+        if (values[attribute] === undefined || values[attribute] === null) values[attribute] = value
       }
       resources.push({address: resource.address, type: resource.type, name: resource.name, values, constructPath: base?.constructPath})
     }
@@ -82,20 +87,37 @@ function configAddress(address: string): string {
   return address.replace(/\[[^\]]*\]/g, '')
 }
 
-/** attribute -> "${type.name.attr}" for each resource whose configuration refers to another. */
-function configurationReferences(module: Record<string, any> | undefined, prefix = ''): Map<string, Record<string, string>> {
-  const map = new Map<string, Record<string, string>>()
+/** An expression of `terraform show -json`'s configuration: {constant_value} or {references}. */
+const isExpression = (value: unknown): boolean =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).every((key) => key === 'constant_value' || key === 'references')
+
+/** What an expression or nested block says before apply: its constant, else "${reference}". */
+function expressionValue(expression: any): unknown {
+  if (Array.isArray(expression)) return expression.map((block) => expressionValue(block))
+  if (typeof expression !== 'object' || expression === null) return undefined
+  if (isExpression(expression)) {
+    if ('constant_value' in expression) return expression.constant_value
+    const reference = (expression.references as string[] | undefined)?.find((ref) => /^[a-z0-9_]+\.[^.]+\.[a-z_]+$/.test(ref))
+    return reference ? `\${${reference}}` : undefined
+  }
+  // A nested block: each of its attributes is an expression or a block in turn.
+  return Object.fromEntries(Object.entries(expression).map(([key, value]) => [key, expressionValue(value)]).filter(([, value]) => value !== undefined))
+}
+
+/** address -> the attribute values each resource's configuration states, per module. */
+function configurationValues(module: Record<string, any> | undefined, prefix = ''): Map<string, Record<string, unknown>> {
+  const map = new Map<string, Record<string, unknown>>()
   if (!module) return map
   for (const resource of module.resources ?? []) {
-    const attributes: Record<string, string> = {}
+    const attributes: Record<string, unknown> = {}
     for (const [attribute, expression] of Object.entries<any>(resource.expressions ?? {})) {
-      const reference = (expression?.references as string[] | undefined)?.find((ref) => /^[a-z0-9_]+\.[^.]+\.[a-z_]+$/.test(ref))
-      if (reference) attributes[attribute] = `\${${reference}}`
+      const value = expressionValue(expression)
+      if (value !== undefined) attributes[attribute] = value
     }
     map.set(`${prefix}${resource.address}`, attributes)
   }
   for (const [name, call] of Object.entries<any>(module.module_calls ?? {})) {
-    for (const [address, attributes] of configurationReferences(call.module, `${prefix}module.${name}.`)) map.set(address, attributes)
+    for (const [address, attributes] of configurationValues(call.module, `${prefix}module.${name}.`)) map.set(address, attributes)
   }
   return map
 }

@@ -71,10 +71,11 @@ export const RULES: Rule[] = [
   {
     id: 'INFRA_EBS_INSTANCE_ENCRYPTED', checkov: 'CKV_AWS_8', severity: 'high', types: ['aws_instance'],
     title: 'Instance volumes are encrypted', fix: 'set root_block_device.encrypted = true and ebs_block_device.encrypted = true',
-    check: (r) =>
-      [...list(r.values.root_block_device), ...list(r.values.ebs_block_device)].some((d: any) => !truthy(d.encrypted)) || list(r.values.root_block_device).length === 0
-        ? 'has a volume that is not encrypted'
-        : undefined,
+    check: (r) => {
+      if (list(r.values.root_block_device).length === 0) return 'sets no root_block_device, so its root volume is encrypted only if the account encrypts EBS by default'
+      const plain = [...list(r.values.root_block_device), ...list(r.values.ebs_block_device)].filter((d: any) => !truthy(d.encrypted))
+      return plain.length ? `has ${plain.length} volume${plain.length > 1 ? 's' : ''} without encrypted = true` : undefined
+    },
   },
   {
     id: 'INFRA_EBS_VOLUME_ENCRYPTED', checkov: 'CKV_AWS_3', severity: 'high', types: ['aws_ebs_volume'],
@@ -130,7 +131,11 @@ export const RULES: Rule[] = [
     id: 'INFRA_RDS_PASSWORD_MANAGED', severity: 'high', types: ['aws_db_instance', 'aws_rds_cluster'],
     title: 'Database master passwords live in Secrets Manager, not in configuration or state',
     fix: 'set manage_master_user_password = true and remove password',
-    check: (r) => (r.values.password || (!truthy(r.values.manage_master_user_password) && !r.values.replicate_source_db && !r.values.snapshot_identifier) ? 'has a master password in configuration' : undefined),
+    check: (r) => {
+      if (r.values.password) return 'has its master password in configuration, so also in the state file'
+      if (truthy(r.values.manage_master_user_password) || r.values.replicate_source_db || r.values.snapshot_identifier) return undefined
+      return 'does not set manage_master_user_password = true, so its master password is not kept in Secrets Manager'
+    },
   },
 
   // Nothing public
@@ -224,7 +229,7 @@ export const RULES: Rule[] = [
     check: (r, ctx) => {
       const blocks = bucketSettings(r, ctx, 'aws_s3_bucket_public_access_block')
       const complete = blocks.some((b) => ['block_public_acls', 'block_public_policy', 'ignore_public_acls', 'restrict_public_buckets'].every((key) => truthy(b.values[key])))
-      return complete ? undefined : 'can be made public'
+      return complete ? undefined : blocks.length ? 'has a public access block without all four settings true' : 'has no public access block, so a policy or ACL can make it public'
     },
   },
   {
@@ -235,7 +240,7 @@ export const RULES: Rule[] = [
       const denies = policies.flatMap((p) => list(parsePolicy(p)?.Statement)).some(
         (s: any) => s.Effect === 'Deny' && String(s.Condition?.Bool?.['aws:SecureTransport']) === 'false',
       )
-      return denies ? undefined : 'accepts requests without TLS'
+      return denies ? undefined : 'has no bucket policy statement denying requests without TLS (aws:SecureTransport = false)'
     },
   },
   {
@@ -257,7 +262,11 @@ export const RULES: Rule[] = [
   {
     id: 'INFRA_RDS_BACKUPS', checkov: 'CKV_AWS_133', severity: 'medium', types: ['aws_db_instance'],
     title: 'Databases keep at least 7 days of backups', fix: 'set backup_retention_period >= 7',
-    check: (r) => (Number(r.values.backup_retention_period ?? 1) >= 7 ? undefined : `keeps ${r.values.backup_retention_period ?? 1} day(s) of backups`),
+    check: (r) => {
+      if (r.values.backup_retention_period === undefined || r.values.backup_retention_period === null) return 'sets no backup_retention_period, so AWS keeps 1 day of backups'
+      const days = Number(r.values.backup_retention_period)
+      return days >= 7 ? undefined : `keeps ${days} day${days === 1 ? '' : 's'} of backups`
+    },
   },
   {
     id: 'INFRA_RDS_DELETION_PROTECTION', checkov: 'CKV_AWS_293', severity: 'high', types: ['aws_db_instance', 'aws_rds_cluster'],
@@ -318,7 +327,7 @@ export const RULES: Rule[] = [
     title: 'Log groups have a retention period', fix: 'set retention_in_days (90 or more; 365 in production)',
     check: (r, ctx) => {
       const days = Number(r.values.retention_in_days ?? 0)
-      if (days === 0) return 'keeps logs forever at growing cost, or is unset'
+      if (days === 0) return 'sets no retention_in_days, so it keeps logs forever at growing cost'
       return ctx.protected && days < 365 ? `keeps ${days} days in a protected environment (CKV_AWS_338 asks 365)` : undefined
     },
   },

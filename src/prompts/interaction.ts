@@ -1,4 +1,4 @@
-import {InfraError} from '../errors.js'
+import {EXIT, InfraError} from '../errors.js'
 
 /** Whether a person can answer a prompt: a TTY on both ends and not running in CI. */
 export function canPrompt(env = process.env, stdin = process.stdin, stdout = process.stdout): boolean {
@@ -37,7 +37,7 @@ export async function confirmChange(request: ConfirmRequest): Promise<boolean> {
 /** Reads a value a person must give when a flag is missing, or names the flag when no one can. */
 export async function requireValue(value: string | undefined, flag: string, message: string, interactive: boolean): Promise<string> {
   if (value) return value
-  if (!interactive) throw new InfraError(`missing ${flag}`, `pass ${flag} (no terminal to ask on)`, 'MISSING_FLAG')
+  if (!interactive) throw new InfraError(`missing ${flag}`, `pass ${flag} (no terminal to ask on)`, 'MISSING_FLAG', EXIT.usage)
   const {input} = await import('@inquirer/prompts')
   return input({message, validate: (answer) => (answer.trim() ? true : `${flag} is required`)})
 }

@@ -1,4 +1,4 @@
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -20,9 +20,9 @@ describe('infra as a user meets it', () => {
   it('suggests the command meant by a typo, without a terminal', async () => {
     const result = await runCli(['provison', '--env', 'dev'])
     expect(result.exitCode).toBe(127)
-    expect(result.stderr).toContain('Did you mean "infra provision"?')
+    expect(result.stderr.trim()).toBe('Error: "provison" is not an infra command: did you mean "infra provision"? Or run "infra --help" for the list')
     const topic = await runCli(['env', 'lst'])
-    expect(topic.stderr).toContain('Did you mean "infra env list"?')
+    expect(topic.stderr).toContain('did you mean "infra env list"?')
   })
 
   it('documents every flag of provision', async () => {
@@ -30,6 +30,14 @@ describe('infra as a user meets it', () => {
     for (const flag of ['--env', '--dry-run', '--destroy', '--yes', '--json', '--profile', '--region', '--estate', '--terraform', '--plugin-mirror']) {
       expect(result.stdout).toContain(flag)
     }
+  })
+
+  it('offers --estate only on commands that read the estate', async () => {
+    const {commands} = JSON.parse(readFileSync(new URL('../../oclif.manifest.json', import.meta.url), 'utf8'))
+    const withEstate = (id: string) => 'estate' in commands[id].flags
+    for (const id of ['provision', 'audit:stacks', 'audit:flow-logs', 'env:list']) expect(withEstate(id), id).toBe(true)
+    for (const id of Object.keys(commands).filter((id) => /^(jobs|service):/.test(id) || id === 'audit:rules')) expect(withEstate(id), id).toBe(false)
+    expect((await runCli(['jobs', 'status', '--help'])).stdout).not.toContain('--estate')
   })
 
   it('lists the estate as a table and as stable JSON', async () => {
@@ -54,10 +62,30 @@ describe('bad input: one line, the fix, a non-zero exit', () => {
     const result = await runCli(['env', 'list', '--estate', file])
     expect(result.exitCode).toBe(1)
     expect(result.stderr.trim().split('\n')).toHaveLength(1)
-    expect(result.stderr).toContain('environments.dev.accountId "12" is not valid: exactly 12 digits')
+    expect(result.stderr.trim()).toBe(`Error: estate file ${file} is invalid: environments.dev.accountId "12" is not valid: write exactly 12 digits in quotes, e.g. "111111111111"`)
     const json = await runCli(['env', 'list', '--estate', file, '--json'])
-    expect(JSON.parse(json.stdout).error).toMatchObject({code: 'ESTATE_INVALID'})
+    expect(JSON.parse(json.stdout).error).toMatchObject({
+      code: 'ESTATE_INVALID',
+      fix: 'write exactly 12 digits in quotes, e.g. "111111111111"',
+      details: [{path: 'environments.dev.accountId', problem: '"12" is not valid', fix: 'write exactly 12 digits in quotes, e.g. "111111111111"'}],
+    })
     expect(json.exitCode).toBe(1)
+  })
+
+  it('lists every problem of an estate file, a line each with its fix', async () => {
+    const file = path.join(dir, 'several.yaml')
+    writeFileSync(file, 'organization: {name: acme, managementAccountId: "999999999999"}\nenvironments:\n  dev: {accountId: "12", vpcCidr: 10.1.0.0/16, region: eu-wset-1}\n  prod: {accountId: "333333333333", vpcCidr: 10.1.0.0/16, sizing: huge}\n')
+    const result = await runCli(['env', 'list', '--estate', file])
+    expect(result.exitCode).toBe(1)
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `Error: estate file ${file} has 4 problems:`,
+      '  environments.dev.accountId "12" is not valid; fix: write exactly 12 digits in quotes, e.g. "111111111111"',
+      '  environments.dev.region "eu-wset-1" is not an AWS region; fix: did you mean "eu-west-1"? (`aws ec2 describe-regions` lists the regions)',
+      '  environments.prod.sizing "huge" is not a sizing; fix: use one of: small, ha',
+      "  environments.prod.vpcCidr 10.1.0.0/16 overlaps dev's 10.1.0.0/16; fix: give each account its own range, e.g. the next free 10.x.0.0/16",
+    ])
+    const json = JSON.parse((await runCli(['env', 'list', '--estate', file, '--json'])).stdout)
+    expect(json.error.details.map((issue: any) => issue.path)).toEqual(['environments.dev.accountId', 'environments.dev.region', 'environments.prod.sizing', 'environments.prod.vpcCidr'])
   })
 
   it('names the environments that exist for an unknown one', async () => {
@@ -68,7 +96,7 @@ describe('bad input: one line, the fix, a non-zero exit', () => {
 
   it('names the missing flag when no one can be asked', async () => {
     const result = await runCli(['provision', '--dry-run'])
-    expect(result.exitCode).toBe(1)
+    expect(result.exitCode).toBe(2)
     expect(result.stderr).toContain('missing --env: pass --env')
   })
 
@@ -101,8 +129,8 @@ describe('bad input: one line, the fix, a non-zero exit', () => {
 
   it('refuses --dry-run with --destroy', async () => {
     const result = await runCli(['provision', '--env', 'dev', '--dry-run', '--destroy'])
-    expect(result.exitCode).not.toBe(0)
-    expect(result.stderr).toMatch(/--destroy=true cannot also be provided when using --dry-run|cannot also be provided/)
+    expect(result.exitCode).toBe(2)
+    expect(result.stderr.trim()).toBe('Error: --destroy and --dry-run cannot be used together: see "infra provision --help"')
   })
 })
 

@@ -2,8 +2,9 @@ import {Command, Flags, type Interfaces} from '@oclif/core'
 
 import {loadEstate} from '../../estate/load.js'
 import type {Estate} from '../../estate/model.js'
+import type {InfraError} from '../../errors.js'
+import {formatError, isExitRequest, toInfraError, usageError} from '../../output/cli-errors.js'
 import {canPrompt} from '../../prompts/interaction.js'
-import {InfraError, isInfraError} from '../../errors.js'
 
 /** Flags for commands that call AWS. */
 export const awsFlags = {
@@ -12,18 +13,12 @@ export const awsFlags = {
 }
 
 /**
- * What every infra command shares: --json with a stable shape, --estate, one-line errors
- * with a fix and a non-zero exit, and knowing whether a person is there to answer prompts.
+ * What every infra command shares: --json with a stable shape, every error (parse errors
+ * included) as one line with a fix or as {"error": {code, message, fix, details}}, the exit
+ * codes of src/errors.ts, and knowing whether a person is there to answer prompts.
  */
-export abstract class InfraCommand extends Command {
+export abstract class CliCommand extends Command {
   static override enableJsonFlag = true
-  static override baseFlags = {
-    estate: Flags.string({description: 'estate file (default: INFRA_ESTATE, ./infra.estate.yaml, then the shipped default)', helpGroup: 'GLOBAL'}),
-  }
-
-  protected loadEstate(file: string | undefined): Estate {
-    return loadEstate({file})
-  }
 
   /** True when a person can answer prompts: a TTY, not CI, and not --json. */
   protected interactive(): boolean {
@@ -36,14 +31,50 @@ export abstract class InfraCommand extends Command {
     return process.stdout.isTTY ? 'default' : 'simple'
   }
 
+  /** Parse errors become usage errors (exit 2) naming the argument or flag, never its value. */
+  protected override async parse<F extends Interfaces.OutputFlags<any>, B extends Interfaces.OutputFlags<any>, A extends Interfaces.OutputArgs<any>>(
+    options?: Interfaces.Input<F, B, A>,
+    argv?: string[],
+  ): Promise<Interfaces.ParserOutput<F, B, A>> {
+    try {
+      return await super.parse(options, argv)
+    } catch (error) {
+      // It did parse, and failed: oclif's "did you forget to call this.parse" is not for this case.
+      this.parsed = true
+      const ctor = this.ctor
+      throw usageError(error, {
+        bin: this.config.bin,
+        id: this.id ?? ctor.id,
+        args: (ctor.args ?? {}) as never,
+        flags: {...ctor.baseFlags, ...ctor.flags, ...(ctor.enableJsonFlag ? {json: {type: 'boolean'}} : {})} as never,
+      })
+    }
+  }
+
   protected override async catch(error: Interfaces.CommandError): Promise<unknown> {
-    if (!isInfraError(error)) return super.catch(error)
-    process.exitCode = error.exitCode
+    if (isExitRequest(error)) throw error
+    const infraError: InfraError = toInfraError(error)
+    process.exitCode = infraError.exitCode
     if (this.jsonEnabled()) {
-      this.logJson({error: {code: error.code, message: error.message, fix: error.fix ?? null, details: error.details}})
+      this.logJson(infraError.toJson())
     } else {
-      this.logToStderr(`Error: ${error.oneLine()}`)
+      process.stderr.write(`${formatError(infraError, false)}\n`)
+      if (infraError.code === 'INTERNAL_ERROR' && process.env.INFRA_DEBUG) process.stderr.write(`${(error as Error).stack}\n`)
     }
     return undefined
   }
 }
+
+/** A command that reads the estate: --estate, then INFRA_ESTATE, ./infra.estate.yaml, the default. */
+export abstract class InfraCommand extends CliCommand {
+  static override baseFlags = {
+    estate: Flags.string({description: 'estate file (default: INFRA_ESTATE, ./infra.estate.yaml, then the shipped default)', helpGroup: 'GLOBAL'}),
+  }
+
+  protected loadEstate(file: string | undefined): Estate {
+    return loadEstate({file})
+  }
+}
+
+/** A command of the collection service or its client: it never reads the estate, so has no --estate. */
+export abstract class ServiceCommand extends CliCommand {}

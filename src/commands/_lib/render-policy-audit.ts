@@ -1,14 +1,18 @@
 import type {AuditReport} from '../../policy/engine.js'
+import {SEVERITIES, atLeast} from '../../policy/rule.js'
 
-/** Findings as a person reads them: worst first, each with where, what and the fix. */
+/**
+ * Findings as a person reads them: worst first, each with where, what and the fix. The verdict,
+ * the tags and the counts all follow --fail-on: a finding below it is reported as "below
+ * --fail-on", never as a failure of an audit that passed.
+ */
 export function renderAudit(reports: AuditReport[]): string {
   const lines: string[] = []
   for (const report of reports) {
-    const order = ['critical', 'high', 'medium', 'low']
-    const findings = [...report.findings].sort((a, b) => order.indexOf(a.severity) - order.indexOf(b.severity))
-    lines.push(`${report.source} (${report.kind}, ${report.resources} resources, ${report.rules} rules): ${report.passed ? 'PASSED' : 'FAILED'}`)
+    const findings = [...report.findings].sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity))
+    lines.push(`${report.source} (${report.kind}, ${report.resources} resources, ${report.rules} rules, fail on ${report.failOn} and above): ${report.passed ? 'PASSED' : 'FAILED'}`)
     for (const finding of findings) {
-      const tag = finding.status === 'accepted' ? `ACCEPTED ${finding.severity}` : finding.severity.toUpperCase()
+      const tag = finding.status === 'accepted' ? `ACCEPTED ${finding.severity}` : atLeast(finding.severity, report.failOn) ? finding.severity.toUpperCase() : `${finding.severity} (below)`
       lines.push(`  ${tag.padEnd(17)} ${finding.rule}${finding.checkov ? ` (${finding.checkov})` : ''}`)
       lines.push(`  ${''.padEnd(17)} ${finding.message}`)
       lines.push(
@@ -17,8 +21,13 @@ export function renderAudit(reports: AuditReport[]): string {
           : `  ${''.padEnd(17)} fix: ${finding.fix}`,
       )
     }
-    const {critical, high, medium, low, accepted} = report.summary
-    lines.push(`  ${critical} critical, ${high} high, ${medium} medium, ${low} low failed; ${accepted} accepted`, '')
+    const count = (severities: readonly string[]) => severities.map((severity) => `${report.summary[severity as keyof typeof report.summary]} ${severity}`).join(', ')
+    const failing = SEVERITIES.filter((severity) => atLeast(severity, report.failOn))
+    const below = SEVERITIES.filter((severity) => !atLeast(severity, report.failOn))
+    lines.push(
+      `  failing: ${count(failing)}${below.length ? `; below --fail-on: ${count(below)}` : ''}; accepted: ${report.summary.accepted}`,
+      '',
+    )
   }
   return lines.join('\n').trimEnd()
 }

@@ -14,12 +14,13 @@ import {toSarif} from '../../policy/sarif.js'
 
 export default class AuditStacks extends InfraCommand {
   static override summary = 'Check synthesized stacks or a terraform plan against the estate\'s security rules.'
-  static override description = `Runs ${RULES.length} rules (named with their checkov equivalents) over Terraform JSON: an environment's synthesized stacks (--env), or any configuration or \`terraform show -json\` plan (--file). Exceptions declared in the estate file are reported as accepted, never dropped. Exits 1 when a finding at or above --fail-on is not accepted.`
+  static override description = `Runs ${RULES.length} rules (named with their checkov equivalents) over Terraform JSON: an environment's synthesized stacks (--env), or any configuration or \`terraform show -json\` plan (--file). For a plan, values known only at apply come from the plan's own configuration section. Exceptions declared in the estate file are reported as accepted, never dropped; findings below --fail-on are reported, not failing. Make plan.json with \`terraform show -json tfplan > plan.json\`; \`infra audit rules\` lists the rules. Exits 0 when it passes, 1 when a finding at or above --fail-on is not accepted, 2 when an input cannot be read.`
 
   static override examples = [
     '<%= config.bin %> audit stacks --env prod',
+    '<%= config.bin %> audit stacks --file plan.json',
+    '<%= config.bin %> audit stacks --file plan.json --protected --fail-on critical',
     '<%= config.bin %> audit stacks --file plan.json --format sarif --output infra.sarif',
-    'terraform show -json tfplan > plan.json && <%= config.bin %> audit stacks --file plan.json --protected',
   ]
 
   static override flags = {
@@ -28,7 +29,7 @@ export default class AuditStacks extends InfraCommand {
     format: Flags.string({description: 'output format', options: ['table', 'json', 'sarif'], default: 'table'}),
     output: Flags.string({char: 'o', description: 'write the report to this file instead of stdout'}),
     'fail-on': Flags.string({description: 'lowest severity that fails the audit', options: [...SEVERITIES], default: 'high'}),
-    configuration: Flags.string({description: 'with a plan --file: the Terraform JSON it was planned from, for values unknown until apply'}),
+    configuration: Flags.string({description: 'with a plan --file: the Terraform JSON it was planned from (cdk.tf.json); by default the plan\'s own configuration section supplies values unknown until apply'}),
     protected: Flags.boolean({description: 'with --file: apply production rules (deletion protection, Multi-AZ, a year of logs)'}),
     'work-dir': Flags.string({description: 'folder for synthesized stacks', env: 'INFRA_WORK_DIR', default: '.infra'}),
   }

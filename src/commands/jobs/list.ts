@@ -3,10 +3,10 @@ import {Flags} from '@oclif/core'
 import {JobsClient, type JobView} from '../../jobs/client.js'
 import {savedToken} from '../../jobs/credentials.js'
 import {serviceFlags} from '../../jobs/flags.js'
-import {InfraCommand} from '../_lib/base-command.js'
+import {ServiceCommand} from '../_lib/base-command.js'
 import {renderTable} from '../../output/table.js'
 
-export default class JobsList extends InfraCommand {
+export default class JobsList extends ServiceCommand {
   static override summary = 'List jobs, newest first, with filters and paging.'
   static override flags = {
     ...serviceFlags,

@@ -3,10 +3,10 @@ import {Args, Flags} from '@oclif/core'
 import {JobsClient} from '../../jobs/client.js'
 import {savedToken} from '../../jobs/credentials.js'
 import {serviceFlags} from '../../jobs/flags.js'
-import {InfraCommand} from '../_lib/base-command.js'
+import {ServiceCommand} from '../_lib/base-command.js'
 import {InfraError} from '../../errors.js'
 
-export default class JobsResult extends InfraCommand {
+export default class JobsResult extends ServiceCommand {
   static override summary = 'Write a finished job\'s collected data to stdout or a file.'
   static override args = {id: Args.string({description: 'job id', required: true})}
   static override flags = {...serviceFlags, output: Flags.string({char: 'o', description: 'write to this file (atomically) instead of stdout'})}

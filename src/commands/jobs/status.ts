@@ -3,9 +3,9 @@ import {Args} from '@oclif/core'
 import {JobsClient, type JobView} from '../../jobs/client.js'
 import {savedToken} from '../../jobs/credentials.js'
 import {serviceFlags} from '../../jobs/flags.js'
-import {InfraCommand} from '../_lib/base-command.js'
+import {ServiceCommand} from '../_lib/base-command.js'
 
-export default class JobsStatus extends InfraCommand {
+export default class JobsStatus extends ServiceCommand {
   static override summary = 'Show a job: state, progress, attempts, result size and checksum.'
   static override args = {id: Args.string({description: 'job id', required: true})}
   static override flags = {...serviceFlags}

@@ -5,13 +5,13 @@ import {Flags} from '@oclif/core'
 import {JobsClient, type JobView} from '../../jobs/client.js'
 import {savedToken} from '../../jobs/credentials.js'
 import {serviceFlags} from '../../jobs/flags.js'
-import {InfraCommand} from '../_lib/base-command.js'
+import {ServiceCommand} from '../_lib/base-command.js'
 import {InfraError} from '../../errors.js'
 
-export default class JobsTrigger extends InfraCommand {
+export default class JobsTrigger extends ServiceCommand {
   static override summary = 'Queue a collection job; --wait follows it to the end.'
   static override examples = [
-    `<%= config.bin %> jobs trigger --source-type database --config '{"table": "users"}'`,
+    `<%= config.bin %> jobs trigger --source-type database --config '{"connection": "crm", "table": "users"}'`,
     '<%= config.bin %> jobs trigger --source-type http --config-file job.json --wait',
   ]
 

@@ -3,10 +3,10 @@ import path from 'node:path'
 
 import {Flags} from '@oclif/core'
 
-import {InfraCommand} from '../_lib/base-command.js'
+import {ServiceCommand} from '../_lib/base-command.js'
 import {startService} from '../../service/server.js'
 
-export default class ServiceStart extends InfraCommand {
+export default class ServiceStart extends ServiceCommand {
   static override summary = 'Run the collection service on this machine (SQLite in the data folder).'
   static override examples = ['<%= config.bin %> service start', '<%= config.bin %> service start --port 8080 --data-dir /var/lib/infra']
 

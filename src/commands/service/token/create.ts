@@ -3,12 +3,12 @@ import path from 'node:path'
 
 import {Flags} from '@oclif/core'
 
-import {InfraCommand} from '../../_lib/base-command.js'
+import {ServiceCommand} from '../../_lib/base-command.js'
 import {openStore} from '../../../service/server.js'
 import {createToken} from '../../../service/tokens.js'
 import {saveToken} from '../../../jobs/credentials.js'
 
-export default class TokenCreate extends InfraCommand {
+export default class TokenCreate extends ServiceCommand {
   static override summary = 'Create an API token for the collection service; it is shown once and stored hashed.'
   static override examples = ['<%= config.bin %> service token create --name ci']
 

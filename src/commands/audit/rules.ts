@@ -1,0 +1,29 @@
+import {CliCommand} from '../_lib/base-command.js'
+import {renderTable} from '../../output/table.js'
+import type {Severity} from '../../policy/rule.js'
+import {RULES} from '../../policy/rules.js'
+
+interface RuleListing {
+  id: string
+  checkov: string | null
+  severity: Severity
+  title: string
+  resourceTypes: string[]
+  fix: string
+}
+
+/** The rules are the same for every estate, so no --estate. */
+export default class AuditRules extends CliCommand {
+  static override summary = 'List the security rules `audit stacks` and `provision` check, with checkov ids, severities and fixes.'
+  static override examples = ['<%= config.bin %> audit rules', '<%= config.bin %> audit rules --json']
+
+  async run(): Promise<{rules: RuleListing[]}> {
+    await this.parse(AuditRules)
+    const rules = RULES.map((rule) => ({id: rule.id, checkov: rule.checkov ?? null, severity: rule.severity, title: rule.title, resourceTypes: rule.types, fix: rule.fix}))
+    if (!this.jsonEnabled()) {
+      this.log(renderTable(['RULE', 'CHECKOV', 'SEVERITY', 'CHECKS', 'FIX'], rules.map((rule) => [rule.id, rule.checkov ?? '-', rule.severity, rule.title, rule.fix])))
+      this.log(`\n${rules.length} rules. Exceptions go in the estate file (exceptions:), or --accept-risk RULE --reason "..." for one provision run.`)
+    }
+    return {rules}
+  }
+}
