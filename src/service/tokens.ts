@@ -1,5 +1,6 @@
 import {createHash, randomBytes, randomUUID, timingSafeEqual} from 'node:crypto'
 
+import {InfraError} from '../errors.js'
 import {DEFAULT_SCOPES, type Job, type JobStore, SCOPES, type Scope, type Token} from './store/job-store.js'
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex')
@@ -63,4 +64,26 @@ export class TokenVerifier {
     } else this.cache.delete(presented)
     return token
   }
+}
+
+/** A token as shown to operators: never its hash. */
+export type TokenView = Omit<Token, 'hash'>
+const view = ({hash: _hash, ...rest}: Token): TokenView => rest
+
+export async function listTokens(store: JobStore): Promise<TokenView[]> {
+  return (await store.listTokens()).map(view)
+}
+
+/** Revokes by name or id; an unknown or already revoked token is an error naming the live ones. */
+export async function revokeToken(store: JobStore, idOrName: string): Promise<TokenView> {
+  const tokens = await store.listTokens()
+  const token = tokens.find((t) => t.id === idOrName || t.name === idOrName)
+  if (!token) {
+    const live = tokens.filter((t) => !t.revokedAt).map((t) => t.name)
+    throw new InfraError(`no token named or with id ${idOrName}`, live.length ? `live tokens: ${live.join(', ')}` : 'there are no tokens; see `infra service token list`', 'TOKEN_NOT_FOUND')
+  }
+  if (token.revokedAt) throw new InfraError(`token ${token.name} was already revoked at ${token.revokedAt}`, 'nothing to do; `infra service token list` shows every token', 'TOKEN_ALREADY_REVOKED')
+  await store.revokeToken(token.id)
+  const after = (await store.listTokens()).find((t) => t.id === token.id)!
+  return view(after)
 }
