@@ -112,6 +112,9 @@ export function triggerBodySchema(settings: SourceSettings, jobTimeoutMs: number
   }
 }
 
+/** Requests per second per client address to the routes without a token (health, metrics, docs). */
+const OPEN_ROUTES_PER_SECOND = 20
+
 /** Token buckets by key: a steady rate per second and bursts up to `burst`. */
 class RateLimiter {
   private readonly buckets = new Map<string, {tokens: number; at: number}>()
@@ -202,6 +205,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const perToken = new RateLimiter(options.rateLimitPerSecond, options.rateLimitPerSecond * 2)
   const perAddress = new RateLimiter(options.authFailuresPerSecond, Math.max(1, options.authFailuresPerSecond * 10))
+  const perAddressOpen = new RateLimiter(OPEN_ROUTES_PER_SECOND, OPEN_ROUTES_PER_SECOND * 10)
 
   const tokens = new TokenVerifier(store)
   const open = new Set(['/health', '/ready', '/metrics'])
@@ -213,7 +217,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Security headers go on every answer, errors included; the interactive docs need their scripts.
     reply.headers(docs ? SECURITY_HEADERS : API_HEADERS)
     reply.header('x-request-id', request.id)
-    if (docs || open.has(url)) return done()
+    if (docs || open.has(url)) {
+      // Open routes still cost work (a database ping, the counts for /metrics): limited per address
+      // too, generously enough for probes and scrapers.
+      const wait = perAddressOpen.take(request.ip)
+      if (wait === 0) return done()
+      reply.header('retry-after', String(wait))
+      return done(new HttpError(429, 'RATE_LIMITED', `too many requests from this address; retry in ${wait} s`))
+    }
     const header = request.headers.authorization
     const presented = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined
     const admit = (token: Token | undefined) => {

@@ -151,6 +151,11 @@ describe('requests without a valid token', () => {
       const before = lookups
       for (let i = 0; i < 10; i++) expect((await limited.call('GET', '/api/v1/jobs', {token: null})).status).toBe(429)
       expect(lookups).toBe(before)
+      // The open routes have a limit of their own (20 per second, bursts of 200): probes pass, floods do not.
+      const open: number[] = []
+      for (let i = 0; i < 260; i++) open.push((await limited.call('GET', '/ready', {token: null})).status)
+      expect(open.slice(0, 200).every((s) => s === 200)).toBe(true)
+      expect(open.at(-1)).toBe(429)
     } finally {
       await limited.service.stop()
     }

@@ -22,6 +22,7 @@ beforeAll(async () => {
     if (hop) return response.writeHead(302, {location: Number(hop[1]) > 0 ? `/hop/${Number(hop[1]) - 1}` : '/ok'}).end('moved')
     if (request.url === '/loop') return response.writeHead(301, {location: '/loop'}).end()
     if (request.url === '/no-location') return response.writeHead(302).end('redirect body')
+    if (request.url === '/to-unresolvable') return response.writeHead(307, {location: 'http://no-such-host.invalid/'}).end()
     if (request.url === '/to-file') return response.writeHead(302, {location: 'file:///etc/passwd'}).end()
     response.writeHead(200, {'content-type': 'text/plain'}).end('reached')
   })
@@ -123,6 +124,8 @@ describe('with --allow-private-http', () => {
     await expect(collect(`http://localhost:${port}/loop`, true)).rejects.toThrow('redirected more than')
     await expect(collect(`http://localhost:${port}/no-location`, true)).rejects.toThrow('answered 302 without a redirect target')
     await expect(collect(`http://localhost:${port}/to-file`, true)).rejects.toThrow('redirected to a file: URL')
+    // Each hop's host goes through the same resolve-and-check step as the first (not Node's own lookup).
+    await expect(collect(`http://localhost:${port}/to-unresolvable`, true)).rejects.toThrow(/^no-such-host\.invalid does not resolve \(/)
   })
 })
 
