@@ -1,4 +1,4 @@
-import {chmodSync, closeSync, existsSync, fsync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync} from 'node:fs'
+import {chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import Database from 'better-sqlite3'
@@ -152,9 +152,9 @@ const newJob = (job: NewJob, now: string): Job => ({
 export class SqliteJobStore implements JobStore {
   private readonly db: Database.Database
   /**
-   * Workers' own connection. An accepted job is made durable (fsync) before it is acknowledged;
-   * the state changes that follow (claims, progress, endings) use WAL's NORMAL sync, which
-   * survives a process crash (what leases recover from) without an fsync on every step.
+   * Workers' own connection. Accepting a job is committed with a full sync; the state changes
+   * that follow (claims, progress, endings) use WAL's NORMAL sync, which survives a process crash
+   * (what leases recover from) without an fsync on every step blocking the API.
    */
   private readonly workerDb: Database.Database
   private readonly statements
@@ -168,22 +168,7 @@ export class SqliteJobStore implements JobStore {
   private readonly recent?: Map<string, Job>
 
   /** `owner`: this process is the database's only writer of jobs (one service per data folder). */
-  /**
-   * The WAL file, opened once, for the fsync that makes acknowledged writes durable. Both
-   * connections commit with synchronous = NORMAL (WAL frames written, not yet synced); the
-   * writes a caller is told are done (accepted jobs, cancels, tokens) then wait for an fsync of
-   * the WAL on libuv's thread pool: the same guarantee as synchronous = FULL, whose fsync ran on
-   * the event loop and held every request for its duration. fsync(2) flushes the file, whichever
-   * descriptor asks.
-   */
-  private walFd: number | undefined
-  private syncRunning: Promise<void> | undefined
-  private syncNext: Promise<void> | undefined
-
-  constructor(
-    private readonly file: string,
-    options: {owner?: boolean} = {},
-  ) {
+  constructor(file: string, options: {owner?: boolean} = {}) {
     if (file !== ':memory:') createPrivately(file)
     if (options.owner) {
       if (file !== ':memory:') this.ownerLock = takeOwnership(file)
@@ -191,8 +176,7 @@ export class SqliteJobStore implements JobStore {
     }
     this.db = new Database(file)
     this.db.pragma('journal_mode = WAL')
-    // Durability comes from durable() below, before anything is acknowledged.
-    this.db.pragma('synchronous = NORMAL')
+    this.db.pragma('synchronous = FULL')
     this.db.pragma('busy_timeout = 5000')
     // 64 MB of page cache per connection (SQLite's default is 2 MB): the indexes of a busy day's jobs stay in memory.
     this.db.pragma('cache_size = -65536')
@@ -271,38 +255,10 @@ export class SqliteJobStore implements JobStore {
           return {job: newJob(job, now), created: true}
         }),
       ).immediate()
-      // Acknowledged (202) only once the commit is on disk.
-      this.durable().then(
-        () => batch.forEach((entry, index) => entry.resolve(results[index])),
-        (error) => batch.forEach((entry) => entry.reject(error)),
-      )
+      batch.forEach((entry, index) => entry.resolve(results[index]))
     } catch (error) {
       for (const entry of batch) entry.reject(error)
     }
-  }
-
-  /**
-   * Resolves once everything committed so far is on disk. One fsync runs at a time; commits that
-   * land while it runs share the next one (a second group commit, at the disk).
-   */
-  private durable(): Promise<void> {
-    if (this.file === ':memory:') return Promise.resolve()
-    if (!this.syncRunning) {
-      this.walFd ??= openSync(`${this.file}-wal`, 'r')
-      const fd = this.walFd
-      this.syncRunning = new Promise<void>((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve()))).finally(() => {
-        this.syncRunning = undefined
-      })
-      return this.syncRunning
-    }
-    // The running fsync may have started before this commit was written: the next one covers it.
-    this.syncNext ??= this.syncRunning
-      .catch(() => {})
-      .then(() => {
-        this.syncNext = undefined
-        return this.durable()
-      })
-    return this.syncNext
   }
 
   /** The job as last committed. Callers must not modify it: the owning store may hand it out again. */
@@ -419,7 +375,6 @@ export class SqliteJobStore implements JobStore {
     const now = iso()
     this.forget(id)
     if (this.statements.cancelQueued.run(now, now, id).changes === 0) this.statements.flagCancel.run(now, id)
-    await this.durable()
     return this.get(id)
   }
 
@@ -465,7 +420,6 @@ export class SqliteJobStore implements JobStore {
 
   async addToken(token: Token): Promise<void> {
     this.statements.addToken.run({id: token.id, name: token.name, hash: token.hash, createdAt: token.createdAt, scopes: token.scopes.join(' ')})
-    await this.durable()
   }
 
   async tokenByHash(hash: string): Promise<Token | undefined> {
@@ -474,9 +428,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   async revokeToken(idOrName: string): Promise<boolean> {
-    const revoked = this.statements.revoke.run(iso(), idOrName, idOrName).changes > 0
-    await this.durable()
-    return revoked
+    return this.statements.revoke.run(iso(), idOrName, idOrName).changes > 0
   }
 
   async listTokens(): Promise<Token[]> {
@@ -487,10 +439,6 @@ export class SqliteJobStore implements JobStore {
     // What is waiting for its group commit is committed now, not after the files are closed.
     this.flush()
     this.flushWorkerWrites()
-    // The fsyncs in flight finish (and acknowledge their jobs) before the descriptor goes.
-    await this.syncNext?.catch(() => {})
-    await this.syncRunning?.catch(() => {})
-    if (this.walFd !== undefined) closeSync(this.walFd)
     if (this.workerDb !== this.db) this.workerDb.close()
     this.db.close()
     if (this.ownerLock) unlinkSync(this.ownerLock)

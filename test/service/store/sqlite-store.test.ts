@@ -1,7 +1,6 @@
 import {spawnSync} from 'node:child_process'
 import {randomUUID} from 'node:crypto'
-import fs, {existsSync, mkdtempSync, writeFileSync} from 'node:fs'
-import {syncBuiltinESMExports} from 'node:module'
+import {existsSync, mkdtempSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -115,45 +114,5 @@ describe('tokens and owners', () => {
     const jobs = new SqliteJobStore(file)
     expect(await jobs.listTokens()).toEqual([{id: 't0', name: 'old', hash: 'b', scopes: ['jobs:write', 'jobs:read'], createdAt: '2026-11-01T00:00:00Z', revokedAt: null}])
     await jobs.close()
-  })
-})
-
-describe('durability', () => {
-  it('acknowledges accepted jobs only after an fsync of the WAL; commits during one fsync share the next', async () => {
-    // fsync itself is held back (node:fs's own export, rebound for the ESM importers), nothing else.
-    const original = fs.fsync
-    const held: (() => void)[] = []
-    fs.fsync = ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => void held.push(() => original(fd, callback))) as typeof fs.fsync
-    syncBuiltinESMExports()
-    const jobs = new SqliteJobStore(dbFile(), {owner: true})
-    try {
-      const acknowledged: string[] = []
-      const first = newJob()
-      const firstDone = jobs.create(first).then(() => acknowledged.push('first'))
-      await new Promise((resolve) => setTimeout(resolve, 30))
-      // Committed (readable) but not acknowledged while its fsync has not finished.
-      expect(await jobs.get(first.id)).toMatchObject({status: 'queued'})
-      expect(acknowledged).toEqual([])
-      expect(held).toHaveLength(1)
-      const secondDone = jobs.create(newJob()).then(() => acknowledged.push('second'))
-      const thirdDone = jobs.create(newJob()).then(() => acknowledged.push('third'))
-      await new Promise((resolve) => setTimeout(resolve, 30))
-      expect(held).toHaveLength(1)
-      held.shift()!()
-      await firstDone
-      expect(acknowledged).toEqual(['first'])
-      // The second and third commits wait for one fsync that started after them.
-      await new Promise((resolve) => setTimeout(resolve, 30))
-      expect(held).toHaveLength(1)
-      expect(acknowledged).toEqual(['first'])
-      held.shift()!()
-      await Promise.all([secondDone, thirdDone])
-      expect(acknowledged).toEqual(['first', 'second', 'third'])
-    } finally {
-      fs.fsync = original
-      syncBuiltinESMExports()
-      for (const release of held.splice(0)) release()
-      await jobs.close()
-    }
   })
 })
