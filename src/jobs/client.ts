@@ -61,9 +61,17 @@ export class JobsClient {
     return (await this.request('GET', `/api/v1/jobs/status/${encodeURIComponent(id)}`)).json() as Promise<JobView>
   }
 
-  async list(query: Record<string, string | number | undefined>): Promise<{jobs: JobView[]; next_cursor: string | null}> {
+  /** `flags` names the command's flag for each query parameter, so a refusal names what the user typed. */
+  async list(query: Record<string, string | number | undefined>, flags: Record<string, string> = {}): Promise<{jobs: JobView[]; next_cursor: string | null}> {
     const params = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)] as [string, string]))
-    return (await this.request('GET', `/api/v1/jobs?${params}`)).json() as Promise<{jobs: JobView[]; next_cursor: string | null}>
+    try {
+      return (await this.request('GET', `/api/v1/jobs?${params}`)).json() as Promise<{jobs: JobView[]; next_cursor: string | null}>
+    } catch (error) {
+      const field = error instanceof InfraError && error.code === 'VALIDATION' ? /querystring\/(\w+)|fix (\w+)$/.exec(`${error.message} ${error.fix ?? ''}`) : null
+      const flag = field && flags[field[1] ?? field[2]]
+      if (!flag) throw error
+      throw new InfraError(`${flag} ${query[field[1] ?? field[2]]} was refused by the service`, `check ${flag} (infra jobs list --help)`, 'VALIDATION', 2)
+    }
   }
 
   async cancel(id: string): Promise<JobView> {

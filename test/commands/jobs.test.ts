@@ -126,6 +126,10 @@ describe('jobs list --since', () => {
     const bad = await runCli(['jobs', 'list', '--since', 'yesterday'], {env})
     expect(bad.exitCode).toBe(1)
     expect(bad.stderr.trim()).toBe('Error: --since "yesterday" is not a time: use an ISO date (2026-11-27, 2026-11-27T10:00Z) or a duration like 24h or 7d')
+    // A refusal by the service names the flag, not the query string.
+    const cursor = await runCli(['jobs', 'list', '--cursor', 'not a cursor!'], {env})
+    expect(cursor.exitCode).toBe(2)
+    expect(cursor.stderr.trim()).toBe('Error: --cursor not a cursor! was refused by the service: check --cursor (infra jobs list --help)')
   })
 })
 

@@ -22,7 +22,7 @@ export default class JobsList extends InfraCommand {
   async run(): Promise<{jobs: JobView[]; next_cursor: string | null}> {
     const {flags} = await this.parse(JobsList)
     const since = flags.since ? parseTime(flags.since, '--since').toISOString() : undefined
-    const page = await new JobsClient(flags.endpoint, flags.token || savedToken(flags.endpoint)).list({status: flags.status, source_type: flags['source-type'], created_after: since, limit: flags.limit, cursor: flags.cursor})
+    const page = await new JobsClient(flags.endpoint, flags.token || savedToken(flags.endpoint)).list({status: flags.status, source_type: flags['source-type'], created_after: since, limit: flags.limit, cursor: flags.cursor}, {created_after: '--since', cursor: '--cursor', status: '--status', source_type: '--source-type', limit: '--limit'})
     if (!this.jsonEnabled()) {
       this.log(renderTable(['JOB', 'SOURCE', 'STATUS', 'PROGRESS', 'CREATED'], page.jobs.map((j) => [j.job_id, j.source_type, j.status, `${(j.progress * 100).toFixed(0)}%`, j.created_at])))
       if (page.next_cursor) this.log(`\nmore: --cursor ${page.next_cursor}`)
