@@ -1,4 +1,4 @@
-import {chmodSync, mkdirSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync} from 'node:fs'
 import path from 'node:path'
 
 import type {FastifyInstance} from 'fastify'
@@ -43,9 +43,16 @@ export interface RunningService {
 }
 
 /** `owner`: the service's store, the one process that runs and changes jobs in this database. */
-export function openStore(config: Pick<ServiceConfig, 'dataDir' | 'databaseUrl'>, options: {owner?: boolean} = {}): JobStore {
+/** `mustExist`: for commands that only read or change what a service made (token list, revoke). */
+export function openStore(config: Pick<ServiceConfig, 'dataDir' | 'databaseUrl'>, options: {owner?: boolean; mustExist?: boolean} = {}): JobStore {
   const url = config.databaseUrl ?? `sqlite:${path.join(config.dataDir, 'jobs.db')}`
-  if (url.startsWith('sqlite:')) return new SqliteJobStore(url.slice('sqlite:'.length), options)
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length)
+    if (options.mustExist && !existsSync(file)) {
+      throw new InfraError(`no job database at ${file}`, 'pass the service\'s --data-dir (or INFRA_SERVICE_DATA_DIR), or create a token first with `infra service token create`', 'NO_DATABASE')
+    }
+    return new SqliteJobStore(file, {owner: options.owner})
+  }
   throw new Error(`database URL ${url.split(':')[0]}: is not supported yet; use sqlite:/path/jobs.db`)
 }
 

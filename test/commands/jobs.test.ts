@@ -181,6 +181,12 @@ describe('infra service token', () => {
     expect(again.stderr).toContain('token ci-deploy was already revoked')
     const unknown = await runCli(['service', 'token', 'revoke', 'nobody', '--data-dir', t.dataDir])
     expect(unknown.stderr.trim()).toMatch(/^Error: no token named or with id nobody: live tokens: test/)
+    // A mistyped data folder is said, not made.
+    const typo = path.join(t.dataDir, 'no-such-folder')
+    const nowhere = await runCli(['service', 'token', 'list', '--data-dir', typo])
+    expect(nowhere.exitCode).toBe(1)
+    expect(nowhere.stderr.trim()).toMatch(/^Error: no job database at .*no-such-folder\/jobs\.db: pass the service's --data-dir/)
+    expect(existsSync(typo)).toBe(false)
   })
 })
 

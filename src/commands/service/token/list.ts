@@ -19,7 +19,7 @@ export default class TokenList extends InfraCommand {
 
   async run(): Promise<{tokens: TokenView[]}> {
     const {flags} = await this.parse(TokenList)
-    const store = openStore({dataDir: path.resolve(flags['data-dir']), databaseUrl: flags['database-url']})
+    const store = openStore({dataDir: path.resolve(flags['data-dir']), databaseUrl: flags['database-url']}, {mustExist: true})
     try {
       const tokens = await listTokens(store)
       if (!this.jsonEnabled()) {

@@ -19,7 +19,7 @@ export default class TokenRevoke extends InfraCommand {
 
   async run(): Promise<TokenView> {
     const {args, flags} = await this.parse(TokenRevoke)
-    const store = openStore({dataDir: path.resolve(flags['data-dir']), databaseUrl: flags['database-url']})
+    const store = openStore({dataDir: path.resolve(flags['data-dir']), databaseUrl: flags['database-url']}, {mustExist: true})
     try {
       const revoked = await revokeToken(store, args.token)
       if (!this.jsonEnabled()) this.log(`Token "${revoked.name}" (${revoked.id}) revoked at ${revoked.revokedAt}; a running service refuses it within a second.`)
