@@ -1,5 +1,6 @@
-import {createWriteStream, renameSync} from 'node:fs'
-import {Readable} from 'node:stream'
+import {createHash} from 'node:crypto'
+import {createWriteStream, renameSync, rmSync} from 'node:fs'
+import {Readable, Transform} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
 import {InfraError} from '../errors.js'
@@ -46,6 +47,8 @@ export class JobsClient {
     if (response.status === 401) throw new InfraError(`the service rejected the token: ${message}`, 'check --token / INFRA_SERVICE_TOKEN, or create a new one', 'UNAUTHORIZED')
     if (response.status === 404) throw new InfraError(message, 'list jobs with `infra jobs list`', 'NOT_FOUND')
     if (response.status === 400) throw new InfraError(`the service refused the request: ${message}`, body.error?.field ? `fix ${body.error.field}` : undefined, 'VALIDATION')
+    if (response.status === 403) throw new InfraError(`the service refused the token: ${message}`, 'use a token created with the scope named (infra service token create --scope ...)', 'FORBIDDEN')
+    if (response.status === 429) throw new InfraError(`the service is rate limiting this client: ${message}`, `wait ${response.headers.get('retry-after') ?? 'a few'} s and retry`, 'RATE_LIMITED')
     throw new InfraError(`the service answered ${response.status}: ${message}`, undefined, `HTTP_${response.status}`)
   }
 
@@ -58,22 +61,68 @@ export class JobsClient {
     return (await this.request('GET', `/api/v1/jobs/status/${encodeURIComponent(id)}`)).json() as Promise<JobView>
   }
 
-  async list(query: Record<string, string | number | undefined>): Promise<{jobs: JobView[]; next_cursor: string | null}> {
+  /** `flags` names the command's flag for each query parameter, so a refusal names what the user typed. */
+  async list(query: Record<string, string | number | undefined>, flags: Record<string, string> = {}): Promise<{jobs: JobView[]; next_cursor: string | null}> {
     const params = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)] as [string, string]))
-    return (await this.request('GET', `/api/v1/jobs?${params}`)).json() as Promise<{jobs: JobView[]; next_cursor: string | null}>
+    try {
+      return (await this.request('GET', `/api/v1/jobs?${params}`)).json() as Promise<{jobs: JobView[]; next_cursor: string | null}>
+    } catch (error) {
+      const field = error instanceof InfraError && error.code === 'VALIDATION' ? /querystring\/(\w+)|fix (\w+)$/.exec(`${error.message} ${error.fix ?? ''}`) : null
+      const flag = field && flags[field[1] ?? field[2]]
+      if (!flag) throw error
+      throw new InfraError(`${flag} ${query[field[1] ?? field[2]]} was refused by the service`, `check ${flag} (infra jobs list --help)`, 'VALIDATION', 2)
+    }
   }
 
   async cancel(id: string): Promise<JobView> {
     return (await this.request('POST', `/api/v1/jobs/cancel/${encodeURIComponent(id)}`)).json() as Promise<JobView>
   }
 
-  /** Streams the result to a file or stdout; returns what the service says it holds. */
-  async result(id: string, output: NodeJS.WritableStream | string): Promise<{bytes: number; sha256: string; rows: string | null}> {
+  /**
+   * Streams the result to a file or stdout, hashing and counting what is written, and checks it
+   * against what the service says it holds (bytes, SHA-256, rows of line-delimited results). A file
+   * that does not match is deleted and never takes the output's name.
+   */
+  async result(id: string, output: NodeJS.WritableStream | string): Promise<{bytes: number; sha256: string; rows: number | null}> {
     const response = await this.request('GET', `/api/v1/jobs/result/${encodeURIComponent(id)}`)
-    const target = typeof output === 'string' ? createWriteStream(`${output}.partial`) : output
-    await pipeline(Readable.fromWeb(response.body as never), target as NodeJS.WritableStream)
-    if (typeof output === 'string') renameSync(`${output}.partial`, output)
-    return {bytes: Number(response.headers.get('x-result-bytes')), sha256: response.headers.get('x-result-sha256') ?? '', rows: response.headers.get('x-result-rows') || null}
+    const expected = {bytes: Number(response.headers.get('x-result-bytes')), sha256: response.headers.get('x-result-sha256') ?? '', rows: response.headers.get('x-result-rows') ? Number(response.headers.get('x-result-rows')) : null}
+    const partial = typeof output === 'string' ? `${output}.partial` : undefined
+    const target = partial ? createWriteStream(partial, {mode: 0o600}) : output
+    const hash = createHash('sha256')
+    let bytes = 0
+    let lines = 0
+    const count = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        hash.update(chunk)
+        bytes += chunk.length
+        for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines++
+        callback(null, chunk)
+      },
+    })
+    try {
+      await pipeline(Readable.fromWeb(response.body as never), count, target as NodeJS.WritableStream)
+    } catch (error) {
+      if (partial) rmSync(partial, {force: true})
+      throw new InfraError(`the result of job ${id} was cut off after ${bytes} bytes (${(error as Error).message})`, 'run `infra jobs result` again', 'RESULT_INCOMPLETE')
+    }
+    const sha256 = hash.digest('hex')
+    const problems = [
+      bytes !== expected.bytes && `${bytes} bytes arrived, the service holds ${expected.bytes}`,
+      sha256 !== expected.sha256 && `SHA-256 ${sha256} differs from the service's ${expected.sha256 || '(none)'}`,
+      expected.rows !== null && lines !== expected.rows && `${lines} rows arrived, the service holds ${expected.rows}`,
+    ].filter(Boolean)
+    if (problems.length) {
+      if (partial) rmSync(partial, {force: true})
+      throw new InfraError(
+        `the result of job ${id} does not match what the service holds: ${problems.join('; ')}`,
+        `nothing was kept${partial ? ` (${output} not written)` : ''}; fetch it again, and if it differs again, check what sits between you and the service (proxy, tunnel)`,
+        'RESULT_MISMATCH',
+        1,
+        {expected, received: {bytes, sha256, rows: expected.rows === null ? null : lines}},
+      )
+    }
+    if (partial) renameSync(partial, output as string)
+    return {bytes, sha256, rows: expected.rows}
   }
 
   /** Polls until the job ends; calls back on each change of progress. */

@@ -9,8 +9,8 @@ import {Metrics} from './metrics.js'
 import {SOURCES} from './sources/index.js'
 import type {SourceSettings} from './sources/source.js'
 import {newJobId} from './store/job-id.js'
-import {JOB_STATES, type Job, type JobStore, TERMINAL, type Token} from './store/job-store.js'
-import {TokenVerifier} from './tokens.js'
+import {JOB_STATES, type Job, type JobStore, type Scope, TERMINAL, type Token} from './store/job-store.js'
+import {TokenVerifier, hasScope, mayAccess, wellFormed} from './tokens.js'
 import type {WorkerPool} from './workers.js'
 
 export interface AppOptions {
@@ -20,6 +20,11 @@ export interface AppOptions {
   maxAttempts: number
   /** Requests per second per token, with bursts of twice that. */
   rateLimitPerSecond: number
+  /**
+   * Requests without a valid token, per second per client address, with bursts of ten times that:
+   * past it they are answered 429 before any token is looked up.
+   */
+  authFailuresPerSecond: number
   bodyLimitBytes: number
   logLevel: string
   /** Where log lines go (default: stdout). */
@@ -71,6 +76,79 @@ export function jobView(job: Job) {
   }
 }
 
+/** Refuses a token without the scope (403: the token is valid, this is not its job). */
+function need(request: FastifyRequest, scope: Scope): void {
+  if (!hasScope(request.token!, scope)) throw new HttpError(403, 'FORBIDDEN', `this token lacks the ${scope} scope (it has ${request.token!.scopes.join(', ')})`)
+}
+
+/** What a job may ask for beside its source's own config: limits lower than the server's, never higher. */
+function limitProperties(settings: SourceSettings, jobTimeoutMs: number) {
+  return {
+    max_bytes: {type: 'integer', minimum: 1, maximum: settings.maxResultBytes, description: `stop and fail past this many bytes (server ceiling ${settings.maxResultBytes})`},
+    timeout_ms: {type: 'integer', minimum: 100, maximum: jobTimeoutMs, description: `time one attempt may take (server ceiling ${jobTimeoutMs})`},
+  }
+}
+
+/** One schema per source (a discriminated oneOf): it validates requests and is what /docs shows for each source. */
+export function triggerBodySchema(settings: SourceSettings, jobTimeoutMs: number) {
+  return {
+    type: 'object',
+    required: ['source_type', 'config'],
+    discriminator: {propertyName: 'source_type'},
+    oneOf: Object.values(SOURCES).map((source) => {
+      const schema = source.configSchema(settings)
+      return {
+        type: 'object',
+        title: source.type,
+        required: ['source_type', 'config'],
+        additionalProperties: false,
+        properties: {
+          source_type: {type: 'string', enum: [source.type]},
+          config: {...schema, additionalProperties: false, properties: {...schema.properties, ...limitProperties(settings, jobTimeoutMs)}},
+          max_attempts: {type: 'integer', minimum: 1, maximum: 10},
+        },
+      }
+    }),
+  }
+}
+
+/** Requests per second per client address to the routes without a token (health, metrics, docs). */
+const OPEN_ROUTES_PER_SECOND = 20
+
+/** Token buckets by key: a steady rate per second and bursts up to `burst`. */
+class RateLimiter {
+  private readonly buckets = new Map<string, {tokens: number; at: number}>()
+
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+  ) {}
+
+  private refill(key: string) {
+    const now = Date.now()
+    const bucket = this.buckets.get(key) ?? {tokens: this.burst, at: now}
+    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.rate)
+    bucket.at = now
+    // Bounded memory under a flood of addresses: full buckets are the default anyway.
+    if (this.buckets.size > 100_000) for (const [k, b] of this.buckets) if (b.tokens >= this.burst) this.buckets.delete(k)
+    this.buckets.set(key, bucket)
+    return bucket
+  }
+
+  /** Seconds to wait before the next request is allowed (0: allowed now), without taking one. */
+  wait(key: string): number {
+    const bucket = this.refill(key)
+    return bucket.tokens < 1 ? Math.ceil((1 - bucket.tokens) / this.rate) : 0
+  }
+
+  /** Takes one; returns the seconds to wait when there was none to take. */
+  take(key: string): number {
+    const wait = this.wait(key)
+    if (wait === 0) this.buckets.get(key)!.tokens -= 1
+    return wait
+  }
+}
+
 class HttpError extends Error {
   constructor(
     readonly statusCode: number,
@@ -111,7 +189,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       const given = request.headers['x-request-id']
       return typeof given === 'string' && /^[\w.-]{8,64}$/.test(given) ? given : randomUUID()
     },
-    ajv: {customOptions: {removeAdditional: false, coerceTypes: 'array', allErrors: false}},
+    ajv: {customOptions: {removeAdditional: false, coerceTypes: 'array', allErrors: false, discriminator: true}},
   })
 
   const {default: swagger} = await import('@fastify/swagger')
@@ -125,19 +203,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
   await app.register(swaggerUi, {routePrefix: '/docs'})
 
-  // Token bucket per token: a steady rate and bursts of twice it.
-  const buckets = new Map<string, {tokens: number; at: number}>()
-  const allow = (id: string): number => {
-    const now = Date.now()
-    const rate = options.rateLimitPerSecond
-    const bucket = buckets.get(id) ?? {tokens: rate * 2, at: now}
-    bucket.tokens = Math.min(rate * 2, bucket.tokens + ((now - bucket.at) / 1000) * rate)
-    bucket.at = now
-    buckets.set(id, bucket)
-    if (bucket.tokens < 1) return Math.ceil((1 - bucket.tokens) / rate)
-    bucket.tokens -= 1
-    return 0
-  }
+  const perToken = new RateLimiter(options.rateLimitPerSecond, options.rateLimitPerSecond * 2)
+  const perAddress = new RateLimiter(options.authFailuresPerSecond, Math.max(1, options.authFailuresPerSecond * 10))
+  const perAddressOpen = new RateLimiter(OPEN_ROUTES_PER_SECOND, OPEN_ROUTES_PER_SECOND * 10)
 
   const tokens = new TokenVerifier(store)
   const open = new Set(['/health', '/ready', '/metrics'])
@@ -149,15 +217,24 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Security headers go on every answer, errors included; the interactive docs need their scripts.
     reply.headers(docs ? SECURITY_HEADERS : API_HEADERS)
     reply.header('x-request-id', request.id)
-    if (docs || open.has(url)) return done()
+    if (docs || open.has(url)) {
+      // Open routes still cost work (a database ping, the counts for /metrics): limited per address
+      // too, generously enough for probes and scrapers.
+      const wait = perAddressOpen.take(request.ip)
+      if (wait === 0) return done()
+      reply.header('retry-after', String(wait))
+      return done(new HttpError(429, 'RATE_LIMITED', `too many requests from this address; retry in ${wait} s`))
+    }
     const header = request.headers.authorization
     const presented = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined
     const admit = (token: Token | undefined) => {
       if (!token) {
+        // A failure costs the address one of its allowance.
+        perAddress.take(request.ip)
         reply.header('www-authenticate', 'Bearer')
         return done(new HttpError(401, 'UNAUTHORIZED', header ? 'the bearer token is not valid or was revoked' : 'a bearer token is required (infra service token create)'))
       }
-      const wait = allow(token.id)
+      const wait = perToken.take(token.id)
       if (wait > 0) {
         reply.header('retry-after', String(wait))
         return done(new HttpError(429, 'RATE_LIMITED', `too many requests for this token; retry in ${wait} s`))
@@ -168,6 +245,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // A token seen within the last second is admitted without waiting on the store.
     const cached = tokens.cached(presented)
     if (cached) return admit(cached)
+    // Everything else may cost a store read: an address that failed too often waits first.
+    const wait = perAddress.wait(request.ip)
+    if (wait > 0) {
+      reply.header('retry-after', String(wait))
+      return done(new HttpError(429, 'RATE_LIMITED', `too many requests without a valid token from this address; retry in ${wait} s`))
+    }
+    if (!wellFormed(presented)) return admit(undefined)
     tokens.verify(presented).then(admit, done)
   })
   app.addHook('onClose', (_instance, done) => {
@@ -181,12 +265,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     log.access({reqId: request.id, method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(seconds * 1e4) / 10, token: request.token?.name})
     done()
   })
-  app.setErrorHandler((error: Error & {statusCode?: number; validation?: {instancePath?: string; params?: {missingProperty?: string}}[]; code?: string}, request, reply) => {
+  app.setErrorHandler((error: Error & {statusCode?: number; validation?: {keyword?: string; instancePath?: string; params?: {missingProperty?: string; additionalProperty?: string; tag?: string}}[]; validationContext?: string; code?: string}, request, reply) => {
     if (error instanceof HttpError) return reply.status(error.statusCode).send({error: {code: error.code, message: error.message, ...(error.field ? {field: error.field} : {}), requestId: request.id}})
     if (error.validation) {
       const first = error.validation[0]
-      const field = [first?.instancePath?.replace(/^\//, '').replaceAll('/', '.'), first?.params?.missingProperty].filter(Boolean).join('.') || undefined
-      return reply.status(400).send({error: {code: 'VALIDATION', message: error.message, ...(field ? {field} : {}), requestId: request.id}})
+      if (first?.keyword === 'discriminator') {
+        return reply.status(400).send({error: {code: 'VALIDATION', message: `body/source_type must be one of ${Object.keys(SOURCES).join(', ')}`, field: 'source_type', requestId: request.id}})
+      }
+      const field = [first?.instancePath?.replace(/^\//, '').replaceAll('/', '.'), first?.params?.missingProperty ?? first?.params?.additionalProperty].filter(Boolean).join('.') || undefined
+      // The message names the field as the client knows it, not the query string or body path alone.
+      const message = first?.keyword === 'additionalProperties' ? `${error.validationContext ?? 'body'}${first.instancePath ?? ''} has an unknown property ${first.params?.additionalProperty}` : error.message
+      return reply.status(400).send({error: {code: 'VALIDATION', message, ...(field ? {field} : {}), requestId: request.id}})
     }
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500
     if (status === 500) request.log.error({err: error}, 'request failed')
@@ -196,25 +285,33 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
   app.setNotFoundHandler((request, reply) => reply.status(404).send({error: {code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}`, requestId: request.id}}))
 
-  app.get('/health', {schema: {hide: true}}, async (_request, reply) => {
-    const checks: Record<string, string> = {}
+  const checkDatabase = async () => {
     try {
       await store.ping()
-      checks.database = 'ok'
+      return 'ok'
     } catch (error) {
-      checks.database = `failing: ${(error as Error).message}`
+      return `failing: ${(error as Error).message}`
     }
-    checks.queue = workers ? 'ok' : 'not running'
-    const healthy = Object.values(checks).every((value) => value === 'ok')
-    return reply.status(healthy ? 200 : 503).send({status: healthy ? 'ok' : 'unhealthy', checks, version: options.version})
+  }
+  // The workers' claim loop runs every poll interval; one silent for much longer is stuck.
+  const stalledAfterMs = Math.max(5000, workers.options.pollMs * 20)
+  const checkWorkers = () => {
+    const state = workers.state
+    if (state !== 'running') return state
+    const age = Date.now() - workers.lastTickAt
+    return workers.lastTickAt && age > stalledAfterMs ? `stalled: no claim round for ${Math.round(age / 1000)} s` : 'ok'
+  }
+  // Liveness: the process, its database and its workers. Draining (stopping) is alive, not healthy.
+  app.get('/health', {schema: {hide: true}}, async (_request, reply) => {
+    const checks = {database: await checkDatabase(), workers: checkWorkers()}
+    const healthy = checks.database === 'ok' && checks.workers === 'ok'
+    return reply.status(healthy ? 200 : 503).send({status: healthy ? 'ok' : 'unhealthy', checks, workers: {busy: workers.busy, concurrency: workers.options.concurrency}, version: options.version})
   })
+  // Readiness: send work here only while the workers run and the store answers; never while draining.
   app.get('/ready', {schema: {hide: true}}, async (_request, reply) => {
-    try {
-      await store.ping()
-      return {status: 'ready'}
-    } catch {
-      return reply.status(503).send({status: 'not ready'})
-    }
+    const checks = {database: await checkDatabase(), workers: checkWorkers()}
+    const ready = checks.database === 'ok' && checks.workers === 'ok'
+    return reply.status(ready ? 200 : 503).send({status: ready ? 'ready' : 'not ready', checks})
   })
   app.get('/metrics', {schema: {hide: true}}, async (_request, reply) => reply.type('text/plain; version=0.0.4').send(metrics.render(await store.countsByState(), workers.busy)))
   workers.onAttemptFinished(({job, state, seconds}) => metrics.job(job.sourceType, state, seconds))
@@ -225,16 +322,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       schema: {
         summary: 'Queue a collection job',
         headers: {type: 'object', properties: {'idempotency-key': {type: 'string', minLength: 1, maxLength: 128}}},
-        body: {
-          type: 'object',
-          required: ['source_type', 'config'],
-          additionalProperties: false,
-          properties: {source_type: {type: 'string', enum: Object.keys(SOURCES)}, config: {type: 'object'}, max_attempts: {type: 'integer', minimum: 1, maximum: 10}},
-        },
-        response: {202: {type: 'object', properties: {job_id: {type: 'string'}, status: {type: 'string'}, created: {type: 'boolean'}}}, 400: ErrorSchema, 401: ErrorSchema},
+        body: triggerBodySchema(options.settings, workers.options.jobTimeoutMs),
+        response: {202: {type: 'object', properties: {job_id: {type: 'string'}, status: {type: 'string'}, created: {type: 'boolean'}}}, 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 429: ErrorSchema},
       },
     },
     async (request, reply) => {
+      need(request, 'jobs:write')
       const body = request.body as {source_type: string; config: Record<string, unknown>; max_attempts?: number}
       const problem = SOURCES[body.source_type].validate(body.config, options.settings)
       if (problem) throw new HttpError(400, 'VALIDATION', problem, problem.split(' ')[0])
@@ -253,18 +346,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   )
 
   const idParams = {type: 'object', required: ['job_id'], properties: {job_id: {type: 'string', format: 'uuid'}}}
-  const findJob = async (id: string) => {
+  // Another token's job is answered like a job that does not exist: its id says nothing.
+  const findJob = async (request: FastifyRequest, scope: Scope) => {
+    need(request, scope)
+    const id = (request.params as {job_id: string}).job_id
     const job = await store.get(id)
-    if (!job) throw new HttpError(404, 'NOT_FOUND', `no job ${id}`)
+    if (!job || !mayAccess(request.token!, job)) throw new HttpError(404, 'NOT_FOUND', `no job ${id}`)
     return job
   }
 
-  app.get('/api/v1/jobs/status/:job_id', {schema: {summary: 'A job and its progress', params: idParams, response: {200: JobSchema, 404: ErrorSchema}}}, async (request) =>
-    jobView(await findJob((request.params as {job_id: string}).job_id)),
+  app.get('/api/v1/jobs/status/:job_id', {schema: {summary: 'A job and its progress (jobs:read; own jobs unless admin)', params: idParams, response: {200: JobSchema, 403: ErrorSchema, 404: ErrorSchema}}}, async (request) =>
+    jobView(await findJob(request, 'jobs:read')),
   )
 
-  app.get('/api/v1/jobs/result/:job_id', {schema: {summary: 'The collected data, once the job succeeded', params: idParams}}, async (request, reply) => {
-    const job = await findJob((request.params as {job_id: string}).job_id)
+  app.get('/api/v1/jobs/result/:job_id', {schema: {summary: 'The collected data, once the job succeeded (jobs:read; own jobs unless admin)', params: idParams}}, async (request, reply) => {
+    const job = await findJob(request, 'jobs:read')
     if (job.status !== 'succeeded' || !job.result) {
       throw new HttpError(409, 'NOT_FINISHED', TERMINAL.has(job.status) ? `job ${job.id} ended ${job.status}${job.error ? `: ${job.error}` : ''}; it has no result` : `job ${job.id} is ${job.status}; poll its status until it succeeds`)
     }
@@ -276,8 +372,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       .send(createReadStream(job.result.path))
   })
 
-  app.post('/api/v1/jobs/cancel/:job_id', {schema: {summary: 'Cancel a queued or running job', params: idParams, response: {200: JobSchema, 404: ErrorSchema, 409: ErrorSchema}}}, async (request) => {
-    const job = await findJob((request.params as {job_id: string}).job_id)
+  app.post('/api/v1/jobs/cancel/:job_id', {schema: {summary: 'Cancel a queued or running job (jobs:write; own jobs unless admin)', params: idParams, response: {200: JobSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema}}}, async (request) => {
+    const job = await findJob(request, 'jobs:write')
     if (TERMINAL.has(job.status)) throw new HttpError(409, 'ALREADY_ENDED', `job ${job.id} already ended ${job.status}`)
     return jobView((await store.cancel(job.id))!)
   })
@@ -286,7 +382,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     '/api/v1/jobs',
     {
       schema: {
-        summary: 'Jobs, newest first, with filters and a cursor',
+        summary: 'Jobs, newest first, with filters and a cursor (jobs:read; own jobs unless admin)',
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -303,10 +399,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       },
     },
     async (request) => {
+      need(request, 'jobs:read')
       const q = request.query as {status?: Job['status']; source_type?: string; created_after?: string; created_before?: string; limit: number; cursor?: string}
+      const tokenId = request.token!.scopes.includes('admin') ? undefined : request.token!.id
       let page
       try {
-        page = await store.list({status: q.status, sourceType: q.source_type, createdAfter: q.created_after && new Date(q.created_after).toISOString(), createdBefore: q.created_before && new Date(q.created_before).toISOString(), limit: q.limit, cursor: q.cursor})
+        page = await store.list({status: q.status, sourceType: q.source_type, createdAfter: q.created_after && new Date(q.created_after).toISOString(), createdBefore: q.created_before && new Date(q.created_before).toISOString(), limit: q.limit, cursor: q.cursor, tokenId})
       } catch {
         throw new HttpError(400, 'VALIDATION', 'cursor is not one this service issued', 'cursor')
       }

@@ -1,3 +1,4 @@
+import {chmodSync, existsSync, mkdirSync} from 'node:fs'
 import path from 'node:path'
 
 import type {FastifyInstance} from 'fastify'
@@ -5,6 +6,7 @@ import type {DestinationStream} from 'pino'
 
 import {InfraError} from '../errors.js'
 import {buildApp} from './app.js'
+import {checkSourceSettings} from './settings-check.js'
 import type {SourceSettings} from './sources/source.js'
 import type {JobStore} from './store/job-store.js'
 import {SqliteJobStore} from './store/sqlite-store.js'
@@ -23,6 +25,8 @@ export interface ServiceConfig {
   leaseMs?: number
   /** Requests per second per token (default 2000, bursts of twice that). */
   rateLimitPerSecond?: number
+  /** Requests without a valid token per second per client address (default 2, bursts of ten times that). */
+  authFailuresPerSecond?: number
   logLevel: string
   /** Where log lines go (default: stdout). */
   logDestination?: DestinationStream
@@ -39,14 +43,25 @@ export interface RunningService {
 }
 
 /** `owner`: the service's store, the one process that runs and changes jobs in this database. */
-export function openStore(config: Pick<ServiceConfig, 'dataDir' | 'databaseUrl'>, options: {owner?: boolean} = {}): JobStore {
+/** `mustExist`: for commands that only read or change what a service made (token list, revoke). */
+export function openStore(config: Pick<ServiceConfig, 'dataDir' | 'databaseUrl'>, options: {owner?: boolean; mustExist?: boolean} = {}): JobStore {
   const url = config.databaseUrl ?? `sqlite:${path.join(config.dataDir, 'jobs.db')}`
-  if (url.startsWith('sqlite:')) return new SqliteJobStore(url.slice('sqlite:'.length), options)
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length)
+    if (options.mustExist && !existsSync(file)) {
+      throw new InfraError(`no job database at ${file}`, 'pass the service\'s --data-dir (or INFRA_SERVICE_DATA_DIR), or create a token first with `infra service token create`', 'NO_DATABASE')
+    }
+    return new SqliteJobStore(file, {owner: options.owner})
+  }
   throw new Error(`database URL ${url.split(':')[0]}: is not supported yet; use sqlite:/path/jobs.db`)
 }
 
-/** Starts store, workers and HTTP; stop() drains: no new work, running jobs finish or go back to the queue. */
+/** Starts store, workers and HTTP; stop() drains: not ready, no new work taken, running jobs finish or go back to the queue. */
 export async function startService(config: ServiceConfig): Promise<RunningService> {
+  checkSourceSettings(config.settings)
+  // The data folder holds collected data and token hashes: its owner's only.
+  mkdirSync(config.dataDir, {recursive: true, mode: 0o700})
+  chmodSync(config.dataDir, 0o700)
   const store = openStore(config, {owner: true})
   const workers = new WorkerPool(store, {
     concurrency: config.concurrency,
@@ -63,6 +78,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     settings: config.settings,
     maxAttempts: config.maxAttempts,
     rateLimitPerSecond: config.rateLimitPerSecond ?? 2000,
+    authFailuresPerSecond: config.authFailuresPerSecond ?? 2,
     bodyLimitBytes: 1 << 20,
     logLevel: config.logLevel,
     logDestination: config.logDestination,
@@ -98,8 +114,10 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     async stop(graceMs = 10_000) {
       if (stopped) return
       stopped = true
-      await app.close()
+      // Workers drain first, while the API still answers (and /ready says 503, so a load balancer
+      // sends no more); then the listener closes.
       await workers.stop(graceMs)
+      await app.close()
       await store.close()
     },
   }

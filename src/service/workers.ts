@@ -1,9 +1,9 @@
 import {createHash} from 'node:crypto'
-import {type WriteStream, createWriteStream, mkdirSync, renameSync, rmSync} from 'node:fs'
+import {type WriteStream, chmodSync, createWriteStream, mkdirSync, renameSync, rmSync} from 'node:fs'
 import path from 'node:path'
 
 import {SOURCES} from './sources/index.js'
-import {PermanentJobError, type SourceSettings} from './sources/source.js'
+import {type JobLimits, PermanentJobError, type SourceSettings} from './sources/source.js'
 import type {Job, JobStore} from './store/job-store.js'
 
 export interface WorkerOptions {
@@ -39,8 +39,30 @@ export class WorkerPool {
     private readonly store: JobStore,
     readonly options: WorkerOptions,
   ) {
-    mkdirSync(options.resultsDir, {recursive: true})
+    // Collected data is for the service's user only (files 0600 below).
+    mkdirSync(options.resultsDir, {recursive: true, mode: 0o700})
+    chmodSync(options.resultsDir, 0o700)
   }
+
+  /** The server's ceilings, lowered where the job's config asks for less (the request schema keeps them within). */
+  limitsFor(job: Job): JobLimits {
+    const lower = (asked: unknown, ceiling: number) => (typeof asked === 'number' && Number.isFinite(asked) && asked > 0 ? Math.min(asked, ceiling) : ceiling)
+    return {
+      maxBytes: lower(job.config.max_bytes, this.options.settings.maxResultBytes),
+      maxRows: this.options.settings.maxRows,
+      timeoutMs: lower(job.config.timeout_ms, this.options.jobTimeoutMs),
+    }
+  }
+
+  /** 'running' once started and until stop() begins; 'stopping' while draining; 'stopped' before and after. */
+  get state(): 'running' | 'stopping' | 'stopped' {
+    if (this.stopping) return this.stopped ? 'stopped' : 'stopping'
+    return this.timer ? 'running' : 'stopped'
+  }
+
+  private stopped = false
+  /** When the last claim round finished without an error (0 before the first). */
+  lastTickAt = 0
 
   /** Subscribes to the end of every attempt (the service's log and metrics). */
   onAttemptFinished(listener: (event: AttemptFinished) => void): void {
@@ -83,7 +105,9 @@ export class WorkerPool {
     }
     // A store that fails here rejects unhandled and stops the process: its supervisor restarts it
     // and the leases hand the running jobs back, as after a crash.
-    this.ticking = this.claimWork().finally(() => {
+    this.ticking = this.claimWork().then(() => {
+      this.lastTickAt = Date.now()
+    }).finally(() => {
       this.ticking = undefined
       if (this.tickAgain) {
         this.tickAgain = false
@@ -106,12 +130,13 @@ export class WorkerPool {
     const controller = new AbortController()
     this.running.set(job.id, controller)
     const started = performance.now()
-    const timeout = setTimeout(() => controller.abort(new Error(`timed out after ${this.options.jobTimeoutMs} ms`)), this.options.jobTimeoutMs)
+    const limits = this.limitsFor(job)
+    const timeout = setTimeout(() => controller.abort(new Error(`timed out after ${limits.timeoutMs} ms`)), limits.timeoutMs)
     const heartbeat = setInterval(async () => {
       await this.store.extendLease(job.id, this.options.leaseMs)
       if ((await this.store.get(job.id))?.cancelRequested) controller.abort(new CancelledError())
     }, Math.max(50, Math.floor(this.options.leaseMs / 3)))
-    this.run(job, controller.signal)
+    this.run(job, controller.signal, limits)
       .then(() => 'succeeded')
       .catch(async (error: unknown) => {
         if (controller.signal.reason instanceof CancelledError || error instanceof CancelledError) {
@@ -134,7 +159,7 @@ export class WorkerPool {
       })
   }
 
-  private async run(job: Job, signal: AbortSignal): Promise<void> {
+  private async run(job: Job, signal: AbortSignal, limits: JobLimits): Promise<void> {
     const source = SOURCES[job.sourceType]
     if (!source) throw new PermanentJobError(`unknown source type ${job.sourceType}`)
     const final = path.join(this.options.resultsDir, `${job.id}.out`)
@@ -148,22 +173,25 @@ export class WorkerPool {
         job.config,
         {
           signal,
+          limits,
           // Progress is advisory: an update lost to a busy store is replaced by the next.
           progress: (fraction) => void this.store.progress(job.id, fraction).catch(() => {}),
           write: (chunk) =>
             new Promise<void>((resolve, reject) => {
               if (signal.aborted) return reject(signal.reason)
               const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
+              // The size limit holds for every source, checked before a byte past it is written.
+              if (bytes + buffer.length > limits.maxBytes) return reject(new PermanentJobError(`the result would pass ${limits.maxBytes} bytes, the size limit`))
               hash.update(buffer)
               bytes += buffer.length
-              out ??= createWriteStream(partial)
+              out ??= createWriteStream(partial, {mode: 0o600})
               if (out.write(buffer)) resolve()
               else out.once('drain', resolve)
             }),
         },
         this.options.settings,
       )
-      out ??= createWriteStream(partial)
+      out ??= createWriteStream(partial, {mode: 0o600})
       const stream = out
       await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())))
       renameSync(partial, final)
@@ -188,6 +216,7 @@ export class WorkerPool {
     const left = [...this.running.keys()]
     for (const controller of this.running.values()) controller.abort(new Error('service stopping'))
     await this.store.requeue(left)
+    this.stopped = true
   }
 }
 

@@ -1,9 +1,14 @@
-import {readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import http from 'node:http'
+import type {AddressInfo} from 'node:net'
 import path from 'node:path'
+
+import Database from 'better-sqlite3'
+import {execa} from 'execa'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {runCli} from '../support/cli.js'
+import {BIN, runCli} from '../support/cli.js'
 import {freePort} from '../support/net.js'
 import {type TestService, startTestService} from '../support/service.js'
 
@@ -27,7 +32,7 @@ describe('infra jobs against a running service', () => {
     const result = await runCli(['jobs', 'result', id, '--output', out], {env})
     expect(result.exitCode).toBe(0)
     expect(readFileSync(out, 'utf8')).toBe('servers: 42\n')
-    expect(result.stderr).toMatch(/wrote 12 bytes to .*out\.txt, sha256 [0-9a-f]{64}/)
+    expect(result.stderr).toMatch(/wrote 12 bytes to .*out\.txt, sha256 [0-9a-f]{64} \(checked against the service\)/)
     const described = JSON.parse((await runCli(['jobs', 'result', id, '--output', out, '--json'], {env})).stdout)
     expect(described).toEqual({jobId: id, output: out, bytes: 12, rows: null, sha256: expect.stringMatching(/^[0-9a-f]{64}$/)})
     const needsFile = await runCli(['jobs', 'result', id, '--json'], {env})
@@ -73,5 +78,134 @@ describe('infra jobs against a running service', () => {
     const failed = await runCli(['jobs', 'trigger', '--source-type', 'file', '--config', '{"path": "absent.txt"}', '--wait', '--json'], {env})
     expect(failed.exitCode).toBe(1)
     expect(JSON.parse(failed.stdout).job).toMatchObject({status: 'failed'})
+  })
+})
+
+describe('jobs result checks what it wrote', () => {
+  it('fails loudly and keeps nothing when the download was tampered with on the way', async () => {
+    const id = /Queued: ([0-9a-f-]{36})/.exec((await runCli(['jobs', 'trigger', '--source-type', 'file', '--config', '{"path": "inventory.txt"}', '--wait'], {env})).stdout)![1]
+    // A proxy between client and service that changes one byte of the body (a stand-in for a
+    // tampering middlebox: the service itself is real).
+    const upstream = new URL(t.url)
+    const proxy = http.createServer((request, response) => {
+      const forwarded = http.request({host: upstream.hostname, port: upstream.port, path: request.url, method: request.method, headers: request.headers}, (answer) => {
+        const chunks: Buffer[] = []
+        answer.on('data', (chunk) => chunks.push(chunk))
+        answer.on('end', () => {
+          const body = Buffer.concat(chunks)
+          if (request.url?.includes('/result/')) body[0] ^= 0x20
+          response.writeHead(answer.statusCode ?? 502, answer.headers).end(body)
+        })
+      })
+      request.pipe(forwarded)
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    try {
+      const out = path.join(t.dataDir, 'tampered.txt')
+      const tampered = await runCli(['jobs', 'result', id, '--output', out, '--json'], {env: {...env, INFRA_SERVICE_URL: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`}})
+      expect(tampered.exitCode).toBe(1)
+      const error = JSON.parse(tampered.stdout).error
+      expect(error).toMatchObject({code: 'RESULT_MISMATCH', message: expect.stringMatching(/^the result of job .* does not match what the service holds: SHA-256 [0-9a-f]{64} differs from the service's [0-9a-f]{64}$/)})
+      expect(existsSync(out)).toBe(false)
+      expect(existsSync(`${out}.partial`)).toBe(false)
+      // The same download straight from the service passes.
+      expect((await runCli(['jobs', 'result', id, '--output', out], {env})).exitCode).toBe(0)
+      expect(statSync(out).mode & 0o777).toBe(0o600)
+    } finally {
+      proxy.close()
+    }
+  })
+})
+
+describe('jobs list --since', () => {
+  it('takes a duration or a date like audit flow-logs, and names the flag when it is wrong', async () => {
+    const recent = JSON.parse((await runCli(['jobs', 'list', '--since', '24h', '--json'], {env})).stdout)
+    expect(recent.jobs.length).toBeGreaterThan(0)
+    const future = JSON.parse((await runCli(['jobs', 'list', '--since', '2099-01-01', '--json'], {env})).stdout)
+    expect(future.jobs).toEqual([])
+    const bad = await runCli(['jobs', 'list', '--since', 'yesterday'], {env})
+    expect(bad.exitCode).toBe(1)
+    expect(bad.stderr.trim()).toBe('Error: --since "yesterday" is not a time: use an ISO date (2026-11-27, 2026-11-27T10:00Z) or a duration like 24h or 7d')
+    // A refusal by the service names the flag, not the query string.
+    const cursor = await runCli(['jobs', 'list', '--cursor', 'not a cursor!'], {env})
+    expect(cursor.exitCode).toBe(2)
+    expect(cursor.stderr.trim()).toBe('Error: --cursor not a cursor! was refused by the service: check --cursor (infra jobs list --help)')
+  })
+})
+
+describe('jobs trigger --help', () => {
+  it('has examples that run as written against a service set up like the README says', async () => {
+    const db = new Database(path.join(t.dataDir, 'crm.db'))
+    db.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT); INSERT INTO users (email) VALUES (\'a@example.com\')')
+    db.close()
+    const configured = await startTestService({connections: {crm: path.join(t.dataDir, 'crm.db')}})
+    try {
+      writeFileSync(path.join(configured.fileRoot, 'report.csv'), 'a,b\n1,2\n')
+      const help = await runCli(['jobs', 'trigger', '--help'])
+      const examples = [...help.stdout.slice(help.stdout.indexOf('EXAMPLES')).matchAll(/^\s+\$ infra (jobs trigger .*)$/gm)].map((match) => match[1])
+      expect(examples.length).toBeGreaterThanOrEqual(3)
+      for (const example of examples) {
+        // Shell words: single-quoted strings stay whole.
+        const words = [...example.matchAll(/'([^']*)'|(\S+)/g)].map((match) => match[1] ?? match[2])
+        const ran = await runCli(words, {env: {INFRA_SERVICE_URL: configured.url, INFRA_SERVICE_TOKEN: configured.token}})
+        expect(ran.stderr, example).toBe('')
+        expect(ran.exitCode, example).toBe(0)
+        expect(ran.stdout, example).toMatch(/Queued: [0-9a-f-]{36}/)
+      }
+    } finally {
+      await configured.service.stop()
+    }
+  })
+})
+
+describe('infra service token', () => {
+  it('lists tokens without secrets, and a revoked token is refused by the running service within a second', async () => {
+    const created = JSON.parse((await runCli(['service', 'token', 'create', '--name', 'ci-deploy', '--data-dir', t.dataDir, '--json'])).stdout)
+    expect(created).toMatchObject({name: 'ci-deploy', scopes: ['jobs:write', 'jobs:read'], token: expect.stringMatching(/^infra_/)})
+    expect((await t.call('GET', '/api/v1/jobs', {token: created.token})).status).toBe(200)
+    const listed = JSON.parse((await runCli(['service', 'token', 'list', '--data-dir', t.dataDir, '--json'])).stdout)
+    expect(listed.tokens.map((token: any) => token.name)).toEqual(expect.arrayContaining(['test', 'ci-deploy']))
+    expect(JSON.stringify(listed)).not.toMatch(/hash|infra_/)
+    const revoked = await runCli(['service', 'token', 'revoke', 'ci-deploy', '--data-dir', t.dataDir])
+    expect(revoked.exitCode).toBe(0)
+    expect(revoked.stdout).toMatch(/^Token "ci-deploy" \([0-9a-f-]{36}\) revoked at /)
+    const revokedAt = Date.now()
+    for (;;) {
+      const status = (await t.call('GET', '/api/v1/jobs', {token: created.token})).status
+      if (status === 401) break
+      expect(Date.now() - revokedAt).toBeLessThan(1000)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    const again = await runCli(['service', 'token', 'revoke', 'ci-deploy', '--data-dir', t.dataDir])
+    expect(again.exitCode).toBe(1)
+    expect(again.stderr).toContain('token ci-deploy was already revoked')
+    const unknown = await runCli(['service', 'token', 'revoke', 'nobody', '--data-dir', t.dataDir])
+    expect(unknown.stderr.trim()).toMatch(/^Error: no token named or with id nobody: live tokens: test/)
+    // A mistyped data folder is said, not made.
+    const typo = path.join(t.dataDir, 'no-such-folder')
+    const nowhere = await runCli(['service', 'token', 'list', '--data-dir', typo])
+    expect(nowhere.exitCode).toBe(1)
+    expect(nowhere.stderr.trim()).toMatch(/^Error: no job database at .*no-such-folder\/jobs\.db: pass the service's --data-dir/)
+    expect(existsSync(typo)).toBe(false)
+  })
+})
+
+describe('infra service start', () => {
+  it('refuses a missing --file-root or --connection file in one line, and warns when no token exists', async () => {
+    const dataDir = path.join(t.dataDir, 'fresh-service')
+    const missingRoot = await runCli(['service', 'start', '--port', '0', '--data-dir', dataDir, '--file-root', '/nonexistent/files'])
+    expect(missingRoot.exitCode).toBe(2)
+    expect(missingRoot.stderr.trim()).toBe('Error: --file-root /nonexistent/files does not exist: create it, or pass the folder the file source may read')
+    const missingDb = await runCli(['service', 'start', '--port', '0', '--data-dir', dataDir, '--connection', 'crm=/nonexistent/crm.db'])
+    expect(missingDb.exitCode).toBe(2)
+    expect(missingDb.stderr.trim()).toBe('Error: --connection crm=/nonexistent/crm.db: no such file: pass NAME=path/to/an/existing/sqlite.db')
+    const started = execa('node', [BIN, 'service', 'start', '--port', '0', '--data-dir', dataDir, '--log-level', 'silent'], {reject: false})
+    let stderr = ''
+    started.stderr?.on('data', (chunk) => (stderr += chunk))
+    const deadline = Date.now() + 20_000
+    while (!stderr.includes('listening') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100))
+    started.kill('SIGTERM')
+    await started
+    expect(stderr).toContain(`warning: no live API token: every request will be refused; create one with \`infra service token create --name NAME --data-dir ${dataDir}\``)
   })
 })

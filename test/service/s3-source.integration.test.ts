@@ -13,7 +13,9 @@ beforeAll(async () => {
   await s3.send(new PutObjectCommand({Bucket: 'exports', Key: 'daily/2026-11-27.csv', Body: 'id,total\n1,10\n'}))
   await s3.send(new PutObjectCommand({Bucket: 'exports', Key: 'daily/2026-11-28.bin', Body: Buffer.from([0, 1, 2, 255])}))
   await s3.send(new PutObjectCommand({Bucket: 'exports', Key: 'other/skip.txt', Body: 'no'}))
-  t = await startTestService()
+  await s3.send(new PutObjectCommand({Bucket: 'exports', Key: 'large/a.bin', Body: 'a'.repeat(3000)}))
+  await s3.send(new PutObjectCommand({Bucket: 'exports', Key: 'large/b.bin', Body: 'b'.repeat(3000)}))
+  t = await startTestService({maxRows: 100})
 })
 afterAll(async () => {
   await t.service.stop()
@@ -37,5 +39,14 @@ describe('the s3 source', () => {
     const invalid = await t.call('POST', '/api/v1/jobs/trigger', {body: {source_type: 's3', config: {bucket: 'Bad_Bucket'}}})
     expect(invalid.status).toBe(400)
     expect(invalid.body.error.field).toBe('config.bucket')
+    const tooMany = await t.call('POST', '/api/v1/jobs/trigger', {body: {source_type: 's3', config: {bucket: 'exports', max_objects: 101}}})
+    expect(tooMany.body.error).toMatchObject({code: 'VALIDATION', field: 'config.max_objects'})
+  })
+
+  it('holds the byte limit while reading: an object past what is left is refused, nothing is stored', async () => {
+    const capped = await t.call('POST', '/api/v1/jobs/trigger', {body: {source_type: 's3', config: {bucket: 'exports', prefix: 'large/', max_bytes: 5000}}})
+    expect(await waitForJob(t, capped.body.job_id)).toMatchObject({status: 'failed', attempts: 1, result: null, error: 'objects under the prefix exceed 5000 bytes; narrow config.prefix or set config.max_objects'})
+    const one = await t.call('POST', '/api/v1/jobs/trigger', {body: {source_type: 's3', config: {bucket: 'exports', prefix: 'large/', max_bytes: 5000, max_objects: 1}}})
+    expect(await waitForJob(t, one.body.job_id)).toMatchObject({status: 'succeeded', result: {rows: 1}})
   })
 })

@@ -32,7 +32,7 @@ export async function startTestService(settings: Partial<SourceSettings> = {}, e
     logLevel: extra.logLevel ?? 'silent',
     logDestination: extra.logDestination,
     version: 'test',
-    settings: {fileRoot, connections: {}, allowPrivateHttp: false, httpTimeoutMs: 5000, httpMaxBytes: 1 << 20, ...settings},
+    settings: {fileRoot, connections: {}, allowPrivateHttp: false, httpTimeoutMs: 5000, maxResultBytes: 1 << 20, maxRows: 100_000, ...settings},
   })
   service.workers.options.backoffBaseMs = 50
   const {token} = await createToken(service.store, 'test')

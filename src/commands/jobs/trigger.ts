@@ -11,13 +11,14 @@ import {InfraError} from '../../errors.js'
 export default class JobsTrigger extends ServiceCommand {
   static override summary = 'Queue a collection job; --wait follows it to the end.'
   static override examples = [
-    `<%= config.bin %> jobs trigger --source-type database --config '{"connection": "crm", "table": "users"}'`,
-    '<%= config.bin %> jobs trigger --source-type http --config-file job.json --wait',
+    `<%= config.bin %> jobs trigger --source-type file --config '{"path": "report.csv"}' --wait`,
+    `<%= config.bin %> jobs trigger --source-type database --config '{"connection": "crm", "table": "users", "limit": 100}'`,
+    `<%= config.bin %> jobs trigger --source-type http --config '{"url": "https://example.com/export.csv", "max_bytes": 1048576}' --idempotency-key nightly-export`,
   ]
 
   static override flags = {
     ...serviceFlags,
-    'source-type': Flags.string({description: 'database, http or file', required: true}),
+    'source-type': Flags.string({description: 'what to collect from; /docs on the service shows each one\'s config', options: ['database', 'file', 'http', 's3'], required: true}),
     config: Flags.string({description: 'the source\'s config as JSON', exclusive: ['config-file']}),
     'config-file': Flags.string({description: 'a JSON file with the source\'s config'}),
     'idempotency-key': Flags.string({description: 'repeat-safe key: the same key returns the same job'}),
@@ -26,7 +27,14 @@ export default class JobsTrigger extends ServiceCommand {
 
   async run(): Promise<{job_id: string; status: string; created: boolean; job?: JobView}> {
     const {flags} = await this.parse(JobsTrigger)
-    const raw = flags['config-file'] ? readFileSync(flags['config-file'], 'utf8') : flags.config
+    let raw = flags.config
+    if (flags['config-file']) {
+      try {
+        raw = readFileSync(flags['config-file'], 'utf8')
+      } catch (error) {
+        throw new InfraError(`--config-file ${flags['config-file']}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`, 'pass a JSON file with the source\'s config', 'BAD_CONFIG')
+      }
+    }
     if (!raw) throw new InfraError('missing --config', 'pass --config \'{"table": "users"}\' or --config-file FILE', 'MISSING_FLAG')
     let config: Record<string, unknown>
     try {

@@ -1,9 +1,11 @@
+import {mkdirSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
 import {Flags} from '@oclif/core'
 
 import {ServiceCommand} from '../_lib/base-command.js'
+import {InfraError} from '../../errors.js'
 import {startService} from '../../service/server.js'
 
 export default class ServiceStart extends ServiceCommand {
@@ -18,6 +20,10 @@ export default class ServiceStart extends ServiceCommand {
     concurrency: Flags.integer({description: 'jobs run at once', env: 'INFRA_SERVICE_CONCURRENCY', default: 4, min: 1}),
     'job-timeout': Flags.integer({description: 'seconds one attempt may take', default: 300, min: 1}),
     'rate-limit': Flags.integer({description: 'requests per second per token (bursts of twice that)', env: 'INFRA_SERVICE_RATE_LIMIT', default: 2000, min: 1}),
+    'auth-failure-limit': Flags.integer({description: 'requests without a valid token per second per client address (bursts of ten times that), then 429', default: 2, min: 1}),
+    'max-result-bytes': Flags.integer({description: 'ceiling of one result\'s size; a job may only ask for less', default: 100 * 1024 * 1024, min: 1}),
+    'max-rows': Flags.integer({description: 'ceiling of rows (database) and objects (s3) per result; a job may only ask for less', default: 1_000_000, min: 1}),
+    'http-timeout': Flags.integer({description: 'seconds one http source request may take', default: 30, min: 1}),
     'lease-seconds': Flags.integer({description: 'how long a running job stays claimed without a heartbeat; after a crash it is requeued then', default: 15, min: 1, hidden: true}),
     'max-attempts': Flags.integer({description: 'attempts per job before it fails', default: 3, min: 1, max: 10}),
     'file-root': Flags.string({description: 'folder the file source may read', env: 'INFRA_SERVICE_FILE_ROOT'}),
@@ -31,10 +37,14 @@ export default class ServiceStart extends ServiceCommand {
     const connections = Object.fromEntries(
       (flags.connection ?? []).map((entry) => {
         const [name, ...rest] = entry.split('=')
-        if (!name || rest.length === 0) this.error(`--connection ${entry}: write NAME=path/to/file.db`, {exit: 2})
+        if (!name || rest.length === 0) throw new InfraError(`--connection ${entry}: write NAME=path/to/file.db`, 'e.g. --connection crm=./crm.db', 'BAD_FLAG', 2)
+        if (!/^[\w.-]{1,64}$/.test(name)) throw new InfraError(`--connection ${entry}: the name must be letters, digits, dots, dashes or underscores`, 'e.g. --connection crm=./crm.db', 'BAD_FLAG', 2)
         return [name, path.resolve(rest.join('='))]
       }),
     )
+    // The default file root is created (owner-only); one that was named must exist.
+    const fileRoot = path.resolve(flags['file-root'] ?? path.join(flags['data-dir'], 'files'))
+    if (!flags['file-root']) mkdirSync(fileRoot, {recursive: true, mode: 0o700})
     const service = await startService({
       host: flags.host,
       port: flags.port,
@@ -45,16 +55,22 @@ export default class ServiceStart extends ServiceCommand {
       maxAttempts: flags['max-attempts'],
       leaseMs: flags['lease-seconds'] * 1000,
       rateLimitPerSecond: flags['rate-limit'],
+      authFailuresPerSecond: flags['auth-failure-limit'],
       logLevel: flags['log-level'],
       version: this.config.version,
       settings: {
-        fileRoot: path.resolve(flags['file-root'] ?? path.join(flags['data-dir'], 'files')),
+        fileRoot,
         connections,
         allowPrivateHttp: flags['allow-private-http'],
-        httpTimeoutMs: 30_000,
-        httpMaxBytes: 100 * 1024 * 1024,
+        httpTimeoutMs: flags['http-timeout'] * 1000,
+        maxResultBytes: flags['max-result-bytes'],
+        maxRows: flags['max-rows'],
       },
     })
+    if (!(await service.store.listTokens()).some((token) => !token.revokedAt)) {
+      process.stderr.write(`warning: no live API token: every request will be refused; create one with \`infra service token create --name NAME --data-dir ${path.resolve(flags['data-dir'])}\`
+`)
+    }
     // With --json, one line on stdout says where it listens, for scripts that start it.
     if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify({url: service.url, pid: process.pid, dataDir: path.resolve(flags['data-dir'])})}\n`)
     else process.stderr.write(`infra service listening on ${service.url}\n`)

@@ -12,9 +12,20 @@ const quote = (identifier: string) => `"${identifier}"`
 export const databaseSource: Source = {
   type: 'database',
   contentType: 'application/x-ndjson',
+  configSchema: (settings) => ({
+    type: 'object',
+    required: ['table'],
+    properties: {
+      connection: {type: 'string', maxLength: 64, default: 'default', description: 'a connection name the service was started with (--connection NAME=file)'},
+      table: {type: 'string', pattern: IDENTIFIER.source, description: 'table or view to read'},
+      columns: {type: 'array', items: {type: 'string', pattern: IDENTIFIER.source}, minItems: 1, maxItems: 500, description: 'columns to read (default: all)'},
+      limit: {type: 'integer', minimum: 1, maximum: settings.maxRows, description: 'read at most this many rows (the server\'s row ceiling applies regardless)'},
+    },
+  }),
   validate(config, settings) {
     const connection = config.connection ?? 'default'
-    if (typeof connection !== 'string' || !(connection in settings.connections)) {
+    // Own names only: `in` would accept what every object inherits (constructor, toString).
+    if (typeof connection !== 'string' || !Object.hasOwn(settings.connections, connection)) {
       return `config.connection "${String(connection)}" is not configured on the server (known: ${Object.keys(settings.connections).join(', ') || 'none'})`
     }
     if (typeof config.table !== 'string' || !IDENTIFIER.test(config.table)) return 'config.table must be a plain identifier (letters, digits, underscore)'
@@ -25,7 +36,9 @@ export const databaseSource: Source = {
     return undefined
   },
   async run(config, ctx, settings) {
-    const db = new Database(settings.connections[String(config.connection ?? 'default')], {readonly: true, fileMustExist: true})
+    const name = String(config.connection ?? 'default')
+    if (!Object.hasOwn(settings.connections, name)) throw new PermanentJobError(`config.connection "${name}" is not configured on the server`)
+    const db = new Database(settings.connections[name], {readonly: true, fileMustExist: true})
     try {
       const table = String(config.table)
       const known = db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?").get(table)
@@ -34,15 +47,24 @@ export const databaseSource: Source = {
       const columns = (config.columns as string[] | undefined) ?? [...existing]
       const unknown = columns.filter((column) => !existing.has(column))
       if (unknown.length) throw new PermanentJobError(`unknown column${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} in ${table}`)
-      const total = (db.prepare(`SELECT COUNT(*) AS n FROM ${quote(table)}`).get() as {n: number}).n
-      const limit = Math.min(Number(config.limit ?? total), total)
+      // A limit the job asked for truncates; the server's ceiling refuses: a partial table is
+      // only returned when someone asked for one.
+      const asked = config.limit === undefined ? undefined : Number(config.limit)
+      const cap = Math.min(asked ?? Infinity, ctx.limits.maxRows)
+      const total = Math.min((db.prepare(`SELECT COUNT(*) AS n FROM ${quote(table)}`).get() as {n: number}).n, cap)
       const statement = db.prepare(`SELECT ${columns.map(quote).join(', ')} FROM ${quote(table)} LIMIT ?`)
+      // One row past the cap is read only to tell "exactly the cap" from "more".
       let rows = 0
-      for (const row of statement.iterate(limit)) {
+      for (const row of statement.iterate(cap + 1)) {
         if (ctx.signal.aborted) throw ctx.signal.reason
+        if (rows === cap) {
+          if (asked !== undefined && asked <= ctx.limits.maxRows) break
+          throw new PermanentJobError(`${table} has more than ${ctx.limits.maxRows} rows, the row limit; set config.limit to read part of it`)
+        }
+        // ctx.write refuses once the byte limit would be passed: the cap holds while reading.
         await ctx.write(`${JSON.stringify(row)}\n`)
         rows++
-        if (rows % 1000 === 0) ctx.progress(rows / Math.max(limit, 1))
+        if (rows % 1000 === 0) ctx.progress(rows / Math.max(total, 1))
       }
       return {rows}
     } finally {

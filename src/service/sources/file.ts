@@ -7,6 +7,11 @@ import {PermanentJobError, type Source} from './source.js'
 export const fileSource: Source = {
   type: 'file',
   contentType: 'application/octet-stream',
+  configSchema: () => ({
+    type: 'object',
+    required: ['path'],
+    properties: {path: {type: 'string', minLength: 1, maxLength: 4096, description: 'a path relative to the service\'s --file-root; it may not climb out of it'}},
+  }),
   validate(config) {
     if (typeof config.path !== 'string' || config.path.length === 0) return 'config.path is required: a path under the file root'
     if (path.isAbsolute(config.path) || config.path.split(/[\\/]/).includes('..')) return 'config.path must be relative to the file root and must not climb out of it'
@@ -22,6 +27,7 @@ export const fileSource: Source = {
     }
     if (real !== root && !real.startsWith(root + path.sep)) throw new PermanentJobError('config.path resolves outside the file root')
     const size = statSync(real).size
+    if (size > ctx.limits.maxBytes) throw new PermanentJobError(`config.path is ${size} bytes, more than the limit of ${ctx.limits.maxBytes}`)
     let read = 0
     for await (const chunk of createReadStream(real, {signal: ctx.signal, highWaterMark: 1 << 16})) {
       read += (chunk as Buffer).length

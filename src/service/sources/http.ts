@@ -1,29 +1,89 @@
 import {lookup} from 'node:dns/promises'
-import http from 'node:http'
+import http, {type IncomingMessage} from 'node:http'
 import https from 'node:https'
-import {isIP} from 'node:net'
+import {isIP, type LookupFunction} from 'node:net'
 
-import {PermanentJobError, type Source} from './source.js'
+import {forbiddenReason} from './address-policy.js'
+import {PermanentJobError, type Source, type SourceSettings} from './source.js'
 
-/** Private, loopback, link-local (the metadata service 169.254.169.254) and other non-public ranges. */
-export function isForbiddenAddress(address: string): boolean {
-  if (isIP(address) === 6) {
-    const lower = address.toLowerCase()
-    if (lower.startsWith('::ffff:')) return isForbiddenAddress(lower.slice(7))
-    return lower === '::1' || lower === '::' || lower.startsWith('fc') || lower.startsWith('fd') || lower.startsWith('fe80') || lower.startsWith('fd00:ec2')
-  }
-  const [a, b] = address.split('.').map(Number)
-  return a === 0 || a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127) || a >= 224
+export {forbiddenReason, isForbiddenAddress} from './address-policy.js'
+
+/** Redirects followed per job; each hop's address is checked again. */
+export const MAX_REDIRECTS = 3
+
+interface Resolved {
+  address: string
+  family: 4 | 6
 }
 
 /**
- * GET with a timeout and a size limit. The host is resolved once and checked, and the request is
- * pinned to that address, so DNS rebinding cannot reach a private address after the check.
+ * Every address the URL's host stands for, each checked: one private address refuses the whole
+ * name (a resolver may hand out any of them, and DNS answers can change between lookups).
+ */
+export async function resolveChecked(url: URL, settings: Pick<SourceSettings, 'allowPrivateHttp'>): Promise<Resolved[]> {
+  // A fully qualified name's trailing dot names the same host: resolved like the name without it.
+  const host = url.hostname.replace(/^\[|\]$/g, '').replace(/(?<=[^.])\.$/, '')
+  let addresses: Resolved[]
+  if (isIP(host)) addresses = [{address: host, family: isIP(host) as 4 | 6}]
+  else {
+    try {
+      addresses = (await lookup(host, {all: true, verbatim: true})) as Resolved[]
+    } catch (error) {
+      throw new PermanentJobError(`${host} does not resolve (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
+    }
+  }
+  if (addresses.length === 0) throw new PermanentJobError(`${host} does not resolve`)
+  if (!settings.allowPrivateHttp) {
+    const refused = addresses.flatMap(({address}) => {
+      const reason = forbiddenReason(address)
+      return reason ? [`${address} (${reason})`] : []
+    })
+    if (refused.length) throw new PermanentJobError(`${url.host} is a private or metadata address: ${refused.join(', ')}; refused (a service started with --allow-private-http may reach it)`)
+  }
+  return addresses
+}
+
+/**
+ * A `lookup` that answers only with the addresses already checked: the connection goes to one of
+ * them whatever DNS says by then (no rebinding). Node 20's family autoselection asks with
+ * `all: true` and expects an array; plain callers get one address.
+ */
+export function pinnedLookup(addresses: Resolved[]): LookupFunction {
+  return ((_hostname: string, options: {all?: boolean; family?: number | string}, callback: (...args: unknown[]) => void) => {
+    const family = options?.family === 'IPv4' ? 4 : options?.family === 'IPv6' ? 6 : Number(options?.family ?? 0)
+    const allowed = family === 4 || family === 6 ? addresses.filter((entry) => entry.family === family) : addresses
+    if (allowed.length === 0) {
+      const error = Object.assign(new Error(`no IPv${family} address was checked for this host`), {code: 'ENOTFOUND'})
+      return options?.all ? callback(error, []) : callback(error, '', 0)
+    }
+    if (options?.all) return callback(null, allowed.map(({address, family}) => ({address, family})))
+    return callback(null, allowed[0].address, allowed[0].family)
+  }) as LookupFunction
+}
+
+function get(url: URL, addresses: Resolved[], signal: AbortSignal, timeoutMs: number): Promise<IncomingMessage> {
+  const client = url.protocol === 'https:' ? https : http
+  return new Promise((resolve, reject) => {
+    const request = client.get(url, {signal, timeout: timeoutMs, lookup: pinnedLookup(addresses), agent: false}, resolve)
+    request.on('timeout', () => request.destroy(new Error(`GET ${url.origin} timed out after ${timeoutMs} ms`)))
+    request.on('error', reject)
+  })
+}
+
+/**
+ * GET with a timeout and a size limit. The host is resolved, every address is checked, and the
+ * connection is pinned to the checked addresses. Redirects are followed up to MAX_REDIRECTS, each
+ * target checked the same way; a 3xx is never a result.
  */
 export const httpSource: Source = {
   type: 'http',
   contentType: 'application/octet-stream',
-  validate(config) {
+  configSchema: () => ({
+    type: 'object',
+    required: ['url'],
+    properties: {url: {type: 'string', minLength: 8, maxLength: 2048, description: `http(s) URL to GET; private, loopback and metadata addresses are refused unless the service runs with --allow-private-http; up to ${MAX_REDIRECTS} redirects are followed, each checked again`}},
+  }),
+  validate(config, settings) {
     if (typeof config.url !== 'string') return 'config.url is required: an http(s) URL'
     let url: URL
     try {
@@ -33,51 +93,53 @@ export const httpSource: Source = {
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'config.url must be http or https'
     if (url.username || url.password) return 'config.url must not carry credentials'
+    // An address literal can be judged at once; names are judged when the job runs.
+    const host = url.hostname.replace(/^\[|\]$/g, '')
+    const reason = !settings.allowPrivateHttp && isIP(host) ? forbiddenReason(host) : undefined
+    if (reason) return `config.url points at ${host} (${reason}); private, loopback and metadata addresses are refused`
     return undefined
   },
   async run(config, ctx, settings) {
-    const url = new URL(String(config.url))
-    const host = url.hostname.replace(/^\[|\]$/g, '')
-    const addresses = isIP(host) ? [{address: host, family: isIP(host)}] : await lookup(host, {all: true})
-    if (!settings.allowPrivateHttp && addresses.some((entry) => isForbiddenAddress(entry.address))) {
-      throw new PermanentJobError(`config.url resolves to a private or metadata address (${addresses.map((e) => e.address).join(', ')}); refused`)
+    let url = new URL(String(config.url))
+    const timeoutMs = Math.min(ctx.limits.timeoutMs, settings.httpTimeoutMs)
+    let response: IncomingMessage
+    for (let hop = 0; ; hop++) {
+      const addresses = await resolveChecked(url, settings)
+      response = await get(url, addresses, ctx.signal, timeoutMs)
+      const status = response.statusCode ?? 0
+      if (status < 300 || status >= 400) break
+      response.resume()
+      const location = response.headers.location
+      if (status === 304 || !location) throw new PermanentJobError(`GET ${url.origin}${url.pathname} answered ${status} without a redirect target; no result`)
+      if (hop >= MAX_REDIRECTS) throw new PermanentJobError(`GET ${String(config.url)} redirected more than ${MAX_REDIRECTS} times; refused`)
+      const next = new URL(location, url)
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new PermanentJobError(`GET ${url.origin} redirected to a ${next.protocol} URL; refused`)
+      if (next.username || next.password) throw new PermanentJobError(`GET ${url.origin} redirected to a URL with credentials; refused`)
+      url = next
     }
-    const pinned = addresses[0]
-    const client = url.protocol === 'https:' ? https : http
-    const maxBytes = Number(config.max_bytes ?? settings.httpMaxBytes)
-    const timeoutMs = Number(config.timeout_ms ?? settings.httpTimeoutMs)
-    await new Promise<void>((resolve, reject) => {
-      const request = client.get(
-        url,
-        {
-          signal: ctx.signal,
-          timeout: timeoutMs,
-          lookup: (_host, _options, callback) => (callback as (e: null, a: string, f: number) => void)(null, pinned.address, pinned.family),
-        },
-        (response) => {
-          if ((response.statusCode ?? 0) >= 400) {
-            response.resume()
-            const error = new Error(`GET ${url.origin}${url.pathname} answered ${response.statusCode}`)
-            return reject((response.statusCode ?? 0) < 500 ? new PermanentJobError(error.message) : error)
-          }
-          const length = Number(response.headers['content-length'] ?? 0)
-          let received = 0
-          ;(async () => {
-            for await (const chunk of response) {
-              received += (chunk as Buffer).length
-              if (received > maxBytes) throw new PermanentJobError(`response is larger than ${maxBytes} bytes`)
-              await ctx.write(chunk as Buffer)
-              if (length) ctx.progress(received / length)
-            }
-          })().then(resolve, (error) => {
-            request.destroy()
-            reject(error)
-          })
-        },
-      )
-      request.on('timeout', () => request.destroy(new Error(`GET ${url.origin} timed out after ${timeoutMs} ms`)))
-      request.on('error', reject)
-    })
+    const status = response.statusCode ?? 0
+    if (status >= 400 || status < 200) {
+      response.resume()
+      const message = `GET ${url.origin}${url.pathname} answered ${status}`
+      throw status >= 500 || status === 429 ? new Error(message) : new PermanentJobError(message)
+    }
+    const declared = Number(response.headers['content-length'] ?? 0)
+    if (declared > ctx.limits.maxBytes) {
+      response.destroy()
+      throw new PermanentJobError(`response is larger than ${ctx.limits.maxBytes} bytes (Content-Length ${declared})`)
+    }
+    let received = 0
+    try {
+      for await (const chunk of response) {
+        received += (chunk as Buffer).length
+        // The worker enforces the cap on every write too; this says which source ran over.
+        if (received > ctx.limits.maxBytes) throw new PermanentJobError(`response is larger than ${ctx.limits.maxBytes} bytes`)
+        await ctx.write(chunk as Buffer)
+        if (declared) ctx.progress(received / declared)
+      }
+    } finally {
+      response.destroy()
+    }
     return {rows: null}
   },
 }

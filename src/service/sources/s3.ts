@@ -1,4 +1,5 @@
 import {createHash} from 'node:crypto'
+import type {Readable} from 'node:stream'
 
 import {PermanentJobError, type Source} from './source.js'
 
@@ -20,32 +21,55 @@ function s3(): NonNullable<typeof shared> {
 /**
  * Objects under a prefix, one JSON line each (key, size, time, SHA-256, body as UTF-8 text or
  * base64). The service's own AWS identity is used (IRSA on EKS, the standard chain elsewhere).
+ * Bodies are streamed and counted as they arrive: an object bigger than what is left of the byte
+ * limit is refused from its listed size, and a body that runs past it is cut off mid-read.
  */
 export const s3Source: Source = {
   type: 's3',
   contentType: 'application/x-ndjson',
+  configSchema: (settings) => ({
+    type: 'object',
+    required: ['bucket'],
+    properties: {
+      bucket: {type: 'string', pattern: BUCKET.source, description: 'S3 bucket name'},
+      prefix: {type: 'string', maxLength: 1024, description: 'key prefix (default: the whole bucket)'},
+      max_objects: {type: 'integer', minimum: 1, maximum: settings.maxRows, description: 'read at most this many objects (the server\'s row ceiling applies regardless)'},
+    },
+  }),
   validate(config) {
     if (typeof config.bucket !== 'string' || !BUCKET.test(config.bucket)) return 'config.bucket must be an S3 bucket name'
     if (config.prefix !== undefined && typeof config.prefix !== 'string') return 'config.prefix must be a string'
     if (config.max_objects !== undefined && (!Number.isInteger(config.max_objects) || (config.max_objects as number) < 1)) return 'config.max_objects must be a positive integer'
     return undefined
   },
-  async run(config, ctx, settings) {
+  async run(config, ctx) {
     const {
       sdk: {GetObjectCommand, paginateListObjectsV2},
       client,
     } = await s3()
-    const maxObjects = Number(config.max_objects ?? 10_000)
+    const maxObjects = Math.min(Number(config.max_objects ?? Infinity), ctx.limits.maxRows)
+    const maxBytes = ctx.limits.maxBytes
+    const tooBig = () => new PermanentJobError(`objects under the prefix exceed ${maxBytes} bytes; narrow config.prefix or set config.max_objects`)
     let objects = 0
     let bytes = 0
     try {
       for await (const page of paginateListObjectsV2({client}, {Bucket: String(config.bucket), Prefix: (config.prefix as string | undefined) ?? ''})) {
         for (const object of page.Contents ?? []) {
           if (objects >= maxObjects) return {rows: objects}
+          if (bytes + (object.Size ?? 0) > maxBytes) throw tooBig()
           const answer = await client.send(new GetObjectCommand({Bucket: String(config.bucket), Key: object.Key}), {abortSignal: ctx.signal})
-          const body = Buffer.from(await answer.Body!.transformToByteArray())
-          bytes += body.length
-          if (bytes > settings.httpMaxBytes) throw new PermanentJobError(`objects under the prefix exceed ${settings.httpMaxBytes} bytes; narrow config.prefix or set config.max_objects`)
+          const stream = answer.Body as Readable
+          const chunks: Buffer[] = []
+          try {
+            for await (const chunk of stream) {
+              bytes += (chunk as Buffer).length
+              if (bytes > maxBytes) throw tooBig()
+              chunks.push(chunk as Buffer)
+            }
+          } finally {
+            stream.destroy()
+          }
+          const body = Buffer.concat(chunks)
           const text = body.toString('utf8')
           const isText = Buffer.from(text, 'utf8').equals(body) && !text.includes('\u0000')
           await ctx.write(

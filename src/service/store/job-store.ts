@@ -21,6 +21,8 @@ export interface Job {
   leaseUntil: string | null
   cancelRequested: boolean
   result: JobResultMeta | null
+  /** The token that created the job: its owner. */
+  tokenId: string
 }
 
 export interface JobResultMeta {
@@ -50,12 +52,23 @@ export interface ListQuery {
   limit: number
   /** Opaque cursor from the previous page. */
   cursor?: string
+  /** Only the jobs this token created (every non-admin listing). */
+  tokenId?: string
 }
+
+/**
+ * What a token may do: `jobs:write` trigger and cancel, `jobs:read` status, list and results, both
+ * for the token's own jobs only; `admin` every job of every token.
+ */
+export const SCOPES = ['jobs:write', 'jobs:read', 'admin'] as const
+export type Scope = (typeof SCOPES)[number]
+export const DEFAULT_SCOPES: readonly Scope[] = ['jobs:write', 'jobs:read']
 
 export interface Token {
   id: string
   name: string
   hash: string
+  scopes: Scope[]
   createdAt: string
   revokedAt: string | null
 }
@@ -90,7 +103,9 @@ export interface JobStore {
   countsByState(): Promise<Record<JobState, number>>
   ping(): Promise<void>
   addToken(token: Token): Promise<void>
+  /** The token with this SHA-256, revoked or not (callers check revokedAt). */
   tokenByHash(hash: string): Promise<Token | undefined>
+  /** Marks a token revoked by id or name; false when no live token has it. */
   revokeToken(idOrName: string): Promise<boolean>
   listTokens(): Promise<Token[]>
   close(): Promise<void>

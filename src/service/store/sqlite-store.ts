@@ -1,11 +1,11 @@
-import {mkdirSync, readFileSync, unlinkSync, writeFileSync} from 'node:fs'
+import {chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import Database from 'better-sqlite3'
 
 import {InfraError} from '../../errors.js'
 
-import {type Job, type JobResultMeta, type JobState, type JobStore, JOB_STATES, type ListQuery, type NewJob, type Token} from './job-store.js'
+import {type Job, type JobResultMeta, type JobState, type JobStore, JOB_STATES, type ListQuery, type NewJob, type Scope, type Token} from './job-store.js'
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (
@@ -37,16 +37,18 @@ CREATE TABLE IF NOT EXISTS tokens (
   name TEXT NOT NULL UNIQUE,
   hash TEXT NOT NULL UNIQUE,
   created_at TEXT NOT NULL,
-  revoked_at TEXT
+  revoked_at TEXT,
+  scopes TEXT NOT NULL DEFAULT 'jobs:write jobs:read'
 );
+CREATE INDEX IF NOT EXISTS jobs_owner ON jobs(token_id, created_at, id);
 `
 
 /**
  * A job's columns in a fixed order. Rows are read as arrays (better-sqlite3's raw mode): building a
  * keyed object per row costs more than the query itself on the status path (measured).
  */
-const JOB_COLUMNS = 'id, source_type, config, status, attempts, max_attempts, progress, error, created_at, updated_at, started_at, finished_at, lease_until, cancel_requested, result'
-type JobRow = [string, string, string, JobState, number, number, number, string | null, string, string, string | null, string | null, string | null, number, string | null]
+const JOB_COLUMNS = 'id, source_type, config, status, attempts, max_attempts, progress, error, created_at, updated_at, started_at, finished_at, lease_until, cancel_requested, result, token_id'
+type JobRow = [string, string, string, JobState, number, number, number, string | null, string, string, string | null, string | null, string | null, number, string | null, string]
 
 const toJob = (row: JobRow): Job => ({
   id: row[0],
@@ -64,7 +66,18 @@ const toJob = (row: JobRow): Job => ({
   leaseUntil: row[12],
   cancelRequested: row[13] === 1,
   result: row[14] ? JSON.parse(row[14]) : null,
+  tokenId: row[15],
 })
+
+type TokenRow = {id: string; name: string; hash: string; created_at: string; revoked_at: string | null; scopes: string}
+const toToken = (row: TokenRow): Token => ({id: row.id, name: row.name, hash: row.hash, scopes: row.scopes.split(' ').filter(Boolean) as Scope[], createdAt: row.created_at, revokedAt: row.revoked_at})
+
+/** Owner-only files: jobs and results are collected data. */
+function createPrivately(file: string): void {
+  mkdirSync(path.dirname(file), {recursive: true, mode: 0o700})
+  closeSync(openSync(file, 'a', 0o600))
+  for (const existing of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(existing)) chmodSync(existing, 0o600)
+}
 
 const iso = (date = new Date()) => date.toISOString()
 
@@ -79,7 +92,7 @@ function takeOwnership(file: string): string {
   const lock = `${file}.owner`
   for (;;) {
     try {
-      writeFileSync(lock, String(process.pid), {flag: 'wx'})
+      writeFileSync(lock, String(process.pid), {flag: 'wx', mode: 0o600})
       return lock
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
@@ -129,6 +142,7 @@ const newJob = (job: NewJob, now: string): Job => ({
   leaseUntil: null,
   cancelRequested: false,
   result: null,
+  tokenId: job.tokenId,
 })
 
 /**
@@ -155,7 +169,7 @@ export class SqliteJobStore implements JobStore {
 
   /** `owner`: this process is the database's only writer of jobs (one service per data folder). */
   constructor(file: string, options: {owner?: boolean} = {}) {
-    if (file !== ':memory:') mkdirSync(path.dirname(file), {recursive: true})
+    if (file !== ':memory:') createPrivately(file)
     if (options.owner) {
       if (file !== ':memory:') this.ownerLock = takeOwnership(file)
       this.recent = new Map()
@@ -166,6 +180,10 @@ export class SqliteJobStore implements JobStore {
     this.db.pragma('busy_timeout = 5000')
     // 64 MB of page cache per connection (SQLite's default is 2 MB): the indexes of a busy day's jobs stay in memory.
     this.db.pragma('cache_size = -65536')
+    // Databases from before token scopes get the column (its default: the scopes tokens had).
+    if (this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tokens'").get() && !(this.db.prepare('PRAGMA table_info(tokens)').all() as {name: string}[]).some((c) => c.name === 'scopes')) {
+      this.db.exec("ALTER TABLE tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT 'jobs:write jobs:read'")
+    }
     this.db.exec(SCHEMA)
     this.workerDb = file === ':memory:' ? this.db : new Database(file)
     if (this.workerDb !== this.db) {
@@ -204,7 +222,7 @@ export class SqliteJobStore implements JobStore {
       requeue: workerDb.prepare(`UPDATE jobs SET status = 'queued', lease_until = NULL, updated_at = ? WHERE id = ? AND status = 'running'`),
       counts: db.prepare('SELECT status, COUNT(*) AS n FROM jobs GROUP BY status'),
       ping: db.prepare('SELECT 1'),
-      addToken: db.prepare('INSERT INTO tokens (id, name, hash, created_at) VALUES (@id, @name, @hash, @createdAt)'),
+      addToken: db.prepare('INSERT INTO tokens (id, name, hash, created_at, scopes) VALUES (@id, @name, @hash, @createdAt, @scopes)'),
       tokenByHash: db.prepare('SELECT * FROM tokens WHERE hash = ?'),
       revoke: db.prepare('UPDATE tokens SET revoked_at = ? WHERE (id = ? OR name = ?) AND revoked_at IS NULL'),
       tokens: db.prepare('SELECT * FROM tokens ORDER BY created_at'),
@@ -267,6 +285,7 @@ export class SqliteJobStore implements JobStore {
     const params: unknown[] = []
     if (query.status) where.push('status = ?'), params.push(query.status)
     if (query.sourceType) where.push('source_type = ?'), params.push(query.sourceType)
+    if (query.tokenId) where.push('token_id = ?'), params.push(query.tokenId)
     if (query.createdAfter) where.push('created_at >= ?'), params.push(query.createdAfter)
     if (query.createdBefore) where.push('created_at < ?'), params.push(query.createdBefore)
     if (query.cursor) {
@@ -400,12 +419,12 @@ export class SqliteJobStore implements JobStore {
   }
 
   async addToken(token: Token): Promise<void> {
-    this.statements.addToken.run(token)
+    this.statements.addToken.run({id: token.id, name: token.name, hash: token.hash, createdAt: token.createdAt, scopes: token.scopes.join(' ')})
   }
 
   async tokenByHash(hash: string): Promise<Token | undefined> {
-    const row = this.statements.tokenByHash.get(hash) as {id: string; name: string; hash: string; created_at: string; revoked_at: string | null} | undefined
-    return row ? {id: row.id, name: row.name, hash: row.hash, createdAt: row.created_at, revokedAt: row.revoked_at} : undefined
+    const row = this.statements.tokenByHash.get(hash) as TokenRow | undefined
+    return row ? toToken(row) : undefined
   }
 
   async revokeToken(idOrName: string): Promise<boolean> {
@@ -413,13 +432,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   async listTokens(): Promise<Token[]> {
-    return (this.statements.tokens.all() as {id: string; name: string; hash: string; created_at: string; revoked_at: string | null}[]).map((row) => ({
-      id: row.id,
-      name: row.name,
-      hash: row.hash,
-      createdAt: row.created_at,
-      revokedAt: row.revoked_at,
-    }))
+    return (this.statements.tokens.all() as TokenRow[]).map(toToken)
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@ import {existsSync, mkdtempSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
+import Database from 'better-sqlite3'
 import {describe, expect, it} from 'vitest'
 
 import {SqliteJobStore} from '../../../src/service/store/sqlite-store.js'
@@ -89,5 +90,29 @@ describe('the owning store (the service)', () => {
     writeFileSync(`${file}.owner`, gone)
     const next = new SqliteJobStore(file, {owner: true})
     await next.close()
+  })
+})
+
+describe('tokens and owners', () => {
+  it('keeps scopes with tokens and owners with jobs, and lists a token\'s own jobs', async () => {
+    const jobs = store()
+    await jobs.addToken({id: 't1', name: 'ci', hash: 'a'.repeat(64), scopes: ['jobs:read'], createdAt: new Date().toISOString(), revokedAt: null})
+    expect(await jobs.tokenByHash('a'.repeat(64))).toMatchObject({id: 't1', scopes: ['jobs:read']})
+    const mine = (await jobs.create({...newJob(), tokenId: 't1'})).job
+    await jobs.create({...newJob(), tokenId: 't2'})
+    expect((await jobs.get(mine.id))?.tokenId).toBe('t1')
+    expect((await jobs.list({limit: 10, tokenId: 't1'})).jobs.map((job) => job.id)).toEqual([mine.id])
+    expect((await jobs.list({limit: 10})).jobs).toHaveLength(2)
+    await jobs.close()
+  })
+
+  it('gives tokens of a database from before scopes the scopes they had', async () => {
+    const file = dbFile()
+    const old = new Database(file)
+    old.exec("CREATE TABLE tokens (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, revoked_at TEXT); INSERT INTO tokens VALUES ('t0', 'old', 'b', '2026-11-01T00:00:00Z', NULL)")
+    old.close()
+    const jobs = new SqliteJobStore(file)
+    expect(await jobs.listTokens()).toEqual([{id: 't0', name: 'old', hash: 'b', scopes: ['jobs:write', 'jobs:read'], createdAt: '2026-11-01T00:00:00Z', revokedAt: null}])
+    await jobs.close()
   })
 })
