@@ -74,6 +74,8 @@ export interface FleetOptions {
   renderer: 'simple' | 'silent'
   /** Asked once, with every client's plan, before anything is applied. */
   approve: (plan: FleetPlanRow[]) => Promise<boolean>
+  /** The single-target run; provision() itself unless a test measures the orchestration alone. */
+  provisionTarget?: typeof provision
 }
 
 /**
@@ -126,7 +128,7 @@ export async function provisionFleet(options: FleetOptions): Promise<FleetReport
       await take()
       let reachedBarrier = false
       try {
-        const report = await provision({
+        const report = await (options.provisionTarget ?? provision)({
           ...options.provision,
           estate: options.estate,
           env: client,

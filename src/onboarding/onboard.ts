@@ -5,7 +5,7 @@ import {Listr} from 'listr2'
 import {awsClientConfig} from '../aws/clients.js'
 import {crashPoint} from '../estate/atomic-file.js'
 import {findTarget} from '../estate/load.js'
-import {type Estate, SIZINGS, type Sizing} from '../estate/model.js'
+import {type Estate, OPTIONAL_LAYERS, type OptionalLayer, SIZINGS, type Sizing} from '../estate/model.js'
 import {cidrProblem, poolUsage} from '../estate/pool.js'
 import {setClientFields, updateEstateFile} from '../estate/writer.js'
 import {InfraError} from '../errors.js'
@@ -37,6 +37,8 @@ export interface OnboardRequest {
   vpcCidr: string
   sizing: Sizing
   tags: Record<string, string>
+  /** Optional layers the client goes without (estate omitLayers), e.g. for an emulator. */
+  omitLayers?: OptionalLayer[]
 }
 
 export const CLIENT_NAME = /^[a-z][a-z0-9-]{1,30}$/
@@ -79,7 +81,8 @@ export function knownValues(estate: Estate, name: string, workDir: string): Part
   const entry = client ?? pending
   const ou = journal?.organizationalUnit ? {organizationalUnit: journal.organizationalUnit} : {}
   if (!entry) return journal ? {email: journal.email, ...ou} : {}
-  return {vpcCidr: entry.vpcCidr, region: entry.region, sizing: entry.sizing, email: entry.email ?? journal?.email, ...ou}
+  const omitLayers = client && client.omitLayers.length > 0 ? {omitLayers: client.omitLayers} : {}
+  return {vpcCidr: entry.vpcCidr, region: entry.region, sizing: entry.sizing, email: entry.email ?? journal?.email, ...ou, ...omitLayers}
 }
 
 /**
@@ -110,6 +113,8 @@ export function planOnboarding(estate: Estate, request: OnboardRequest, workDir:
   }
   const problem = cidrProblem(estate, request.vpcCidr, name)
   if (problem) throw new InfraError(`--cidr ${problem}`, 'drop --cidr to take the next free block of the pool (see `infra env list`)', 'CIDR_UNAVAILABLE')
+  const unknownLayer = request.omitLayers?.find((layer) => !OPTIONAL_LAYERS.includes(layer))
+  if (unknownLayer) throw new InfraError(`--omit-layer ${unknownLayer} is not an optional layer`, `use one of ${OPTIONAL_LAYERS.join(', ')}`, 'INVALID_LAYER')
   for (const key of Object.keys(request.tags)) {
     if (key.startsWith('aws:')) throw new InfraError(`tag key "${key}" is reserved by AWS`, 'choose tag keys that do not start with aws:', 'INVALID_TAG')
   }
@@ -313,8 +318,10 @@ export async function onboardClient(options: OnboardOptions): Promise<OnboardRep
     },
     async record(task) {
       const recorded = recordedEntry()
-      const wanted = {status: undefined, accountId: ctx.accountId!, email: request.email, region: request.region, vpcCidr: request.vpcCidr, sizing: request.sizing}
-      if (recorded && recorded.accountId === wanted.accountId && recorded.email === wanted.email && recorded.region === wanted.region && recorded.sizing === wanted.sizing) {
+      const omitLayers = request.omitLayers && request.omitLayers.length > 0 ? request.omitLayers : undefined
+      const wanted = {status: undefined, accountId: ctx.accountId!, email: request.email, region: request.region, vpcCidr: request.vpcCidr, sizing: request.sizing, omitLayers}
+      const sameLayers = (recorded?.omitLayers ?? []).join(',') === (omitLayers ?? []).join(',')
+      if (recorded && sameLayers && recorded.accountId === wanted.accountId && recorded.email === wanted.email && recorded.region === wanted.region && recorded.sizing === wanted.sizing) {
         task.title = finish('record', 'unchanged', `${request.name} is in ${estateFile} with account ${recorded.accountId}`)
         return
       }

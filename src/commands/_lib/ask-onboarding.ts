@@ -13,6 +13,7 @@ export interface OnboardAnswers {
   cidr?: string
   sizing?: string
   tags?: string[]
+  omitLayers?: string[]
 }
 
 /** `key=value` flags as a tag map, or an error naming the bad one. */
@@ -60,5 +61,6 @@ export async function completeRequest(
   }
   const sizing = (given.sizing ?? (prompts ? await prompts.select({message: 'Sizing:', choices: SIZINGS.map((value) => ({name: value, value}))}) : 'small')) as Sizing
   const tagText = given.tags ?? (prompts ? [await prompts.input({message: 'Tags (key=value, comma separated; empty for none):', default: ''})] : [])
-  return {name: name.trim(), email: email.trim(), organizationalUnit: ou!, region: region.trim(), vpcCidr: cidr.trim(), sizing, tags: parseTags(tagText)}
+  const omitLayers = given.omitLayers && given.omitLayers.length > 0 ? {omitLayers: given.omitLayers as OnboardRequest['omitLayers']} : {}
+  return {name: name.trim(), email: email.trim(), organizationalUnit: ou!, region: region.trim(), vpcCidr: cidr.trim(), sizing, tags: parseTags(tagText), ...omitLayers}
 }

@@ -12,6 +12,7 @@ export function renderOnboardPlan(plan: OnboardPlan): string {
     ['VPC CIDR', `${request.vpcCidr}${plan.pool ? ` (pool ${plan.pool.cidr}: ${plan.pool.remainingAfter} block(s) left after this one)` : ''}`],
     ['sizing', request.sizing],
     ['access role', plan.roleName],
+    ...(request.omitLayers?.length ? [['layers left out', request.omitLayers.join(', ')] as [string, string]] : []),
     ['tags', Object.entries(plan.tags).map(([key, value]) => `${key}=${value}`).join(', ')],
     ['estate file', `${plan.estateFile} (${plan.estateEntry === 'new' ? 'new entry' : plan.estateEntry === 'pending' ? 'pending entry, resumed' : 'already recorded'})`],
     ['journal', plan.journal],
