@@ -1,4 +1,4 @@
-import {closeSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync} from 'node:fs'
+import {closeSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync} from 'node:fs'
 import path from 'node:path'
 
 import {InfraError} from '../errors.js'
@@ -86,6 +86,11 @@ export async function withFileLock<T>(file: string, fn: () => T | Promise<T>, op
       if (readPid(lock) === holder) rmSync(lock, {force: true})
       continue
     }
+    // A writer killed between creating the lock and writing its pid leaves it empty.
+    if (holder === undefined && lockAgeMs(lock) > 10_000) {
+      rmSync(lock, {force: true})
+      continue
+    }
     if (Date.now() > deadline) {
       throw new InfraError(
         `${file} is locked by another infra process (pid ${holder ?? 'unknown'})`,
@@ -100,6 +105,14 @@ export async function withFileLock<T>(file: string, fn: () => T | Promise<T>, op
     return await fn()
   } finally {
     if (readPid(lock) === process.pid) rmSync(lock, {force: true})
+  }
+}
+
+function lockAgeMs(lock: string): number {
+  try {
+    return Date.now() - statSync(lock).mtimeMs
+  } catch {
+    return 0
   }
 }
 

@@ -103,8 +103,11 @@ export function planOnboarding(estate: Estate, request: OnboardRequest, workDir:
   const client = estate.clients.find((candidate) => candidate.name === name)
   const pending = estate.pendingClients?.find((candidate) => candidate.name === name)
   const existing = client ?? pending
+  const journal = readJournal(workDir, name)
+  // A reservation that never got an account (e.g. its e-mail was refused) may change its e-mail.
+  const noAccountYet = !client && !pending?.accountId && !journal?.accountId && !journal?.createAccountRequestId
   if (existing) {
-    if (existing.email && existing.email.toLowerCase() !== request.email.toLowerCase()) {
+    if (existing.email && existing.email.toLowerCase() !== request.email.toLowerCase() && !noAccountYet) {
       throw new InfraError(`client ${name} is already onboarded with e-mail ${existing.email}, not ${request.email}`, 'pass the same --email to resume, or choose another client name', 'CLIENT_EXISTS')
     }
     if (existing.vpcCidr !== request.vpcCidr) {
@@ -118,7 +121,6 @@ export function planOnboarding(estate: Estate, request: OnboardRequest, workDir:
   for (const key of Object.keys(request.tags)) {
     if (key.startsWith('aws:')) throw new InfraError(`tag key "${key}" is reserved by AWS`, 'choose tag keys that do not start with aws:', 'INVALID_TAG')
   }
-  const journal = readJournal(workDir, name)
   const usage = poolUsage(estate)
   const inPool = usage && !existing && cidrProblem({...estate, environments: [], clients: [], pendingClients: []}, request.vpcCidr) === undefined
   return {
@@ -229,7 +231,14 @@ export async function onboardClient(options: OnboardOptions): Promise<OnboardRep
       task.title = finish('caller', 'unchanged', `${ctx.caller.arn} (${ctx.caller.role === 'management' ? 'management account' : 'delegated administrator'})`)
     },
     async reserve(task) {
-      if (recordedEntry() || pendingEntry()) {
+      const pendingNow = pendingEntry()
+      if (pendingNow && pendingNow.email !== request.email && !pendingNow.accountId) {
+        ctx.estate = await updateEstateFile(estateFile, (doc) => setClientFields(doc, request.name, {email: request.email}))
+        journal.email = request.email
+        task.title = finish('reserve', 'done', `${request.name} pending with ${request.vpcCidr}, e-mail now ${request.email}`)
+        return
+      }
+      if (recordedEntry() || pendingNow) {
         task.title = finish('reserve', 'unchanged', `${request.vpcCidr} already held by ${request.name}`)
         return
       }

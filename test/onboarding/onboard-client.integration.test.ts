@@ -223,6 +223,13 @@ describe('infra onboard-client against moto', () => {
     const journal = JSON.parse(readFileSync(path.join(work, '.infra/onboarding/umbrella.json'), 'utf8'))
     expect(journal.createAccountRequestId).toBeUndefined()
     expect(journal.lastFailure).toMatchObject({step: 'account', code: 'CREATE_ACCOUNT_EMAIL_ALREADY_EXISTS'})
+
+    // Following the advice: the same client with another e-mail finishes, keeping its reserved range.
+    const retried = await onboard('--name', 'umbrella', '--email', 'aws+umbrella@acme.example', '--yes', '--json')
+    const report = JSON.parse(retried.stdout)
+    expect(report.error).toBeUndefined()
+    expect(report.steps.find((step: any) => step.step === 'reserve').detail).toMatch(/e-mail now aws\+umbrella@acme\.example/)
+    expect(await accountsWithEmail('aws+umbrella@acme.example')).toHaveLength(1)
   })
 
   it('a full CIDR pool is a clear error before anything is touched', async () => {
@@ -338,5 +345,23 @@ describe('infra onboard-client against moto', () => {
     const again = await onboard('--name', 'initech2', '--email', 'aws+initech@acme.example', '--ou', 'Clients', '--yes')
     expect(again.exitCode).toBe(1)
     expect(again.stderr).toMatch(new RegExp(`^Error: aws\\+initech@acme\\.example belongs to account ${closed.accountId} \\(initech\\), which is SUSPENDED: its e-mail stays taken: reopen that account`, 'm'))
+  })
+
+  it('offboard-client at a terminal wants the client\'s name typed: a wrong one changes nothing', async () => {
+    const pty = await import('@lydell/node-pty')
+    const before = readFileSync(estateFile, 'utf8')
+    const term = pty.spawn(process.execPath, [BIN, 'offboard-client', '--estate', estateFile, '--name', 'globex'], {cols: 160, rows: 50, env: {...process.env, ...env, CI: ''}})
+    let screen = ''
+    term.onData((data) => (screen += data))
+    const exited = new Promise<number>((resolve) => term.onExit(({exitCode}) => resolve(exitCode)))
+    const deadline = Date.now() + 30_000
+    while (!/Type "globex" to continue/.test(screen)) {
+      if (Date.now() > deadline) throw new Error(`no prompt; screen:\n${screen}`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    term.write('globx\r')
+    expect(await exited).toBe(1)
+    expect(screen.replace(/\u001b\[[0-9;?]*[a-zA-Z]/g, '')).toContain('"globx" is not "globex": nothing was changed')
+    expect(readFileSync(estateFile, 'utf8')).toBe(before)
   })
 })
