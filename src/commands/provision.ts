@@ -39,7 +39,7 @@ Protected environments (prod) need their name typed to confirm. Without a termin
     reason: Flags.string({description: 'why the --accept-risk findings are accepted (recorded in the work folder)', dependsOn: ['accept-risk']}),
     timeout: Flags.integer({description: 'minutes any one terraform call may take', default: 60, min: 1, helpGroup: 'TERRAFORM'}),
     clients: Flags.string({description: 'provision clients instead of one target: all, a list (a,b) or a glob (eu-*); one summary, one question', exclusive: ['env', 'destroy'], helpGroup: 'FLEET'}),
-    parallel: Flags.integer({description: 'with --clients, how many clients are planned and applied at a time', default: 4, min: 1, dependsOn: ['clients'], helpGroup: 'FLEET'}),
+    parallel: Flags.integer({description: 'with --clients, how many clients are planned and applied at a time (default 4)', min: 1, dependsOn: ['clients'], helpGroup: 'FLEET'}),
   }
 
   async run(): Promise<ProvisionReport | FleetReport> {
@@ -50,7 +50,7 @@ Protected environments (prod) need their name typed to confirm. Without a termin
       return provisionClients({
         estate,
         selector: flags.clients,
-        parallel: flags.parallel,
+        parallel: flags.parallel ?? 4,
         dryRun: flags['dry-run'],
         yes: flags.yes,
         workDir: flags['work-dir'],

@@ -40,14 +40,14 @@ export interface FleetPlanRow {
   delete: number
   /** Findings of the policy gate on the plan (blocking ones fail the client before this point). */
   findings: {critical: number; high: number; medium: number; low: number}
-  state: 'changes' | 'no-changes' | 'failed'
+  state: 'changes' | 'no-changes' | 'failed' | 'dry-run'
   error?: string
 }
 
 export interface FleetClientResult {
   client: string
   accountId: string
-  status: 'applied' | 'no-changes' | 'declined' | 'failed'
+  status: 'applied' | 'no-changes' | 'declined' | 'failed' | 'dry-run'
   report: ProvisionReport | null
   baseline: BaselineRecord | null
   error: {code: string; message: string; fix: string | null} | null
@@ -147,13 +147,14 @@ export async function provisionFleet(options: FleetOptions): Promise<FleetReport
           },
         })
         if (!reachedBarrier) {
-          rows.set(client.name, {...emptyRow(client), state: 'no-changes'})
+          rows.set(client.name, {...emptyRow(client), state: options.mode === 'dry-run' ? 'dry-run' : 'no-changes'})
           planned()
         }
         const declined = report.stacks.some((stack) => stack.skipped === 'declined')
         const applied = report.stacks.some((stack) => stack.applied)
         const baseline = options.mode === 'apply' && !declined ? recordBaseline(options.workDir, report) : null
-        return {client: client.name, accountId: client.accountId, status: declined ? 'declined' : applied ? 'applied' : 'no-changes', report, baseline, error: null}
+        const status = options.mode === 'dry-run' ? 'dry-run' : declined ? 'declined' : applied ? 'applied' : 'no-changes'
+        return {client: client.name, accountId: client.accountId, status, report, baseline, error: null}
       } catch (error) {
         const err = error as InfraError
         if (!reachedBarrier) {
