@@ -38,9 +38,15 @@ export async function describeOffboarding(estate: Estate, name: string, profile?
   const target: OffboardTarget = {name, accountId, email: recorded?.email ?? pending?.email, recorded, pending}
   if (accountId) {
     const organizations = new OrganizationsClient(await awsClientConfig({estate, profile, region: 'us-east-1', purpose: 'offboard'}))
-    const account = (await organizations.send(new DescribeAccountCommand({AccountId: accountId}))).Account!
-    target.accountName = account.Name
-    target.accountStatus = account.Status
+    try {
+      const account = (await organizations.send(new DescribeAccountCommand({AccountId: accountId}))).Account!
+      target.accountName = account.Name
+      target.accountStatus = account.Status
+    } catch (error) {
+      // Gone from the organization (closed and removed, or never in it): the client can still leave the estate.
+      if (!['AccountNotFoundException', 'AWSOrganizationsNotInUseException'].includes((error as Error).name)) throw error
+      target.accountStatus = 'NOT_IN_ORGANIZATION'
+    }
   }
   return target
 }
@@ -103,7 +109,9 @@ export async function offboardClient(options: OffboardOptions): Promise<Offboard
   })
   rmSync(journalPath(workDir, target.name), {force: true})
   rmSync(baselinePath(workDir, target.name), {force: true})
-  if (target.accountId && options.closeAccount) {
+  if (target.accountId && target.accountStatus === 'NOT_IN_ORGANIZATION') {
+    report.closeAccountHint = `account ${target.accountId} is not in the organization: if it is still open, close it from the account itself (root user, Account settings)`
+  } else if (target.accountId && options.closeAccount) {
     const config = await awsClientConfig({estate, profile: options.profile, region: 'us-east-1', purpose: 'offboard'})
     const organizations = new OrganizationsClient(config)
     await checkCaller(organizations, new STSClient(config), estate.organization.managementAccountId)

@@ -5,6 +5,10 @@ import path from 'node:path'
 import {stringify} from 'yaml'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
 
+import {CreateBucketCommand, S3Client} from '@aws-sdk/client-s3'
+
+import {createClient} from '../../src/aws/clients.js'
+import {findTarget, loadEstate} from '../../src/estate/load.js'
 import {runCli} from '../support/cli.js'
 import {fakeTerraform} from '../support/fake-terraform.js'
 
@@ -103,5 +107,26 @@ describe('infra provision --clients', () => {
     expect(unknown.stderr.trim()).toBe(`Error: --clients hooli matches no client in ${estateFile}: clients: globex, initech`)
     const pending = await runCli(['provision', '--clients', 'soylent', '--yes', '--estate', estateFile], {env})
     expect(pending.stderr.trim()).toBe('Error: client soylent is still being onboarded: finish it with `infra onboard-client --name soylent` first')
+  })
+
+  it('offboard-client destroys a provisioned client\'s estate stack (keeping its state bucket) before removing it', async () => {
+    // The client's state bucket exists in its account, so it was provisioned: its stacks are destroyed.
+    Object.assign(process.env, {AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_CA_BUNDLE: inject('motoCaBundle')})
+    const estate = loadEstate({file: estateFile, env: {}})
+    const s3 = await createClient(S3Client, {estate, target: findTarget(estate, 'initech'), purpose: 'test'})
+    await s3.send(new CreateBucketCommand({Bucket: 'acme-initech-tfstate-555555555555', CreateBucketConfiguration: {LocationConstraint: 'eu-west-1'}}))
+    const terraform = fakeTerraform(PLAN)
+    const result = await runCli(['offboard-client', '--name', 'initech', '--yes', '--confirm', 'initech', '--json', '--estate', estateFile, '--terraform', terraform.binary], {env})
+    const report = JSON.parse(result.stdout)
+    expect(report.error, result.stdout + result.stderr).toBeUndefined()
+    expect(report.destroyed.mode).toBe('destroy')
+    expect(report.destroyed.stacks.map((stack: any) => [stack.name, stack.applied, stack.skipped ?? null])).toEqual([
+      ['initech-state', false, 'kept'],
+      ['initech-estate', true, null],
+    ])
+    expect(readFileSync(terraform.calls, 'utf8').trim().split('\n')).toEqual(['init', 'plan', 'show', 'apply'])
+    expect(readFileSync(estateFile, 'utf8')).not.toContain('initech')
+    // This estate's accounts are not in any organization moto holds: the hint says so.
+    expect(report.closeAccountHint).toBe('account 555555555555 is not in the organization: if it is still open, close it from the account itself (root user, Account settings)')
   })
 })
