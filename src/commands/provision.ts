@@ -7,6 +7,8 @@ import {RULES} from '../policy/rules.js'
 import {renderProvisionReport, renderStackPlan} from './_lib/render-provision.js'
 import {type ProvisionMode, type ProvisionReport, provision} from '../provision/provision.js'
 import {confirmChange, requireValue} from '../prompts/interaction.js'
+import type {FleetReport} from '../onboarding/fleet.js'
+import {provisionClients} from './_lib/provision-clients.js'
 
 export default class Provision extends InfraCommand {
   static override summary = 'Build an environment\'s private estate: synthesize, plan, confirm, apply.'
@@ -20,6 +22,7 @@ Protected environments (prod) need their name typed to confirm. Without a termin
     '<%= config.bin %> provision --env prod',
     '<%= config.bin %> provision --env test --yes --json',
     '<%= config.bin %> provision --env dev --destroy',
+    '<%= config.bin %> provision --clients all --parallel 4',
   ]
 
   static override flags = {
@@ -35,12 +38,31 @@ Protected environments (prod) need their name typed to confirm. Without a termin
     'accept-risk': Flags.string({description: 'accept findings of this rule for this run (repeatable); needs --reason, which is recorded', multiple: true, dependsOn: ['reason']}),
     reason: Flags.string({description: 'why the --accept-risk findings are accepted (recorded in the work folder)', dependsOn: ['accept-risk']}),
     timeout: Flags.integer({description: 'minutes any one terraform call may take', default: 60, min: 1, helpGroup: 'TERRAFORM'}),
+    clients: Flags.string({description: 'provision clients instead of one target: all, a list (a,b) or a glob (eu-*); one summary, one question', exclusive: ['env', 'destroy'], helpGroup: 'FLEET'}),
+    parallel: Flags.integer({description: 'with --clients, how many clients are planned and applied at a time (default 4)', min: 1, dependsOn: ['clients'], helpGroup: 'FLEET'}),
   }
 
-  async run(): Promise<ProvisionReport> {
+  async run(): Promise<ProvisionReport | FleetReport> {
     const {flags} = await this.parse(Provision)
     const estate = this.loadEstate(flags.estate)
     const interactive = this.interactive()
+    if (flags.clients) {
+      return provisionClients({
+        estate,
+        selector: flags.clients,
+        parallel: flags.parallel ?? 4,
+        dryRun: flags['dry-run'],
+        yes: flags.yes,
+        workDir: flags['work-dir'],
+        profile: flags.profile,
+        validate: flags.validate,
+        terraform: {binary: flags.terraform, pluginMirror: flags['plugin-mirror'], timeoutMs: flags.timeout * 60_000},
+        acceptedRisks: (flags['accept-risk'] ?? []).map((rule) => ({rule, reason: flags.reason?.trim() ?? ''})),
+        json: this.jsonEnabled(),
+        interactive,
+        log: (text) => this.log(text),
+      })
+    }
     const envName = await requireValue(flags.env, '--env', `Environment (${[...estate.environments, ...estate.clients].map((e) => e.name).join(', ')}):`, interactive)
     const env = findTarget(estate, envName)
     if (flags.region && flags.region !== env.region) {

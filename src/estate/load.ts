@@ -11,6 +11,8 @@ import {
   type Estate,
   OPTIONAL_LAYERS,
   type OptionalLayer,
+  type CidrPool,
+  type PendingClient,
   type RiskException,
   SIZINGS,
   type Sizing,
@@ -134,6 +136,7 @@ export function parseEstate(raw: unknown, source: string): Estate {
   checkRegion(defaultRegion, 'defaults.region', problem)
   if (!ROLE_NAME.test(defaultRoleName)) problem('defaults.roleName', `"${defaultRoleName}" is not an IAM role name`, 'use up to 64 letters, digits and +=,.@_-, e.g. OrganizationAccountAccessRole')
 
+  const pendingClients: PendingClient[] = []
   const readTargets = (section: 'environments' | 'clients', kind: EnvironmentSpec['kind']): EnvironmentSpec[] => {
     const entries = doc[section]
     if (entries === undefined || entries === null) {
@@ -144,12 +147,18 @@ export function parseEstate(raw: unknown, source: string): Estate {
       problem(section, 'is not a mapping of name to settings', `write ${section}: then one "name: {accountId, vpcCidr}" per line`)
       return []
     }
-    return Object.entries(entries).map(([name, value]) =>
-      parseTarget(name, value, `${section}.${name}`, kind, {orgName, defaultRegion, defaultRoleName}, problem),
-    )
+    return Object.entries(entries).flatMap(([name, value]) => {
+      if (kind === 'client' && isObject(value) && value.status !== undefined) {
+        const pending = parsePendingClient(name, value, `${section}.${name}`, defaultRegion, problem)
+        if (pending) pendingClients.push(pending)
+        return []
+      }
+      return [parseTarget(name, value, `${section}.${name}`, kind, {orgName, defaultRegion, defaultRoleName}, problem)]
+    })
   }
   const environments = readTargets('environments', 'environment')
   const clients = readTargets('clients', 'client')
+  const clientCidrPool = parseCidrPool(doc.clientCidrPool, problem)
   if (section(doc, 'environments') && environments.length === 0) problem('environments', 'is empty', 'add at least one environment, e.g. dev: {accountId: "111111111111", vpcCidr: 10.1.0.0/16}')
 
   const endpoint = optionalString(doc, 'endpoint')
@@ -163,6 +172,9 @@ export function parseEstate(raw: unknown, source: string): Estate {
     environments,
     clients,
     exceptions,
+    pendingClients,
+    defaults: {region: defaultRegion, roleName: defaultRoleName},
+    ...(clientCidrPool ? {clientCidrPool} : {}),
   }
   checkEstateWide(estate, problem)
   if (issues.length > 0) throw new EstateValidationError(source, issues)
@@ -186,6 +198,8 @@ function parseTarget(
   if (!TARGET_NAME.test(name)) problem(field, 'has a name infra cannot use', 'rename it: 2-31 lowercase letters, digits or dashes, starting with a letter')
   const spec = isObject(value) ? value : (problem(field, 'is not a mapping', `write ${name}: {accountId: "111111111111", vpcCidr: 10.1.0.0/16}`), {} as Raw)
   const known = new Set(['accountId', 'region', 'availabilityZones', 'vpcCidr', 'roleArn', 'roleName', 'stateBucket', 'sizing', 'egress', 'protected', 'omitLayers', 'email'])
+  // status is only for clients being onboarded (`status: pending`); a finished client has none.
+  if (kind === 'client') known.add('status')
   for (const key of Object.keys(spec)) {
     if (!known.has(key)) {
       const meant = closestWord(key, [...known])
@@ -200,13 +214,7 @@ function parseTarget(
   const region = optionalString(spec, 'region') ?? defaults.defaultRegion
   if (spec.region !== undefined) checkRegion(region, `${field}.region`, problem)
   const vpcCidr = stringField(spec, `${field}.vpcCidr`, problem, {key: 'vpcCidr', hint: 'a private IPv4 range, e.g. "10.1.0.0/16"'})
-  const block = vpcCidr ? parseCidr(vpcCidr) : undefined
-  if (vpcCidr && !block) problem(`${field}.vpcCidr`, `"${vpcCidr}" is not a valid IPv4 CIDR with no host bits set`, 'write a network address and prefix, e.g. 10.1.0.0/16')
-  else if (block && (block.prefix < 16 || block.prefix > 20)) {
-    problem(`${field}.vpcCidr`, `"${vpcCidr}" is a /${block.prefix}`, 'use a /16 to /20 (AWS allows /16 at most; below /20 the subnets are too small)')
-  } else if (block && !isPrivateRange(block)) {
-    problem(`${field}.vpcCidr`, `"${vpcCidr}" is not in a private range`, 'choose a range inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16')
-  }
+  checkVpcCidr(vpcCidr, `${field}.vpcCidr`, problem)
 
   const azs = spec.availabilityZones
   let availabilityZones = ['a', 'b', 'c'].map((letter) => `${region}${letter}`)
@@ -267,6 +275,65 @@ function parseTarget(
   }
 }
 
+function checkVpcCidr(vpcCidr: string, field: string, problem: Problem): void {
+  const block = vpcCidr ? parseCidr(vpcCidr) : undefined
+  if (vpcCidr && !block) problem(field, `"${vpcCidr}" is not a valid IPv4 CIDR with no host bits set`, 'write a network address and prefix, e.g. 10.1.0.0/16')
+  else if (block && (block.prefix < 16 || block.prefix > 20)) {
+    problem(field, `"${vpcCidr}" is a /${block.prefix}`, 'use a /16 to /20 (AWS allows /16 at most; below /20 the subnets are too small)')
+  } else if (block && !isPrivateRange(block)) {
+    problem(field, `"${vpcCidr}" is not in a private range`, 'choose a range inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16')
+  }
+}
+
+/** `status: pending`: a client whose account is still being vended. Only what onboarding wrote so far. */
+function parsePendingClient(name: string, spec: Raw, field: string, defaultRegion: string, problem: Problem): PendingClient | undefined {
+  if (spec.status !== 'pending') {
+    problem(`${field}.status`, `"${String(spec.status)}" is not a client status`, 'only "pending" (an onboarding not yet finished) is; otherwise leave status out')
+    return undefined
+  }
+  if (!TARGET_NAME.test(name)) problem(field, 'has a name infra cannot use', 'rename it: 2-31 lowercase letters, digits or dashes, starting with a letter')
+  const known = new Set(['status', 'accountId', 'region', 'vpcCidr', 'email', 'sizing'])
+  for (const key of Object.keys(spec)) {
+    if (!known.has(key)) problem(`${field}.${key}`, 'is not a setting of a pending client', `known: ${[...known].join(', ')}; finish the onboarding with \`infra onboard-client --name ${name}\``)
+  }
+  const vpcCidr = stringField(spec, `${field}.vpcCidr`, problem, {key: 'vpcCidr', hint: 'e.g. "10.64.0.0/16"'})
+  checkVpcCidr(vpcCidr, `${field}.vpcCidr`, problem)
+  const region = optionalString(spec, 'region') ?? defaultRegion
+  checkRegion(region, `${field}.region`, problem)
+  const sizing = (optionalString(spec, 'sizing') ?? 'small') as Sizing
+  if (!SIZINGS.includes(sizing)) problem(`${field}.sizing`, `"${sizing}" is not a sizing`, `use one of ${SIZINGS.join(', ')}`)
+  const accountId = optionalString(spec, 'accountId')
+  if (accountId !== undefined && (typeof spec.accountId !== 'string' || !ACCOUNT_ID.test(accountId))) {
+    problem(`${field}.accountId`, `"${accountId}" is not an account id`, 'write exactly 12 digits in quotes, e.g. "444444444444"')
+  }
+  const email = optionalString(spec, 'email')
+  return {name, kind: 'client', status: 'pending', vpcCidr, region, sizing, ...(email ? {email} : {}), ...(accountId ? {accountId} : {})}
+}
+
+/** `clientCidrPool: 10.64.0.0/10` (blocks of /16), or `{cidr, blockPrefix}`. */
+function parseCidrPool(raw: unknown, problem: Problem): CidrPool | undefined {
+  if (raw === undefined || raw === null) return undefined
+  const spec = typeof raw === 'string' ? {cidr: raw} : isObject(raw) ? raw : undefined
+  if (!spec) {
+    problem('clientCidrPool', 'is not a CIDR', 'write a private range such as 10.64.0.0/10, or {cidr, blockPrefix}')
+    return undefined
+  }
+  const cidr = optionalString(spec, 'cidr') ?? ''
+  const blockPrefix = spec.blockPrefix === undefined ? 16 : spec.blockPrefix
+  const block = parseCidr(cidr)
+  if (!block) {
+    problem('clientCidrPool.cidr', `"${cidr}" is not a valid IPv4 CIDR with no host bits set`, 'write a network address and prefix, e.g. 10.64.0.0/10')
+    return undefined
+  }
+  if (!isPrivateRange(block)) problem('clientCidrPool.cidr', `"${cidr}" is not in a private range`, 'choose a range inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16')
+  if (typeof blockPrefix !== 'number' || !Number.isInteger(blockPrefix) || blockPrefix < 16 || blockPrefix > 20) {
+    problem('clientCidrPool.blockPrefix', `${String(blockPrefix)} is not a VPC size infra builds`, 'use 16 to 20 (the prefix of each client\'s VPC)')
+    return undefined
+  }
+  if (blockPrefix < block.prefix) problem('clientCidrPool.blockPrefix', `/${blockPrefix} blocks do not fit in ${cidr}`, `use a block prefix of at least ${block.prefix}, or a larger pool`)
+  return {cidr, blockPrefix}
+}
+
 function parseExceptions(raw: unknown, problem: Problem): RiskException[] {
   if (raw === undefined || raw === null) return []
   if (!Array.isArray(raw)) {
@@ -293,7 +360,11 @@ function parseExceptions(raw: unknown, problem: Problem): RiskException[] {
 }
 
 function checkEstateWide(estate: Estate, problem: Problem): void {
-  const targets = allTargets(estate)
+  // Pending clients hold their name, CIDR and (once known) account like any other target.
+  const targets: {name: string; kind: string; accountId: string; vpcCidr: string}[] = [
+    ...allTargets(estate),
+    ...(estate.pendingClients ?? []).map((client) => ({...client, accountId: client.accountId ?? ''})),
+  ]
   const seenNames = new Map<string, string>()
   const seenAccounts = new Map<string, string>()
   for (const target of targets) {
@@ -401,6 +472,14 @@ function editDistance(a: string, b: string): number {
 /** The environment or client named, or an error listing the ones that exist. */
 export function findTarget(estate: Estate, name: string): EnvironmentSpec {
   const target = allTargets(estate).find((candidate) => candidate.name === name)
+  const pending = estate.pendingClients?.find((candidate) => candidate.name === name)
+  if (!target && pending) {
+    throw new InfraError(
+      `client "${name}" is still being onboarded (status: pending in ${estate.source})`,
+      `finish it with \`infra onboard-client --name ${name}\`, or remove it with \`infra offboard-client --name ${name}\``,
+      'CLIENT_PENDING',
+    )
+  }
   if (!target) {
     const known = allTargets(estate).map((candidate) => candidate.name)
     throw new InfraError(

@@ -76,6 +76,34 @@ export interface Estate {
   environments: EnvironmentSpec[]
   clients: EnvironmentSpec[]
   exceptions: RiskException[]
+  /** Clients whose account is still being vended: their CIDR is taken, nothing can be provisioned yet. */
+  pendingClients?: PendingClient[]
+  /** Where client VPC ranges are allocated from, in blocks of one size. */
+  clientCidrPool?: CidrPool
+  /** The estate's defaults for new targets: region and the role infra assumes. */
+  defaults?: {region: string; roleName: string}
+}
+
+/**
+ * A client `infra onboard-client` has started but not finished: `status: pending` in the estate
+ * file, with no account id yet. It reserves its CIDR so a second onboarding cannot take it.
+ */
+export interface PendingClient {
+  name: string
+  kind: 'client'
+  status: 'pending'
+  vpcCidr: string
+  region: string
+  email?: string
+  sizing: Sizing
+  /** Known once the account exists but before the client is fully recorded. */
+  accountId?: string
+}
+
+export interface CidrPool {
+  cidr: string
+  /** Prefix length of each client's block, e.g. 16 for /16 blocks. */
+  blockPrefix: number
 }
 
 const PROFILES: Record<Sizing, SizingProfile> = {

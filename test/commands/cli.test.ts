@@ -44,7 +44,8 @@ describe('infra as a user meets it', () => {
     const table = await runCli(['env', 'list'])
     expect(table.stdout).toMatch(/prod\s+environment\s+333333333333\s+eu-west-1\s+10\.3\.0\.0\/16\s+ha\s+nat\s+yes/)
     const json = JSON.parse((await runCli(['env', 'list', '--json'])).stdout)
-    expect(Object.keys(json)).toEqual(['source', 'organization', 'environments'])
+    expect(Object.keys(json)).toEqual(['source', 'organization', 'environments', 'pendingClients', 'pool'])
+    expect(json.pool).toMatchObject({pool: '10.64.0.0/10', blockPrefix: 16, capacity: 64, remaining: 64, next: '10.64.0.0/16'})
     expect(json.environments.map((env: any) => [env.name, env.accountId, env.vpcCidr])).toEqual([
       ['dev', '111111111111', '10.1.0.0/16'],
       ['test', '222222222222', '10.2.0.0/16'],

@@ -5,8 +5,9 @@ import path from 'node:path'
 /**
  * A stand-in terraform that records each call and answers `show -json` with a given plan, for
  * tests about what infra does between plan and apply. Real terraform is used everywhere else.
+ * With failApplyIn, `apply` fails in any working folder whose path contains that text.
  */
-export function fakeTerraform(planJson: object): {binary: string; calls: string} {
+export function fakeTerraform(planJson: object, options: {failApplyIn?: string} = {}): {binary: string; calls: string} {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'infra-fake-tf-'))
   const calls = path.join(dir, 'calls.log')
   const plan = path.join(dir, 'plan.json')
@@ -19,6 +20,7 @@ echo "$1" >> ${JSON.stringify(calls)}
 case "$1" in
   plan) for a in "$@"; do case "$a" in -out=*) : > "\${a#-out=}";; esac; done; exit 2;;
   show) cat ${JSON.stringify(plan)};;
+  apply) case "$PWD" in *${JSON.stringify(options.failApplyIn ?? '/no target fails/')}*) echo "Error: fake apply failure in $PWD" >&2; exit 1;; esac;;
 esac
 exit 0
 `,

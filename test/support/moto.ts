@@ -21,7 +21,7 @@ const LAUNCHER = fileURLToPath(new URL('./moto_server.py', import.meta.url))
  * Starts moto over TLS on a free loopback port. TLS because our buckets deny plain HTTP,
  * as they must; the certificate is made here for 127.0.0.1 and trusted through AWS_CA_BUNDLE.
  */
-export async function startMoto(): Promise<MotoServer> {
+export async function startMoto(options: {launcher?: string; env?: Record<string, string>} = {}): Promise<MotoServer> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'infra-moto-'))
   const cert = path.join(dir, 'cert.pem')
   const key = path.join(dir, 'key.pem')
@@ -29,9 +29,10 @@ export async function startMoto(): Promise<MotoServer> {
     '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], {stdio: 'ignore'})
   const port = await freePort()
   const python = process.env.INFRA_TEST_PYTHON ?? 'python3'
-  const child: ChildProcess = spawn(python, [LAUNCHER, '-H', '127.0.0.1', '-p', String(port), '-c', cert, '-k', key], {
+  const child: ChildProcess = spawn(python, [options.launcher ?? LAUNCHER, '-H', '127.0.0.1', '-p', String(port), '-c', cert, '-k', key], {
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: false,
+    env: {...process.env, ...options.env},
   })
   let stderr = ''
   child.stderr?.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)))

@@ -1,0 +1,42 @@
+import {renderTable} from '../../output/table.js'
+import type {OnboardPlan, OnboardReport} from '../../onboarding/onboard.js'
+
+/** The whole onboarding as a person reviews it before saying yes. */
+export function renderOnboardPlan(plan: OnboardPlan): string {
+  const {request} = plan
+  const rows: [string, string][] = [
+    ['client', request.name],
+    ['root e-mail', request.email],
+    ['organizational unit', request.organizationalUnit],
+    ['region', request.region],
+    ['VPC CIDR', `${request.vpcCidr}${plan.pool ? ` (pool ${plan.pool.cidr}: ${plan.pool.remainingAfter} block(s) left after this one)` : ''}`],
+    ['sizing', request.sizing],
+    ['access role', plan.roleName],
+    ...(request.omitLayers?.length ? [['layers left out', request.omitLayers.join(', ')] as [string, string]] : []),
+    ['tags', Object.entries(plan.tags).map(([key, value]) => `${key}=${value}`).join(', ')],
+    ['estate file', `${plan.estateFile} (${plan.estateEntry === 'new' ? 'new entry' : plan.estateEntry === 'pending' ? 'pending entry, resumed' : 'already recorded'})`],
+    ['journal', plan.journal],
+  ]
+  const lines = [`Onboarding plan for client ${request.name}`, '', ...rows.map(([key, value]) => `  ${key.padEnd(20)} ${value}`)]
+  if (plan.resume && (plan.resume.createAccountRequestId || plan.resume.accountId || plan.resume.lastFailure)) {
+    const parts = [
+      plan.resume.accountId ? `account ${plan.resume.accountId}` : undefined,
+      plan.resume.createAccountRequestId && !plan.resume.accountId ? `CreateAccount request ${plan.resume.createAccountRequestId} (polled again, never re-sent)` : undefined,
+      plan.resume.lastFailure ? `last run failed at ${plan.resume.lastFailure.step}: ${plan.resume.lastFailure.message}` : undefined,
+    ].filter(Boolean)
+    lines.push('', `  Resuming: ${parts.join('; ')}`)
+  }
+  lines.push('', 'Steps (each checks what exists first and is safe to run again):', ...plan.steps.map(({title}, index) => `  ${index + 1}. ${title}`))
+  return lines.join('\n')
+}
+
+export function renderOnboardReport(report: OnboardReport): string {
+  const lines = [
+    `Client ${report.client}: account ${report.accountId} in ${report.organizationalUnit.path}, ${report.vpcCidr} in ${report.region}${report.changed ? '' : ' (nothing to change: already onboarded)'}`,
+    '',
+    renderTable(['STEP', 'RESULT', 'DETAIL'], report.steps.map((step) => [step.step, step.outcome, step.detail])),
+  ]
+  if (report.baseline) lines.push('', `Baseline ${report.baseline.infraVersion} (${report.baseline.fingerprint}) applied ${report.baseline.appliedAt}`)
+  else if (!report.provision) lines.push('', `Baseline not provisioned: run \`infra provision --env ${report.client}\` when ready.`)
+  return lines.join('\n')
+}

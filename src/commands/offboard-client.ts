@@ -1,0 +1,104 @@
+import {Flags} from '@oclif/core'
+
+import {InfraError} from '../errors.js'
+import {type OffboardReport, describeOffboarding, offboardClient} from '../onboarding/offboard.js'
+import {InfraCommand} from './_lib/base-command.js'
+import {renderStackPlan} from './_lib/render-provision.js'
+
+export default class OffboardClient extends InfraCommand {
+  static override summary = 'Take a client out of the estate: destroy its stacks, remove its entry, and (only when asked) close its account.'
+  static override description = `Guarded like production: at a terminal the client's name must be typed; without one, --yes and --confirm <client-name> are both needed. The account is never closed silently: --close-account also asks for the account's name to be typed (--confirm-account without a terminal). Without --close-account the command says how to close it.`
+
+  static override examples = [
+    '<%= config.bin %> offboard-client --name globex',
+    '<%= config.bin %> offboard-client --name globex --yes --confirm globex',
+    '<%= config.bin %> offboard-client --name globex --close-account --yes --confirm globex --confirm-account globex',
+  ]
+
+  static override flags = {
+    profile: Flags.string({description: 'AWS profile of the management account (default: the standard credential chain)', env: 'AWS_PROFILE', helpGroup: 'AWS'}),
+    name: Flags.string({description: 'the client to offboard', required: true}),
+    confirm: Flags.string({description: 'the client\'s name again: required with --yes when there is no terminal'}),
+    'close-account': Flags.boolean({description: 'also close the client\'s AWS account (suspended 90 days, then closed)'}),
+    'confirm-account': Flags.string({description: 'the account\'s name in Organizations: required with --close-account when there is no terminal', dependsOn: ['close-account']}),
+    destroy: Flags.boolean({description: 'destroy the client\'s stacks first (its state bucket is kept)', default: true, allowNo: true}),
+    yes: Flags.boolean({char: 'y', description: 'go ahead without a terminal (needs --confirm <client-name> too)'}),
+    'work-dir': Flags.string({description: 'folder for synthesized stacks, plans and journals', env: 'INFRA_WORK_DIR', default: '.infra', helpGroup: 'TERRAFORM'}),
+    terraform: Flags.string({description: 'terraform or tofu binary', helpGroup: 'TERRAFORM'}),
+    'plugin-mirror': Flags.string({description: 'provider filesystem mirror for offline machines', env: 'INFRA_TF_PLUGIN_MIRROR', helpGroup: 'TERRAFORM'}),
+    timeout: Flags.integer({description: 'minutes any one terraform call may take', default: 60, min: 1, helpGroup: 'TERRAFORM'}),
+  }
+
+  async run(): Promise<OffboardReport> {
+    const {flags} = await this.parse(OffboardClient)
+    const estate = this.loadEstate(flags.estate)
+    const interactive = this.interactive()
+    const target = await describeOffboarding(estate, flags.name, flags.profile)
+    if (!this.jsonEnabled()) {
+      this.log(`Offboarding client ${target.name}${target.accountId ? ` (account ${target.accountId}${target.accountName ? `, "${target.accountName}"` : ''}, ${target.accountStatus})` : ' (no account yet)'}:`)
+      this.log(`  ${flags.destroy && target.recorded ? 'destroy its stacks (the state bucket is kept)' : 'keep its stacks'}`)
+      this.log(`  remove it from ${estate.source}`)
+      this.log(`  ${flags['close-account'] && target.accountId ? 'CLOSE its AWS account' : 'leave its AWS account open'}`)
+    }
+    await typedConfirmation({action: `offboard client ${target.name}`, expected: target.name, given: flags.confirm, flag: '--confirm', yes: flags.yes, interactive})
+    if (flags['close-account'] && target.accountId) {
+      await typedConfirmation({
+        action: `close AWS account ${target.accountId}`,
+        expected: target.accountName ?? target.accountId,
+        given: flags['confirm-account'],
+        flag: '--confirm-account',
+        yes: flags.yes,
+        interactive,
+      })
+    }
+    const report = await offboardClient({
+      estate,
+      target,
+      workDir: flags['work-dir'],
+      profile: flags.profile,
+      renderer: this.renderer(),
+      closeAccount: flags['close-account'],
+      destroy: flags.destroy
+        ? {
+            validate: false,
+            profile: flags.profile,
+            terraform: {binary: flags.terraform, pluginMirror: flags['plugin-mirror'], timeoutMs: flags.timeout * 60_000},
+            // The client's name was typed (or given with --confirm) for exactly this.
+            confirm: async (stack) => {
+              if (!this.jsonEnabled()) this.log(renderStackPlan(stack))
+              return true
+            },
+          }
+        : undefined,
+    })
+    if (!this.jsonEnabled()) {
+      this.log(`\nClient ${report.client} offboarded: ${report.destroyed ? `stacks destroyed (${report.destroyed.stacks.filter((s) => s.applied).map((s) => s.name).join(', ') || 'nothing to destroy'})` : `stacks not destroyed (${report.destroySkipped})`}; ${report.removedFromEstate ? 'removed from the estate' : 'was not in the estate'}.`)
+      if (report.accountClosed) this.log(`Account ${report.accountId} is closing (suspended for 90 days, then closed).`)
+      if (report.closeAccountHint) this.log(report.closeAccountHint)
+    }
+    return report
+  }
+}
+
+/**
+ * The typed-name guard: at a terminal the name is typed; without one, --yes and the name given as
+ * a flag. A wrong name refuses before anything changes.
+ */
+async function typedConfirmation(request: {action: string; expected: string; given?: string; flag: string; yes: boolean; interactive: boolean}): Promise<void> {
+  const {action, expected, given, flag} = request
+  if (given !== undefined) {
+    if (given !== expected) throw new InfraError(`${flag} "${given}" does not match "${expected}": refusing to ${action}`, `pass ${flag} ${expected}`, 'CONFIRMATION_MISMATCH')
+    if (request.yes || request.interactive) return
+  }
+  if (!request.interactive) {
+    throw new InfraError(
+      `refusing to ${action} without confirmation: no terminal to type the name on (or CI is set)`,
+      `run again with --yes ${flag} ${expected}`,
+      'CONFIRMATION_REQUIRED',
+    )
+  }
+  if (given === expected) return
+  const {input} = await import('@inquirer/prompts')
+  const typed = await input({message: `This will ${action}. Type "${expected}" to continue:`})
+  if (typed.trim() !== expected) throw new InfraError(`"${typed.trim()}" is not "${expected}": nothing was changed`, `type ${expected} exactly to ${action}`, 'NOT_CONFIRMED')
+}

@@ -1,0 +1,100 @@
+import {Flags} from '@oclif/core'
+
+import {InfraError} from '../errors.js'
+import {type OnboardReport, knownValues, onboardClient, organizationalUnits, planOnboarding} from '../onboarding/onboard.js'
+import {confirmChange} from '../prompts/interaction.js'
+import {completeRequest} from './_lib/ask-onboarding.js'
+import {InfraCommand} from './_lib/base-command.js'
+import {renderOnboardPlan, renderOnboardReport} from './_lib/render-onboarding.js'
+import {renderStackPlan} from './_lib/render-provision.js'
+
+export default class OnboardClient extends InfraCommand {
+  static override summary = 'Vend a client account end to end: account, OU, tags, access role, estate entry, baseline.'
+  static override description = `Asks (at a terminal) for the client's name, root e-mail, organizational unit, region, CIDR (the pool's next free block offered), sizing and tags, shows the plan, and on confirmation runs each step: check the caller is the management account, reserve the client in the estate, find the account by e-mail or create it, move it into the OU, tag it, assume its access role, record it in the estate, and provision the baseline as \`infra provision\` does.
+
+Every step checks what exists before acting and progress is journaled in the work folder, so running the same command again after a failure or a crash continues where it stopped, and after success changes nothing. Without a terminal (or with --yes) --name, --email and --ou are required; region, CIDR and sizing default to the estate's region, the next free block and small.`
+
+  static override examples = [
+    '<%= config.bin %> onboard-client',
+    '<%= config.bin %> onboard-client --name globex --email aws+globex@acme.example --ou Clients --dry-run',
+    '<%= config.bin %> onboard-client --name globex --email aws+globex@acme.example --ou Clients --tag team=payments --yes',
+    '<%= config.bin %> onboard-client --name globex --yes   # resume an interrupted onboarding',
+  ]
+
+  static override flags = {
+    profile: Flags.string({description: 'AWS profile of the management account (default: the standard credential chain)', env: 'AWS_PROFILE', helpGroup: 'AWS'}),
+    name: Flags.string({description: 'client name (2-31 lowercase letters, digits, dashes)'}),
+    email: Flags.string({description: 'root e-mail of the client\'s account (no AWS account may use it yet)'}),
+    ou: Flags.string({description: 'organizational unit: id (ou-...), path (Root/Clients) or unique name'}),
+    region: Flags.string({description: 'the client\'s region (default: the estate\'s)'}),
+    cidr: Flags.string({description: 'the client\'s VPC CIDR (default: the next free block of clientCidrPool)'}),
+    sizing: Flags.string({description: 'small or ha', options: ['small', 'ha']}),
+    tag: Flags.string({description: 'account tag key=value (repeatable)', multiple: true}),
+    'omit-layer': Flags.string({description: 'optional layer the client goes without (repeatable; recorded as omitLayers)', multiple: true}),
+    yes: Flags.boolean({char: 'y', description: 'go ahead without asking; every missing answer is then an error'}),
+    'dry-run': Flags.boolean({description: 'show the plan and touch nothing'}),
+    provision: Flags.boolean({description: 'provision the baseline stacks after the account is ready', default: true, allowNo: true}),
+    'work-dir': Flags.string({description: 'folder for the onboarding journal, synthesized stacks and plans', env: 'INFRA_WORK_DIR', default: '.infra', helpGroup: 'TERRAFORM'}),
+    terraform: Flags.string({description: 'terraform or tofu binary', helpGroup: 'TERRAFORM'}),
+    'plugin-mirror': Flags.string({description: 'provider filesystem mirror for offline machines', env: 'INFRA_TF_PLUGIN_MIRROR', helpGroup: 'TERRAFORM'}),
+    timeout: Flags.integer({description: 'minutes any one terraform call may take', default: 60, min: 1, helpGroup: 'TERRAFORM'}),
+    'poll-interval': Flags.integer({description: 'milliseconds between account-creation status checks', env: 'INFRA_ONBOARD_POLL_MS', default: 5000, min: 10, hidden: true}),
+    'role-wait': Flags.integer({description: 'seconds to keep retrying AccessDenied on the new account\'s role', env: 'INFRA_ONBOARD_ROLE_WAIT_SECONDS', default: 600, min: 0, hidden: true}),
+  }
+
+  async run(): Promise<OnboardReport | {dryRun: true; plan: ReturnType<typeof planOnboarding>}> {
+    const {flags} = await this.parse(OnboardClient)
+    const estate = this.loadEstate(flags.estate)
+    const interactive = this.interactive() && !flags.yes
+    const workDir = flags['work-dir']
+    // A rerun needs only the name: the rest comes from the estate entry and the journal.
+    const known = flags.name ? knownValues(estate, flags.name, workDir) : {}
+    const request = await completeRequest(
+      estate,
+      {
+        name: flags.name,
+        email: flags.email ?? known.email,
+        ou: flags.ou ?? known.organizationalUnit,
+        region: flags.region ?? known.region,
+        cidr: flags.cidr ?? known.vpcCidr,
+        sizing: flags.sizing ?? known.sizing,
+        tags: flags.tag,
+        omitLayers: flags['omit-layer'] ?? known.omitLayers,
+      },
+      interactive,
+      () => organizationalUnits(estate, flags.profile),
+    )
+    const plan = planOnboarding(estate, request, workDir, flags.provision)
+    if (!this.jsonEnabled()) this.log(renderOnboardPlan(plan))
+    if (flags['dry-run']) {
+      if (!this.jsonEnabled()) this.log('\nDry run: nothing was changed.')
+      return {dryRun: true, plan}
+    }
+    const agreed = await confirmChange({action: `onboard client ${request.name} (${request.email}) into the organization`, yes: flags.yes, interactive})
+    if (!agreed) throw new InfraError('onboarding not confirmed: nothing was changed', 'run again and answer yes, or pass --yes', 'NOT_CONFIRMED')
+    const report = await onboardClient({
+      estate,
+      plan,
+      workDir,
+      profile: flags.profile,
+      renderer: this.renderer(),
+      pollIntervalMs: flags['poll-interval'],
+      roleWaitMs: flags['role-wait'] * 1000,
+      provision: flags.provision
+        ? {
+            validate: false,
+            profile: flags.profile,
+            terraform: {binary: flags.terraform, pluginMirror: flags['plugin-mirror'], timeoutMs: flags.timeout * 60_000},
+            confirm: async (stack) => {
+              if (!this.jsonEnabled()) this.log(renderStackPlan(stack))
+              const risky = stack.plan!.replace + stack.plan!.delete
+              // The onboarding plan was agreed; only replacing or destroying something asks again.
+              return risky === 0 || confirmChange({action: `replace or destroy ${risky} resources in ${stack.name}`, yes: flags.yes, interactive})
+            },
+          }
+        : undefined,
+    })
+    if (!this.jsonEnabled()) this.log(`\n${renderOnboardReport(report)}`)
+    return report
+  }
+}

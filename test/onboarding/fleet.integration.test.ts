@@ -1,0 +1,132 @@
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
+import {stringify} from 'yaml'
+import {beforeAll, describe, expect, inject, it} from 'vitest'
+
+import {CreateBucketCommand, S3Client} from '@aws-sdk/client-s3'
+
+import {createClient} from '../../src/aws/clients.js'
+import {findTarget, loadEstate} from '../../src/estate/load.js'
+import {runCli} from '../support/cli.js'
+import {fakeTerraform} from '../support/fake-terraform.js'
+
+/**
+ * `infra provision --clients all`: two clients, one of which fails to apply. terraform is the
+ * recording stand-in (test/support/fake-terraform.ts): applying two clients' full baselines into
+ * moto with real terraform takes many minutes, and the subject here is the fleet's orchestration
+ * (one plan summary, one question, bounded concurrency, a failure that does not stop the other).
+ * Credentials and the role of each client's account are checked for real against moto. The plan
+ * it returns is one update to a resource no rule covers.
+ */
+const PLAN = {
+  format_version: '1.2',
+  planned_values: {root_module: {resources: [{address: 'terraform_data.marker', mode: 'managed', type: 'terraform_data', name: 'marker', values: {input: 'b'}}]}},
+  resource_changes: [{address: 'terraform_data.marker', mode: 'managed', type: 'terraform_data', name: 'marker', change: {actions: ['update'], before: {input: 'a'}, after: {input: 'b'}}}],
+  configuration: {root_module: {resources: []}},
+}
+
+let work: string
+let estateFile: string
+let env: Record<string, string>
+
+beforeAll(() => {
+  work = mkdtempSync(path.join(os.tmpdir(), 'infra-fleet-'))
+  estateFile = path.join(work, 'estate.yaml')
+  writeFileSync(
+    estateFile,
+    stringify({
+      organization: {name: 'acme', managementAccountId: '999999999999'},
+      endpoint: inject('motoEndpoint'),
+      clientCidrPool: '10.64.0.0/10',
+      environments: {dev: {accountId: '111111111111', vpcCidr: '10.1.0.0/16'}},
+      clients: {
+        globex: {accountId: '444444444444', vpcCidr: '10.64.0.0/16'},
+        initech: {accountId: '555555555555', vpcCidr: '10.65.0.0/16'},
+        soylent: {status: 'pending', vpcCidr: '10.66.0.0/16'},
+      },
+    }),
+  )
+  env = {
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CA_BUNDLE: inject('motoCaBundle'),
+    INFRA_WORK_DIR: path.join(work, '.infra'),
+  }
+})
+
+describe('infra provision --clients', () => {
+  it('without a terminal and without --yes, shows the one summary and applies nothing', async () => {
+    const terraform = fakeTerraform(PLAN)
+    const result = await runCli(['provision', '--clients', 'all', '--estate', estateFile, '--terraform', terraform.binary], {env})
+    expect(result.exitCode).toBe(1)
+    expect(result.stdout).toMatch(/globex\s+444444444444\s+globex-state\s+0\s+1\s+0\s+0\s+0\/0\/0\/0\s+changes/)
+    expect(result.stdout).toMatch(/initech\s+555555555555\s+initech-state\s+0\s+1/)
+    expect(result.stderr).toMatch(/refusing to apply changes to 2 client\(s\): globex, initech without confirmation/)
+    expect(readFileSync(terraform.calls, 'utf8')).not.toContain('apply')
+  })
+
+  it('applies every client with --yes, goes on past one client\'s failure, reports each and exits non-zero', async () => {
+    const terraform = fakeTerraform(PLAN, {failApplyIn: '/initech/'})
+    const result = await runCli(['provision', '--clients', 'all', '--parallel', '2', '--yes', '--json', '--estate', estateFile, '--terraform', terraform.binary], {env})
+    expect(result.exitCode).toBe(1)
+    const report = JSON.parse(result.stdout)
+    expect(report.plan.map((row: any) => [row.client, row.stack, row.update, row.state])).toEqual([
+      ['globex', 'globex-state', 1, 'changes'],
+      ['initech', 'initech-state', 1, 'changes'],
+    ])
+    expect(report.approved).toBe(true)
+    const byClient = Object.fromEntries(report.clients.map((client: any) => [client.client, client]))
+    expect(byClient.globex.status).toBe('applied')
+    expect(byClient.globex.report.stacks.map((stack: any) => [stack.name, stack.applied])).toEqual([
+      ['globex-state', true],
+      ['globex-estate', true],
+    ])
+    expect(byClient.initech.status).toBe('failed')
+    expect(byClient.initech.error.code).toBe('TERRAFORM_APPLY_FAILED')
+    expect(byClient.initech.error.message).toMatch(/terraform apply failed in .*\/initech\/.*fake apply failure/)
+    expect(report.failed).toBe(1)
+    // The pending client is not part of "all".
+    expect(Object.keys(byClient)).toEqual(['globex', 'initech'])
+
+    // env list shows the baseline the fleet applied to globex, and none for initech.
+    const list = JSON.parse((await runCli(['env', 'list', '--estate', estateFile, '--json'], {env})).stdout)
+    const baselines = Object.fromEntries(list.environments.map((target: any) => [target.name, target.baseline]))
+    expect(baselines.globex).toMatchObject({target: 'globex', accountId: '444444444444', fingerprint: byClient.globex.baseline.fingerprint})
+    expect(baselines.initech).toBeNull()
+  })
+
+  it('selects clients by glob and list, and names what matches nothing', async () => {
+    const terraform = fakeTerraform(PLAN)
+    const glob = await runCli(['provision', '--clients', 'glo*', '--yes', '--json', '--estate', estateFile, '--terraform', terraform.binary], {env})
+    expect(JSON.parse(glob.stdout).clients.map((client: any) => client.client)).toEqual(['globex'])
+    const unknown = await runCli(['provision', '--clients', 'globex,hooli', '--yes', '--estate', estateFile], {env})
+    expect(unknown.exitCode).toBe(1)
+    expect(unknown.stderr.trim()).toBe(`Error: --clients hooli matches no client in ${estateFile}: clients: globex, initech`)
+    const pending = await runCli(['provision', '--clients', 'soylent', '--yes', '--estate', estateFile], {env})
+    expect(pending.stderr.trim()).toBe('Error: client soylent is still being onboarded: finish it with `infra onboard-client --name soylent` first')
+  })
+
+  it('offboard-client destroys a provisioned client\'s estate stack (keeping its state bucket) before removing it', async () => {
+    // The client's state bucket exists in its account, so it was provisioned: its stacks are destroyed.
+    Object.assign(process.env, {AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_CA_BUNDLE: inject('motoCaBundle')})
+    const estate = loadEstate({file: estateFile, env: {}})
+    const s3 = await createClient(S3Client, {estate, target: findTarget(estate, 'initech'), purpose: 'test'})
+    await s3.send(new CreateBucketCommand({Bucket: 'acme-initech-tfstate-555555555555', CreateBucketConfiguration: {LocationConstraint: 'eu-west-1'}}))
+    const terraform = fakeTerraform(PLAN)
+    const result = await runCli(['offboard-client', '--name', 'initech', '--yes', '--confirm', 'initech', '--json', '--estate', estateFile, '--terraform', terraform.binary], {env})
+    const report = JSON.parse(result.stdout)
+    expect(report.error, result.stdout + result.stderr).toBeUndefined()
+    expect(report.destroyed.mode).toBe('destroy')
+    expect(report.destroyed.stacks.map((stack: any) => [stack.name, stack.applied, stack.skipped ?? null])).toEqual([
+      ['initech-state', false, 'kept'],
+      ['initech-estate', true, null],
+    ])
+    expect(readFileSync(terraform.calls, 'utf8').trim().split('\n')).toEqual(['init', 'plan', 'show', 'apply'])
+    expect(readFileSync(estateFile, 'utf8')).not.toContain('initech')
+    // This estate's accounts are not in any organization moto holds: the hint says so.
+    expect(report.closeAccountHint).toBe('account 555555555555 is not in the organization: if it is still open, close it from the account itself (root user, Account settings)')
+  })
+})

@@ -1,0 +1,110 @@
+import {mkdtempSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
+import {describe, expect, it} from 'vitest'
+
+import {parseEstate} from '../../src/estate/load.js'
+import {provisionFleet, selectClients} from '../../src/onboarding/fleet.js'
+import type {ProvisionOptions, ProvisionReport, StackReport} from '../../src/provision/provision.js'
+
+const estate = parseEstate(
+  {
+    organization: {name: 'acme', managementAccountId: '999999999999'},
+    environments: {dev: {accountId: '111111111111', vpcCidr: '10.1.0.0/16'}},
+    clients: Object.fromEntries(
+      ['eu-alpha', 'eu-beta', 'us-gamma', 'us-delta', 'eu-epsilon'].map((name, index) => [name, {accountId: `${200000000000 + index}`, vpcCidr: `10.${64 + index}.0.0/16`}]),
+    ),
+  },
+  'fleet test',
+)
+
+/**
+ * The fleet's orchestration alone: provision() is replaced by a stand-in that plans one stack,
+ * asks through the confirm callback, and "applies" after a delay, so the test can count how many
+ * clients run at once and when the one question is asked. The real provision() is used by
+ * fleet.integration.test.ts.
+ */
+function standIn(log: string[], running: {now: number; max: number}, failing = '') {
+  return async (options: ProvisionOptions): Promise<ProvisionReport> => {
+    const name = options.env.name
+    running.now++
+    running.max = Math.max(running.max, running.now)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    log.push(`plan ${name}`)
+    running.now--
+    const stack = {name: `${name}-estate`, directory: '/nowhere', dependencies: [], resources: {total: 1, byType: {}}, applied: false, audit: {}, plan: {create: 1, update: 0, replace: 0, delete: 0, changes: []}} as unknown as StackReport
+    const agreed = await options.confirm(stack)
+    if (!agreed) {
+      stack.skipped = 'declined'
+    } else {
+      running.now++
+      running.max = Math.max(running.max, running.now)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      running.now--
+      if (name === failing) throw Object.assign(new Error(`apply failed for ${name}`), {code: 'TERRAFORM_APPLY_FAILED'})
+      log.push(`apply ${name}`)
+      stack.applied = true
+    }
+    return {environment: name, accountId: options.env.accountId, region: 'eu-west-1', mode: 'apply', synthMs: 0, validated: false, stacks: [stack], acceptedRisksLog: null}
+  }
+}
+
+describe('the fleet', () => {
+  it('selects by all, list and glob', () => {
+    expect(selectClients(estate, 'all')).toHaveLength(5)
+    expect(selectClients(estate, 'eu-*').map((c) => c.name)).toEqual(['eu-alpha', 'eu-beta', 'eu-epsilon'])
+    expect(selectClients(estate, 'us-gamma,eu-b?ta').map((c) => c.name)).toEqual(['us-gamma', 'eu-beta'])
+    expect(() => selectClients(estate, 'dev')).toThrow('--clients dev matches no client in fleet test')
+  })
+
+  it('plans every client before asking once, runs at most --parallel at a time, and goes on past a failure', async () => {
+    const log: string[] = []
+    const running = {now: 0, max: 0}
+    let asked = 0
+    const report = await provisionFleet({
+      estate,
+      clients: selectClients(estate, 'all'),
+      mode: 'apply',
+      parallel: 2,
+      workDir: mkdtempSync(path.join(os.tmpdir(), 'infra-fleet-unit-')),
+      renderer: 'silent',
+      provision: {validate: false, terraform: {}},
+      approve: async (plan) => {
+        asked++
+        log.push('ask')
+        expect(plan.map((row) => row.state)).toEqual(['changes', 'changes', 'changes', 'changes', 'changes'])
+        return true
+      },
+      provisionTarget: standIn(log, running, 'us-gamma'),
+    })
+    expect(asked).toBe(1)
+    expect(log.indexOf('ask')).toBe(5)
+    expect(running.max).toBe(2)
+    expect(report.clients.map((c) => [c.client, c.status])).toEqual([
+      ['eu-alpha', 'applied'],
+      ['eu-beta', 'applied'],
+      ['us-gamma', 'failed'],
+      ['us-delta', 'applied'],
+      ['eu-epsilon', 'applied'],
+    ])
+    expect(report.failed).toBe(1)
+  })
+
+  it('a "no" applies nothing to anyone', async () => {
+    const log: string[] = []
+    const report = await provisionFleet({
+      estate,
+      clients: selectClients(estate, 'eu-*'),
+      mode: 'apply',
+      parallel: 1,
+      workDir: mkdtempSync(path.join(os.tmpdir(), 'infra-fleet-unit-')),
+      renderer: 'silent',
+      provision: {validate: false, terraform: {}},
+      approve: async () => false,
+      provisionTarget: standIn(log, {now: 0, max: 0}),
+    })
+    expect(log.filter((line) => line.startsWith('apply'))).toEqual([])
+    expect(report.clients.map((c) => c.status)).toEqual(['declined', 'declined', 'declined'])
+  })
+})

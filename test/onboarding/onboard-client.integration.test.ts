@@ -1,0 +1,367 @@
+import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {
+  CreateAccountCommand,
+  CreateOrganizationCommand,
+  CreateOrganizationalUnitCommand,
+  DescribeCreateAccountStatusCommand,
+  ListParentsCommand,
+  ListRootsCommand,
+  ListTagsForResourceCommand,
+  OrganizationsClient,
+  paginateListAccounts,
+} from '@aws-sdk/client-organizations'
+import {AssumeRoleCommand, STSClient} from '@aws-sdk/client-sts'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {caBundleHandler} from '../../src/aws/clients.js'
+import {BIN, runCli} from '../support/cli.js'
+import {type MotoServer, startMoto} from '../support/moto.js'
+
+/**
+ * `infra onboard-client` against moto's Organizations and STS, as the built CLI in a child process.
+ * moto runs through moto_organizations.py, which fills two gaps of its Organizations (documented
+ * there): a new account's request reads IN_PROGRESS for its first 3 status reads, and an e-mail any
+ * account already uses ends FAILED with EMAIL_ALREADY_EXISTS. Provisioning is left out here
+ * (--no-provision); the baseline itself is covered by the provision tests.
+ */
+const MANAGEMENT = '123456789012' // moto's caller account for credentials it did not issue
+const ESTATE = `# The estate of the onboarding tests.
+organization:
+  name: acme
+  # the account that runs infra
+  managementAccountId: "${MANAGEMENT}"
+
+defaults:
+  region: eu-west-1
+
+# Client ranges come from here.
+clientCidrPool: 10.64.0.0/13
+
+environments:
+  dev:
+    accountId: "111111111111" # the dev account
+    vpcCidr: 10.1.0.0/16
+
+clients: {}
+`
+
+let moto: MotoServer
+let work: string
+let estateFile: string
+let env: Record<string, string>
+let organizations: OrganizationsClient
+let clientsOu: string
+
+const sdkConfig = (accountHeader?: string) => ({
+  region: 'us-east-1',
+  endpoint: moto.endpoint,
+  credentials: {accessKeyId: 'test', secretAccessKey: 'test'},
+  requestHandler: caBundleHandler({AWS_CA_BUNDLE: moto.caBundle}),
+})
+
+async function accountsWithEmail(email: string) {
+  const found = []
+  for await (const page of paginateListAccounts({client: organizations, pageSize: 20}, {})) {
+    found.push(...(page.Accounts ?? []).filter((account) => account.Email === email))
+  }
+  return found
+}
+
+const onboard = (...args: string[]) => runCli(['onboard-client', '--estate', estateFile, '--no-provision', ...args], {env, timeoutMs: 120_000})
+
+beforeAll(async () => {
+  moto = await startMoto({
+    launcher: fileURLToPath(new URL('../support/moto_organizations.py', import.meta.url)),
+    env: {INFRA_MOTO_CREATE_ACCOUNT_POLLS: '3'},
+  })
+  work = mkdtempSync(path.join(os.tmpdir(), 'infra-onboard-'))
+  estateFile = path.join(work, 'estate.yaml')
+  writeFileSync(estateFile, ESTATE)
+  env = {
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CA_BUNDLE: moto.caBundle,
+    AWS_ENDPOINT_URL: moto.endpoint,
+    INFRA_WORK_DIR: path.join(work, '.infra'),
+    INFRA_ONBOARD_POLL_MS: '20',
+    INFRA_ONBOARD_ROLE_WAIT_SECONDS: '5',
+  }
+  organizations = new OrganizationsClient(sdkConfig())
+  await organizations.send(new CreateOrganizationCommand({FeatureSet: 'ALL'}))
+  const root = (await organizations.send(new ListRootsCommand({}))).Roots![0]
+  clientsOu = (await organizations.send(new CreateOrganizationalUnitCommand({ParentId: root.Id, Name: 'Clients'}))).OrganizationalUnit!.Id!
+  // More accounts than one ListAccounts page holds (20), so finding by e-mail must read every page.
+  for (let index = 0; index < 21; index++) {
+    await organizations.send(new CreateAccountCommand({AccountName: `filler-${index}`, Email: `filler-${index}@acme.example`}))
+  }
+}, 120_000)
+
+afterAll(async () => {
+  await moto?.stop()
+})
+
+describe('infra onboard-client against moto', () => {
+  it('--dry-run shows the plan with the next free block and touches nothing', async () => {
+    const before = readFileSync(estateFile, 'utf8')
+    const result = await onboard('--name', 'globex', '--email', 'aws+globex@acme.example', '--ou', 'Clients', '--dry-run')
+    expect(result.stderr).toBe('')
+    expect(result.exitCode).toBe(0)
+    expect(result.stdout).toMatch(/VPC CIDR\s+10\.64\.0\.0\/16 \(pool 10\.64\.0\.0\/13: 7 block\(s\) left after this one\)/)
+    expect(result.stdout).toContain('Dry run: nothing was changed.')
+    expect(readFileSync(estateFile, 'utf8')).toBe(before)
+    expect(await accountsWithEmail('aws+globex@acme.example')).toEqual([])
+  })
+
+  it('onboards a client end to end: account, OU, tags, role, estate entry with comments kept', async () => {
+    const result = await onboard('--name', 'globex', '--email', 'aws+globex@acme.example', '--ou', 'Clients', '--tag', 'team=payments', '--yes', '--json')
+    const report = JSON.parse(result.stdout)
+    expect(report.error).toBeUndefined()
+    expect(result.exitCode).toBe(0)
+    expect(report.steps.map((step: any) => [step.step, step.outcome])).toEqual([
+      ['caller', 'unchanged'],
+      ['reserve', 'done'],
+      ['account', 'done'],
+      ['organizational-unit', 'done'],
+      ['tags', 'done'],
+      ['access-role', 'unchanged'],
+      ['record', 'done'],
+      ['provision', 'skipped'],
+    ])
+    expect(report.steps[2].detail).toMatch(/^created account \d{12} \(request car-/)
+
+    const [account] = await accountsWithEmail('aws+globex@acme.example')
+    expect(account.Id).toBe(report.accountId)
+    expect(account.Name).toBe('globex')
+    const parents = await organizations.send(new ListParentsCommand({ChildId: account.Id}))
+    expect(parents.Parents![0].Id).toBe(clientsOu)
+    const tags = (await organizations.send(new ListTagsForResourceCommand({ResourceId: account.Id}))).Tags
+    expect(tags).toEqual(expect.arrayContaining([{Key: 'team', Value: 'payments'}, {Key: 'infra:client', Value: 'globex'}]))
+
+    const text = readFileSync(estateFile, 'utf8')
+    expect(text).toContain('# The estate of the onboarding tests.')
+    expect(text).toContain('accountId: "111111111111" # the dev account')
+    expect(text).toContain('# Client ranges come from here.')
+    expect(text).toContain(`accountId: "${account.Id}"`)
+    expect(text).not.toContain('status: pending')
+
+    const list = await runCli(['env', 'list', '--estate', estateFile, '--json'], {env})
+    const listed = JSON.parse(list.stdout)
+    expect(listed.environments.find((target: any) => target.name === 'globex')).toMatchObject({kind: 'client', accountId: account.Id, vpcCidr: '10.64.0.0/16'})
+    expect(listed.pool).toMatchObject({pool: '10.64.0.0/13', capacity: 8, remaining: 7, next: '10.65.0.0/16'})
+  })
+
+  it('a rerun changes nothing', async () => {
+    const before = readFileSync(estateFile, 'utf8')
+    const accountsBefore = (await accountsWithEmail('aws+globex@acme.example')).length
+    const result = await onboard('--name', 'globex', '--ou', 'Clients', '--tag', 'team=payments', '--yes', '--json')
+    const report = JSON.parse(result.stdout)
+    expect(report.error).toBeUndefined()
+    expect(report.changed).toBe(false)
+    expect(report.steps.filter((step: any) => step.outcome === 'done')).toEqual([])
+    expect(readFileSync(estateFile, 'utf8')).toBe(before)
+    expect((await accountsWithEmail('aws+globex@acme.example')).length).toBe(accountsBefore)
+  })
+
+  it('a kill right after CreateAccount leaves a pending entry and a journaled IN_PROGRESS request; the rerun finishes it without a second account', async () => {
+    const args = ['--name', 'initech', '--email', 'aws+initech@acme.example', '--ou', clientsOu, '--yes', '--json']
+    const crashed = await runCli(['onboard-client', '--estate', estateFile, '--no-provision', ...args], {env: {...env, INFRA_TEST_CRASH_AT: 'after-create-account'}})
+    expect(crashed.exitCode).not.toBe(0)
+
+    const journal = JSON.parse(readFileSync(path.join(work, '.infra/onboarding/initech.json'), 'utf8'))
+    expect(journal.createAccountRequestId).toMatch(/^car-/)
+    expect(journal.accountId).toBeUndefined()
+    // Still being created, as AWS reports for a while after CreateAccount.
+    const status = await organizations.send(new DescribeCreateAccountStatusCommand({CreateAccountRequestId: journal.createAccountRequestId}))
+    expect(status.CreateAccountStatus!.State).toBe('IN_PROGRESS')
+
+    // The estate holds a recognisable pending entry and stays valid for every command.
+    expect(readFileSync(estateFile, 'utf8')).toMatch(/initech:\n\s+status: pending\n/)
+    const list = await runCli(['env', 'list', '--estate', estateFile], {env})
+    expect(list.exitCode).toBe(0)
+    expect(list.stdout).toMatch(/initech\s+pending client\s+-\s+eu-west-1\s+10\.65\.0\.0\/16/)
+
+    // Only the name is needed to resume: e-mail, OU and CIDR come from the estate and the journal.
+    const resumed = await onboard('--name', 'initech', '--yes', '--json')
+    const report = JSON.parse(resumed.stdout)
+    expect(report.error).toBeUndefined()
+    expect(report.steps.find((step: any) => step.step === 'account').detail).toBe(`account ${report.accountId} from the journaled request ${journal.createAccountRequestId}`)
+    expect(await accountsWithEmail('aws+initech@acme.example')).toHaveLength(1)
+    expect(readFileSync(estateFile, 'utf8')).not.toContain('status: pending')
+  })
+
+  it('finds an account that already has the e-mail, on a later ListAccounts page, instead of creating one', async () => {
+    const created = await organizations.send(new CreateAccountCommand({AccountName: 'hooli-old', Email: 'aws+hooli@acme.example'}))
+    expect(created.CreateAccountStatus!.Id).toBeDefined()
+    const [existing] = await accountsWithEmail('aws+hooli@acme.example')
+    const result = await onboard('--name', 'hooli', '--email', 'aws+hooli@acme.example', '--ou', 'Clients', '--yes', '--json')
+    const report = JSON.parse(result.stdout)
+    expect(report.error).toBeUndefined()
+    expect(report.accountId).toBe(existing.Id)
+    expect(report.steps.find((step: any) => step.step === 'account').detail).toBe(`found existing account ${existing.Id} with aws+hooli@acme.example`)
+    expect(await accountsWithEmail('aws+hooli@acme.example')).toHaveLength(1)
+  })
+
+  it('EMAIL_ALREADY_EXISTS (the e-mail is taken by an account of another organization) is a plain error with the next step', async () => {
+    // Another organization, under another management account, holds the e-mail.
+    const other = new OrganizationsClient(sdkConfig())
+    other.middlewareStack.add((next) => (args: any) => {
+      args.request.headers['x-moto-account-id'] = '444455556666'
+      return next(args)
+    }, {step: 'build'})
+    await other.send(new CreateOrganizationCommand({FeatureSet: 'ALL'}))
+    await other.send(new CreateAccountCommand({AccountName: 'elsewhere', Email: 'taken@elsewhere.example'}))
+
+    const result = await onboard('--name', 'umbrella', '--email', 'taken@elsewhere.example', '--ou', 'Clients', '--yes')
+    expect(result.exitCode).toBe(1)
+    expect(result.stderr).toMatch(/^Error: AWS could not create the account for umbrella \(EMAIL_ALREADY_EXISTS, request car-\w+\): another AWS account .* already uses this e-mail: give the client a root e-mail no AWS account has used/m)
+    expect(await accountsWithEmail('taken@elsewhere.example')).toHaveLength(0)
+    const journal = JSON.parse(readFileSync(path.join(work, '.infra/onboarding/umbrella.json'), 'utf8'))
+    expect(journal.createAccountRequestId).toBeUndefined()
+    expect(journal.lastFailure).toMatchObject({step: 'account', code: 'CREATE_ACCOUNT_EMAIL_ALREADY_EXISTS'})
+
+    // Following the advice: the same client with another e-mail finishes, keeping its reserved range.
+    const retried = await onboard('--name', 'umbrella', '--email', 'aws+umbrella@acme.example', '--yes', '--json')
+    const report = JSON.parse(retried.stdout)
+    expect(report.error).toBeUndefined()
+    expect(report.steps.find((step: any) => step.step === 'reserve').detail).toMatch(/e-mail now aws\+umbrella@acme\.example/)
+    expect(await accountsWithEmail('aws+umbrella@acme.example')).toHaveLength(1)
+  })
+
+  it('a full CIDR pool is a clear error before anything is touched', async () => {
+    const full = path.join(work, 'full.yaml')
+    writeFileSync(full, ESTATE.replace('clientCidrPool: 10.64.0.0/13', 'clientCidrPool: 10.1.0.0/16'))
+    const result = await runCli(['onboard-client', '--estate', full, '--name', 'acme2', '--email', 'aws+acme2@acme.example', '--ou', 'Clients', '--yes', '--json'], {env})
+    expect(result.exitCode).toBe(1)
+    const {error} = JSON.parse(result.stdout)
+    expect(error.code).toBe('CIDR_POOL_FULL')
+    expect(error.message).toBe('the client CIDR pool 10.1.0.0/16 is full: all 1 /16 blocks are taken')
+    expect(error.details.allocated).toEqual([{cidr: '10.1.0.0/16', owner: 'dev', kind: 'environment'}])
+  })
+
+  it('refuses a caller in a member account, naming the management account', async () => {
+    const listed = JSON.parse((await runCli(['env', 'list', '--estate', estateFile, '--json'], {env})).stdout)
+    const globexId = listed.environments.find((target: any) => target.name === 'globex').accountId
+    const sts = new STSClient(sdkConfig())
+    const assumed = await sts.send(new AssumeRoleCommand({RoleArn: `arn:aws:iam::${globexId}:role/OrganizationAccountAccessRole`, RoleSessionName: 'test'}))
+    const memberEnv = {
+      ...env,
+      AWS_ACCESS_KEY_ID: assumed.Credentials!.AccessKeyId!,
+      AWS_SECRET_ACCESS_KEY: assumed.Credentials!.SecretAccessKey!,
+      AWS_SESSION_TOKEN: assumed.Credentials!.SessionToken!,
+    }
+    const result = await runCli(['onboard-client', '--estate', estateFile, '--no-provision', '--name', 'wayne', '--email', 'aws+wayne@acme.example', '--ou', 'Clients', '--yes'], {env: memberEnv})
+    expect(result.exitCode).toBe(1)
+    expect(result.stderr).toMatch(new RegExp(`^Error: the credentials are in member account ${globexId} .*not the management account ${MANAGEMENT}.*: run with credentials of the management account ${MANAGEMENT}`, 'm'))
+    expect(existsSync(path.join(work, '.infra/onboarding/wayne.json'))).toBe(true)
+    expect(readFileSync(estateFile, 'utf8')).not.toContain('wayne')
+  })
+
+  it('without a terminal, a missing flag is an error naming it', async () => {
+    const result = await onboard('--name', 'soylent', '--ou', 'Clients', '--yes')
+    expect(result.exitCode).toBe(1)
+    expect(result.stderr.trim()).toBe('Error: missing --email: pass --email (no terminal to ask on, or --yes was given)')
+  })
+
+  it('asks in a terminal, offering the OUs and the next free block, and shows the plan before anything changes', async () => {
+    const pty = await import('@lydell/node-pty')
+    const before = readFileSync(estateFile, 'utf8')
+    const term = pty.spawn(process.execPath, [BIN, 'onboard-client', '--estate', estateFile, '--no-provision'], {
+      cols: 160,
+      rows: 50,
+      env: {...process.env, ...env, CI: ''},
+    })
+    let screen = ''
+    term.onData((data) => (screen += data))
+    const exited = new Promise<number>((resolve) => term.onExit(({exitCode}) => resolve(exitCode)))
+    const waitFor = async (pattern: RegExp) => {
+      const deadline = Date.now() + 30_000
+      while (!pattern.test(screen)) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; screen:\n${screen}`)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    }
+    await waitFor(/Client name:/)
+    term.write('stark\r')
+    await waitFor(/Root e-mail/)
+    term.write('aws+stark@acme.example\r')
+    await waitFor(/Root\/Clients \(ou-/)
+    term.write('\u001b[B\r') // down to Root/Clients
+    await waitFor(/Region:/)
+    term.write('\r')
+    await waitFor(/VPC CIDR \(the next free block of the pool\):.*10\.68\.0\.0\/16/)
+    term.write('\r')
+    await waitFor(/Sizing:/)
+    term.write('\r')
+    await waitFor(/Tags/)
+    term.write('team=research\r')
+    await waitFor(/Onboard client stark/)
+    term.write('n\r')
+    const code = await exited
+    const plain = screen.replace(/\u001b\[[0-9;?]*[a-zA-Z]/g, '')
+    expect(plain).toMatch(/organizational unit\s+ou-/)
+    expect(plain).toMatch(/VPC CIDR\s+10\.68\.0\.0\/16/)
+    expect(plain).toMatch(/tags\s+infra:client=stark, infra:managed-by=infra, team=research/)
+    expect(plain).toContain('onboarding not confirmed: nothing was changed')
+    expect(code).toBe(1)
+    expect(readFileSync(estateFile, 'utf8')).toBe(before)
+    expect(await accountsWithEmail('aws+stark@acme.example')).toEqual([])
+  })
+
+  it('offboard-client without a terminal needs --yes and --confirm <client-name>; a wrong name refuses; the account stays open unless asked', async () => {
+    const before = readFileSync(estateFile, 'utf8')
+    const offboard = (...args: string[]) => runCli(['offboard-client', '--estate', estateFile, ...args], {env})
+    const unconfirmed = await offboard('--name', 'hooli', '--yes')
+    expect(unconfirmed.exitCode).toBe(1)
+    expect(unconfirmed.stderr.trim()).toBe('Error: refusing to offboard client hooli without confirmation: no terminal to type the name on (or CI is set): run again with --yes --confirm hooli')
+    const wrong = await offboard('--name', 'hooli', '--yes', '--confirm', 'globex')
+    expect(wrong.stderr.trim()).toBe('Error: --confirm "globex" does not match "hooli": refusing to offboard client hooli: pass --confirm hooli')
+    expect(readFileSync(estateFile, 'utf8')).toBe(before)
+
+    const [hooli] = await accountsWithEmail('aws+hooli@acme.example')
+    const done = await offboard('--name', 'hooli', '--yes', '--confirm', 'hooli', '--json')
+    const report = JSON.parse(done.stdout)
+    expect(report).toMatchObject({client: 'hooli', accountId: hooli.Id, removedFromEstate: true, accountClosed: false, destroyed: null})
+    expect(report.destroySkipped).toMatch(/^no state bucket acme-hooli-tfstate-\d{12} in \d{12}: nothing was provisioned$/)
+    expect(report.closeAccountHint).toContain(`aws organizations close-account --account-id ${hooli.Id}`)
+    expect(readFileSync(estateFile, 'utf8')).not.toContain('hooli')
+    expect(readFileSync(estateFile, 'utf8')).toContain('# Client ranges come from here.')
+    expect((await accountsWithEmail('aws+hooli@acme.example'))[0].Status).toBe('ACTIVE')
+  })
+
+  it('--close-account needs the account name too; a closed (suspended) account keeps its e-mail, and onboarding says so', async () => {
+    const offboard = (...args: string[]) => runCli(['offboard-client', '--estate', estateFile, '--name', 'initech', '--yes', '--confirm', 'initech', '--close-account', ...args], {env})
+    const missing = await offboard()
+    expect(missing.stderr.trim()).toMatch(/^Error: refusing to close AWS account \d{12} without confirmation: .*run again with --yes --confirm-account initech$/)
+    expect(readFileSync(estateFile, 'utf8')).toContain('initech')
+    const closed = JSON.parse((await offboard('--confirm-account', 'initech', '--json')).stdout)
+    expect(closed).toMatchObject({client: 'initech', removedFromEstate: true, accountClosed: true})
+    expect((await accountsWithEmail('aws+initech@acme.example'))[0].Status).toBe('SUSPENDED')
+
+    const again = await onboard('--name', 'initech2', '--email', 'aws+initech@acme.example', '--ou', 'Clients', '--yes')
+    expect(again.exitCode).toBe(1)
+    expect(again.stderr).toMatch(new RegExp(`^Error: aws\\+initech@acme\\.example belongs to account ${closed.accountId} \\(initech\\), which is SUSPENDED: its e-mail stays taken: reopen that account`, 'm'))
+  })
+
+  it('offboard-client at a terminal wants the client\'s name typed: a wrong one changes nothing', async () => {
+    const pty = await import('@lydell/node-pty')
+    const before = readFileSync(estateFile, 'utf8')
+    const term = pty.spawn(process.execPath, [BIN, 'offboard-client', '--estate', estateFile, '--name', 'globex'], {cols: 160, rows: 50, env: {...process.env, ...env, CI: ''}})
+    let screen = ''
+    term.onData((data) => (screen += data))
+    const exited = new Promise<number>((resolve) => term.onExit(({exitCode}) => resolve(exitCode)))
+    const deadline = Date.now() + 30_000
+    while (!/Type "globex" to continue/.test(screen)) {
+      if (Date.now() > deadline) throw new Error(`no prompt; screen:\n${screen}`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    term.write('globx\r')
+    expect(await exited).toBe(1)
+    expect(screen.replace(/\u001b\[[0-9;?]*[a-zA-Z]/g, '')).toContain('"globx" is not "globex": nothing was changed')
+    expect(readFileSync(estateFile, 'utf8')).toBe(before)
+  })
+})
