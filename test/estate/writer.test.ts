@@ -61,7 +61,7 @@ describe('the estate file writer', () => {
     expect(estate.pendingClients).toEqual([{name: 'initech', kind: 'client', status: 'pending', vpcCidr: '10.64.0.0/16', region: 'eu-west-1', sizing: 'small', email: 'aws+initech@acme.example'}])
     await expect(updateEstateFile(file, (doc) => setClientFields(doc, 'other', {accountId: '444444444444', vpcCidr: '10.64.0.0/16'}))).rejects.toThrow(/clients\.initech\.vpcCidr 10\.64\.0\.0\/16 overlaps other's 10\.64\.0\.0\/16/)
     writeFileSync(file, readFileSync(file, 'utf8').replace('status: pending', 'status: half-done'))
-    expect(() => loadEstate({file, env: {}})).toThrow(/clients\.initech\.status "half-done" is not a client status: only "pending"/)
+    expect(() => loadEstate({file, env: {}})).toThrow(/clients\.initech\.status "half-done" is not a client status/)
   })
 
   it('two processes writing at once both land', () => {
