@@ -24,6 +24,9 @@ export interface FlowRecord {
   trafficPath?: number
   accountId?: string
   rejectReason?: string
+  /** SYN 2, SYN-ACK 18, FIN 1, RST 4, ORed over the aggregation window (version 3). */
+  tcpFlags?: number
+  instanceId?: string
 }
 
 export type ParseOutcome = 'record' | 'nodata' | 'skipdata' | 'malformed' | 'header'
@@ -32,7 +35,7 @@ export type ParseOutcome = 'record' | 'nodata' | 'skipdata' | 'malformed' | 'hea
 export const FIELD = {
   interfaceId: 0, srcaddr: 1, dstaddr: 2, srcport: 3, dstport: 4, protocol: 5, packets: 6, bytes: 7, start: 8, end: 9, action: 10,
   logStatus: 11, vpcId: 12, pktSrcaddr: 13, pktDstaddr: 14, pktDstAwsService: 15, flowDirection: 16, trafficPath: 17, accountId: 18,
-  rejectReason: 19,
+  rejectReason: 19, tcpFlags: 20, instanceId: 21,
 } as const satisfies Record<keyof FlowRecord, number>
 
 const SLOTS = Object.keys(FIELD).length
@@ -42,11 +45,11 @@ const SLOT_OF: Record<string, number> = {
   protocol: FIELD.protocol, packets: FIELD.packets, bytes: FIELD.bytes, start: FIELD.start, end: FIELD.end, action: FIELD.action,
   'log-status': FIELD.logStatus, 'vpc-id': FIELD.vpcId, 'pkt-srcaddr': FIELD.pktSrcaddr, 'pkt-dstaddr': FIELD.pktDstaddr,
   'pkt-dst-aws-service': FIELD.pktDstAwsService, 'flow-direction': FIELD.flowDirection, 'traffic-path': FIELD.trafficPath,
-  'account-id': FIELD.accountId, 'reject-reason': FIELD.rejectReason,
+  'account-id': FIELD.accountId, 'reject-reason': FIELD.rejectReason, 'tcp-flags': FIELD.tcpFlags, 'instance-id': FIELD.instanceId,
 }
-const NUMERIC = new Set<number>([FIELD.srcport, FIELD.dstport, FIELD.protocol, FIELD.packets, FIELD.bytes, FIELD.start, FIELD.end, FIELD.trafficPath])
+const NUMERIC = new Set<number>([FIELD.srcport, FIELD.dstport, FIELD.protocol, FIELD.packets, FIELD.bytes, FIELD.start, FIELD.end, FIELD.trafficPath, FIELD.tcpFlags])
 /** Slots only samples show: decoded on demand, not for every line. */
-const SAMPLE_ONLY = new Set<number>([FIELD.srcport, FIELD.vpcId, FIELD.accountId, FIELD.rejectReason])
+const SAMPLE_ONLY = new Set<number>([FIELD.vpcId, FIELD.accountId, FIELD.rejectReason])
 
 const SPACE = 32
 const NEWLINE = 10
