@@ -659,7 +659,8 @@ export class FlowAnalyzer {
       'internet-egress-not-via-nat': [B_EGRESS, (iface) => !nat.has(iface)],
       'public-inbound-accepted': [B_INITIATED, workload],
       'unapproved-exit': [B_TRANSLATING, (iface) => unapproved.has(iface)],
-      'ssh-rdp-accepted': [B_SSH_ACCEPTED, () => true],
+      // A NAT gateway forwards no connection it did not open: SSH to it is a probe (counted there).
+      'ssh-rdp-accepted': [B_SSH_ACCEPTED, (iface) => !nat.has(iface)],
       'public-inbound-direction-unknown': [B_UNDECIDED, workload],
       'aws-service-via-nat': [B_SERVICE, (iface) => nat.has(iface)],
       'nat-gateway-probed': [B_INITIATED, (iface) => nat.has(iface)],
