@@ -447,20 +447,24 @@ export class FlowAnalyzer {
     const actionAt = from[FIELD.action]
     const accepted = actionAt >= 0 && buf[actionAt] === ACCEPT
     const rejected = actionAt >= 0 && buf[actionAt] === REJECT
-    const srcPublic = isPublicBytes(buf, srcFrom, srcTo)
+    // Public or not is asked only where it matters, and of a packet address only where it differs from the wire's.
     const dstPublic = isPublicBytes(buf, dstFrom, dstTo)
-    const pktSrcPublic = pktSrcFrom >= 0 ? isPublicBytes(buf, pktSrcFrom, to[FIELD.pktSrcaddr]) : srcPublic
-    const pktDstPublic = pktDstFrom >= 0 ? isPublicBytes(buf, pktDstFrom, to[FIELD.pktDstaddr]) : dstPublic
+    const pktSrcTo = to[FIELD.pktSrcaddr]
+    const pktDstTo = to[FIELD.pktDstaddr]
+    const srcTranslated = pktSrcFrom >= 0 && srcFrom >= 0 && !sameBytes(buf, pktSrcFrom, pktSrcTo, srcFrom, srcTo)
+    const dstTranslated = pktDstFrom >= 0 && dstFrom >= 0 && !sameBytes(buf, pktDstFrom, pktDstTo, dstFrom, dstTo)
 
     // An interface that forwards packets it neither sent nor receives for itself, to or from the
     // internet: a NAT gateway, or a NAT instance or proxy (pkt-* differ from the addresses on the wire).
     if (
-      (pktSrcFrom >= 0 && srcFrom >= 0 && (pktSrcPublic || dstPublic) && !sameBytes(buf, pktSrcFrom, to[FIELD.pktSrcaddr], srcFrom, srcTo)) ||
-      (pktDstFrom >= 0 && dstFrom >= 0 && (pktDstPublic || srcPublic) && !sameBytes(buf, pktDstFrom, to[FIELD.pktDstaddr], dstFrom, dstTo))
+      (srcTranslated && (dstPublic || isPublicBytes(buf, pktSrcFrom, pktSrcTo))) ||
+      (dstTranslated && (isPublicBytes(buf, pktDstFrom, pktDstTo) || isPublicBytes(buf, srcFrom, srcTo)))
     ) {
       const stats = this.note(B_TRANSLATING, p, E_PACKET_ADDRESSES)
-      const instanceAt = from[FIELD.instanceId]
-      if (stats && stats.instanceId === undefined && instanceAt >= 0) stats.instanceId = buf.toString('latin1', instanceAt, to[FIELD.instanceId])
+      if (stats && stats.instanceId === undefined) {
+        p.fetch(FIELD.instanceId)
+        if (from[FIELD.instanceId] >= 0) stats.instanceId = buf.toString('latin1', from[FIELD.instanceId], to[FIELD.instanceId])
+      }
     }
 
     // Keys are hashed as their text will read ("src -> dst", "src -> dst:port/proto") without building it.
@@ -496,24 +500,35 @@ export class FlowAnalyzer {
       }
     }
 
-    // Who opened a connection that touches a public address: remembered for the records that cannot tell.
-    const byFlags = flagRule(value[FIELD.tcpFlags], protocol)
-    const touchesPublic = srcPublic || dstPublic || pktSrcPublic || pktDstPublic
+    // Public traffic accepted into the VPC: a connection started outside, or the answer to one started inside?
+    const inbound = accepted && !egress && !dstPublic && (srcTranslated ? isPublicBytes(buf, pktSrcFrom, pktSrcTo) : isPublicBytes(buf, srcFrom, srcTo))
+    // Who opened an accepted TCP connection that touches a public address, by its flags: remembered
+    // for the records that cannot tell (tcp-flags and srcport are decoded only here).
+    let byFlags = UNDECIDED
     const connections = this.connections
-    if (byFlags !== UNDECIDED && touchesPublic) {
-      connections.key(buf, from, to, protocol)
-      connections.opened(byFlags === INITIATION)
+    if (
+      accepted &&
+      protocol === 6 &&
+      (inbound || dstPublic || isPublicBytes(buf, srcFrom, srcTo) || (srcTranslated && isPublicBytes(buf, pktSrcFrom, pktSrcTo)) || (dstTranslated && isPublicBytes(buf, pktDstFrom, pktDstTo)))
+    ) {
+      p.fetch(FIELD.tcpFlags)
+      byFlags = flagRule(value[FIELD.tcpFlags], protocol)
+      if (byFlags !== UNDECIDED) {
+        p.fetch(FIELD.srcport)
+        connections.key(buf, from, to, protocol)
+        connections.opened(byFlags === INITIATION)
+      }
     }
 
     const viaInternet =
-      path === TRAFFIC_PATH_INTERNET_GATEWAY || (path === TRAFFIC_PATH_GATEWAY_OR_ENDPOINT && (pktDstFrom >= 0 ? pktDstPublic : dstPublic))
+      path === TRAFFIC_PATH_INTERNET_GATEWAY || (path === TRAFFIC_PATH_GATEWAY_OR_ENDPOINT && (pktDstFrom >= 0 ? isPublicBytes(buf, pktDstFrom, pktDstTo) : dstPublic))
     if (egress && viaInternet) this.note(B_EGRESS, p, path === TRAFFIC_PATH_INTERNET_GATEWAY ? E_TRAFFIC_PATH : E_DESTINATION_ADDRESS)
 
-    // Public traffic accepted into the VPC: a connection started outside, or the answer to one started inside?
-    if (accepted && !egress && !dstPublic && pktSrcPublic) {
+    if (inbound) {
       if (byFlags !== UNDECIDED) {
         if (byFlags === INITIATION) this.note(B_INITIATED, p, E_FLAGS)
       } else {
+        p.fetch(FIELD.srcport)
         connections.key(buf, from, to, protocol)
         const paired = connections.lookup()
         const ports = portRule(value[FIELD.srcport], dport, protocol)
@@ -535,7 +550,7 @@ export class FlowAnalyzer {
         else if (ports === UNDECIDED) this.note(B_UNDECIDED, p, E_NONE)
       }
     }
-    if ((dport === 22 || dport === 3389) && protocol === 6 && !egress && !pktDstPublic) {
+    if ((dport === 22 || dport === 3389) && protocol === 6 && !egress && !(dstTranslated ? isPublicBytes(buf, pktDstFrom, pktDstTo) : dstPublic)) {
       if (accepted) this.note(B_SSH_ACCEPTED, p, E_DESTINATION_PORT)
       else if (rejected) this.note(B_SSH_REJECTED, p, E_DESTINATION_PORT)
     }
