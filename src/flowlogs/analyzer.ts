@@ -423,7 +423,8 @@ export class FlowAnalyzer {
       if (c.firstSeen === null || start < c.firstSeen) c.firstSeen = start
       if (c.lastSeen === null || finish > c.lastSeen) c.lastSeen = finish
       if (c.lastStart === null || start > c.lastStart) c.lastStart = start
-      const minute = start - (start % 60)
+      // Integer remainder where the time fits 31 bits (until 2038): a double's remainder costs more, on every record.
+      const minute = start < 2147483647 ? start - ((start | 0) % 60) : start - (start % 60)
       // Records arrive roughly in time order: the last minute's slot is usually the one.
       let slot = minute === this.lastMinute ? this.lastSlot : this.timeline.get(minute)
       if (slot === undefined && this.timeline.size < 100_000) this.timeline.set(minute, (slot = [0, 0]))
@@ -447,18 +448,20 @@ export class FlowAnalyzer {
     const actionAt = from[FIELD.action]
     const accepted = actionAt >= 0 && buf[actionAt] === ACCEPT
     const rejected = actionAt >= 0 && buf[actionAt] === REJECT
-    // Public or not is asked only where it matters, and of a packet address only where it differs from the wire's.
+    // Public or not, of each address; whether a packet address differs from the wire's is asked only
+    // where a public address makes it matter (a byte comparison on every record costs).
     const dstPublic = isPublicBytes(buf, dstFrom, dstTo)
+    const srcPublic = isPublicBytes(buf, srcFrom, srcTo)
     const pktSrcTo = to[FIELD.pktSrcaddr]
     const pktDstTo = to[FIELD.pktDstaddr]
-    const srcTranslated = pktSrcFrom >= 0 && srcFrom >= 0 && !sameBytes(buf, pktSrcFrom, pktSrcTo, srcFrom, srcTo)
-    const dstTranslated = pktDstFrom >= 0 && dstFrom >= 0 && !sameBytes(buf, pktDstFrom, pktDstTo, dstFrom, dstTo)
+    const pktSrcPublic = pktSrcFrom >= 0 ? isPublicBytes(buf, pktSrcFrom, pktSrcTo) : srcPublic
+    const pktDstPublic = pktDstFrom >= 0 ? isPublicBytes(buf, pktDstFrom, pktDstTo) : dstPublic
 
     // An interface that forwards packets it neither sent nor receives for itself, to or from the
     // internet: a NAT gateway, or a NAT instance or proxy (pkt-* differ from the addresses on the wire).
     if (
-      (srcTranslated && (dstPublic || isPublicBytes(buf, pktSrcFrom, pktSrcTo))) ||
-      (dstTranslated && (isPublicBytes(buf, pktDstFrom, pktDstTo) || isPublicBytes(buf, srcFrom, srcTo)))
+      (pktSrcFrom >= 0 && (dstPublic || pktSrcPublic) && srcFrom >= 0 && !sameBytes(buf, pktSrcFrom, pktSrcTo, srcFrom, srcTo)) ||
+      (pktDstFrom >= 0 && (pktDstPublic || srcPublic) && dstFrom >= 0 && !sameBytes(buf, pktDstFrom, pktDstTo, dstFrom, dstTo))
     ) {
       const stats = this.note(B_TRANSLATING, p, E_PACKET_ADDRESSES)
       if (stats && stats.instanceId === undefined) {
@@ -501,7 +504,7 @@ export class FlowAnalyzer {
     }
 
     // Public traffic accepted into the VPC: a connection started outside, or the answer to one started inside?
-    const inbound = accepted && !egress && !dstPublic && (srcTranslated ? isPublicBytes(buf, pktSrcFrom, pktSrcTo) : isPublicBytes(buf, srcFrom, srcTo))
+    const inbound = accepted && !egress && !dstPublic && pktSrcPublic
     // Who opened an accepted TCP connection that touches a public address, by its flags: remembered
     // for the records that cannot tell (tcp-flags and srcport are decoded only here).
     let byFlags = UNDECIDED
@@ -509,7 +512,7 @@ export class FlowAnalyzer {
     if (
       accepted &&
       protocol === 6 &&
-      (inbound || dstPublic || isPublicBytes(buf, srcFrom, srcTo) || (srcTranslated && isPublicBytes(buf, pktSrcFrom, pktSrcTo)) || (dstTranslated && isPublicBytes(buf, pktDstFrom, pktDstTo)))
+      (dstPublic || srcPublic || pktSrcPublic || pktDstPublic)
     ) {
       p.fetch(FIELD.tcpFlags)
       byFlags = flagRule(value[FIELD.tcpFlags], protocol)
@@ -521,7 +524,7 @@ export class FlowAnalyzer {
     }
 
     const viaInternet =
-      path === TRAFFIC_PATH_INTERNET_GATEWAY || (path === TRAFFIC_PATH_GATEWAY_OR_ENDPOINT && (pktDstFrom >= 0 ? isPublicBytes(buf, pktDstFrom, pktDstTo) : dstPublic))
+      path === TRAFFIC_PATH_INTERNET_GATEWAY || (path === TRAFFIC_PATH_GATEWAY_OR_ENDPOINT && pktDstPublic)
     if (egress && viaInternet) this.note(B_EGRESS, p, path === TRAFFIC_PATH_INTERNET_GATEWAY ? E_TRAFFIC_PATH : E_DESTINATION_ADDRESS)
 
     if (inbound) {
@@ -550,7 +553,7 @@ export class FlowAnalyzer {
         else if (ports === UNDECIDED) this.note(B_UNDECIDED, p, E_NONE)
       }
     }
-    if ((dport === 22 || dport === 3389) && protocol === 6 && !egress && !(dstTranslated ? isPublicBytes(buf, pktDstFrom, pktDstTo) : dstPublic)) {
+    if ((dport === 22 || dport === 3389) && protocol === 6 && !egress && !pktDstPublic) {
       if (accepted) this.note(B_SSH_ACCEPTED, p, E_DESTINATION_PORT)
       else if (rejected) this.note(B_SSH_REJECTED, p, E_DESTINATION_PORT)
     }
