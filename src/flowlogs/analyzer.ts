@@ -246,6 +246,11 @@ function sameBytes(buf: Uint8Array, aFrom: number, aTo: number, bFrom: number, b
   return true
 }
 
+function sameText(buf: Uint8Array, from: number, text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (buf[from + i] !== text.charCodeAt(i)) return false
+  return true
+}
+
 /** Interface ids recur on every record: keep one string per id instead of making one per record. */
 class Interner {
   private readonly table: (string | undefined)[] = new Array(4096).fill(undefined)
@@ -377,6 +382,7 @@ export class FlowAnalyzer {
   private pending: PendingRecord[] = []
   private readonly formats = new Map<string, FormatSeen>()
   private lastParser: FlowLineParser | undefined
+  private lastTranslating: {name: string; stats: InterfaceStats} | undefined
   private lastFormat: FormatSeen | undefined
 
   constructor(private readonly options: AnalyzerOptions = {}) {
@@ -463,7 +469,18 @@ export class FlowAnalyzer {
       (pktSrcFrom >= 0 && (dstPublic || pktSrcPublic) && srcFrom >= 0 && !sameBytes(buf, pktSrcFrom, pktSrcTo, srcFrom, srcTo)) ||
       (pktDstFrom >= 0 && (pktDstPublic || srcPublic) && dstFrom >= 0 && !sameBytes(buf, pktDstFrom, pktDstTo, dstFrom, dstTo))
     ) {
-      const stats = this.note(B_TRANSLATING, p, E_PACKET_ADDRESSES)
+      // A NAT gateway's interface translates record after record: its statistics are kept at hand.
+      const ifaceFrom = from[FIELD.interfaceId]
+      const last = this.lastTranslating
+      let stats: InterfaceStats | undefined
+      if (last && last.name.length === to[FIELD.interfaceId] - ifaceFrom && sameText(buf, ifaceFrom, last.name)) {
+        stats = last.stats
+        this.tally(stats, value[FIELD.bytes], start, finish, E_PACKET_ADDRESSES)
+        if (stats.samples.length < SAMPLES_PER_INTERFACE) stats.samples.push(p.record)
+      } else {
+        stats = this.note(B_TRANSLATING, p, E_PACKET_ADDRESSES)
+        if (stats) this.lastTranslating = {name: this.interfaces.get(buf, ifaceFrom, to[FIELD.interfaceId]), stats}
+      }
       if (stats && stats.instanceId === undefined) {
         p.fetch(FIELD.instanceId)
         if (from[FIELD.instanceId] >= 0) stats.instanceId = buf.toString('latin1', from[FIELD.instanceId], to[FIELD.instanceId])
