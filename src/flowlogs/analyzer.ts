@@ -299,14 +299,13 @@ function fnv(h: number, buf: Uint8Array, from: number, to: number): number {
 
 /**
  * Who opened each connection whose SYN was seen, by interface and 5-tuple, in fixed memory: a
- * direct-mapped table of 65,536 slots holding a fingerprint of the key and the opening side. A
- * newer connection may take an older one's slot; its later records then fall to the port rule.
+ * direct-mapped table of 65,536 slots, each one 32-bit word holding a fingerprint of the key (30
+ * bits) and the opening side (2 bits), so a record touches one cache line. A newer connection may
+ * take an older one's slot; its later records then fall to the port rule.
  */
 class Connections {
-  fingerprints = new Int32Array(1 << CONNECTION_BITS)
-  /** 0 empty, 1 the lower endpoint opened it, 2 the higher one. */
-  openers = new Uint8Array(1 << CONNECTION_BITS)
-  /** The key of the record last given to `key`: its slot, fingerprint, and whether its source is the lower endpoint. */
+  slots = new Int32Array(1 << CONNECTION_BITS)
+  /** The key of the record last given to `key`: its slot, fingerprint (low two bits clear), and whether its source is the lower endpoint. */
   slot = 0
   fingerprint = 0
   sourceIsLower = false
@@ -319,28 +318,23 @@ class Connections {
     const iface = fnv(FNV_OFFSET, buf, from[FIELD.interfaceId], to[FIELD.interfaceId])
     const h = mix(mix(mix(iface ^ Math.imul(protocol + 1, 0x9e3779b1)) ^ (this.sourceIsLower ? source : destination)) + (this.sourceIsLower ? destination : source))
     this.slot = h & CONNECTION_MASK
-    this.fingerprint = mix(h ^ 0x9747b28c) | 1
+    this.fingerprint = (mix(h ^ 0x9747b28c) & ~3) | 4
   }
 
   /** Notes that the source of the keyed record opened the connection (or answered it). */
   opened(bySource: boolean): void {
-    this.fingerprints[this.slot] = this.fingerprint
-    this.openers[this.slot] = bySource === this.sourceIsLower ? 1 : 2
+    this.slots[this.slot] = this.fingerprint | (bySource === this.sourceIsLower ? 1 : 2)
   }
 
   /** For the keyed record: INITIATION when its source opened the connection, REPLY when the other side did. */
   lookup(slot = this.slot, fingerprint = this.fingerprint, sourceIsLower = this.sourceIsLower): number {
-    if (this.fingerprints[slot] !== fingerprint || this.openers[slot] === 0) return UNDECIDED
-    return (this.openers[slot] === 1) === sourceIsLower ? INITIATION : REPLY
+    const entry = this.slots[slot]
+    if ((entry & ~3) !== fingerprint || (entry & 3) === 0) return UNDECIDED
+    return ((entry & 3) === 1) === sourceIsLower ? INITIATION : REPLY
   }
 
-  merge(other: {fingerprints: Int32Array; openers: Uint8Array}): void {
-    for (let i = 0; i < other.openers.length; i++) {
-      if (other.openers[i] !== 0) {
-        this.fingerprints[i] = other.fingerprints[i]
-        this.openers[i] = other.openers[i]
-      }
-    }
+  merge(other: Int32Array): void {
+    for (let i = 0; i < other.length; i++) if (other[i] !== 0) this.slots[i] = other[i]
   }
 }
 
@@ -670,7 +664,7 @@ export class FlowAnalyzer {
       talkersPackets: this.talkersPackets.serialize(),
       timeline: [...this.timeline].map(([minute, [records, bytes]]) => [minute, records, bytes]),
       formats: [...this.formats.values()],
-      connections: {fingerprints: this.connections.fingerprints, openers: this.connections.openers},
+      connections: this.connections.slots,
       pending: this.pending,
       buckets: this.buckets.flatMap((byInterface, index) => (byInterface.size > 0 ? [[BUCKETS[index], [...byInterface]] as [(typeof BUCKETS)[number], [string, InterfaceStats][]]] : [])),
     }
@@ -800,7 +794,7 @@ export interface SerializedAnalyzer {
   talkersPackets: SerializedHeavyHitters
   timeline: [number, number, number][]
   formats: FormatSeen[]
-  connections: {fingerprints: Int32Array; openers: Uint8Array}
+  connections: Int32Array
   pending: PendingRecord[]
   buckets: [(typeof BUCKETS)[number], [string, InterfaceStats][]][]
 }
