@@ -1,9 +1,23 @@
-import {TRAFFIC_PATH_GATEWAY_OR_ENDPOINT, TRAFFIC_PATH_INTERNET_GATEWAY} from './fields.js'
+import {FIELD_VERSIONS, RECOMMENDED_FORMAT, TRAFFIC_PATH_GATEWAY_OR_ENDPOINT, TRAFFIC_PATH_INTERNET_GATEWAY} from './fields.js'
 import {FIELD, type FlowLineParser, type FlowRecord, type ParseOutcome} from './record.js'
 import {HeavyHitters, type SerializedHeavyHitters, SketchKey} from './heavy-hitters.js'
 
-export type FindingId = 'internet-egress-not-via-nat' | 'public-inbound-accepted' | 'ssh-rdp-accepted' | 'ssh-rdp-attempted' | 'aws-service-via-nat'
+export type FindingId =
+  | 'internet-egress-not-via-nat'
+  | 'public-inbound-accepted'
+  | 'unapproved-exit'
+  | 'ssh-rdp-accepted'
+  | 'public-inbound-direction-unknown'
+  | 'aws-service-via-nat'
+  | 'nat-gateway-probed'
+  | 'ssh-rdp-attempted'
 export type FlowSeverity = 'critical' | 'high' | 'medium' | 'info'
+/** What a finding's records were judged by. */
+export type Evidence = 'tcp-flags' | 'pairing' | 'port-rule' | 'none' | 'traffic-path' | 'destination-address' | 'packet-addresses' | 'destination-port'
+export type Confidence = 'high' | 'medium' | 'low'
+/** Where a NAT gateway's interface id came from. */
+export type NatSource = 'flag' | 'ssm-parameter' | 'describe-nat-gateways' | 'inferred'
+export type Verdict = 'passed' | 'failed' | 'unproven'
 
 const FINDINGS: Record<FindingId, {severity: FlowSeverity; title: string; fix: string}> = {
   'internet-egress-not-via-nat': {
@@ -13,20 +27,83 @@ const FINDINGS: Record<FindingId, {severity: FlowSeverity; title: string; fix: s
   },
   'public-inbound-accepted': {
     severity: 'critical',
-    title: 'A workload interface accepted a connection from a public address',
+    title: 'A workload interface accepted a connection started from a public address',
     fix: 'remove the public path (IGW route, public IP, load balancer) and the security group rule that allowed it',
   },
+  'unapproved-exit': {
+    severity: 'critical',
+    title: 'An interface that is not an approved NAT gateway forwards traffic to or from the internet (a NAT instance or proxy)',
+    fix: 'remove the NAT instance or proxy and route through the NAT gateway; if it is a NAT gateway, pass it with --nat-eni or publish it in /infra/<env>/nat/eni-ids',
+  },
   'ssh-rdp-accepted': {severity: 'critical', title: 'SSH or RDP was accepted', fix: 'close port 22/3389; use Session Manager'},
-  'ssh-rdp-attempted': {severity: 'info', title: 'SSH or RDP attempts were rejected', fix: 'nothing to do: the estate rejected them'},
+  'public-inbound-direction-unknown': {
+    severity: 'medium',
+    title: 'A workload interface accepted public traffic whose direction the records cannot tell (no TCP flags, no pairing, ports inconclusive)',
+    fix: 'add tcp-flags (version 3) to the flow log format, then look again; until then check the samples by hand',
+  },
   'aws-service-via-nat': {
     severity: 'medium',
     title: 'AWS service traffic went through the NAT gateway instead of a VPC endpoint',
     fix: 'add an interface or gateway endpoint for the service (see pkt-dst-aws-service), or check private DNS',
   },
+  'nat-gateway-probed': {
+    severity: 'info',
+    title: 'Unsolicited public traffic reached a NAT gateway interface (a probe: a NAT gateway drops what it did not open, even when the network ACL logs ACCEPT)',
+    fix: 'nothing to do: a NAT gateway forwards no connection it did not open',
+  },
+  'ssh-rdp-attempted': {severity: 'info', title: 'SSH or RDP attempts were rejected', fix: 'nothing to do: the estate rejected them'},
+}
+
+const EVIDENCE: Evidence[] = ['tcp-flags', 'pairing', 'port-rule', 'none', 'traffic-path', 'destination-address', 'packet-addresses', 'destination-port']
+const [E_FLAGS, E_PAIRING, E_PORT_RULE, E_NONE, E_TRAFFIC_PATH, E_DESTINATION_ADDRESS, E_PACKET_ADDRESSES, E_DESTINATION_PORT] = EVIDENCE.map((_, index) => index)
+const CONFIDENCE: Record<Evidence, Confidence> = {
+  'tcp-flags': 'high',
+  pairing: 'high',
+  'traffic-path': 'high',
+  'packet-addresses': 'high',
+  'destination-port': 'high',
+  'port-rule': 'medium',
+  'destination-address': 'medium',
+  none: 'low',
+}
+
+/**
+ * Ports services listen on: below 1024, and the registered ones this estate's kind of workloads
+ * use. For the port rule (formats without tcp-flags): a service port answering a port that is not
+ * one is a reply; a record to a service port from a port that is not one is an initiation.
+ */
+const SERVICE_PORTS = new Set([1433, 1521, 2049, 2375, 2376, 2379, 3000, 3306, 3389, 5000, 5432, 5601, 5672, 5900, 5985, 5986, 6379, 6443, 8000, 8080, 8443, 8888, 9000, 9090, 9092, 9200, 9300, 11211, 27017])
+const isServicePort = (port: number) => port >= 0 && (port < 1024 || SERVICE_PORTS.has(port))
+const INITIATION = 1
+const REPLY = 0
+const UNDECIDED = -1
+
+/** The port rule: who started a TCP or UDP flow, from its ports alone. */
+export function portRule(srcport: number, dstport: number, protocol: number): typeof INITIATION | typeof REPLY | typeof UNDECIDED {
+  if (protocol !== 6 && protocol !== 17) return UNDECIDED
+  const fromService = isServicePort(srcport)
+  const toService = isServicePort(dstport)
+  if (fromService && !toService && dstport >= 1024) return REPLY
+  if (toService && !fromService) return INITIATION
+  return UNDECIDED
+}
+
+/**
+ * Who started a TCP flow by its flags, from the side of the packets' sender: SYN without ACK (2, or
+ * 3, 6 with FIN or RST in the same window) opens a connection; SYN-ACK (18, 19) answers one. Later
+ * windows of a long flow carry 0, 1 or 4 and tell nothing.
+ */
+export function flagRule(flags: number, protocol: number): typeof INITIATION | typeof REPLY | typeof UNDECIDED {
+  if (protocol !== 6 || flags < 0 || (flags & 2) === 0) return UNDECIDED
+  return (flags & 16) === 0 ? INITIATION : REPLY
 }
 
 const SAMPLES_PER_INTERFACE = 2
 const MAX_INTERFACES = 20_000
+/** Inbound public records whose direction waits for the end of the input (the opposite record may come later). */
+const MAX_PENDING = 10_000
+const CONNECTION_BITS = 16
+const CONNECTION_MASK = (1 << CONNECTION_BITS) - 1
 
 interface InterfaceStats {
   count: number
@@ -34,12 +111,18 @@ interface InterfaceStats {
   first: number
   last: number
   samples: FlowRecord[]
+  /** Records by the evidence that decided them, in EVIDENCE order. */
+  evidence: number[]
+  /** The instance behind the interface, when the records name one. */
+  instanceId?: string
 }
 
 export interface AnalyzerOptions {
   natEnis?: Iterable<string>
-  /** Where natEnis came from: read from the account, or given with --nat-eni. */
-  natSource?: 'account' | 'flag'
+  /** Where natEnis came from (default: --nat-eni). */
+  natSource?: NatSource
+  /** NAT gateway interfaces with a source each; wins over natEnis. */
+  natGateways?: {interfaceId: string; source: NatSource}[]
   endpointEnis?: Iterable<string>
   topN?: number
 }
@@ -52,6 +135,8 @@ export interface Coverage {
   headers: number
   firstSeen: number | null
   lastSeen: number | null
+  /** The latest record start: where the last minute of the timeline really ends. */
+  lastStart: number | null
 }
 
 export interface FlowFinding {
@@ -63,13 +148,46 @@ export interface FlowFinding {
   bytes: number
   firstSeen: number | null
   lastSeen: number | null
-  interfaces: {interfaceId: string; count: number; bytes: number}[]
+  /** Records by what decided them (for direction: tcp-flags, then pairing, then the port rule). */
+  evidence: Partial<Record<Evidence, number>>
+  /** How sure the finding is: the strongest evidence behind any of its records. */
+  confidence: Confidence
+  interfaces: {interfaceId: string; count: number; bytes: number; instanceId?: string}[]
   samples: FlowRecord[]
 }
 
+export type CheckId = 'internet-egress' | 'public-inbound' | 'ssh-rdp' | 'unapproved-exit' | 'aws-service-via-nat'
+
+export interface CheckStatus {
+  id: CheckId
+  /** Whether the isolation promise depends on it: a gating check that could not run makes the verdict UNPROVEN. */
+  gating: boolean
+  status: 'ran' | 'partial' | 'unproven'
+  /** Fields the formats of the unchecked records lack. */
+  missing: string[]
+  recordsUnchecked: number
+}
+
+/** Each check, and the fields it needs: any one of the alternatives. */
+const CHECKS: {id: CheckId; gating: boolean; needs: string[][]}[] = [
+  {id: 'internet-egress', gating: true, needs: [['interface-id', 'traffic-path']]},
+  {
+    id: 'public-inbound',
+    gating: true,
+    needs: [
+      ['interface-id', 'srcaddr', 'dstaddr', 'protocol', 'action', 'tcp-flags', 'srcport', 'dstport'],
+      ['interface-id', 'srcaddr', 'dstaddr', 'protocol', 'action', 'tcp-flags'],
+      ['interface-id', 'srcaddr', 'dstaddr', 'protocol', 'action', 'srcport', 'dstport'],
+    ],
+  },
+  {id: 'ssh-rdp', gating: true, needs: [['interface-id', 'dstport', 'protocol', 'action']]},
+  {id: 'unapproved-exit', gating: false, needs: [['interface-id', 'srcaddr', 'dstaddr', 'pkt-srcaddr', 'pkt-dstaddr']]},
+  {id: 'aws-service-via-nat', gating: false, needs: [['interface-id', 'pkt-dst-aws-service', 'traffic-path']]},
+]
+
 export interface AnalysisResult {
   coverage: Coverage
-  natInterfaces: {interfaceId: string; source: 'account' | 'flag' | 'inferred'}[]
+  natInterfaces: {interfaceId: string; source: NatSource}[]
   findings: FlowFinding[]
   rejected: {key: string; count: number}[]
   topTalkersByBytes: {key: string; count: number}[]
@@ -78,6 +196,12 @@ export interface AnalysisResult {
   topError: number
   /** Records per minute, for the traffic-over-time chart: [epoch minute, records, bytes]. */
   timeline: [number, number, number][]
+  /** Which checks could run on the records read, and which fields were missing where not. */
+  checks: CheckStatus[]
+  /** passed: every gating check ran and no critical finding; failed: a critical finding; unproven: neither can be said. */
+  verdict: Verdict
+  /** Why the verdict is unproven (empty otherwise), and the log format that would supply what is missing. */
+  unproven: {reasons: string[]; missingFields: string[]; logFormat: string} | null
   passed: boolean
 }
 
@@ -122,6 +246,11 @@ function sameBytes(buf: Uint8Array, aFrom: number, aTo: number, bFrom: number, b
   return true
 }
 
+function sameText(buf: Uint8Array, from: number, text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (buf[from + i] !== text.charCodeAt(i)) return false
+  return true
+}
+
 /** Interface ids recur on every record: keep one string per id instead of making one per record. */
 class Interner {
   private readonly table: (string | undefined)[] = new Array(4096).fill(undefined)
@@ -147,17 +276,92 @@ class Interner {
 }
 
 const FINDING_IDS = Object.keys(FINDINGS) as FindingId[]
-const [INTERNET_EGRESS, PUBLIC_INBOUND, SSH_ACCEPTED, SSH_ATTEMPTED, SERVICE_VIA_NAT] = FINDING_IDS.map((_, index) => index)
+/** What the hot path notes, per interface; findings are made from these when the NAT gateways are known. */
+const BUCKETS = ['egress-via-internet', 'inbound-initiated', 'inbound-undecided', 'translating', 'ssh-rdp-accepted', 'ssh-rdp-rejected', 'service-via-nat'] as const
+const [B_EGRESS, B_INITIATED, B_UNDECIDED, B_TRANSLATING, B_SSH_ACCEPTED, B_SSH_REJECTED, B_SERVICE] = BUCKETS.map((_, index) => index)
 const ACCEPT = 65 // "A"CCEPT
 const REJECT = 82 // "R"EJECT
 const EGRESS = 101 // "e"gress
+const FNV_OFFSET = 0x811c9dc5
+const FNV_PRIME = 0x01000193
+
+function mix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35)
+  return h ^ (h >>> 16)
+}
+
+function fnv(h: number, buf: Uint8Array, from: number, to: number): number {
+  if (from < 0) return Math.imul(h ^ 45, FNV_PRIME)
+  for (let i = from; i < to; i++) h = Math.imul(h ^ buf[i], FNV_PRIME)
+  return h
+}
+
+/**
+ * Who opened each connection whose SYN was seen, by interface and 5-tuple, in fixed memory: a
+ * direct-mapped table of 65,536 slots, each one 32-bit word holding a fingerprint of the key (30
+ * bits) and the opening side (2 bits), so a record touches one cache line. A newer connection may
+ * take an older one's slot; its later records then fall to the port rule.
+ */
+class Connections {
+  slots = new Int32Array(1 << CONNECTION_BITS)
+  /** The key of the record last given to `key`: its slot, fingerprint (low two bits clear), and whether its source is the lower endpoint. */
+  slot = 0
+  fingerprint = 0
+  sourceIsLower = false
+
+  /** Hashes interface, protocol and both endpoints, the same from either direction. */
+  key(buf: Uint8Array, from: Int32Array, to: Int32Array, protocol: number): void {
+    const source = fnv(fnv(FNV_OFFSET, buf, from[FIELD.srcaddr], to[FIELD.srcaddr]) ^ 58, buf, from[FIELD.srcport], to[FIELD.srcport]) >>> 0
+    const destination = fnv(fnv(FNV_OFFSET, buf, from[FIELD.dstaddr], to[FIELD.dstaddr]) ^ 58, buf, from[FIELD.dstport], to[FIELD.dstport]) >>> 0
+    this.sourceIsLower = source <= destination
+    const iface = fnv(FNV_OFFSET, buf, from[FIELD.interfaceId], to[FIELD.interfaceId])
+    const h = mix(mix(mix(iface ^ Math.imul(protocol + 1, 0x9e3779b1)) ^ (this.sourceIsLower ? source : destination)) + (this.sourceIsLower ? destination : source))
+    this.slot = h & CONNECTION_MASK
+    this.fingerprint = (mix(h ^ 0x9747b28c) & ~3) | 4
+  }
+
+  /** Notes that the source of the keyed record opened the connection (or answered it). */
+  opened(bySource: boolean): void {
+    this.slots[this.slot] = this.fingerprint | (bySource === this.sourceIsLower ? 1 : 2)
+  }
+
+  /** For the keyed record: INITIATION when its source opened the connection, REPLY when the other side did. */
+  lookup(slot = this.slot, fingerprint = this.fingerprint, sourceIsLower = this.sourceIsLower): number {
+    const entry = this.slots[slot]
+    if ((entry & ~3) !== fingerprint || (entry & 3) === 0) return UNDECIDED
+    return ((entry & 3) === 1) === sourceIsLower ? INITIATION : REPLY
+  }
+
+  merge(other: Int32Array): void {
+    for (let i = 0; i < other.length; i++) if (other[i] !== 0) this.slots[i] = other[i]
+  }
+}
+
+/** An inbound public record whose flags did not decide it, waiting for the opposite record. */
+interface PendingRecord {
+  slot: number
+  fingerprint: number
+  sourceIsLower: boolean
+  ports: number
+  iface: string
+  bytes: number
+  start: number
+  finish: number
+  sample: FlowRecord
+}
+
+/** A field layout seen in the input, and how many records came in it. */
+interface FormatSeen {
+  fields: string[]
+  records: number
+}
 
 /** Streams records in and keeps only bounded aggregates; results merge across files and workers. */
 export class FlowAnalyzer {
-  readonly coverage: Coverage = {records: 0, nodata: 0, skipdata: 0, malformed: 0, headers: 0, firstSeen: null, lastSeen: null}
-  /** Per finding (in FINDING_IDS order): statistics by interface. */
-  private readonly perFinding: Map<string, InterfaceStats>[] = FINDING_IDS.map(() => new Map())
-  private readonly inferredNat = new Set<string>()
+  readonly coverage: Coverage = {records: 0, nodata: 0, skipdata: 0, malformed: 0, headers: 0, firstSeen: null, lastSeen: null, lastStart: null}
+  /** Per bucket (in BUCKETS order): statistics by interface. */
+  private readonly buckets: Map<string, InterfaceStats>[] = BUCKETS.map(() => new Map())
   private readonly rejected: HeavyHitters
   private readonly talkersBytes: HeavyHitters
   private readonly talkersPackets: HeavyHitters
@@ -166,11 +370,18 @@ export class FlowAnalyzer {
   private lastSlot: [number, number] | undefined
   private readonly interfaces = new Interner()
   private readonly key = new SketchKey()
-  private readonly natEnis: Set<string>
+  private readonly natGateways = new Map<string, NatSource>()
   private readonly endpointEnis: Set<string>
+  private readonly connections = new Connections()
+  private pending: PendingRecord[] = []
+  private readonly formats = new Map<string, FormatSeen>()
+  private lastParser: FlowLineParser | undefined
+  private lastTranslating: {name: string; stats: InterfaceStats} | undefined
+  private lastFormat: FormatSeen | undefined
 
   constructor(private readonly options: AnalyzerOptions = {}) {
-    this.natEnis = new Set(options.natEnis ?? [])
+    for (const {interfaceId, source} of options.natGateways ?? []) this.natGateways.set(interfaceId, source)
+    if (!options.natGateways) for (const iface of options.natEnis ?? []) this.natGateways.set(iface, options.natSource ?? 'flag')
     this.endpointEnis = new Set(options.endpointEnis ?? [])
     const capacity = Math.max(50, (options.topN ?? 20) * 5)
     this.rejected = new HeavyHitters(capacity)
@@ -185,8 +396,20 @@ export class FlowAnalyzer {
     else this.coverage.headers++
   }
 
+  private formatOf(fields: string[]): FormatSeen {
+    const name = fields.join(' ')
+    let format = this.formats.get(name)
+    if (!format) this.formats.set(name, (format = {fields, records: 0}))
+    return format
+  }
+
   /** Takes the record the parser has just read, from its arrays; copies only what it keeps. */
   add(p: FlowLineParser): void {
+    if (p !== this.lastParser) {
+      this.lastParser = p
+      this.lastFormat = this.formatOf(p.fields)
+    }
+    this.lastFormat!.records++
     const buf = p.buf
     const from = p.from
     const to = p.to
@@ -199,7 +422,9 @@ export class FlowAnalyzer {
     if (start > 0) {
       if (c.firstSeen === null || start < c.firstSeen) c.firstSeen = start
       if (c.lastSeen === null || finish > c.lastSeen) c.lastSeen = finish
-      const minute = start - (start % 60)
+      if (c.lastStart === null || start > c.lastStart) c.lastStart = start
+      // Integer remainder where the time fits 31 bits (until 2038): a double's remainder costs more, on every record.
+      const minute = start < 2147483647 ? start - ((start | 0) % 60) : start - (start % 60)
       // Records arrive roughly in time order: the last minute's slot is usually the one.
       let slot = minute === this.lastMinute ? this.lastSlot : this.timeline.get(minute)
       if (slot === undefined && this.timeline.size < 100_000) this.timeline.set(minute, (slot = [0, 0]))
@@ -216,16 +441,44 @@ export class FlowAnalyzer {
     const dstTo = to[FIELD.dstaddr]
     const pktSrcFrom = from[FIELD.pktSrcaddr]
     const pktDstFrom = from[FIELD.pktDstaddr]
+    const path = value[FIELD.trafficPath]
     const direction = from[FIELD.flowDirection]
-    const egress = direction >= 0 && buf[direction] === EGRESS
+    // traffic-path is only ever set on egress records, so it tells the direction where flow-direction is missing.
+    const egress = direction >= 0 ? buf[direction] === EGRESS : path >= 0
     const actionAt = from[FIELD.action]
     const accepted = actionAt >= 0 && buf[actionAt] === ACCEPT
     const rejected = actionAt >= 0 && buf[actionAt] === REJECT
+    // Public or not, of each address; whether a packet address differs from the wire's is asked only
+    // where a public address makes it matter (a byte comparison on every record costs).
     const dstPublic = isPublicBytes(buf, dstFrom, dstTo)
+    const srcPublic = isPublicBytes(buf, srcFrom, srcTo)
+    const pktSrcTo = to[FIELD.pktSrcaddr]
+    const pktDstTo = to[FIELD.pktDstaddr]
+    const pktSrcPublic = pktSrcFrom >= 0 ? isPublicBytes(buf, pktSrcFrom, pktSrcTo) : srcPublic
+    const pktDstPublic = pktDstFrom >= 0 ? isPublicBytes(buf, pktDstFrom, pktDstTo) : dstPublic
 
-    // A NAT gateway's interface translates: what it sends carries another packet source.
-    if (egress && pktSrcFrom >= 0 && srcFrom >= 0 && dstPublic && !sameBytes(buf, pktSrcFrom, to[FIELD.pktSrcaddr], srcFrom, srcTo)) {
-      this.inferredNat.add(this.interfaces.get(buf, from[FIELD.interfaceId], to[FIELD.interfaceId]))
+    // An interface that forwards packets it neither sent nor receives for itself, to or from the
+    // internet: a NAT gateway, or a NAT instance or proxy (pkt-* differ from the addresses on the wire).
+    if (
+      (pktSrcFrom >= 0 && (dstPublic || pktSrcPublic) && srcFrom >= 0 && !sameBytes(buf, pktSrcFrom, pktSrcTo, srcFrom, srcTo)) ||
+      (pktDstFrom >= 0 && (pktDstPublic || srcPublic) && dstFrom >= 0 && !sameBytes(buf, pktDstFrom, pktDstTo, dstFrom, dstTo))
+    ) {
+      // A NAT gateway's interface translates record after record: its statistics are kept at hand.
+      const ifaceFrom = from[FIELD.interfaceId]
+      const last = this.lastTranslating
+      let stats: InterfaceStats | undefined
+      if (last && last.name.length === to[FIELD.interfaceId] - ifaceFrom && sameText(buf, ifaceFrom, last.name)) {
+        stats = last.stats
+        this.tally(stats, value[FIELD.bytes], start, finish, E_PACKET_ADDRESSES)
+        if (stats.samples.length < SAMPLES_PER_INTERFACE) stats.samples.push(p.record)
+      } else {
+        stats = this.note(B_TRANSLATING, p, E_PACKET_ADDRESSES)
+        if (stats) this.lastTranslating = {name: this.interfaces.get(buf, ifaceFrom, to[FIELD.interfaceId]), stats}
+      }
+      if (stats && stats.instanceId === undefined) {
+        p.fetch(FIELD.instanceId)
+        if (from[FIELD.instanceId] >= 0) stats.instanceId = buf.toString('latin1', from[FIELD.instanceId], to[FIELD.instanceId])
+      }
     }
 
     // Keys are hashed as their text will read ("src -> dst", "src -> dst:port/proto") without building it.
@@ -261,42 +514,117 @@ export class FlowAnalyzer {
       }
     }
 
-    const path = value[FIELD.trafficPath]
-    const viaInternet =
-      path === TRAFFIC_PATH_INTERNET_GATEWAY ||
-      (path === TRAFFIC_PATH_GATEWAY_OR_ENDPOINT && (pktDstFrom >= 0 ? isPublicBytes(buf, pktDstFrom, to[FIELD.pktDstaddr]) : dstPublic))
-    if (egress && viaInternet) this.note(INTERNET_EGRESS, p)
-    if (accepted && !egress && !dstPublic && (pktSrcFrom >= 0 ? isPublicBytes(buf, pktSrcFrom, to[FIELD.pktSrcaddr]) : isPublicBytes(buf, srcFrom, srcTo))) {
-      this.note(PUBLIC_INBOUND, p)
+    // Public traffic accepted into the VPC: a connection started outside, or the answer to one started inside?
+    const inbound = accepted && !egress && !dstPublic && pktSrcPublic
+    // Who opened an accepted TCP connection that touches a public address, by its flags: remembered
+    // for the records that cannot tell (tcp-flags and srcport are decoded only here).
+    let byFlags = UNDECIDED
+    const connections = this.connections
+    if (
+      accepted &&
+      protocol === 6 &&
+      (dstPublic || srcPublic || pktSrcPublic || pktDstPublic)
+    ) {
+      p.fetch(FIELD.tcpFlags)
+      byFlags = flagRule(value[FIELD.tcpFlags], protocol)
+      if (byFlags !== UNDECIDED) {
+        p.fetch(FIELD.srcport)
+        connections.key(buf, from, to, protocol)
+        connections.opened(byFlags === INITIATION)
+      }
     }
-    if ((dport === 22 || dport === 3389) && protocol === 6 && !egress) this.note(accepted ? SSH_ACCEPTED : SSH_ATTEMPTED, p)
-    if (from[FIELD.pktDstAwsService] >= 0 && egress && path >= 0 && path !== 1 && path !== 7) this.note(SERVICE_VIA_NAT, p)
+
+    const viaInternet =
+      path === TRAFFIC_PATH_INTERNET_GATEWAY || (path === TRAFFIC_PATH_GATEWAY_OR_ENDPOINT && pktDstPublic)
+    if (egress && viaInternet) this.note(B_EGRESS, p, path === TRAFFIC_PATH_INTERNET_GATEWAY ? E_TRAFFIC_PATH : E_DESTINATION_ADDRESS)
+
+    if (inbound) {
+      if (byFlags !== UNDECIDED) {
+        if (byFlags === INITIATION) this.note(B_INITIATED, p, E_FLAGS)
+      } else {
+        p.fetch(FIELD.srcport)
+        connections.key(buf, from, to, protocol)
+        const paired = connections.lookup()
+        const ports = portRule(value[FIELD.srcport], dport, protocol)
+        if (paired !== UNDECIDED) {
+          if (paired === INITIATION) this.note(B_INITIATED, p, E_PAIRING)
+        } else if (this.pending.length < MAX_PENDING) {
+          this.pending.push({
+            slot: connections.slot,
+            fingerprint: connections.fingerprint,
+            sourceIsLower: connections.sourceIsLower,
+            ports,
+            iface: this.interfaces.get(buf, from[FIELD.interfaceId], to[FIELD.interfaceId]),
+            bytes,
+            start,
+            finish,
+            sample: p.record,
+          })
+        } else if (ports === INITIATION) this.note(B_INITIATED, p, E_PORT_RULE)
+        else if (ports === UNDECIDED) this.note(B_UNDECIDED, p, E_NONE)
+      }
+    }
+    if ((dport === 22 || dport === 3389) && protocol === 6 && !egress && !pktDstPublic) {
+      if (accepted) this.note(B_SSH_ACCEPTED, p, E_DESTINATION_PORT)
+      else if (rejected) this.note(B_SSH_REJECTED, p, E_DESTINATION_PORT)
+    }
+    if (from[FIELD.pktDstAwsService] >= 0 && egress && path >= 0 && path !== 1 && path !== 7) this.note(B_SERVICE, p, E_TRAFFIC_PATH)
   }
 
-  private note(finding: number, p: FlowLineParser): void {
-    const byInterface = this.perFinding[finding]
-    const iface = this.interfaces.get(p.buf, p.from[FIELD.interfaceId], p.to[FIELD.interfaceId])
-    let stats = byInterface.get(iface)
-    if (!stats) {
-      if (byInterface.size >= MAX_INTERFACES) return
-      byInterface.set(iface, (stats = {count: 0, bytes: 0, first: Infinity, last: 0, samples: []}))
-    }
+  private note(bucket: number, p: FlowLineParser, evidence: number): InterfaceStats | undefined {
     const start = p.value[FIELD.start]
     const finish = p.value[FIELD.end] >= 0 ? p.value[FIELD.end] : start
+    const iface = this.interfaces.get(p.buf, p.from[FIELD.interfaceId], p.to[FIELD.interfaceId])
+    const stats = this.statsOf(bucket, iface)
+    if (!stats) return undefined
+    this.tally(stats, p.value[FIELD.bytes], start, finish, evidence)
+    if (stats.samples.length < SAMPLES_PER_INTERFACE) stats.samples.push(p.record)
+    return stats
+  }
+
+  private statsOf(bucket: number, iface: string): InterfaceStats | undefined {
+    const byInterface = this.buckets[bucket]
+    let stats = byInterface.get(iface)
+    if (!stats) {
+      if (byInterface.size >= MAX_INTERFACES) return undefined
+      byInterface.set(iface, (stats = {count: 0, bytes: 0, first: Infinity, last: 0, samples: [], evidence: EVIDENCE.map(() => 0)}))
+    }
+    return stats
+  }
+
+  private tally(stats: InterfaceStats, bytes: number, start: number, finish: number, evidence: number): void {
     stats.count++
-    if (p.value[FIELD.bytes] > 0) stats.bytes += p.value[FIELD.bytes]
+    if (bytes > 0) stats.bytes += bytes
     if (start >= 0 && start < stats.first) stats.first = start
     if (finish > stats.last) stats.last = finish
-    if (stats.samples.length < SAMPLES_PER_INTERFACE) stats.samples.push(p.record)
+    stats.evidence[evidence]++
+  }
+
+  /** Decides the waiting records: by the opposite record of their connection if any input held it, else by the port rule. */
+  private settle(): void {
+    for (const record of this.pending) {
+      const paired = this.connections.lookup(record.slot, record.fingerprint, record.sourceIsLower)
+      const verdict = paired !== UNDECIDED ? paired : record.ports
+      if (verdict === REPLY) continue
+      const bucket = verdict === INITIATION ? B_INITIATED : B_UNDECIDED
+      const evidence = paired !== UNDECIDED ? E_PAIRING : verdict === INITIATION ? E_PORT_RULE : E_NONE
+      const stats = this.statsOf(bucket, record.iface)
+      if (!stats) continue
+      this.tally(stats, record.bytes, record.start, record.finish, evidence)
+      if (stats.samples.length < SAMPLES_PER_INTERFACE) stats.samples.push(record.sample)
+    }
+    this.pending = []
   }
 
   /** Folds another analyzer's state in (a worker's, or another file's). */
   merge(state: SerializedAnalyzer): void {
     const c = this.coverage
     for (const key of ['records', 'nodata', 'skipdata', 'malformed', 'headers'] as const) c[key] += state.coverage[key]
-    if (state.coverage.firstSeen !== null) c.firstSeen = c.firstSeen === null ? state.coverage.firstSeen : Math.min(c.firstSeen, state.coverage.firstSeen)
-    if (state.coverage.lastSeen !== null) c.lastSeen = c.lastSeen === null ? state.coverage.lastSeen : Math.max(c.lastSeen, state.coverage.lastSeen)
-    for (const iface of state.inferredNat) this.inferredNat.add(iface)
+    for (const key of ['firstSeen', 'lastSeen', 'lastStart'] as const) {
+      const theirs = state.coverage[key]
+      if (theirs === null) continue
+      c[key] = c[key] === null ? theirs : key === 'firstSeen' ? Math.min(c[key]!, theirs) : Math.max(c[key]!, theirs)
+    }
     this.rejected.merge(state.rejected)
     this.talkersBytes.merge(state.talkersBytes)
     this.talkersPackets.merge(state.talkersPackets)
@@ -307,8 +635,11 @@ export class FlowAnalyzer {
         slot[1] += bytes
       } else this.timeline.set(minute, [records, bytes])
     }
-    for (const [id, entries] of state.findings) {
-      const byInterface = this.perFinding[FINDING_IDS.indexOf(id)]
+    for (const {fields, records} of state.formats) this.formatOf(fields).records += records
+    this.connections.merge(state.connections)
+    this.pending.push(...state.pending)
+    for (const [name, entries] of state.buckets) {
+      const byInterface = this.buckets[BUCKETS.indexOf(name)]
       for (const [iface, stats] of entries) {
         const mine = byInterface.get(iface)
         if (!mine) byInterface.set(iface, stats)
@@ -318,6 +649,8 @@ export class FlowAnalyzer {
           mine.first = Math.min(mine.first, stats.first)
           mine.last = Math.max(mine.last, stats.last)
           mine.samples = [...mine.samples, ...stats.samples].slice(0, SAMPLES_PER_INTERFACE)
+          mine.evidence = mine.evidence.map((n, i) => n + stats.evidence[i])
+          mine.instanceId ??= stats.instanceId
         }
       }
     }
@@ -326,34 +659,57 @@ export class FlowAnalyzer {
   serialize(): SerializedAnalyzer {
     return {
       coverage: {...this.coverage},
-      inferredNat: [...this.inferredNat],
       rejected: this.rejected.serialize(),
       talkersBytes: this.talkersBytes.serialize(),
       talkersPackets: this.talkersPackets.serialize(),
       timeline: [...this.timeline].map(([minute, [records, bytes]]) => [minute, records, bytes]),
-      findings: this.perFinding.flatMap((byInterface, index) => (byInterface.size > 0 ? [[FINDING_IDS[index], [...byInterface]] as [FindingId, [string, InterfaceStats][]]] : [])),
+      formats: [...this.formats.values()],
+      connections: this.connections.slots,
+      pending: this.pending,
+      buckets: this.buckets.flatMap((byInterface, index) => (byInterface.size > 0 ? [[BUCKETS[index], [...byInterface]] as [(typeof BUCKETS)[number], [string, InterfaceStats][]]] : [])),
     }
   }
 
   result(): AnalysisResult {
+    this.settle()
     const topN = this.options.topN ?? 20
-    const nat = new Map<string, 'account' | 'flag' | 'inferred'>()
-    for (const iface of this.natEnis) nat.set(iface, this.options.natSource ?? 'flag')
-    // Inference stands in only when nothing told us which interfaces are NAT gateways.
-    if (this.natEnis.size === 0) for (const iface of this.inferredNat) nat.set(iface, 'inferred')
-    const exclude: Partial<Record<FindingId, Set<string>>> = {
-      'internet-egress-not-via-nat': new Set(nat.keys()),
-      'public-inbound-accepted': new Set([...nat.keys(), ...this.endpointEnis]),
+    // NAT gateways: as told (--nat-eni, the account), else inferred from the records. An interface
+    // that translates is a NAT gateway only if told so, or, with nothing told, if no instance is
+    // behind it (a NAT gateway's interface is requester-managed: instance-id "-").
+    const nat = new Map(this.natGateways)
+    const unapproved = new Set<string>()
+    for (const [iface, stats] of this.buckets[B_TRANSLATING]) {
+      if (nat.has(iface)) continue
+      if (this.natGateways.size > 0 || stats.instanceId !== undefined) unapproved.add(iface)
+      else nat.set(iface, 'inferred')
     }
-    const onlyNat: Partial<Record<FindingId, boolean>> = {'aws-service-via-nat': true}
+    const workload = (iface: string) => !nat.has(iface) && !this.endpointEnis.has(iface)
+    const sources: Record<FindingId, [number, (iface: string) => boolean]> = {
+      'internet-egress-not-via-nat': [B_EGRESS, (iface) => !nat.has(iface)],
+      'public-inbound-accepted': [B_INITIATED, workload],
+      'unapproved-exit': [B_TRANSLATING, (iface) => unapproved.has(iface)],
+      // A NAT gateway forwards no connection it did not open: SSH to it is a probe (counted there).
+      'ssh-rdp-accepted': [B_SSH_ACCEPTED, (iface) => !nat.has(iface)],
+      'public-inbound-direction-unknown': [B_UNDECIDED, workload],
+      'aws-service-via-nat': [B_SERVICE, (iface) => nat.has(iface)],
+      'nat-gateway-probed': [B_INITIATED, (iface) => nat.has(iface)],
+      'ssh-rdp-attempted': [B_SSH_REJECTED, () => true],
+    }
     const findings: FlowFinding[] = []
-    for (const [index, byInterface] of this.perFinding.entries()) {
-      const id = FINDING_IDS[index]
-      const entries = [...byInterface].filter(([iface]) => !exclude[id]?.has(iface) && (!onlyNat[id] || nat.has(iface)))
+    for (const id of FINDING_IDS) {
+      const [bucket, keep] = sources[id]
+      const entries = [...this.buckets[bucket]].filter(([iface]) => keep(iface))
       if (entries.length === 0) continue
       const sum = (pick: (s: InterfaceStats) => number) => entries.reduce((total, [, stats]) => total + pick(stats), 0)
       const first = Math.min(...entries.map(([, s]) => s.first))
       const last = Math.max(...entries.map(([, s]) => s.last))
+      const evidence: Partial<Record<Evidence, number>> = {}
+      EVIDENCE.forEach((name, index) => {
+        const n = sum((s) => s.evidence[index])
+        if (n > 0) evidence[name] = n
+      })
+      const rank = {high: 0, medium: 1, low: 2}
+      const confidence = (Object.keys(evidence) as Evidence[]).map((name) => CONFIDENCE[name]).sort((a, b) => rank[a] - rank[b])[0] ?? 'low'
       findings.push({
         id,
         ...FINDINGS[id],
@@ -361,12 +717,19 @@ export class FlowAnalyzer {
         bytes: sum((s) => s.bytes),
         firstSeen: Number.isFinite(first) ? first : null,
         lastSeen: last || null,
-        interfaces: entries.sort((a, b) => b[1].count - a[1].count).slice(0, topN).map(([interfaceId, s]) => ({interfaceId, count: s.count, bytes: s.bytes})),
+        evidence,
+        confidence,
+        interfaces: entries
+          .sort((a, b) => b[1].count - a[1].count)
+          .slice(0, topN)
+          .map(([interfaceId, s]) => ({interfaceId, count: s.count, bytes: s.bytes, ...(s.instanceId && id === 'unapproved-exit' ? {instanceId: s.instanceId} : {})})),
         samples: entries.flatMap(([, s]) => s.samples).slice(0, 3),
       })
     }
     const order: FlowSeverity[] = ['critical', 'high', 'medium', 'info']
     findings.sort((a, b) => order.indexOf(a.severity) - order.indexOf(b.severity) || b.count - a.count)
+    const checks = this.checks()
+    const {verdict, unproven} = judge(this.coverage, findings, checks)
     return {
       coverage: {...this.coverage},
       natInterfaces: [...nat].map(([interfaceId, source]) => ({interfaceId, source})),
@@ -376,19 +739,64 @@ export class FlowAnalyzer {
       topTalkersByPackets: this.talkersPackets.top(topN),
       topError: Math.max(this.rejected.errorBound, this.talkersBytes.errorBound, this.talkersPackets.errorBound),
       timeline: [...this.timeline].sort((a, b) => a[0] - b[0]).map(([minute, [records, bytes]]) => [minute, records, bytes]),
-      passed: !findings.some((finding) => finding.severity === 'critical'),
+      checks,
+      verdict,
+      unproven,
+      passed: verdict === 'passed',
     }
   }
+
+  /** Which checks the formats of the records read allow, and what the others lack. */
+  private checks(): CheckStatus[] {
+    const formats = [...this.formats.values()].filter((format) => format.records > 0)
+    const total = formats.reduce((sum, format) => sum + format.records, 0)
+    return CHECKS.map(({id, gating, needs}) => {
+      const missing = new Set<string>()
+      let recordsUnchecked = 0
+      for (const format of formats) {
+        const lacking = needs.map((fields) => fields.filter((field) => !format.fields.includes(field)))
+        if (lacking.some((fields) => fields.length === 0)) continue
+        recordsUnchecked += format.records
+        for (const field of lacking.reduce((fewest, fields) => (fields.length < fewest.length ? fields : fewest))) missing.add(field)
+      }
+      const status = recordsUnchecked === 0 ? 'ran' : recordsUnchecked === total ? 'unproven' : 'partial'
+      return {id, gating, status, missing: [...missing], recordsUnchecked}
+    })
+  }
+}
+
+/** The verdict: never a pass that the records read cannot support. */
+function judge(coverage: Coverage, findings: FlowFinding[], checks: CheckStatus[]): {verdict: Verdict; unproven: AnalysisResult['unproven']} {
+  const reasons: string[] = []
+  const missing = new Set<string>()
+  if (coverage.records === 0) {
+    const read = [
+      coverage.malformed && `${coverage.malformed} malformed line(s)`,
+      coverage.nodata && `${coverage.nodata} NODATA`,
+      coverage.skipdata && `${coverage.skipdata} SKIPDATA`,
+    ].filter(Boolean)
+    reasons.push(`no flow log record was read${read.length ? ` (only ${read.join(', ')})` : ''}`)
+  }
+  for (const check of checks) {
+    if (!check.gating || check.status === 'ran') continue
+    for (const field of check.missing) missing.add(field)
+    reasons.push(`the ${check.id} check could not run on ${check.recordsUnchecked.toLocaleString('en')} record(s): their format lacks ${check.missing.map((field) => `${field} (version ${FIELD_VERSIONS[field]})`).join(', ')}`)
+  }
+  const failed = findings.some((finding) => finding.severity === 'critical')
+  const verdict: Verdict = failed ? 'failed' : reasons.length > 0 ? 'unproven' : 'passed'
+  return {verdict, unproven: reasons.length > 0 ? {reasons, missingFields: [...missing], logFormat: RECOMMENDED_FORMAT} : null}
 }
 
 export interface SerializedAnalyzer {
   coverage: Coverage
-  inferredNat: string[]
   rejected: SerializedHeavyHitters
   talkersBytes: SerializedHeavyHitters
   talkersPackets: SerializedHeavyHitters
   timeline: [number, number, number][]
-  findings: [FindingId, [string, InterfaceStats][]][]
+  formats: FormatSeen[]
+  connections: Int32Array
+  pending: PendingRecord[]
+  buckets: [(typeof BUCKETS)[number], [string, InterfaceStats][]][]
 }
 
 /** A field's bytes, or "-" when absent, as `text` will spell it. */

@@ -4,7 +4,7 @@ import {Worker} from 'node:worker_threads'
 
 import type {EnvironmentSpec, Estate} from '../estate/model.js'
 import {InfraError} from '../errors.js'
-import {type AnalysisResult, FlowAnalyzer, type SerializedAnalyzer} from './analyzer.js'
+import {type AnalysisResult, FlowAnalyzer, type NatSource, type SerializedAnalyzer, type Verdict} from './analyzer.js'
 import type {ConfigAuditResult} from './config-audit.js'
 import {DEFAULT_FIELDS, parseFormat} from './fields.js'
 import {FlowLineParser} from './record.js'
@@ -32,10 +32,15 @@ export interface FlowAuditOptions {
 export interface FlowAuditReport {
   configuration: ConfigAuditResult[]
   records: AnalysisResult | null
-  sources: {files: number; s3Objects: number; cloudwatchEvents: number}
-  /** False when a configuration gap or a critical record finding exists. */
+  /** What was read: counts, and the inputs by name (files, S3 prefixes, log groups; the first 1,000). */
+  sources: {files: number; s3Objects: number; cloudwatchEvents: number; inputs: string[]}
+  /** failed: a configuration gap or a critical finding; unproven: the records cannot support a pass (exit 3); else passed. */
+  verdict: Verdict
+  /** True only when the verdict is passed. */
   passed: boolean
 }
+
+const MAX_INPUTS_LISTED = 1000
 
 export async function auditFlowLogs(options: FlowAuditOptions): Promise<FlowAuditReport> {
   const fields = options.logFormat ? parseLogFormat(options.logFormat) : undefined
@@ -47,30 +52,31 @@ export async function auditFlowLogs(options: FlowAuditOptions): Promise<FlowAudi
     for (const target of options.targets) configuration.push(await auditFlowLogConfiguration(options.estate, target, options.profile))
   }
 
-  // Which interfaces are NAT gateways and endpoints: --nat-eni, else the accounts themselves.
-  let natEnis = options.natEnis
-  let natSource: 'flag' | 'account' | undefined = natEnis.length ? 'flag' : undefined
+  // Which interfaces are NAT gateways: --nat-eni, else each account's discovery parameter, else
+  // DescribeNatGateways; with none of them, the analysis infers them from the records.
+  let natGateways: {interfaceId: string; source: NatSource}[] = options.natEnis.map((interfaceId) => ({interfaceId, source: 'flag'}))
   const endpointEnis: string[] = []
-  if (natEnis.length === 0 && options.targets.length > 0) {
-    const roles = await Promise.all(options.targets.map((target) => interfaceRolesFromAccount(options, target)))
-    natEnis = roles.flatMap((role) => role.nat)
+  if (options.targets.length > 0) {
+    const roles = await Promise.all(options.targets.map((target) => interfaceRolesFromAccount(options, target, natGateways.length === 0)))
+    if (natGateways.length === 0) natGateways = roles.flatMap((role) => role.nat)
     endpointEnis.push(...roles.flatMap((role) => role.endpoints))
-    natSource = natEnis.length ? 'account' : undefined
   }
-  const analyzer = new FlowAnalyzer({natEnis, natSource, endpointEnis, topN: options.topN})
+  const inputs: string[] = options.files.slice(0, MAX_INPUTS_LISTED)
+  const analyzer = new FlowAnalyzer({natGateways, endpointEnis, topN: options.topN})
   let s3Objects = 0
   let cloudwatchEvents = 0
   if (options.files.length > 0) await analyzeFiles(options.files, analyzer, fields, options)
   if (options.since && options.targets.length > 0) {
     for (const target of options.targets) {
-      if (options.recordsFrom === 'cloudwatch') cloudwatchEvents += await analyzeCloudWatch(options, target, analyzer)
-      else s3Objects += await analyzeS3(options, target, analyzer, fields)
+      if (options.recordsFrom === 'cloudwatch') cloudwatchEvents += await analyzeCloudWatch(options, target, analyzer, inputs)
+      else s3Objects += await analyzeS3(options, target, analyzer, fields, inputs)
     }
   }
   const readRecords = options.files.length > 0 || options.since !== undefined
   const records = readRecords ? analyzer.result() : null
-  const passed = configuration.every((c) => c.findings.length === 0) && (records?.passed ?? true)
-  return {configuration, records, sources: {files: options.files.length, s3Objects, cloudwatchEvents}, passed}
+  const gaps = configuration.some((c) => c.findings.length > 0)
+  const verdict: Verdict = gaps || records?.verdict === 'failed' ? 'failed' : records?.verdict === 'unproven' ? 'unproven' : 'passed'
+  return {configuration, records, sources: {files: options.files.length, s3Objects, cloudwatchEvents, inputs: inputs.slice(0, MAX_INPUTS_LISTED)}, verdict, passed: verdict === 'passed'}
 }
 
 function parseLogFormat(format: string): string[] {
@@ -124,7 +130,7 @@ async function discoveryParameter(options: FlowAuditOptions, target: Environment
  * Reads the range from the CloudWatch Logs group the flow logs deliver to. Its events carry no
  * header, so the field order comes from the flow log's own LogFormat.
  */
-async function analyzeCloudWatch(options: FlowAuditOptions, target: EnvironmentSpec, analyzer: FlowAnalyzer): Promise<number> {
+async function analyzeCloudWatch(options: FlowAuditOptions, target: EnvironmentSpec, analyzer: FlowAnalyzer, inputs: string[]): Promise<number> {
   const {createClient} = await import('../aws/clients.js')
   const {CloudWatchLogsClient, paginateFilterLogEvents} = await import('@aws-sdk/client-cloudwatch-logs')
   const {DescribeFlowLogsCommand, EC2Client} = await import('@aws-sdk/client-ec2')
@@ -135,6 +141,7 @@ async function analyzeCloudWatch(options: FlowAuditOptions, target: EnvironmentS
     (log) => log.LogGroupName === logGroup || (log.LogDestination ?? '').endsWith(`:log-group:${logGroup}`) || (log.LogDestination ?? '').endsWith(`:log-group:${logGroup}:*`),
   )
   const parser = new FlowLineParser(flowLog?.LogFormat ? parseFormat(flowLog.LogFormat) : DEFAULT_FIELDS)
+  inputs.push(`cloudwatch:${logGroup} (${target.name})`)
   const logs = await createClient(CloudWatchLogsClient, access)
   let events = 0
   const input = {logGroupName: logGroup, startTime: options.since!.getTime(), endTime: (options.until ?? new Date()).getTime()}
@@ -149,7 +156,7 @@ async function analyzeCloudWatch(options: FlowAuditOptions, target: EnvironmentS
 }
 
 /** Reads the account's delivered flow logs for the range, from the bucket its discovery parameters name. */
-async function analyzeS3(options: FlowAuditOptions, target: EnvironmentSpec, analyzer: FlowAnalyzer, fields: string[] | undefined): Promise<number> {
+async function analyzeS3(options: FlowAuditOptions, target: EnvironmentSpec, analyzer: FlowAnalyzer, fields: string[] | undefined, inputs: string[]): Promise<number> {
   const {createClient} = await import('../aws/clients.js')
   const {GetObjectCommand, S3Client, paginateListObjectsV2} = await import('@aws-sdk/client-s3')
   const access = {estate: options.estate, target, profile: options.profile, purpose: 'audit-flow-logs'}
@@ -166,6 +173,7 @@ async function analyzeS3(options: FlowAuditOptions, target: EnvironmentSpec, ana
           if (!object.Key || !keyInRange(object.Key, since, until)) continue
           const body = (await s3.send(new GetObjectCommand({Bucket: bucket, Key: object.Key}))).Body as Readable
           await analyzeStream(body, analyzer, fields)
+          if (inputs.length < MAX_INPUTS_LISTED) inputs.push(`s3://${bucket}/${object.Key}`)
           objects++
         }
       }
@@ -174,15 +182,25 @@ async function analyzeS3(options: FlowAuditOptions, target: EnvironmentSpec, ana
   return objects
 }
 
-/** NAT gateway and VPC endpoint interfaces of an account, from EC2 itself. */
-async function interfaceRolesFromAccount(options: FlowAuditOptions, target: EnvironmentSpec): Promise<{nat: string[]; endpoints: string[]}> {
+/**
+ * NAT gateway interfaces of an account (its discovery parameter /infra/<env>/nat/eni-ids, else
+ * DescribeNatGateways) and its VPC endpoint interfaces.
+ */
+async function interfaceRolesFromAccount(options: FlowAuditOptions, target: EnvironmentSpec, wantNat: boolean): Promise<{nat: {interfaceId: string; source: NatSource}[]; endpoints: string[]}> {
   const {createClient} = await import('../aws/clients.js')
   const {DescribeNatGatewaysCommand, DescribeVpcEndpointsCommand, EC2Client} = await import('@aws-sdk/client-ec2')
-  const ec2 = await createClient(EC2Client, {estate: options.estate, target, profile: options.profile, purpose: 'audit-flow-logs'})
-  const nat = (await ec2.send(new DescribeNatGatewaysCommand({}))).NatGateways ?? []
-  const endpoints = (await ec2.send(new DescribeVpcEndpointsCommand({}))).VpcEndpoints ?? []
-  return {
-    nat: nat.flatMap((gateway) => (gateway.NatGatewayAddresses ?? []).map((address) => address.NetworkInterfaceId!).filter(Boolean)),
-    endpoints: endpoints.flatMap((endpoint) => endpoint.NetworkInterfaceIds ?? []),
-  }
+  const access = {estate: options.estate, target, profile: options.profile, purpose: 'audit-flow-logs'}
+  const ec2 = await createClient(EC2Client, access)
+  const endpoints = ((await ec2.send(new DescribeVpcEndpointsCommand({}))).VpcEndpoints ?? []).flatMap((endpoint) => endpoint.NetworkInterfaceIds ?? [])
+  if (!wantNat) return {nat: [], endpoints}
+  const {GetParameterCommand, SSMClient} = await import('@aws-sdk/client-ssm')
+  const ssm = await createClient(SSMClient, access)
+  const published = await ssm
+    .send(new GetParameterCommand({Name: `/infra/${target.name}/nat/eni-ids`}))
+    .then((answer) => (answer.Parameter?.Value ?? '').split(',').map((id) => id.trim()).filter(Boolean))
+    .catch(() => [] as string[])
+  if (published.length > 0) return {nat: published.map((interfaceId) => ({interfaceId, source: 'ssm-parameter'})), endpoints}
+  const gateways = (await ec2.send(new DescribeNatGatewaysCommand({}))).NatGateways ?? []
+  const nat = gateways.flatMap((gateway) => (gateway.NatGatewayAddresses ?? []).flatMap((address) => (address.NetworkInterfaceId ? [address.NetworkInterfaceId] : [])))
+  return {nat: nat.map((interfaceId) => ({interfaceId, source: 'describe-nat-gateways'})), endpoints}
 }

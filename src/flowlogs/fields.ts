@@ -30,3 +30,9 @@ export function parseFormat(format: string): string[] {
 /** traffic-path 8: through an internet gateway (2: an internet gateway or a gateway endpoint). */
 export const TRAFFIC_PATH_INTERNET_GATEWAY = 8
 export const TRAFFIC_PATH_GATEWAY_OR_ENDPOINT = 2
+
+/** A custom format with every field through version 5: what `infra provision` creates, and what every check can use. */
+export const RECOMMENDED_FORMAT = Object.keys(FIELD_VERSIONS)
+  .filter((field) => FIELD_VERSIONS[field] <= 5)
+  .map((field) => `\${${field}}`)
+  .join(' ')

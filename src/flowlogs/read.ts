@@ -12,8 +12,24 @@ export async function analyzeStream(source: Readable, analyzer: FlowAnalyzer, fi
   await analyzeChunks(await maybeGunzip(source), analyzer, fields)
 }
 
+/**
+ * Parsers by field layout, kept for the next file of the same layout: S3 delivers one small file
+ * per five minutes, and each new parser is a new WebAssembly instance. A parser holds no state
+ * between whole lines, so files read one after another can share it.
+ */
+const parsers = new Map<string, FlowLineParser>()
+function parserFor(fields: string[]): FlowLineParser {
+  const name = fields.join(' ')
+  let parser = parsers.get(name)
+  if (!parser) {
+    if (parsers.size >= 16) parsers.clear()
+    parsers.set(name, (parser = new FlowLineParser(fields)))
+  }
+  return parser
+}
+
 async function analyzeChunks(stream: AsyncIterable<Buffer | string>, analyzer: FlowAnalyzer, fields?: string[]): Promise<void> {
-  let parser: FlowLineParser | undefined = fields ? new FlowLineParser(fields) : undefined
+  let parser: FlowLineParser | undefined = fields ? parserFor(fields) : undefined
   let carry: Buffer | undefined
   /** Parses the complete lines in buf[start, end); every line there ends with a newline. */
   const lines = (buf: Buffer, start: number, end: number) => {
@@ -21,7 +37,7 @@ async function analyzeChunks(stream: AsyncIterable<Buffer | string>, analyzer: F
       // An S3 delivery file names its fields on the first line; otherwise the default format.
       const newline = buf.indexOf(10, start)
       const first = buf.toString('latin1', start, newline === -1 || newline > end ? end : newline).trim().split(/\s+/)
-      parser = new FlowLineParser(first.every((token) => token in FIELD_VERSIONS) ? first : DEFAULT_FIELDS)
+      parser = parserFor(first.every((token) => token in FIELD_VERSIONS) ? first : DEFAULT_FIELDS)
     }
     parser.scanLines(buf, start, end, analyzer)
   }

@@ -24,6 +24,9 @@ export interface FlowRecord {
   trafficPath?: number
   accountId?: string
   rejectReason?: string
+  /** SYN 2, SYN-ACK 18, FIN 1, RST 4, ORed over the aggregation window (version 3). */
+  tcpFlags?: number
+  instanceId?: string
 }
 
 export type ParseOutcome = 'record' | 'nodata' | 'skipdata' | 'malformed' | 'header'
@@ -32,7 +35,7 @@ export type ParseOutcome = 'record' | 'nodata' | 'skipdata' | 'malformed' | 'hea
 export const FIELD = {
   interfaceId: 0, srcaddr: 1, dstaddr: 2, srcport: 3, dstport: 4, protocol: 5, packets: 6, bytes: 7, start: 8, end: 9, action: 10,
   logStatus: 11, vpcId: 12, pktSrcaddr: 13, pktDstaddr: 14, pktDstAwsService: 15, flowDirection: 16, trafficPath: 17, accountId: 18,
-  rejectReason: 19,
+  rejectReason: 19, tcpFlags: 20, instanceId: 21,
 } as const satisfies Record<keyof FlowRecord, number>
 
 const SLOTS = Object.keys(FIELD).length
@@ -42,11 +45,11 @@ const SLOT_OF: Record<string, number> = {
   protocol: FIELD.protocol, packets: FIELD.packets, bytes: FIELD.bytes, start: FIELD.start, end: FIELD.end, action: FIELD.action,
   'log-status': FIELD.logStatus, 'vpc-id': FIELD.vpcId, 'pkt-srcaddr': FIELD.pktSrcaddr, 'pkt-dstaddr': FIELD.pktDstaddr,
   'pkt-dst-aws-service': FIELD.pktDstAwsService, 'flow-direction': FIELD.flowDirection, 'traffic-path': FIELD.trafficPath,
-  'account-id': FIELD.accountId, 'reject-reason': FIELD.rejectReason,
+  'account-id': FIELD.accountId, 'reject-reason': FIELD.rejectReason, 'tcp-flags': FIELD.tcpFlags, 'instance-id': FIELD.instanceId,
 }
-const NUMERIC = new Set<number>([FIELD.srcport, FIELD.dstport, FIELD.protocol, FIELD.packets, FIELD.bytes, FIELD.start, FIELD.end, FIELD.trafficPath])
-/** Slots only samples show: decoded on demand, not for every line. */
-const SAMPLE_ONLY = new Set<number>([FIELD.srcport, FIELD.vpcId, FIELD.accountId, FIELD.rejectReason])
+const NUMERIC = new Set<number>([FIELD.srcport, FIELD.dstport, FIELD.protocol, FIELD.packets, FIELD.bytes, FIELD.start, FIELD.end, FIELD.trafficPath, FIELD.tcpFlags])
+/** Slots only samples and a few records need: decoded on demand (`fetch`), not for every line. */
+const SAMPLE_ONLY = new Set<number>([FIELD.vpcId, FIELD.accountId, FIELD.rejectReason, FIELD.srcport, FIELD.tcpFlags, FIELD.instanceId])
 
 const SPACE = 32
 const NEWLINE = 10
@@ -102,6 +105,8 @@ export class FlowLineParser {
   private readonly positions: Int32Array
   private readonly hotSlots: Int32Array
   private readonly hotPositions: Int32Array
+  /** Each slot's field position in this format, -1 where the format lacks it. */
+  private readonly positionOf: Int32Array
   /** Where the line being handed over starts. */
   private lineStart = 0
   private readonly numeric: Uint8Array
@@ -124,6 +129,8 @@ export class FlowLineParser {
     const hot = present.filter(([slot]) => !SAMPLE_ONLY.has(slot))
     this.hotSlots = Int32Array.from(hot, ([slot]) => slot)
     this.hotPositions = Int32Array.from(hot, ([, position]) => position)
+    this.positionOf = new Int32Array(SLOTS).fill(-1)
+    for (const [slot, position] of present) this.positionOf[slot] = position
     this.numeric = Uint8Array.from({length: SLOTS}, (_, slot) => (NUMERIC.has(slot) ? 1 : 0))
     this.header = Buffer.from(fields[0], 'latin1')
     const module = options.wasm === false ? undefined : scanner()
@@ -305,6 +312,43 @@ export class FlowLineParser {
     if (malformed) return sink.count('malformed')
     const normalized = Buffer.from(`${parts.join(' ')}\n`, 'latin1')
     this.scanBytes(normalized, 0, normalized.length, sink)
+  }
+
+  /**
+   * Decodes a slot that is not decoded for every line (srcport, tcp-flags, instance-id), for the
+   * record being handed over: sets its from/to and, for a number, its value (-1 when absent, "-"
+   * or not a number).
+   */
+  fetch(slot: number): void {
+    const position = this.positionOf[slot]
+    const from = this.from
+    const values = this.value
+    if (position < 0) {
+      from[slot] = -1
+      values[slot] = -1
+      return
+    }
+    const buf = this.buf
+    const first = position === 0 ? this.lineStart : this.separators[position - 1] + 1
+    const last = this.separators[position]
+    if (last - first === 1 && buf[first] === DASH) {
+      from[slot] = -1
+      values[slot] = -1
+      return
+    }
+    from[slot] = first
+    this.to[slot] = last
+    if (this.numeric[slot] !== 1) return
+    let value = 0
+    for (let j = first; j < last; j++) {
+      const digit = buf[j] - 48
+      if (digit < 0 || digit > 9) {
+        values[slot] = -1
+        return
+      }
+      value = value * 10 + digit
+    }
+    values[slot] = value
   }
 
   /** The record being handed over, as an object (for samples and tests: the hot path reads the arrays). */

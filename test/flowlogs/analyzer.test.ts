@@ -12,8 +12,8 @@ import {HeavyHitters} from '../../src/flowlogs/heavy-hitters.js'
 
 const HEADER = 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status pkt-srcaddr pkt-dstaddr pkt-dst-aws-service flow-direction traffic-path tcp-flags'
 const T = 1764547200
-const line = (eni: string, src: string, dst: string, dport: number, action: string, direction: string, path: string, extra: {pktSrc?: string; pktDst?: string; service?: string; bytes?: number; start?: number} = {}) =>
-  `5 111111111111 ${eni} ${src} ${dst} 40000 ${dport} 6 10 ${extra.bytes ?? 1000} ${extra.start ?? T} ${(extra.start ?? T) + 60} ${action} OK ${extra.pktSrc ?? src} ${extra.pktDst ?? dst} ${extra.service ?? '-'} ${direction} ${path} 2`
+const line = (eni: string, src: string, dst: string, dport: number, action: string, direction: string, path: string, extra: {pktSrc?: string; pktDst?: string; service?: string; bytes?: number; start?: number; sport?: number; flags?: number} = {}) =>
+  `5 111111111111 ${eni} ${src} ${dst} ${extra.sport ?? 40000} ${dport} 6 10 ${extra.bytes ?? 1000} ${extra.start ?? T} ${(extra.start ?? T) + 60} ${action} OK ${extra.pktSrc ?? src} ${extra.pktDst ?? dst} ${extra.service ?? '-'} ${direction} ${path} ${extra.flags ?? 2}`
 
 async function analyze(lines: string[], options: ConstructorParameters<typeof FlowAnalyzer>[0] = {}) {
   const analyzer = new FlowAnalyzer(options)
@@ -42,9 +42,74 @@ describe('findings on small files with known answers', () => {
     expect(result.passed).toBe(false)
   })
 
-  it('flags public connections accepted by a workload, and not by the NAT gateway', async () => {
-    const result = await analyze([natEgress, line('eni-app', '203.0.113.5', '10.1.5.5', 8080, 'ACCEPT', 'ingress', '-'), line('eni-nat', '52.95.1.1', '10.1.224.10', 40000, 'ACCEPT', 'ingress', '-')])
-    expect(result.findings.map((f) => [f.id, f.interfaces.map((i) => i.interfaceId)])).toEqual([['public-inbound-accepted', ['eni-app']]])
+  it('flags public connections accepted by a workload; the NAT gateway answered from the internet is no finding, probed it is information', async () => {
+    const answered = line('eni-nat', '52.95.1.1', '10.1.224.10', 40000, 'ACCEPT', 'ingress', '-', {sport: 443, flags: 18})
+    const answeredLater = line('eni-nat', '52.95.1.1', '10.1.224.10', 40000, 'ACCEPT', 'ingress', '-', {sport: 443, flags: 0, start: T + 60})
+    const probe = line('eni-nat', '198.51.100.9', '10.1.224.10', 8443, 'ACCEPT', 'ingress', '-', {sport: 51234, flags: 2})
+    const result = await analyze([natEgress, line('eni-app', '203.0.113.5', '10.1.5.5', 8080, 'ACCEPT', 'ingress', '-'), answered, answeredLater, probe])
+    expect(result.findings.map((f) => [f.id, f.severity, f.interfaces.map((i) => i.interfaceId), f.count, f.evidence])).toEqual([
+      ['public-inbound-accepted', 'critical', ['eni-app'], 1, {'tcp-flags': 1}],
+      ['nat-gateway-probed', 'info', ['eni-nat'], 1, {'tcp-flags': 1}],
+    ])
+    expect(result.passed).toBe(false)
+  })
+
+  it('decides direction by flags, then by the opposite record, then by the ports', async () => {
+    const reply = {sport: 443, flags: 18}
+    const result = await analyze([
+      // The workload's own HTTPS call answered (SYN-ACK): a reply, even to a port that looks like a service.
+      line('eni-app', '52.95.1.1', '10.1.5.5', 8080, 'ACCEPT', 'ingress', '-', reply),
+      // A long flow's later window (FIN only) whose first window showed the workload's SYN: a reply by pairing.
+      line('eni-app', '10.1.5.5', '52.95.1.2', 443, 'ACCEPT', 'egress', '1', {sport: 40001, flags: 2}),
+      line('eni-app', '52.95.1.2', '10.1.5.5', 40001, 'ACCEPT', 'ingress', '-', {sport: 443, flags: 1, start: T + 600}),
+      // The same for a connection started outside: its later window is a finding by pairing.
+      line('eni-app', '198.51.100.1', '10.1.5.5', 9443, 'ACCEPT', 'ingress', '-', {sport: 50000, flags: 2}),
+      line('eni-app', '198.51.100.1', '10.1.5.5', 9443, 'ACCEPT', 'ingress', '-', {sport: 50000, flags: 0, start: T + 600}),
+      // No SYN ever seen: the ports decide (a service port answering an ephemeral one is a reply).
+      line('eni-app', '52.95.1.3', '10.1.5.5', 40002, 'ACCEPT', 'ingress', '-', {sport: 443, flags: 0}),
+      line('eni-app', '198.51.100.2', '10.1.5.5', 443, 'ACCEPT', 'ingress', '-', {sport: 50001, flags: 0}),
+      // Neither side a service port: nothing decides.
+      line('eni-app', '198.51.100.3', '10.1.5.5', 40003, 'ACCEPT', 'ingress', '-', {sport: 50002, flags: 4}),
+    ])
+    expect(result.findings.map((f) => [f.id, f.count, f.evidence, f.confidence])).toEqual([
+      ['public-inbound-accepted', 3, {'tcp-flags': 1, pairing: 1, 'port-rule': 1}, 'high'],
+      ['public-inbound-direction-unknown', 1, {none: 1}, 'low'],
+    ])
+  })
+
+  it('pairs a later window with its SYN read by another worker', async () => {
+    const opened = line('eni-app', '198.51.100.1', '10.1.5.5', 9443, 'ACCEPT', 'ingress', '-', {sport: 50000, flags: 2})
+    const later = line('eni-app', '198.51.100.1', '10.1.5.5', 9443, 'ACCEPT', 'ingress', '-', {sport: 50000, flags: 1, start: T + 600})
+    const parts = await Promise.all([[later], [opened]].map(async (lines) => {
+      const analyzer = new FlowAnalyzer()
+      await analyzeStream(Readable.from([`${HEADER}\n${lines.join('\n')}\n`]), analyzer)
+      return analyzer.serialize()
+    }))
+    const merged = new FlowAnalyzer()
+    for (const part of parts) merged.merge(structuredClone(part))
+    expect(merged.result().findings.map((f) => [f.id, f.count, f.evidence])).toEqual([['public-inbound-accepted', 2, {'tcp-flags': 1, pairing: 1}]])
+  })
+
+  it('uses the port rule where the format has no tcp-flags, and says how sure it is', async () => {
+    const v2 = (src: string, dst: string, sport: number, dport: number) => `2 111111111111 eni-app ${src} ${dst} ${sport} ${dport} 6 10 1000 ${T} ${T + 60} ACCEPT OK`
+    const analyzer = new FlowAnalyzer()
+    await analyzeStream(Readable.from([[v2('52.95.1.1', '10.1.5.5', 443, 40000), v2('198.51.100.7', '10.1.5.5', 50000, 80), ''].join('\n')]), analyzer)
+    const result = analyzer.result()
+    expect(result.findings.map((f) => [f.id, f.count, f.evidence, f.confidence])).toEqual([['public-inbound-accepted', 1, {'port-rule': 1}, 'medium']])
+    expect(result.verdict).toBe('failed')
+  })
+
+  it('an interface with an instance behind it that forwards to the internet is an unapproved exit, even with no NAT gateway named', async () => {
+    const proxyHeader = `${HEADER} instance-id`
+    const analyzer = new FlowAnalyzer()
+    const lines = [`${natEgress} -`, `${line('eni-proxy', '10.1.9.9', '52.95.7.7', 443, 'ACCEPT', 'egress', '8', {pktSrc: '10.1.5.5'})} i-0proxy`]
+    await analyzeStream(Readable.from([`${[proxyHeader, ...lines].join('\n')}\n`]), analyzer)
+    const result = analyzer.result()
+    expect(result.natInterfaces).toEqual([{interfaceId: 'eni-nat', source: 'inferred'}])
+    expect(result.findings.map((f) => [f.id, f.interfaces])).toEqual([
+      ['internet-egress-not-via-nat', [{interfaceId: 'eni-proxy', count: 1, bytes: 1000}]],
+      ['unapproved-exit', [{interfaceId: 'eni-proxy', count: 1, bytes: 1000, instanceId: 'i-0proxy'}]],
+    ])
   })
 
   it('makes accepted SSH critical and rejected RDP informational', async () => {
@@ -66,8 +131,11 @@ describe('findings on small files with known answers', () => {
   it('takes NAT interfaces from --nat-eni over inference, and says so', async () => {
     const result = await analyze([natEgress], {natEnis: ['eni-other'], natSource: 'flag'})
     expect(result.natInterfaces).toEqual([{interfaceId: 'eni-other', source: 'flag'}])
-    // eni-nat is not a NAT gateway by what we were told: its internet egress is a finding.
-    expect(result.findings.map((f) => f.id)).toEqual(['internet-egress-not-via-nat'])
+    // eni-nat is not a NAT gateway by what we were told: it is an unapproved exit, and its internet egress a finding.
+    expect(result.findings.map((f) => [f.id, f.interfaces.map((i) => i.interfaceId)])).toEqual([
+      ['internet-egress-not-via-nat', ['eni-nat']],
+      ['unapproved-exit', ['eni-nat']],
+    ])
   })
 
   it('counts malformed lines and gaps without stopping', async () => {

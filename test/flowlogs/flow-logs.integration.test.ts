@@ -1,7 +1,7 @@
-import {CreateFlowLogsCommand, CreateVpcCommand, EC2Client} from '@aws-sdk/client-ec2'
+import {AllocateAddressCommand, CreateFlowLogsCommand, CreateNatGatewayCommand, CreateSubnetCommand, CreateVpcCommand, EC2Client} from '@aws-sdk/client-ec2'
 import {CreateBucketCommand, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 import {CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand} from '@aws-sdk/client-cloudwatch-logs'
-import {PutParameterCommand, SSMClient} from '@aws-sdk/client-ssm'
+import {DeleteParameterCommand, PutParameterCommand, SSMClient} from '@aws-sdk/client-ssm'
 import {gzipSync} from 'node:zlib'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
 
@@ -89,6 +89,52 @@ describe('records from S3', () => {
     expect(report.records!.coverage.records).toBe(3)
     expect(report.records!.coverage.firstSeen).toBe(t('2026-11-25T10:00:00Z'))
     expect(report.records!.findings.map((f) => f.id)).toEqual(['internet-egress-not-via-nat'])
+  })
+})
+
+describe('which interfaces are NAT gateways', () => {
+  it('takes them from /infra/<env>/nat/eni-ids, else from DescribeNatGateways, and says which; an interface forwarding to the internet that is neither is an unapproved exit', async () => {
+    const ec2 = await createClient(EC2Client, access())
+    const s3 = await createClient(S3Client, access())
+    const ssm = await createClient(SSMClient, access())
+    const vpcId = (await ec2.send(new CreateVpcCommand({CidrBlock: '10.55.0.0/16'}))).Vpc!.VpcId!
+    const subnetId = (await ec2.send(new CreateSubnetCommand({VpcId: vpcId, CidrBlock: '10.55.0.0/24'}))).Subnet!.SubnetId!
+    const allocationId = (await ec2.send(new AllocateAddressCommand({Domain: 'vpc'}))).AllocationId!
+    const gateway = (await ec2.send(new CreateNatGatewayCommand({SubnetId: subnetId, AllocationId: allocationId}))).NatGateway!
+    const natEni = gateway.NatGatewayAddresses![0].NetworkInterfaceId!
+    expect(natEni).toMatch(/^eni-/)
+    await s3.send(new CreateBucketCommand({Bucket: 'audit-nat', CreateBucketConfiguration: {LocationConstraint: 'eu-west-1'}}))
+    await ssm.send(new PutParameterCommand({Name: '/infra/audit/flow-logs/s3-destination', Type: 'String', Value: 'arn:aws:s3:::audit-nat', Overwrite: true}))
+    // The NAT gateway's two legs of a workload's HTTPS call, as the VPC user guide shows them, and a proxy doing the same.
+    const header = 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status flow-direction traffic-path pkt-srcaddr pkt-dstaddr tcp-flags instance-id'
+    const at = Math.floor(Date.parse('2026-11-28T10:00:00Z') / 1000)
+    const legs = (eni: string, ip: string, instance: string) => [
+      `5 ${ACCOUNT} ${eni} 10.55.1.5 ${ip} 40000 443 6 5 500 ${at} ${at + 60} ACCEPT OK ingress - 10.55.1.5 52.95.1.1 2 ${instance}`,
+      `5 ${ACCOUNT} ${eni} ${ip} 52.95.1.1 40000 443 6 5 500 ${at} ${at + 60} ACCEPT OK egress 8 ${ip} 52.95.1.1 2 ${instance}`,
+    ]
+    const key = `AWSLogs/${ACCOUNT}/vpcflowlogs/eu-west-1/2026/11/28/${ACCOUNT}_vpcflowlogs_eu-west-1_fl-0abc_20261128T1005Z_0a1b2c3d.log.gz`
+    await s3.send(new PutObjectCommand({Bucket: 'audit-nat', Key: key, Body: gzipSync(`${[header, ...legs(natEni, '10.55.0.10', '-'), ...legs('eni-0proxy', '10.55.1.99', 'i-0proxy')].join('\n')}\n`)}))
+    const range = {since: new Date('2026-11-28T00:00:00Z'), until: new Date('2026-11-28T23:59:59Z')}
+
+    await ssm.send(new PutParameterCommand({Name: '/infra/audit/nat/eni-ids', Type: 'StringList', Value: natEni, Overwrite: true}))
+    const published = await auditFlowLogs(options(range))
+    expect(published.records!.natInterfaces).toEqual([{interfaceId: natEni, source: 'ssm-parameter'}])
+    expect(published.records!.findings.map((f) => [f.id, f.interfaces.map((i) => i.interfaceId)])).toEqual([
+      ['internet-egress-not-via-nat', ['eni-0proxy']],
+      ['unapproved-exit', ['eni-0proxy']],
+    ])
+
+    await ssm.send(new DeleteParameterCommand({Name: '/infra/audit/nat/eni-ids'}))
+    const described = await auditFlowLogs(options(range))
+    expect(described.records!.natInterfaces).toEqual([{interfaceId: natEni, source: 'describe-nat-gateways'}])
+    expect(described.records!.findings.map((f) => f.id)).toEqual(['internet-egress-not-via-nat', 'unapproved-exit'])
+
+    const told = await auditFlowLogs(options({...range, natEnis: ['eni-0proxy']}))
+    expect(told.records!.natInterfaces).toEqual([{interfaceId: 'eni-0proxy', source: 'flag'}])
+    expect(told.records!.findings.map((f) => [f.id, f.interfaces.map((i) => i.interfaceId)])).toEqual([
+      ['internet-egress-not-via-nat', [natEni]],
+      ['unapproved-exit', [natEni]],
+    ])
   })
 })
 

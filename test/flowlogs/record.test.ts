@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {DEFAULT_FIELDS, FIELD_VERSIONS, parseFormat} from '../../src/flowlogs/fields.js'
-import {FlowLineParser, type LineSink} from '../../src/flowlogs/record.js'
+import {FIELD, FlowLineParser, type LineSink} from '../../src/flowlogs/record.js'
 import {SCAN_WASM} from '../../src/flowlogs/scan-wasm.js'
 
 const parse = (fields: string[] | string, line: string) => {
@@ -98,6 +98,37 @@ function transcript(parser: FlowLineParser, text: string): unknown[] {
   parser.scanLines(buf, 0, buf.length, sink)
   return seen
 }
+
+describe('fields decoded on demand', () => {
+  it('fetches srcport, tcp-flags and instance-id for the record being handed over, the same with and without WebAssembly', () => {
+    const fields = ['interface-id', 'srcaddr', 'srcport', 'tcp-flags', 'instance-id', 'action']
+    for (const wasm of [true, false]) {
+      const parser = new FlowLineParser(fields, {wasm})
+      const seen: [number, number, string | null][] = []
+      const sink = {
+        add: (p: FlowLineParser) => {
+          p.fetch(FIELD.srcport)
+          p.fetch(FIELD.tcpFlags)
+          p.fetch(FIELD.instanceId)
+          seen.push([p.value[FIELD.srcport], p.value[FIELD.tcpFlags], p.from[FIELD.instanceId] < 0 ? null : p.buf.toString('latin1', p.from[FIELD.instanceId], p.to[FIELD.instanceId])])
+        },
+        count: () => {},
+      }
+      const text = Buffer.from('eni-1 52.1.1.1 443 18 i-0abc ACCEPT\neni-1 52.1.1.1 - - - ACCEPT\neni-1 52.1.1.1 40000 2 i-0def ACCEPT\n', 'latin1')
+      parser.scanLines(text, 0, text.length, sink)
+      expect(seen, `wasm: ${wasm}`).toEqual([
+        [443, 18, 'i-0abc'],
+        [-1, -1, null],
+        [40000, 2, 'i-0def'],
+      ])
+      // A format without the field: absent.
+      const short = new FlowLineParser(['interface-id', 'action'], {wasm})
+      short.parse('eni-1 ACCEPT')
+      short.fetch(FIELD.tcpFlags)
+      expect(short.value[FIELD.tcpFlags]).toBe(-1)
+    }
+  })
+})
 
 describe('fuzzing the parser', () => {
   it('never throws on random, truncated or mangled lines', () => {

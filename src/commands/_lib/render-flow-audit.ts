@@ -1,7 +1,15 @@
 import {renderTable} from '../../output/table.js'
 import type {FlowAuditReport} from '../../flowlogs/audit.js'
+import type {FlowFinding} from '../../flowlogs/analyzer.js'
 
 const time = (seconds: number | null) => (seconds === null ? '-' : new Date(seconds * 1000).toISOString().replace('.000Z', 'Z'))
+
+/** "tcp-flags 3, pairing 1 (high)": what decided a finding's records, and how sure it is. */
+export function evidenceText(finding: FlowFinding): string {
+  return `${Object.entries(finding.evidence)
+    .map(([name, count]) => `${name} ${count}`)
+    .join(', ')} (${finding.confidence})`
+}
 
 export function renderFlowAudit(report: FlowAuditReport): string {
   const lines: string[] = []
@@ -17,14 +25,15 @@ export function renderFlowAudit(report: FlowAuditReport): string {
       `Records: ${c.records.toLocaleString('en')} read from ${report.sources.files} file(s), ${report.sources.s3Objects} S3 object(s) and ${report.sources.cloudwatchEvents} CloudWatch event(s), ${time(c.firstSeen)} to ${time(c.lastSeen)}`,
       `Coverage gaps: ${c.nodata} NODATA, ${c.skipdata} SKIPDATA; ${c.malformed} malformed line(s) skipped`,
       `NAT gateway interfaces: ${records.natInterfaces.map((n) => `${n.interfaceId} (${n.source})`).join(', ') || 'none known (pass --nat-eni)'}`,
+      `Checks: ${records.checks.map((check) => `${check.id} ${check.status}${check.missing.length ? ` (lacks ${check.missing.join(', ')})` : ''}`).join('; ')}`,
       '',
     )
     if (records.findings.length === 0) lines.push('No findings.')
     else {
       lines.push(
         renderTable(
-          ['SEVERITY', 'FINDING', 'RECORDS', 'BYTES', 'FIRST SEEN', 'LAST SEEN', 'INTERFACES'],
-          records.findings.map((f) => [f.severity.toUpperCase(), f.id, f.count, f.bytes, time(f.firstSeen), time(f.lastSeen), f.interfaces.slice(0, 3).map((i) => i.interfaceId).join(' ')]),
+          ['SEVERITY', 'FINDING', 'RECORDS', 'BYTES', 'FIRST SEEN', 'LAST SEEN', 'EVIDENCE', 'INTERFACES'],
+          records.findings.map((f) => [f.severity.toUpperCase(), f.id, f.count, f.bytes, time(f.firstSeen), time(f.lastSeen), evidenceText(f), f.interfaces.slice(0, 3).map((i) => i.interfaceId + (i.instanceId ? ` (${i.instanceId})` : '')).join(' ')]),
         ),
       )
       for (const finding of records.findings.filter((f) => f.severity !== 'info')) lines.push(`  ${finding.id}: ${finding.title}; fix: ${finding.fix}`)
@@ -36,6 +45,15 @@ export function renderFlowAudit(report: FlowAuditReport): string {
     top('Top talkers by bytes', records.topTalkersByBytes)
     top('Rejected (source -> destination:port/protocol)', records.rejected)
   }
-  lines.push('', report.passed ? 'PASSED: the isolation promise holds in what was read.' : 'FAILED: see the critical findings above.')
+  lines.push('')
+  if (report.verdict === 'passed') lines.push('PASSED: the isolation promise holds in what was read.')
+  else if (report.verdict === 'failed') lines.push('FAILED: see the critical findings above.')
+  else {
+    const unproven = records?.unproven
+    lines.push('UNPROVEN: what was read cannot show that the isolation promise holds.')
+    for (const reason of unproven?.reasons ?? []) lines.push(`  - ${reason}`)
+    if (unproven?.missingFields.length) lines.push(`  fix: deliver flow logs in a custom format with every field through version 5 (as infra provision creates): ${unproven.logFormat}`)
+    else lines.push('  fix: check the --file paths or the --since/--until range, and that the flow log delivers (infra audit flow-logs --env NAME)')
+  }
   return lines.join('\n')
 }

@@ -11,11 +11,16 @@ import {expandFiles, parseTime} from '../../flowlogs/sources.js'
 import {InfraCommand, awsFlags} from '../_lib/base-command.js'
 import {InfraError} from '../../errors.js'
 
+/** passed 0, failed 1, unproven 3: a run that read nothing usable must not look like a pass to a script. */
+const EXIT_CODES = {passed: 0, failed: 1, unproven: 3} as const
+
 export default class AuditFlowLogs extends InfraCommand {
   static override summary = 'Prove the isolation promise from flow log configuration and from the records themselves.'
   static override description = `With --env (or every account of the estate when neither --env nor --file is given): checks that every VPC has an ACTIVE flow log of ALL traffic that delivers, in a format the analysis can use; with --since, also reads the delivered records from S3.
 With --file: analyzes local flow log files (globs, gzip or plain), no AWS needed.
-Findings: traffic out through an internet gateway from anything but a NAT gateway, public connections accepted by workloads, SSH/RDP, AWS service traffic through NAT instead of endpoints; plus rejects and top talkers. Exits 1 when a critical finding exists.`
+Findings: traffic out through an internet gateway from anything but a NAT gateway, connections started from public addresses and accepted by workloads (who started a connection is decided by TCP flags, then the opposite record, then the ports), interfaces that forward to the internet without being an approved NAT gateway, SSH/RDP, AWS service traffic through NAT instead of endpoints; plus rejects and top talkers.
+NAT gateways come from --nat-eni, else /infra/<env>/nat/eni-ids, else DescribeNatGateways, else the records.
+Exit codes: 0 passed, 1 a critical finding or configuration gap, 3 unproven (no records, or a log format without the fields a check needs: the report names them and the format to use).`
 
   static override examples = [
     '<%= config.bin %> audit flow-logs',
@@ -61,12 +66,12 @@ Findings: traffic out through an internet gateway from anything but a NAT gatewa
       topN: flags.top,
       parallel: flags.parallel ?? Math.max(1, (await import('node:os')).availableParallelism()),
     })
-    if (!report.passed) process.exitCode = 1
+    process.exitCode = EXIT_CODES[report.verdict]
     const format = this.jsonEnabled() ? 'json' : flags.format
     const body = format === 'html' ? renderHtml(report) : format === 'json' ? JSON.stringify(report, null, 2) : renderFlowAudit(report)
     if (flags.output) {
       writeFileSync(flags.output, body.endsWith('\n') ? body : `${body}\n`)
-      if (!this.jsonEnabled()) this.log(`${report.passed ? 'Passed' : 'Failed'}: report written to ${flags.output}`)
+      if (!this.jsonEnabled()) this.log(`${report.verdict.toUpperCase()}: report written to ${flags.output}`)
     } else if (!this.jsonEnabled()) this.log(body)
     return report
   }
