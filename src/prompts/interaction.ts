@@ -36,7 +36,7 @@ export async function confirmChange(request: ConfirmRequest): Promise<boolean> {
     if (request.yes) return true
     if (!request.interactive) throw refusal(`refusing to ${request.action} without confirmation: no terminal to ask on (or CI is set)`, 'review the plan, then run again with --yes')
     const {confirm} = await import('@inquirer/prompts')
-    return confirm({message: `${request.action[0].toUpperCase()}${request.action.slice(1)}?`, default: false})
+    return confirm({message: `${request.action[0].toUpperCase()}${request.action.slice(1)}?`, default: false}).catch(cancelled(request.action))
   }
   if (request.confirmName !== undefined) {
     if (request.confirmName !== name) {
@@ -51,8 +51,16 @@ export async function confirmChange(request: ConfirmRequest): Promise<boolean> {
     )
   }
   const {input} = await import('@inquirer/prompts')
-  const typed = await input({message: `This will ${request.action}. Type "${name}" to continue:`})
+  const typed = await input({message: `This will ${request.action}. Type "${name}" to continue:`}).catch(cancelled(request.action))
   return typed.trim() === name
+}
+
+/** Ctrl-C at a prompt (inquirer's ExitPromptError): an interrupt, exit 130, nothing applied. */
+function cancelled(action: string): (error: unknown) => never {
+  return (error) => {
+    if ((error as Error)?.name !== 'ExitPromptError') throw error
+    throw new InfraError(`interrupted at the prompt: did not ${action}`, 'run again when ready', 'INTERRUPTED', 130)
+  }
 }
 
 function refusal(message: string, fix: string, code = 'CONFIRMATION_REQUIRED'): InfraError {

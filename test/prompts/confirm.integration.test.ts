@@ -57,7 +57,7 @@ function inTerminal(args: string[], answer: string, extraEnv: Record<string, str
       output += data
       if (!answered && /Type "dev" to continue/.test(output)) {
         answered = true
-        terminal.write(`${answer}\r`)
+        terminal.write(answer === '\u0003' ? answer : `${answer}\r`)
       }
     })
     terminal.onExit(({exitCode}) => {
@@ -85,6 +85,15 @@ describe('a destroy needs the target named, typed at a terminal', () => {
     const result = await inTerminal([...destroy, '--terraform', terraform.binary, '--work-dir', path.join(work, 'right')], 'dev', {})
     expect(result.exitCode).toBe(0)
     expect(calls(terraform.calls)).toEqual(['init', 'plan', 'show', 'apply'])
+  })
+
+  it('Ctrl-C at the prompt is an interrupt: exit 130, one line, nothing applied', async () => {
+    const terraform = fakeTerraform(plan)
+    const result = await inTerminal([...destroy, '--terraform', terraform.binary, '--work-dir', path.join(work, 'ctrl-c')], '\u0003', {})
+    expect(result.exitCode).toBe(130)
+    expect(result.output).toMatch(/Error: interrupted at the prompt: did not destroy 1 changes to dev-estate/)
+    expect(result.output).not.toContain('ExitPromptError')
+    expect(calls(terraform.calls)).not.toContain('apply')
   })
 
   it('--yes alone does not stand in for the typed name', async () => {
