@@ -149,7 +149,9 @@ describe('infra provision --env dev against moto', () => {
     // The interrupted apply recorded what it had created: only the rest is created now.
     expect(report.stacks[1].plan.create).toBeGreaterThan(0)
     expect(report.stacks[1].plan.create).toBeLessThan(report.stacks[1].resources.total)
-    expect(report.stacks[1].plan.replace + report.stacks[1].plan.delete).toBe(0)
+    // Resources terraform was creating when interrupted are tainted by terraform and replaced
+    // now; nothing is deleted outright.
+    expect(report.stacks[1].plan.delete).toBe(0)
     // The security gate ran on the synthesized stack and on terraform's own plan JSON.
     for (const stage of ['synthesized', 'plan']) expect(report.stacks[1].audit[stage]).toMatchObject({passed: true, summary: {critical: 0, high: 0}})
 
