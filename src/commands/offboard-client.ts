@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {InfraError} from '../errors.js'
 import {type OffboardReport, describeOffboarding, offboardClient} from '../onboarding/offboard.js'
+import {CONFIRMATION_EXIT_CODE, confirmChange} from '../prompts/interaction.js'
 import {InfraCommand} from './_lib/base-command.js'
 import {renderStackPlan} from './_lib/render-provision.js'
 
@@ -80,25 +81,15 @@ export default class OffboardClient extends InfraCommand {
   }
 }
 
-/**
- * The typed-name guard: at a terminal the name is typed; without one, --yes and the name given as
- * a flag. A wrong name refuses before anything changes.
- */
+/** The typed-name guard every account-changing command shares; a declined or wrong name changes nothing (exit 4). */
 async function typedConfirmation(request: {action: string; expected: string; given?: string; flag: string; yes: boolean; interactive: boolean}): Promise<void> {
-  const {action, expected, given, flag} = request
-  if (given !== undefined) {
-    if (given !== expected) throw new InfraError(`${flag} "${given}" does not match "${expected}": refusing to ${action}`, `pass ${flag} ${expected}`, 'CONFIRMATION_MISMATCH')
-    if (request.yes || request.interactive) return
-  }
-  if (!request.interactive) {
-    throw new InfraError(
-      `refusing to ${action} without confirmation: no terminal to type the name on (or CI is set)`,
-      `run again with --yes ${flag} ${expected}`,
-      'CONFIRMATION_REQUIRED',
-    )
-  }
-  if (given === expected) return
-  const {input} = await import('@inquirer/prompts')
-  const typed = await input({message: `This will ${action}. Type "${expected}" to continue:`})
-  if (typed.trim() !== expected) throw new InfraError(`"${typed.trim()}" is not "${expected}": nothing was changed`, `type ${expected} exactly to ${action}`, 'NOT_CONFIRMED')
+  const agreed = await confirmChange({
+    action: request.action,
+    typeToConfirm: request.expected,
+    confirmName: request.given,
+    confirmFlag: request.flag,
+    yes: request.yes,
+    interactive: request.interactive,
+  })
+  if (!agreed) throw new InfraError(`the name typed is not "${request.expected}": nothing was changed`, `type ${request.expected} exactly to ${request.action}`, 'NOT_CONFIRMED', CONFIRMATION_EXIT_CODE)
 }

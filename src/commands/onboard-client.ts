@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {InfraError} from '../errors.js'
+import {EXIT, InfraError} from '../errors.js'
 import {type OnboardReport, knownValues, onboardClient, organizationalUnits, planOnboarding} from '../onboarding/onboard.js'
 import {confirmChange} from '../prompts/interaction.js'
 import {completeRequest} from './_lib/ask-onboarding.js'
@@ -71,7 +71,7 @@ Every step checks what exists before acting and progress is journaled in the wor
       return {dryRun: true, plan}
     }
     const agreed = await confirmChange({action: `onboard client ${request.name} (${request.email}) into the organization`, yes: flags.yes, interactive})
-    if (!agreed) throw new InfraError('onboarding not confirmed: nothing was changed', 'run again and answer yes, or pass --yes', 'NOT_CONFIRMED')
+    if (!agreed) throw new InfraError('onboarding not confirmed: nothing was changed', 'run again and answer yes, or pass --yes', 'NOT_CONFIRMED', EXIT.declined)
     const report = await onboardClient({
       estate,
       plan,

@@ -6,7 +6,7 @@ import {InfraError} from '../errors.js'
 import {RULES} from '../policy/rules.js'
 import {renderProvisionReport, renderStackPlan} from './_lib/render-provision.js'
 import {type ProvisionMode, type ProvisionReport, provision} from '../provision/provision.js'
-import {confirmChange, requireValue} from '../prompts/interaction.js'
+import {CONFIRMATION_EXIT_CODE, confirmChange, requireValue} from '../prompts/interaction.js'
 import type {FleetReport} from '../onboarding/fleet.js'
 import {provisionClients} from './_lib/provision-clients.js'
 
@@ -14,7 +14,7 @@ export default class Provision extends InfraCommand {
   static override summary = 'Build an environment\'s private estate: synthesize, plan, confirm, apply.'
   static override description = `Synthesizes the environment's CDKTF stacks in-process, then for each stack in dependency order runs terraform init, plans to a saved plan file, shows what will change, asks for confirmation and applies exactly that plan.
 
-Protected environments (prod) need their name typed to confirm. Without a terminal, --yes is required.
+Protected environments (prod) and every --destroy need the target's name typed to confirm; without a terminal, --yes --confirm NAME. Otherwise, without a terminal, --yes is required. A refused or declined confirmation exits 4 with nothing applied.
 --dry-run needs no AWS account: it synthesizes, runs terraform validate, and lists what would be created.`
 
   static override examples = [
@@ -23,6 +23,7 @@ Protected environments (prod) need their name typed to confirm. Without a termin
     '<%= config.bin %> provision --env test --yes --json',
     '<%= config.bin %> provision --env dev --destroy',
     '<%= config.bin %> provision --clients all --parallel 4',
+    '<%= config.bin %> provision --env prod --yes --confirm prod',
   ]
 
   static override flags = {
@@ -31,6 +32,7 @@ Protected environments (prod) need their name typed to confirm. Without a termin
     'dry-run': Flags.boolean({description: 'synthesize and validate only; no AWS account needed', exclusive: ['destroy']}),
     destroy: Flags.boolean({description: 'plan and apply the removal of the environment (its state bucket is kept)'}),
     yes: Flags.boolean({char: 'y', description: 'apply without asking (for CI); the plan is still shown'}),
+    confirm: Flags.string({description: 'the target\'s exact name: with --yes, confirms a protected environment or a --destroy where no name can be typed', helpValue: 'NAME'}),
     validate: Flags.boolean({description: 'with --dry-run, run terraform init and validate', default: true, allowNo: true}),
     terraform: Flags.string({description: 'terraform or tofu binary (default: INFRA_TERRAFORM, then terraform, then tofu on PATH)', helpGroup: 'TERRAFORM'}),
     'plugin-mirror': Flags.string({description: 'provider filesystem mirror for offline machines', env: 'INFRA_TF_PLUGIN_MIRROR', helpGroup: 'TERRAFORM'}),
@@ -74,6 +76,9 @@ Protected environments (prod) need their name typed to confirm. Without a termin
     if (flags['accept-risk'] && reason.length < 10) {
       throw new InfraError('--reason is too short to record', 'say why the risk is accepted, in 10 characters or more', 'REASON_REQUIRED')
     }
+    if (!flags.validate && !flags['dry-run']) {
+      throw new InfraError('--no-validate only applies to --dry-run', 'add --dry-run, or drop --no-validate (a real run always plans with terraform)', 'FLAG_CONFLICT', 2)
+    }
     const mode: ProvisionMode = flags['dry-run'] ? 'dry-run' : flags.destroy ? 'destroy' : 'apply'
     const report = await provision({
       estate,
@@ -92,13 +97,16 @@ Protected environments (prod) need their name typed to confirm. Without a termin
           action: `${verb} ${stack.plan!.create + stack.plan!.update + stack.plan!.replace + stack.plan!.delete} changes to ${stack.name} in account ${env.accountId}`,
           typeToConfirm: env.protected || mode === 'destroy' ? env.name : undefined,
           yes: flags.yes,
+          confirmName: flags.confirm,
           interactive,
         })
-        if (!agreed && !this.jsonEnabled()) this.log(`Not confirmed: nothing was applied to ${stack.name}.`)
+        if (!agreed && !this.jsonEnabled()) this.logToStderr(`Not confirmed: nothing was applied to ${stack.name}.`)
         return agreed
       },
     })
     if (!this.jsonEnabled()) this.log(renderProvisionReport(report))
+    // Declined: the report says what was applied before; the exit code says nothing more was.
+    if (report.stacks.some((stack) => stack.skipped === 'declined')) process.exitCode = CONFIRMATION_EXIT_CODE
     return report
   }
 }

@@ -7,7 +7,7 @@ import {STSClient} from '@aws-sdk/client-sts'
 import {awsClientConfig, createClient} from '../aws/clients.js'
 import type {EnvironmentSpec, Estate, PendingClient} from '../estate/model.js'
 import {removeClientEntry, updateEstateFile} from '../estate/writer.js'
-import {InfraError} from '../errors.js'
+import {EXIT, InfraError} from '../errors.js'
 import {type ProvisionOptions, type ProvisionReport, provision} from '../provision/provision.js'
 import {baselinePath} from './baseline.js'
 import {journalPath} from './journal.js'
@@ -96,7 +96,7 @@ export async function offboardClient(options: OffboardOptions): Promise<Offboard
     if (exists) {
       report.destroyed = await provision({...options.destroy, estate, env: target.recorded, mode: 'destroy', renderer: options.renderer, workDir})
       if (report.destroyed.stacks.some((stack) => stack.skipped === 'declined')) {
-        throw new InfraError(`destroying ${target.name}'s stacks was declined: the client stays in the estate`, 'run again and confirm, or pass --no-destroy to keep its resources', 'NOT_CONFIRMED')
+        throw new InfraError(`destroying ${target.name}'s stacks was declined: the client stays in the estate`, 'run again and confirm, or pass --no-destroy to keep its resources', 'NOT_CONFIRMED', EXIT.declined)
       }
     } else {
       report.destroySkipped = `no state bucket ${target.recorded.stateBucket} in ${target.recorded.accountId}: nothing was provisioned`

@@ -1,5 +1,8 @@
 import {EXIT, InfraError} from '../errors.js'
 
+/** Exit code of a refused or declined confirmation: nothing was changed, on purpose. */
+export const CONFIRMATION_EXIT_CODE = EXIT.declined
+
 /** Whether a person can answer a prompt: a TTY on both ends and not running in CI. */
 export function canPrompt(env = process.env, stdin = process.stdin, stdout = process.stdout): boolean {
   if (env.CI && env.CI !== 'false' && env.CI !== '0') return false
@@ -7,31 +10,64 @@ export function canPrompt(env = process.env, stdin = process.stdin, stdout = pro
 }
 
 export interface ConfirmRequest {
-  /** What will happen, shown in the refusal when no one can answer. */
+  /** What will happen, in the prompt and in a refusal: "destroy 12 changes to dev-estate in account 1111". */
   action: string
-  /** A protected target needs its name typed, not a yes. */
+  /**
+   * A protected target or a destructive action: the target's exact name must be given, typed at
+   * the prompt or with --confirm NAME beside --yes. --yes alone never stands in for it.
+   */
   typeToConfirm?: string
-  /** --yes: the caller already agreed. */
+  /** --yes: the caller already agreed to an ordinary change. */
   yes: boolean
+  /** --confirm NAME: the name given on the command line, for runs with no terminal. */
+  confirmName?: string
+  /** The flag that carries confirmName, for messages (default --confirm). */
+  confirmFlag?: string
   interactive: boolean
 }
 
-/** Asks before something changes; refuses with a clear line when no person can answer. */
+/**
+ * Asks before something changes; refuses with a clear line (exit 4) when no person can answer
+ * or the name given is not the target's. Returns false when the person declines or types
+ * another name; the caller stops and exits with CONFIRMATION_EXIT_CODE.
+ * Shared by every command that changes an account: provision, offboard-client.
+ */
 export async function confirmChange(request: ConfirmRequest): Promise<boolean> {
-  if (request.yes) return true
+  const name = request.typeToConfirm
+  const flag = request.confirmFlag ?? '--confirm'
+  if (name === undefined) {
+    if (request.yes) return true
+    if (!request.interactive) throw refusal(`refusing to ${request.action} without confirmation: no terminal to ask on (or CI is set)`, 'review the plan, then run again with --yes')
+    const {confirm} = await import('@inquirer/prompts')
+    return confirm({message: `${request.action[0].toUpperCase()}${request.action.slice(1)}?`, default: false}).catch(cancelled(request.action))
+  }
+  if (request.confirmName !== undefined) {
+    if (request.confirmName !== name) {
+      throw refusal(`refusing to ${request.action}: ${flag} "${request.confirmName}" is not the target's name`, `pass ${flag} ${name} (exactly) to change ${name}`, 'CONFIRMATION_REFUSED')
+    }
+    if (request.yes) return true
+  }
   if (!request.interactive) {
-    throw new InfraError(
-      `refusing to ${request.action} without confirmation: no terminal to ask on (or CI is set)`,
-      'review the plan, then run again with --yes',
-      'CONFIRMATION_REQUIRED',
+    throw refusal(
+      `refusing to ${request.action} without the target named: no terminal to type "${name}" on (or CI is set)`,
+      `review the plan, then run again with --yes ${flag} ${name}`,
     )
   }
-  const {confirm, input} = await import('@inquirer/prompts')
-  if (request.typeToConfirm) {
-    const typed = await input({message: `This will ${request.action}. Type "${request.typeToConfirm}" to continue:`})
-    return typed.trim() === request.typeToConfirm
+  const {input} = await import('@inquirer/prompts')
+  const typed = await input({message: `This will ${request.action}. Type "${name}" to continue:`}).catch(cancelled(request.action))
+  return typed.trim() === name
+}
+
+/** Ctrl-C at a prompt (inquirer's ExitPromptError): an interrupt, exit 130, nothing applied. */
+function cancelled(action: string): (error: unknown) => never {
+  return (error) => {
+    if ((error as Error)?.name !== 'ExitPromptError') throw error
+    throw new InfraError(`interrupted at the prompt: did not ${action}`, 'run again when ready', 'INTERRUPTED', 130)
   }
-  return confirm({message: `${request.action[0].toUpperCase()}${request.action.slice(1)}?`, default: false})
+}
+
+function refusal(message: string, fix: string, code = 'CONFIRMATION_REQUIRED'): InfraError {
+  return new InfraError(message, fix, code, CONFIRMATION_EXIT_CODE)
 }
 
 /** Reads a value a person must give when a flag is missing, or names the flag when no one can. */

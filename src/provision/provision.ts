@@ -1,7 +1,7 @@
-import {mkdirSync, readFileSync, rmSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
-import {Listr} from 'listr2'
+import {Listr, ListrLogger, type ListrTask, ProcessOutput} from 'listr2'
 
 import {checkCredentials} from '../aws/clients.js'
 import type {EnvironmentSpec, Estate} from '../estate/model.js'
@@ -10,10 +10,12 @@ import {exceptionsFor} from '../policy/audit-stacks.js'
 import {type AuditReport, runAudit} from '../policy/engine.js'
 import {enforceAudit, recordAcceptedRisks} from '../policy/gate.js'
 import {type AuditInput, resourcesFromJson} from '../policy/resources.js'
-import {type SynthesizedStack, synthesizeEnvironment} from '../stacks/app.js'
+import {type SynthesizedStack, stackNames, synthesizeEnvironment} from '../stacks/app.js'
+import {bootstrapLocalBackend, stateKey} from '../stacks/state.js'
 import type {PlanSummary, Terraform} from '../terraform/runner.js'
 import {summarizePlan} from '../terraform/runner.js'
 import {type TerraformSettings, terraformFactory} from '../terraform/workspace.js'
+import {type BootstrapStateHome, locateBootstrapState} from './bootstrap-state.js'
 
 export type ProvisionMode = 'dry-run' | 'apply' | 'destroy'
 
@@ -29,7 +31,7 @@ export interface ProvisionOptions {
   profile?: string
   /** Asked once per stack that has changes; false stops before anything is applied. */
   confirm: (stack: StackReport) => Promise<boolean>
-  /** How listr2 draws progress: a live display for people, plain lines otherwise, nothing for --json. */
+  /** How listr2 draws progress: a live display for people, plain lines (on stderr) otherwise, nothing for --json. */
   renderer: 'default' | 'simple' | 'silent'
   /** Rules whose findings are accepted for this run (--accept-risk), each with its recorded reason. */
   acceptedRisks?: {rule: string; reason: string}[]
@@ -70,6 +72,10 @@ export interface ProvisionReport {
   stacks: StackReport[]
   /** Where --accept-risk decisions were recorded, if any were made. */
   acceptedRisksLog: string | null
+  /** The folder holding the synthesized stacks (cdktf.out) and the saved plans. */
+  outputDir: string
+  /** Where the bootstrap stack's own state was found; null when that stack was not run. */
+  bootstrapState: BootstrapStateHome | null
 }
 
 /**
@@ -104,6 +110,8 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
     validated: false,
     stacks: reports,
     acceptedRisksLog: recordAcceptedRisks(options.workDir, env.name, acceptedRisks) ?? null,
+    outputDir: outdir,
+    bootstrapState: null,
   }
   const auditOptions = {protected: env.protected, exceptions: exceptionsFor(estate, env), acceptedRisks}
   // The gate, first on what we synthesized: nothing is planned from stacks that break the promise.
@@ -115,7 +123,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
 
   if (mode === 'dry-run') {
     if (terraformFor) {
-      await new Listr(
+      await runTasks(
         reports.map((stack) => ({
           title: `validate ${stack.name}`,
           task: async () => {
@@ -124,8 +132,8 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
             await terraform.validate()
           },
         })),
-        {renderer: options.renderer, exitOnError: true},
-      ).run()
+        options.renderer,
+      )
       report.validated = true
     }
     for (const stack of reports) stack.skipped = 'dry-run'
@@ -135,6 +143,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
   // Destroying removes the estate; the bootstrap's state bucket (with its history) is kept.
   const order = mode === 'destroy' ? reports.filter((stack) => stack.dependencies.length > 0).reverse() : reports
   for (const stack of reports) if (!order.includes(stack)) stack.skipped = 'kept'
+  const bootstrapName = stackNames(env).bootstrap
   for (const stack of order) {
     const terraform = terraformFor!(stack.directory)
     const planFile = path.join(stack.directory, 'infra.tfplan')
@@ -142,9 +151,16 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
     let hasChanges = false
     // A saved plan that is refused, declined or fails must not stay behind to be applied later.
     const discardPlan = () => rmSync(planFile, {force: true})
-    await new Listr(
+    // The bootstrap's state goes into the bucket it creates; until that bucket exists it is a
+    // local file, selected by an override file that is removed again before the migration.
+    const bootstrap = stack.name === bootstrapName ? await bootstrapBackend(options, stack, stateDir) : undefined
+    if (bootstrap) report.bootstrapState = bootstrap.home
+    await runTasks(
       [
         {title: `${stack.name}: terraform init`, task: () => terraform.init({backend: true})},
+        ...(bootstrap?.home === 'local'
+          ? [{title: `${stack.name}: move its state into ${env.stateBucket}`, task: () => bootstrap.migrate(terraform)}]
+          : []),
         {
           title: `${stack.name}: terraform plan`,
           task: async () => {
@@ -160,34 +176,78 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
           },
         },
       ],
-      {renderer: options.renderer, exitOnError: true},
-    )
-      .run()
-      .catch((error: unknown) => {
-        discardPlan()
-        throw error
-      })
+      options.renderer,
+    ).catch((error: unknown) => {
+      discardPlan()
+      bootstrap?.dropOverride()
+      throw error
+    })
     if (!hasChanges) {
       discardPlan()
+      bootstrap?.dropOverride()
       stack.skipped = 'no-changes'
       continue
     }
     const agreed = await options.confirm(stack).catch((error: unknown) => {
       discardPlan()
+      bootstrap?.dropOverride()
       throw error
     })
     if (!agreed) {
       discardPlan()
+      bootstrap?.dropOverride()
       stack.skipped = 'declined'
       break
     }
-    await new Listr([{title: `${stack.name}: terraform apply`, task: () => applyPlan(terraform, planFile)}], {
-      renderer: options.renderer,
-      exitOnError: true,
-    }).run()
+    await runTasks(
+      [
+        {title: `${stack.name}: terraform apply`, task: () => applyPlan(terraform, planFile)},
+        ...(bootstrap?.home === 'new'
+          ? [{title: `${stack.name}: move its state into ${env.stateBucket}`, task: () => bootstrap.migrate(terraform)}]
+          : []),
+      ],
+      options.renderer,
+    ).finally(() => bootstrap?.dropOverride())
     stack.applied = true
   }
   return report
+}
+
+interface BootstrapBackend {
+  home: BootstrapStateHome
+  /** Points terraform back at the bucket and moves the local state there. */
+  migrate(terraform: Terraform): Promise<void>
+  dropOverride(): void
+}
+
+async function bootstrapBackend(options: ProvisionOptions, stack: StackReport, stateDir: string): Promise<BootstrapBackend> {
+  const {estate, env} = options
+  const localState = path.join(stateDir, `${stack.name}.tfstate`)
+  const home = await locateBootstrapState({estate, target: env, profile: options.profile, purpose: 'provision'}, env, stateKey(env, stack.name), localState)
+  const override = path.join(stack.directory, 'bootstrap_override.tf.json')
+  const dropOverride = () => rmSync(override, {force: true})
+  if (home !== 'in-bucket') writeFileSync(override, JSON.stringify(bootstrapLocalBackend(localState), null, 2))
+  return {
+    home,
+    dropOverride,
+    async migrate(terraform) {
+      dropOverride()
+      await terraform.migrateState()
+      // Terraform copied it; the local file is kept beside, renamed, so nothing reads it as current.
+      if (existsSync(localState)) renameSync(localState, `${localState}.migrated`)
+    },
+  }
+}
+
+/** listr2 without its own SIGINT handler (it exits 127; terraform's runner forwards signals), progress on stderr. */
+async function runTasks(tasks: ListrTask[], renderer: ProvisionOptions['renderer']): Promise<void> {
+  const logger = new ListrLogger({processOutput: new ProcessOutput(process.stderr, process.stderr)})
+  await new Listr(tasks, {
+    renderer,
+    exitOnError: true,
+    registerSignalListeners: false,
+    ...(renderer === 'simple' ? {rendererOptions: {logger}} : {}),
+  }).run()
 }
 
 async function applyPlan(terraform: Terraform, planFile: string): Promise<void> {

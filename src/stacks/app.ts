@@ -24,13 +24,16 @@ export function stackNames(env: EnvironmentSpec): {bootstrap: string; estate: st
   return {bootstrap: `${env.name}-state`, estate: `${env.name}-estate`}
 }
 
-/** Synthesizes an environment's stacks in-process and returns them in apply order. */
+/**
+ * Synthesizes an environment's stacks in-process and returns them in apply order. stateDir is
+ * created for the bootstrap's local state, which lives there only until its bucket exists.
+ */
 export function synthesizeEnvironment(estate: Estate, env: EnvironmentSpec, outdir: string, stateDir: string): SynthResult {
   mkdirSync(outdir, {recursive: true})
   mkdirSync(stateDir, {recursive: true})
   const app = new App({outdir, stackTraces: false, skipValidation: false})
   const names = stackNames(env)
-  const bootstrap = new StateBootstrapStack(app, names.bootstrap, estate, env, path.join(stateDir, `${names.bootstrap}.tfstate`))
+  const bootstrap = new StateBootstrapStack(app, names.bootstrap, estate, env)
   const environment = new EnvironmentStack(app, names.estate, estate, env)
   environment.addDependency(bootstrap)
   app.synth()

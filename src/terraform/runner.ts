@@ -1,6 +1,5 @@
-import {execa} from 'execa'
-
 import {InfraError} from '../errors.js'
+import {runInOwnGroup} from './process.js'
 
 export interface TerraformRunOptions {
   binary: string
@@ -8,10 +7,14 @@ export interface TerraformRunOptions {
   cwd: string
   /** Extra environment: credentials profile, TF_CLI_CONFIG_FILE. */
   env?: Record<string, string | undefined>
-  /** Kills terraform (SIGINT, then SIGKILL) when a call takes longer than this. */
+  /** Stops terraform (SIGINT to its process group, then SIGKILL) when a call takes longer than this. */
   timeoutMs?: number
   /** Called with each line terraform prints, for progress displays. */
   onLine?: (line: string) => void
+  /** Whose SIGINT and SIGTERM are forwarded to terraform (default: this process). */
+  signals?: NodeJS.EventEmitter
+  /** How long a stopped terraform (and its plugins) may take before the group is killed (default 15 s). */
+  graceMs?: number
 }
 
 export type ChangeAction = 'create' | 'update' | 'replace' | 'delete' | 'read' | 'no-op'
@@ -36,6 +39,14 @@ export class Terraform {
 
   async init(options: {backend: boolean}): Promise<void> {
     await this.run('init', ['init', '-input=false', '-no-color', `-backend=${options.backend}`, ...(options.backend ? ['-reconfigure'] : [])])
+  }
+
+  /**
+   * Moves the state from the backend terraform was last initialized with to the one the
+   * configuration names now (the bootstrap's local state into its own bucket).
+   */
+  async migrateState(): Promise<void> {
+    await this.run('migrate-state', ['init', '-input=false', '-no-color', '-migrate-state', '-force-copy'])
   }
 
   async validate(): Promise<void> {
@@ -81,53 +92,98 @@ export class Terraform {
   }
 
   private async run(step: string, args: string[], options: {allowFailure?: boolean} = {}) {
-    const subprocess = execa(this.options.binary, args, {
+    const result = await runInOwnGroup(this.options.binary, args, {
       cwd: this.options.cwd,
-      env: {TF_IN_AUTOMATION: '1', TF_INPUT: '0', CHECKPOINT_DISABLE: '1', ...this.options.env},
-      reject: false,
-      timeout: this.options.timeoutMs,
-      killSignal: 'SIGINT',
-      forceKillAfterDelay: 15_000,
-      stdin: 'ignore',
-      lines: false,
+      env: {...process.env, TF_IN_AUTOMATION: '1', TF_INPUT: '0', CHECKPOINT_DISABLE: '1', ...this.options.env},
+      timeoutMs: this.options.timeoutMs,
+      onLine: this.options.onLine,
+      signals: this.options.signals,
+      graceMs: this.options.graceMs,
     })
-    if (this.options.onLine) {
-      const onLine = this.options.onLine
-      subprocess.stdout?.on('data', (chunk: Buffer) => {
-        for (const line of chunk.toString().split('\n')) if (line.trim()) onLine(line)
-      })
+    if (result.spawnError) {
+      throw new InfraError(`could not run ${this.options.binary}: ${result.spawnError.message}`, 'check the terraform binary (--terraform, INFRA_TERRAFORM)', 'TERRAFORM_NOT_RUNNABLE')
     }
-    const result = await subprocess
+    if (result.interrupted) throw interruption(step, this.options.cwd, result.interrupted, result.stderr || result.stdout)
     if (result.timedOut) {
+      const said = firstError(result.stderr || result.stdout)
       throw new InfraError(
-        `terraform ${step} did not finish within ${Math.round((this.options.timeoutMs ?? 0) / 1000)} s in ${this.options.cwd}`,
-        'check the state lock and the API being called, then run again',
+        `terraform ${step} did not finish within ${Math.round((this.options.timeoutMs ?? 0) / 1000)} s in ${this.options.cwd}${said === 'no output' ? '' : ` (terraform said: ${said})`}`,
+        'check the state lock and the API being called (network, endpoint), then run again; --timeout sets the minutes',
         'TERRAFORM_TIMEOUT',
       )
     }
-    if (result.failed && result.exitCode === undefined) {
-      throw new InfraError(`could not run ${this.options.binary}: ${result.shortMessage}`, 'check the terraform binary', 'TERRAFORM_NOT_RUNNABLE')
-    }
-    if (result.exitCode !== 0 && !options.allowFailure) throw this.failure(step, String(result.stderr || result.stdout))
-    return {stdout: String(result.stdout), stderr: String(result.stderr), exitCode: result.exitCode}
+    if (result.exitCode !== 0 && !options.allowFailure) throw this.failure(step, result.stderr || result.stdout)
+    return {stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode}
   }
 
   private failure(step: string, output: string): InfraError {
-    return new InfraError(`terraform ${step} failed in ${this.options.cwd}: ${firstError(output)}`, undefined, `TERRAFORM_${step.toUpperCase()}_FAILED`)
+    const said = firstError(output)
+    return new InfraError(`terraform ${step} failed in ${this.options.cwd}: ${said}`, likelyFix(said), `TERRAFORM_${step.toUpperCase().replace('-', '_')}_FAILED`)
   }
 }
 
-/** The first "Error: ..." paragraph terraform printed, on one line. */
+/** What an interrupted step leaves behind, and what to do next. */
+function interruption(step: string, cwd: string, interrupted: {signal: NodeJS.Signals; forced: boolean}, output: string): InfraError {
+  const what = `terraform ${step} in ${cwd} was interrupted (${interrupted.signal}${interrupted.forced ? ', then killed' : ''})`
+  let left: string
+  let fix: string
+  if (step !== 'apply' && step !== 'migrate-state') {
+    left = 'nothing was changed in AWS'
+    fix = 'run the same command again when ready'
+  } else if (!interrupted.forced) {
+    left = 'terraform stopped after the calls in flight, recorded what it had changed in the state and released its lock'
+    fix = 'run the same command again: it plans what is left'
+  } else {
+    left = 'terraform was killed: changes in flight may be missing from the state and its lock may remain'
+    fix = `if the next run reports a state lock, check no one else is running and use \`terraform force-unlock ID\` in ${cwd}; then run again`
+  }
+  const said = firstError(output)
+  return new InfraError(`${what}: ${left}`, fix, 'TERRAFORM_INTERRUPTED', 130, {step, directory: cwd, signal: interrupted.signal, forced: interrupted.forced, terraformSaid: said === 'no output' ? null : said})
+}
+
+/** The likely cause of a terraform failure, from terraform's own words. */
+export function likelyFix(said: string): string {
+  if (/provider packages|Failed to install provider|could not connect to registry|provider registry|filesystem_mirror|network_mirror/i.test(said)) {
+    return 'terraform could not get the AWS provider: on a machine with no registry access pass --plugin-mirror (or INFRA_TF_PLUGIN_MIRROR; scripts/provider-mirror.sh finds one), else check the network to registry.terraform.io'
+  }
+  if (/acquiring the state lock|state lock|ConditionalCheckFailed|PreconditionFailed/i.test(said)) {
+    return 'another run holds the state lock: wait for it, or if none is running, `terraform force-unlock ID` in the stack folder'
+  }
+  if (/No valid credential|NoCredentialProviders|InvalidClientTokenId|ExpiredToken|security token|SignatureDoesNotMatch|failed to refresh cached credentials|get identity|AssumeRole|not authorized|AccessDenied|Access Denied|UnauthorizedOperation|credentials/i.test(said)) {
+    return 'check the AWS credentials and the role infra assumes (--profile, AWS_PROFILE; `aws sts get-caller-identity`), and that the role may do this'
+  }
+  if (/dial tcp|no such host|connection refused|i\/o timeout|TLS handshake|certificate|context deadline exceeded|network is unreachable|EOF/i.test(said)) {
+    return 'terraform could not reach the endpoint: check the network, proxy and DNS (and AWS_CA_BUNDLE behind a TLS-inspecting proxy)'
+  }
+  return 'read terraform\'s message above; run again after fixing it (the stack folder holds the configuration terraform ran)'
+}
+
+/**
+ * Terraform's first error on one line: its summary and, when the summary stands alone (as in
+ * "Failed to query available provider packages"), the first paragraph of detail that follows
+ * it (the reason: "could not connect to registry.terraform.io ... no such host"), skipping the
+ * "with ..."/"on ..." location lines.
+ */
 export function firstError(output: string): string {
   const lines = output.split('\n').map((line) => line.replace(/^[│╷╵]\s?/, '').trim())
   const index = lines.findIndex((line) => line.startsWith('Error:'))
   if (index === -1) return lines.find((line) => line.length > 0) ?? 'no output'
-  const paragraph: string[] = []
+  const paragraphs: string[][] = [[]]
   for (const line of lines.slice(index)) {
-    if (paragraph.length > 0 && line.length === 0) break
-    paragraph.push(line)
+    if (line.startsWith('Error:') && paragraphs.flat().length > 0) break
+    if (line.length === 0) {
+      if (paragraphs.at(-1)!.length > 0) paragraphs.push([])
+      continue
+    }
+    paragraphs.at(-1)!.push(line)
   }
-  return paragraph.join(' ').replace(/^Error:\s*/, '').replace(/\s+/g, ' ')
+  const oneLine = (paragraph: string[]) => paragraph.join(' ').replace(/\s+/g, ' ')
+  const summary = oneLine(paragraphs[0]).replace(/^Error:\s*/, '')
+  if (paragraphs[0].length > 1) return summary
+  const detail = paragraphs.slice(1).find((paragraph) => paragraph.length > 0 && !/^(with|on) /.test(paragraph[0]))
+  if (!detail) return summary
+  const text = oneLine(detail)
+  return `${summary}: ${text.length > 400 ? `${text.slice(0, 400)}...` : text}`
 }
 
 /** Counts a `terraform show -json` plan's resource changes, with replacements apart from updates. */

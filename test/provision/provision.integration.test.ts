@@ -1,17 +1,19 @@
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {spawn} from 'node:child_process'
+import {existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
 import {DescribeFlowLogsCommand, DescribeInstancesCommand, DescribeSubnetsCommand, DescribeVpcEndpointsCommand, DescribeVpcsCommand, EC2Client} from '@aws-sdk/client-ec2'
+import {GetObjectCommand, ListObjectsV2Command, S3Client} from '@aws-sdk/client-s3'
 import {GetParametersByPathCommand, SSMClient, paginateGetParametersByPath} from '@aws-sdk/client-ssm'
 import {stringify} from 'yaml'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
 
-import {createClient} from '../../src/aws/clients.js'
+import {awsClientConfig, createClient} from '../../src/aws/clients.js'
 import {findTarget, loadEstate} from '../../src/estate/load.js'
 import {INTERFACE_ENDPOINT_SERVICES} from '../../src/stacks/endpoints.js'
 import {FLOW_LOG_FORMAT} from '../../src/stacks/security.js'
-import {runCli} from '../support/cli.js'
+import {BIN, runCli} from '../support/cli.js'
 
 /**
  * `infra provision --env dev` for real: the built CLI, real terraform and the AWS provider,
@@ -53,13 +55,63 @@ async function devClients() {
   Object.assign(process.env, {AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_CA_BUNDLE: inject('motoCaBundle')})
   const estate = loadEstate({file: estateFile, env: {}})
   const access = {estate, target: findTarget(estate, 'dev'), purpose: 'test'}
-  return {ec2: await createClient(EC2Client, access), ssm: await createClient(SSMClient, access)}
+  const config = await awsClientConfig(access)
+  return {
+    ec2: await createClient(EC2Client, access),
+    ssm: await createClient(SSMClient, access),
+    s3: new S3Client({...config, forcePathStyle: true}),
+    // The same account over moto's plain-HTTP listener: what the TLS-only Deny is for.
+    s3Plain: new S3Client({...config, requestHandler: undefined, endpoint: inject('motoPlainEndpoint'), forcePathStyle: true}),
+  }
+}
+
+const STATE_BUCKET = 'acme-dev-tfstate-111111111111'
+
+/** Processes whose working folder is inside the test's work folder: terraform and its providers. */
+function processesIn(folder: string): string[] {
+  const found: string[] = []
+  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue
+      if (readlinkSync(`/proc/${pid}/cwd`).startsWith(folder)) found.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')}`)
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return found
+}
+
+/**
+ * The built CLI in a process group of its own, as a shell runs a foreground job: Ctrl-C at a
+ * terminal is SIGINT to that whole group, which is what this sends once `waitFor` is printed
+ * and `ready` holds.
+ */
+function interruptWhen(cliArgs: string[], waitFor: RegExp, ready: () => Promise<boolean>): Promise<{exitCode: number | null; signal: string | null; stderr: string}> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...cliArgs], {env: {...process.env, CI: '', ...cliEnv}, detached: true, stdio: ['ignore', 'pipe', 'pipe']})
+    let stderr = ''
+    let sent = false
+    child.stdout.resume()
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk
+      if (!sent && waitFor.test(stderr)) {
+        sent = true
+        const poll = async () => {
+          while (child.exitCode === null && !(await ready().catch(() => false))) await new Promise((resolve) => setTimeout(resolve, 200))
+          if (child.exitCode === null) process.kill(-child.pid!, 'SIGINT')
+        }
+        void poll()
+      }
+    })
+    child.on('exit', (exitCode, signal) => resolve({exitCode, signal, stderr}))
+  })
 }
 
 describe('infra provision --env dev against moto', () => {
   it('refuses to apply without --yes when no one can confirm, and changes nothing', async () => {
     const result = await runCli(args(), {env: cliEnv, timeoutMs: 600_000})
-    expect(result.exitCode).toBe(1)
+    expect(result.exitCode).toBe(4)
     expect(result.stderr).toMatch(/refusing to apply .* without confirmation: no terminal.*--yes/)
     expect(result.stdout).toContain('dev-state: 9 to create')
     const {ssm} = await devClients()
@@ -67,17 +119,39 @@ describe('infra provision --env dev against moto', () => {
     expect(parameters.Parameters ?? []).toEqual([])
   })
 
-  it('builds the private estate with --yes', async () => {
+  it('stops terraform on Ctrl-C mid-apply: exit 130, no process or lock left, state recorded', async () => {
+    const {ec2} = await devClients()
+    // Mid-apply for certain: terraform has created the VPC, and has more to create.
+    const vpcCreated = async () => ((await ec2.send(new DescribeVpcsCommand({}))).Vpcs ?? []).some((vpc) => vpc.CidrBlock === '10.1.0.0/16')
+    const result = await interruptWhen(args('--yes'), /dev-estate: terraform apply/, vpcCreated)
+    expect(result.stderr).toMatch(/terraform apply in .*dev-estate was interrupted \(SIGINT\): terraform stopped after the calls in flight, recorded what it had changed in the state and released its lock/)
+    expect([result.exitCode, result.signal]).toEqual([130, null])
+    expect(processesIn(work)).toEqual([])
+    const {s3} = await devClients()
+    const keys = ((await s3.send(new ListObjectsV2Command({Bucket: STATE_BUCKET}))).Contents ?? []).map((object) => object.Key)
+    // The bootstrap's state moved into its own bucket after its apply; the estate's state holds
+    // what was created before the interrupt; no lock file was left.
+    expect(keys.sort()).toEqual(['infra/dev/dev-state.tfstate', 'infra/dev/estate.tfstate'])
+    expect(existsSync(path.join(work, '.infra', 'dev', 'state', 'dev-state.tfstate'))).toBe(false)
+  })
+
+  it('builds the rest of the private estate with --yes after the interrupt', async () => {
     const result = await runCli(args('--yes', '--json'), {env: cliEnv, timeoutMs: 1_200_000})
     const report = JSON.parse(result.stdout)
     expect(report.error).toBeUndefined()
     expect(result.stderr).toBe('')
     expect(result.exitCode).toBe(0)
-    expect(report.stacks.map((stack: any) => [stack.name, stack.applied])).toEqual([
-      ['dev-state', true],
-      ['dev-estate', true],
+    expect(report.bootstrapState).toBe('in-bucket')
+    expect(report.stacks.map((stack: any) => [stack.name, stack.skipped ?? 'applied'])).toEqual([
+      ['dev-state', 'no-changes'],
+      ['dev-estate', 'applied'],
     ])
-    expect(report.stacks[1].plan.create).toBe(report.stacks[1].resources.total)
+    // The interrupted apply recorded what it had created: only the rest is created now.
+    expect(report.stacks[1].plan.create).toBeGreaterThan(0)
+    expect(report.stacks[1].plan.create).toBeLessThan(report.stacks[1].resources.total)
+    // Resources terraform was creating when interrupted are tainted by terraform and replaced
+    // now; nothing is deleted outright.
+    expect(report.stacks[1].plan.delete).toBe(0)
     // The security gate ran on the synthesized stack and on terraform's own plan JSON.
     for (const stage of ['synthesized', 'plan']) expect(report.stacks[1].audit[stage]).toMatchObject({passed: true, summary: {critical: 0, high: 0}})
 
@@ -127,5 +201,29 @@ describe('infra provision --env dev against moto', () => {
       {name: 'dev-state', skipped: 'no-changes', changes: []},
       {name: 'dev-estate', skipped: 'no-changes', changes: []},
     ])
+  })
+
+  it('finds the state in the bucket from a fresh work folder: nothing re-created, nothing planned', async () => {
+    rmSync(path.join(work, '.infra'), {recursive: true, force: true})
+    const result = await runCli(args('--yes', '--json'), {env: cliEnv, timeoutMs: 600_000})
+    const report = JSON.parse(result.stdout)
+    expect(report.error).toBeUndefined()
+    expect(result.exitCode).toBe(0)
+    expect(report.bootstrapState).toBe('in-bucket')
+    expect(report.stacks.map((stack: any) => [stack.name, stack.skipped, stack.plan.changes])).toEqual([
+      ['dev-state', 'no-changes', []],
+      ['dev-estate', 'no-changes', []],
+    ])
+  })
+
+  it('the state bucket serves its objects over TLS and denies them over plain HTTP (its TLS-only policy, evaluated by moto)', async () => {
+    const {s3, s3Plain} = await devClients()
+    const overTls = await s3.send(new GetObjectCommand({Bucket: STATE_BUCKET, Key: 'infra/dev/dev-state.tfstate'}))
+    expect(JSON.parse(await overTls.Body!.transformToString()).resources.map((r: any) => r.type)).toContain('aws_s3_bucket_policy')
+    const overHttp = await s3Plain.send(new GetObjectCommand({Bucket: STATE_BUCKET, Key: 'infra/dev/dev-state.tfstate'})).then(
+      () => 'allowed',
+      (error) => error.$metadata?.httpStatusCode,
+    )
+    expect(overHttp).toBe(403)
   })
 })

@@ -29,7 +29,7 @@ describe('provider and state', () => {
     expect(backend.dynamodb_table).toBeUndefined()
   })
 
-  it('bootstraps a versioned, KMS-encrypted, private, TLS-only state bucket with local state', () => {
+  it('bootstraps a versioned, KMS-encrypted, private, TLS-only state bucket that keeps its own state', () => {
     const r = dev.state.resource
     expect(Object.values(r.aws_s3_bucket)[0]).toMatchObject({bucket: 'acme-dev-tfstate-111111111111', force_destroy: false})
     expect((Object.values(r.aws_s3_bucket_versioning)[0] as any).versioning_configuration.status).toBe('Enabled')
@@ -38,7 +38,9 @@ describe('provider and state', () => {
     const policy = policyOf(Object.values(r.aws_s3_bucket_policy)[0] as any)
     expect(policy.Statement[0]).toMatchObject({Effect: 'Deny', Condition: {Bool: {'aws:SecureTransport': 'false'}}})
     expect(Object.values(r.aws_kms_key)[0]).toMatchObject({enable_key_rotation: true})
-    expect(dev.state.terraform.backend.local.path).toMatch(/dev-state\.tfstate$/)
+    // Its own state lives in the bucket it creates (the first apply migrates it there).
+    expect(dev.state.terraform.backend.s3).toMatchObject({bucket: 'acme-dev-tfstate-111111111111', key: 'infra/dev/dev-state.tfstate', encrypt: true, use_lockfile: true})
+    expect(dev.state.terraform.backend.local).toBeUndefined()
   })
 })
 

@@ -3,13 +3,15 @@ import os from 'node:os'
 import path from 'node:path'
 
 /**
- * A stand-in terraform that records each call and answers `show -json` with a given plan, for
+ * A stand-in terraform that records each call (its subcommand in `calls`, every argument in
+ * `args`) and answers `show -json` with a given plan, for
  * tests about what infra does between plan and apply. Real terraform is used everywhere else.
  * With failApplyIn, `apply` fails in any working folder whose path contains that text.
  */
-export function fakeTerraform(planJson: object, options: {failApplyIn?: string} = {}): {binary: string; calls: string} {
+export function fakeTerraform(planJson: object, options: {failApplyIn?: string} = {}): {binary: string; calls: string; args: string} {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'infra-fake-tf-'))
   const calls = path.join(dir, 'calls.log')
+  const args = path.join(dir, 'args.log')
   const plan = path.join(dir, 'plan.json')
   writeFileSync(plan, JSON.stringify(planJson))
   const binary = path.join(dir, 'terraform')
@@ -17,6 +19,7 @@ export function fakeTerraform(planJson: object, options: {failApplyIn?: string} 
     binary,
     `#!/bin/sh
 echo "$1" >> ${JSON.stringify(calls)}
+echo "$*" >> ${JSON.stringify(args)}
 case "$1" in
   plan) for a in "$@"; do case "$a" in -out=*) : > "\${a#-out=}";; esac; done; exit 2;;
   show) cat ${JSON.stringify(plan)};;
@@ -26,5 +29,5 @@ exit 0
 `,
   )
   chmodSync(binary, 0o755)
-  return {binary, calls}
+  return {binary, calls, args}
 }

@@ -5,6 +5,8 @@ import {type MotoServer, startMoto} from './moto.js'
 declare module 'vitest' {
   export interface ProvidedContext {
     motoEndpoint: string
+    /** The same moto over plain HTTP. */
+    motoPlainEndpoint: string
     motoCaBundle: string
   }
 }
@@ -18,6 +20,7 @@ export async function setup(project: TestProject): Promise<void> {
   }
   moto = await startMoto()
   project.provide('motoEndpoint', moto.endpoint)
+  project.provide('motoPlainEndpoint', moto.plainEndpoint)
   project.provide('motoCaBundle', moto.caBundle)
 }
 

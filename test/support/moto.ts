@@ -9,6 +9,8 @@ import {freePort} from './net.js'
 
 export interface MotoServer {
   endpoint: string
+  /** The same moto over plain HTTP, for requests our TLS-only bucket policies must deny. */
+  plainEndpoint: string
   /** The self-signed certificate moto serves; pass it as AWS_CA_BUNDLE and NODE_EXTRA_CA_CERTS. */
   caBundle: string
   stop(): Promise<void>
@@ -18,8 +20,10 @@ const LAUNCHER = fileURLToPath(new URL('./moto_server.py', import.meta.url))
 
 
 /**
- * Starts moto over TLS on a free loopback port. TLS because our buckets deny plain HTTP,
- * as they must; the certificate is made here for 127.0.0.1 and trusted through AWS_CA_BUNDLE.
+ * Starts moto over TLS on a free loopback port, and on a second port over plain HTTP. TLS because
+ * our buckets deny plain HTTP, as they must (moto_server.py evaluates aws:SecureTransport from
+ * the listener a request came in on); the certificate is made here for 127.0.0.1 and trusted
+ * through AWS_CA_BUNDLE.
  */
 export async function startMoto(options: {launcher?: string; env?: Record<string, string>} = {}): Promise<MotoServer> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'infra-moto-'))
@@ -28,8 +32,9 @@ export async function startMoto(options: {launcher?: string; env?: Record<string
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2',
     '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], {stdio: 'ignore'})
   const port = await freePort()
+  const plainPort = await freePort()
   const python = process.env.INFRA_TEST_PYTHON ?? 'python3'
-  const child: ChildProcess = spawn(python, [options.launcher ?? LAUNCHER, '-H', '127.0.0.1', '-p', String(port), '-c', cert, '-k', key], {
+  const child: ChildProcess = spawn(python, [options.launcher ?? LAUNCHER, '-H', '127.0.0.1', '-p', String(port), '-c', cert, '-k', key, '--plain-port', String(plainPort)], {
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: false,
     env: {...process.env, ...options.env},
@@ -46,6 +51,7 @@ export async function startMoto(options: {launcher?: string; env?: Record<string
   }
   return {
     endpoint,
+    plainEndpoint: `http://127.0.0.1:${plainPort}`,
     caBundle: cert,
     stop: () =>
       new Promise((resolve) => {

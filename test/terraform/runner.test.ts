@@ -1,11 +1,13 @@
-import {mkdtempSync, readFileSync, writeFileSync, chmodSync} from 'node:fs'
+import {EventEmitter} from 'node:events'
+import {existsSync, mkdtempSync, readFileSync, writeFileSync, chmodSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
 import {describe, expect, it} from 'vitest'
 
 import {findTerraformBinary, writeCliConfig} from '../../src/terraform/binary.js'
-import {Terraform, firstError, summarizePlan} from '../../src/terraform/runner.js'
+import {groupMembers, runInOwnGroup} from '../../src/terraform/process.js'
+import {Terraform, firstError, likelyFix, summarizePlan} from '../../src/terraform/runner.js'
 import {orderByManifest} from '../../src/stacks/app.js'
 
 describe('summarizePlan', () => {
@@ -33,6 +35,98 @@ describe('firstError', () => {
     const output = `\n╷\n│ Error: creating EC2 VPC: operation error EC2: CreateVpc,\n│ https response error StatusCode: 400\n│\n│   with aws_vpc.a,\n│   on cdk.tf.json line 5\n╵\n╷\n│ Error: second\n╵`
     expect(firstError(output)).toBe('creating EC2 VPC: operation error EC2: CreateVpc, https response error StatusCode: 400')
     expect(firstError('just text')).toBe('just text')
+  })
+
+  it('adds the detail when the summary stands alone, skipping location lines', () => {
+    const output = `\n╷\n│ Error: Unsupported argument\n│\n│   on cdk.tf.json line 3, in resource "aws_vpc" "a":\n│    3:   "foo": 1\n│\n│ An argument named "foo" is not expected here.\n╵\n`
+    expect(firstError(output)).toBe('Unsupported argument: An argument named "foo" is not expected here.')
+  })
+})
+
+describe('terraform failures keep terraform\'s reason and name the likely cause', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'infra-tf-fail-'))
+  writeFileSync(path.join(dir, 'main.tf.json'), JSON.stringify({terraform: {required_providers: {aws: {source: 'hashicorp/aws', version: '5.100.0'}}}}))
+
+  it('init with no reachable registry or mirror (real terraform): the reason and --plugin-mirror', async () => {
+    // A provider mirror on a closed port: what an offline machine without --plugin-mirror meets, on any machine.
+    const rc = path.join(dir, 'unreachable.rc')
+    writeFileSync(rc, 'provider_installation {\n  network_mirror {\n    url = "https://127.0.0.1:9/"\n  }\n}\n')
+    const terraform = new Terraform({binary: findTerraformBinary(), cwd: dir, env: {TF_CLI_CONFIG_FILE: rc}, timeoutMs: 60_000})
+    const error = await terraform.init({backend: false}).then(() => undefined, (caught) => caught)
+    expect(error).toMatchObject({code: 'TERRAFORM_INIT_FAILED'})
+    expect(error.message).toMatch(/Failed to query available provider packages: .*127\.0\.0\.1:9.*connection refused/)
+    expect(error.fix).toMatch(/--plugin-mirror/)
+  })
+
+  it('names credentials, the state lock and the network from terraform\'s own words', () => {
+    // Wording of terraform 1.11 and the AWS provider 5.x.
+    expect(likelyFix('No valid credential sources found: Please see https://registry.terraform.io/providers/hashicorp/aws for more information')).toMatch(/--profile/)
+    expect(likelyFix('retrieving caller identity from STS: operation error STS: GetCallerIdentity, https response error StatusCode: 403, api error InvalidClientTokenId: The security token included in the request is invalid.')).toMatch(/credentials/)
+    expect(likelyFix('Error acquiring the state lock: operation error S3: PutObject, https response error StatusCode: 412, api error PreconditionFailed')).toMatch(/force-unlock/)
+    expect(likelyFix('creating EC2 VPC: operation error EC2: CreateVpc, exceeded maximum number of attempts, 25, https response error: dial tcp 10.0.0.1:443: i/o timeout')).toMatch(/network/)
+  })
+})
+
+describe('a terraform run in its own process group', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'infra-group-'))
+  // Stands in for terraform and a provider plugin: a parent that traps SIGINT (records each one,
+  // then stops after a moment, as terraform does) and a child in the same group that does not.
+  const script = path.join(dir, 'terraform-like')
+  writeFileSync(
+    script,
+    `#!/bin/sh
+trap 'echo int >> "$1"; sleep 0.5; exit 1' INT
+echo started > "$1.pid"
+sleep 60 &
+echo $! >> "$1.pid"
+wait
+wait
+`,
+  )
+  chmodSync(script, 0o755)
+  const started = async (record: string) => {
+    while (!existsSync(`${record}.pid`) || readFileSync(`${record}.pid`, 'utf8').split('\n').length < 3) await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+
+  it('forwards one SIGINT to the group, waits for it to stop, and leaves no process behind', async () => {
+    const signals = new EventEmitter()
+    const record = path.join(dir, 'once.log')
+    const run = runInOwnGroup(script, [record], {cwd: dir, env: process.env, signals, graceMs: 2000})
+    await started(record)
+    signals.emit('SIGINT')
+    const result = await run
+    expect(result.interrupted).toEqual({signal: 'SIGINT', forced: false})
+    expect(readFileSync(record, 'utf8')).toBe('int\n')
+    expect(result.pgid && groupMembers(result.pgid)).toEqual([])
+    expect(signals.listenerCount('SIGINT') + signals.listenerCount('SIGTERM')).toBe(0)
+  })
+
+  it('kills the group on a second signal', async () => {
+    const signals = new EventEmitter()
+    const record = path.join(dir, 'twice.log')
+    writeFileSync(path.join(dir, 'slow-stop'), `#!/bin/sh\ntrap 'echo int >> "$1"' INT TERM\necho s > "$1.pid"\nsleep 60 &\necho $! >> "$1.pid"\nwhile true; do wait; done\n`)
+    chmodSync(path.join(dir, 'slow-stop'), 0o755)
+    const run = runInOwnGroup(path.join(dir, 'slow-stop'), [record], {cwd: dir, env: process.env, signals, graceMs: 60_000})
+    await started(record)
+    signals.emit('SIGTERM')
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    signals.emit('SIGINT')
+    const result = await run
+    expect(result.interrupted).toEqual({signal: 'SIGTERM', forced: true})
+    expect(result.pgid && groupMembers(result.pgid)).toEqual([])
+  })
+
+  it('turns an interrupted terraform step into exit 130 saying what is left', async () => {
+    const signals = new EventEmitter()
+    const record = path.join(dir, 'apply.log')
+    // The script takes its record file as first argument; apply passes its own, so wrap it.
+    const wrapper = path.join(dir, 'wrapper')
+    writeFileSync(wrapper, `#!/bin/sh\nexec ${JSON.stringify(script)} ${JSON.stringify(record)}\n`)
+    chmodSync(wrapper, 0o755)
+    const applying = new Terraform({binary: wrapper, cwd: dir, signals, graceMs: 1000}).apply('plan.tfplan')
+    await started(record)
+    signals.emit('SIGINT')
+    await expect(applying).rejects.toMatchObject({code: 'TERRAFORM_INTERRUPTED', exitCode: 130, message: expect.stringMatching(/terraform apply .* was interrupted \(SIGINT\): terraform stopped .* released its lock/)})
   })
 })
 

@@ -19,6 +19,18 @@ export function renderStackPlan(stack: StackReport): string {
   return lines.join('\n')
 }
 
+/** The security gate's verdict over every stack: synthesized, and each saved plan that was audited. */
+function renderAuditVerdict(report: ProvisionReport): string | undefined {
+  const audits = report.stacks.flatMap((stack) => [stack.audit.synthesized, stack.audit.plan]).filter((audit) => audit !== undefined)
+  if (audits.length === 0) return undefined
+  const total = {critical: 0, high: 0, medium: 0, low: 0, accepted: 0}
+  for (const audit of audits) for (const key of Object.keys(total) as (keyof typeof total)[]) total[key] += audit.summary[key] ?? 0
+  const planned = report.stacks.filter((stack) => stack.audit.plan).length
+  const scope = `${report.stacks.length} synthesized stack${report.stacks.length === 1 ? '' : 's'}${planned > 0 ? ` and ${planned} saved plan${planned === 1 ? '' : 's'}` : ''}`
+  const verdict = audits.every((audit) => audit.passed) ? 'PASSED' : 'FAILED'
+  return `Security audit: ${verdict} on ${scope} (critical ${total.critical}, high ${total.high}, medium ${total.medium}, low ${total.low}, accepted ${total.accepted})`
+}
+
 export function renderProvisionReport(report: ProvisionReport): string {
   const header = `${report.mode === 'dry-run' ? 'Dry run of' : report.mode === 'destroy' ? 'Destroy of' : 'Provision of'} ${report.environment} (account ${report.accountId}, ${report.region}); synthesized in ${report.synthMs} ms${report.validated ? ', terraform validate passed' : ''}`
   const rows = report.stacks.map((stack) => [
@@ -28,10 +40,14 @@ export function renderProvisionReport(report: ProvisionReport): string {
     stack.applied ? 'applied' : (stack.skipped ?? 'not applied'),
   ])
   const lines = [header, '', renderTable(['STACK', 'RESOURCES', 'PLAN', 'RESULT'], rows)]
+  const audit = renderAuditVerdict(report)
+  if (audit) lines.push('', audit)
   if (report.mode === 'dry-run') {
     const byType = new Map<string, number>()
     for (const stack of report.stacks) for (const [type, count] of Object.entries(stack.resources.byType)) byType.set(type, (byType.get(type) ?? 0) + count)
     lines.push('', 'Would create:', renderTable(['RESOURCE TYPE', 'COUNT'], [...byType].sort(([a], [b]) => a.localeCompare(b))))
   }
+  lines.push('', `Synthesized stacks: ${report.outputDir}`)
+  if (report.acceptedRisksLog) lines.push(`Accepted risks recorded in: ${report.acceptedRisksLog}`)
   return lines.join('\n')
 }
