@@ -26,7 +26,11 @@ COPY package.json package-lock.json ./
 # Production dependencies only, exactly as locked; then the one native addon is built (or its
 # prebuilt binary fetched) for this glibc, the same Debian 12 the runtime image is made from.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
-RUN npm rebuild better-sqlite3 && rm -rf node_modules/better-sqlite3/build/Release/obj* node_modules/better-sqlite3/deps && npm cache clean --force
+# Then out goes what never runs: the addon's sources and objects, and type declarations (the lock
+# keeps @types/node as the optional peer of @inquirer/*).
+RUN npm rebuild better-sqlite3 \
+ && rm -rf node_modules/better-sqlite3/build/Release/obj* node_modules/better-sqlite3/deps node_modules/@types \
+ && npm cache clean --force
 
 FROM ${RUNTIME_IMAGE} AS runtime
 WORKDIR /app
