@@ -151,7 +151,10 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
     new Deployment({
       metadata: meta(APP),
       spec: {
-        replicas: sizing.replicas,
+        // No spec.replicas: the HPA owns the count (at least sizing.replicas). A count in the
+        // manifest would scale the service back down on every apply, and conflict with the HPA's
+        // field ownership under server-side apply (Kubernetes docs, "Migrating Deployments and
+        // StatefulSets to horizontal autoscaling").
         revisionHistoryLimit: 5,
         selector: {matchLabels: selector},
         // A new pod must be ready before an old one goes: capacity never drops during a rollout.

@@ -30,6 +30,12 @@ const selects = (selector: any, labels: Record<string, string>): boolean =>
   selector !== undefined && !selector.matchExpressions?.length && Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value)
 /** A container setting, falling back to the pod's securityContext as Kubernetes does. */
 const effective = (object: ManifestObject, container: any, field: string): unknown => container.securityContext?.[field] ?? podSpec(object).securityContext?.[field]
+/** Replicas a workload keeps: its own count, else the floor of the HPA that owns the count, else 1. */
+const replicasOf = (object: ManifestObject, all: ManifestObject[]): number => {
+  if (object.spec?.replicas !== undefined) return object.spec.replicas
+  const hpa = all.find((h) => h.kind === 'HorizontalPodAutoscaler' && sameNamespace(h, object) && h.spec?.scaleTargetRef?.kind === object.kind && h.spec?.scaleTargetRef?.name === object.metadata.name)
+  return hpa?.spec?.minReplicas ?? 1
+}
 const firstFailing = (object: ManifestObject, test: (container: any) => string | undefined, of = containers(object)): string | undefined => {
   for (const container of of) {
     const failure = test(container)
@@ -85,9 +91,10 @@ export const K8S_RULES: K8sRule[] = [
   },
   {
     id: 'INFRA_K8S_SPREAD', title: 'At least two replicas, spread across zones', severity: 'medium', kinds: ['Deployment', 'StatefulSet'],
-    fix: 'run 2 or more replicas with a topologySpreadConstraint on topology.kubernetes.io/zone',
-    check: (o) => {
-      if ((o.spec?.replicas ?? 1) < 2) return `runs ${o.spec?.replicas ?? 1} replica`
+    fix: 'run 2 or more replicas (or an HPA with minReplicas 2 or more) with a topologySpreadConstraint on topology.kubernetes.io/zone',
+    check: (o, all) => {
+      const replicas = replicasOf(o, all)
+      if (replicas < 2) return `runs ${replicas} replica`
       const spread = (podSpec(o).topologySpreadConstraints ?? []).some((c: any) => c.topologyKey === 'topology.kubernetes.io/zone' && selects(c.labelSelector, podLabels(o)))
       return spread ? undefined : 'is not spread across zones'
     },
@@ -99,7 +106,7 @@ export const K8S_RULES: K8sRule[] = [
       const budget = all.find((b) => b.kind === 'PodDisruptionBudget' && sameNamespace(b, o) && selects(b.spec?.selector, podLabels(o)))
       if (!budget) return 'has no PodDisruptionBudget'
       if (budget.spec.minAvailable === undefined && budget.spec.maxUnavailable === undefined) return `has PodDisruptionBudget ${budget.metadata.name} without minAvailable or maxUnavailable`
-      if (budget.spec.minAvailable !== undefined && budget.spec.minAvailable >= (o.spec?.replicas ?? 1)) return `has PodDisruptionBudget ${budget.metadata.name} that blocks every drain (minAvailable ${budget.spec.minAvailable})`
+      if (budget.spec.minAvailable !== undefined && budget.spec.minAvailable >= replicasOf(o, all)) return `has PodDisruptionBudget ${budget.metadata.name} that blocks every drain (minAvailable ${budget.spec.minAvailable})`
       return undefined
     },
   },

@@ -47,7 +47,7 @@ describe('the service manifests', () => {
   it('are refused before writing when an object breaks its schema', () => {
     const objects = serviceObjects(defaultEstate(), findTarget(defaultEstate(), 'dev'), {image: IMAGE, discovered: DISCOVERED})
     const deployment = objects.find((o) => o.kind === 'Deployment') as any
-    deployment.spec.replicas = 'two'
+    deployment.spec.replicas = 'two' // a broken schema, as an edit by hand could make it
     expect(() => new Deployment(deployment).validate()).toThrow(/replicas/)
     expect(() => validateObjects(objects)).toThrow(/Deployment infra\/infra-service is not a valid apps\/v1\/Deployment/)
     const unknown = [{apiVersion: 'example.com/v1', kind: 'Widget', metadata: {name: 'w'}}]
@@ -56,8 +56,10 @@ describe('the service manifests', () => {
 
   it('run two replicas (three in ha) spread across zones, replaced one at a time with none lost', () => {
     const deployment = dev.find('Deployment')
-    expect(deployment.spec.replicas).toBe(2)
-    expect(prod.find('Deployment').spec.replicas).toBe(3)
+    // The HPA owns the count, so an apply never scales the service down: its floor is the replica count.
+    expect(deployment.spec.replicas).toBeUndefined()
+    expect(dev.find('HorizontalPodAutoscaler').spec.minReplicas).toBe(2)
+    expect(prod.find('HorizontalPodAutoscaler').spec.minReplicas).toBe(3)
     expect(deployment.spec.strategy.rollingUpdate).toEqual({maxUnavailable: 0, maxSurge: 1})
     const zone = deployment.spec.template.spec.topologySpreadConstraints.find((c: any) => c.topologyKey === 'topology.kubernetes.io/zone')
     expect(zone).toMatchObject({maxSkew: 1, whenUnsatisfiable: 'DoNotSchedule', labelSelector: {matchLabels: deployment.spec.selector.matchLabels}})
@@ -90,11 +92,10 @@ describe('the service manifests', () => {
       const pdb = env.find('PodDisruptionBudget')
       expect(pdb.apiVersion).toBe('policy/v1')
       expect(pdb.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels)
-      expect(pdb.spec.minAvailable).toBe(deployment.spec.replicas - 1)
       const hpa = env.find('HorizontalPodAutoscaler')
+      expect(pdb.spec.minAvailable).toBe(hpa.spec.minReplicas - 1)
       expect(hpa.apiVersion).toBe('autoscaling/v2')
       expect(hpa.spec.scaleTargetRef).toEqual({apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.metadata.name})
-      expect(hpa.spec.minReplicas).toBe(deployment.spec.replicas)
       expect(hpa.spec.maxReplicas).toBeGreaterThan(hpa.spec.minReplicas)
     }
   })

@@ -100,6 +100,11 @@ describe('the Kubernetes policy rules', () => {
     ['INFRA_K8S_RESOURCES', (o) => delete containerOf(o).resources.limits.memory],
     ['INFRA_K8S_SPREAD', (o) => {
       // One replica (with a budget that still lets a node drain, else INFRA_K8S_PDB fails too).
+      o.find((x) => x.kind === 'HorizontalPodAutoscaler')!.spec.minReplicas = 1
+      o.find((x) => x.kind === 'PodDisruptionBudget')!.spec.minAvailable = 0
+    }],
+    ['INFRA_K8S_SPREAD', (o) => {
+      // A count in the manifest wins over the HPA's floor.
       deploymentOf(o).spec.replicas = 1
       o.find((x) => x.kind === 'PodDisruptionBudget')!.spec.minAvailable = 0
     }],
