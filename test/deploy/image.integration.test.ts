@@ -1,4 +1,4 @@
-import {existsSync, mkdtempSync, readdirSync, readFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, statSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -9,6 +9,18 @@ import {freePort} from '../support/net.js'
 import {ROOT, installLikeTheImage} from '../support/production-install.js'
 
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {dependencies: Record<string, string>; devDependencies: Record<string, string>}
+
+/** Every file under a folder with its size and modification time, to see that nothing was written there. */
+function snapshot(dir: string): string[] {
+  return readdirSync(dir, {recursive: true, withFileTypes: true})
+    .filter((entry) => entry.isFile() || entry.isDirectory())
+    .map((entry) => {
+      const full = path.join(entry.parentPath, entry.name)
+      const stat = statSync(full)
+      return `${path.relative(dir, full)} ${stat.isFile() ? stat.size : 'dir'} ${stat.mtimeMs}`
+    })
+    .sort()
+}
 
 function installedPackages(dir: string): Set<string> {
   const modules = path.join(dir, 'node_modules')
@@ -28,6 +40,7 @@ describe('the image, assembled without Docker', () => {
     // The image's paths (/tmp and the data volume) become fresh folders here; the rest of ENV as is.
     const scratch = mkdtempSync(path.join(os.tmpdir(), 'infra-image-run-'))
     const env = Object.fromEntries(Object.entries(image.env).map(([key, value]) => [key, value.replace(/^\/(tmp|var\/lib\/infra)/, (_, dir: string) => path.join(scratch, dir.replaceAll('/', '-')))]))
+    const before = snapshot(image.dir)
     const port = await freePort()
     const child = execa(image.command[0], [...image.command.slice(1), '--host', '127.0.0.1', '--port', String(port)], {
       cwd: image.dir,
@@ -48,6 +61,8 @@ describe('the image, assembled without Docker', () => {
       expect((await fetch(`${base}/ready`)).status).toBe(200)
       // The jobs database went to the data volume, not the image.
       expect(readdirSync(path.join(scratch, 'var-lib-infra'))).toContain('jobs.db')
+      // Nothing was written into the image's own files: a read-only root filesystem would not stop it.
+      expect(snapshot(image.dir)).toEqual(before)
     } finally {
       child.kill('SIGTERM')
       await child
