@@ -13,7 +13,7 @@ import {layoutSubnets} from '../../src/estate/cidr.js'
 import {findTarget} from '../../src/estate/load.js'
 import {serviceObjects} from '../../src/k8s/service-manifests.js'
 import {validateObjects} from '../../src/k8s/validate.js'
-import {serviceRoleName} from '../../src/stacks/service-role.js'
+import {serviceResultsBucketName, serviceRoleName} from '../../src/stacks/service-role.js'
 import {defaultEstate, estateWith} from '../support/synth.js'
 import {DISCOVERED, IMAGE, synthesizedObjects} from './fixtures.js'
 
@@ -105,6 +105,9 @@ describe('the service manifests', () => {
     expect(account.metadata.annotations['eks.amazonaws.com/role-arn']).toBe(`arn:aws:iam::111111111111:role/${serviceRoleName('acme-dev')}`)
     expect(dev.find('Deployment').spec.template.spec.serviceAccountName).toBe(account.metadata.name)
     expect(prod.find('ServiceAccount').metadata.annotations['eks.amazonaws.com/role-arn']).toBe('arn:aws:iam::333333333333:role/acme-prod-service')
+    // And the bucket that role may write, by the name the stacks give it.
+    const [container] = dev.find('Deployment').spec.template.spec.containers
+    expect(container.env.find((e: any) => e.name === 'INFRA_SERVICE_RESULTS_BUCKET').value).toBe(serviceResultsBucketName('acme-dev', '111111111111'))
   })
 
   it('take the database URL from the RDS-managed secret, synced by External Secrets with the service\'s own identity', () => {
