@@ -1,4 +1,4 @@
-import {existsSync, mkdtempSync, readdirSync, readFileSync, statSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -66,6 +66,8 @@ describe('the image, assembled without Docker', () => {
     } finally {
       child.kill('SIGTERM')
       await child
+      rmSync(image.work, {recursive: true, force: true})
+      rmSync(scratch, {recursive: true, force: true})
     }
   })
 })

@@ -9,6 +9,8 @@ import {type Stage, parseDockerfile} from './dockerfile.js'
 export const ROOT = path.resolve(import.meta.dirname, '../..')
 
 export interface InstalledImage {
+  /** Holds both stages' folders (about 550 MB): remove it when done. */
+  work: string
   /** The runtime stage's WORKDIR, assembled on this machine. */
   dir: string
   /** The runtime stage's ENV. */
@@ -76,5 +78,5 @@ export async function installLikeTheImage(dockerfile = path.join(ROOT, 'Dockerfi
   const entrypoint = runtime.instructions.find((i) => i.keyword === 'ENTRYPOINT')!.args
   const cmd = runtime.instructions.find((i) => i.keyword === 'CMD')?.args ?? []
   const command = [...entrypoint, ...cmd].map((arg) => (arg === '/nodejs/bin/node' ? process.execPath : arg.replace(/^\/app\//, `${appDir}/`)))
-  return {dir: appDir, env: stageEnv(runtime), command}
+  return {work, dir: appDir, env: stageEnv(runtime), command}
 }
