@@ -4,7 +4,7 @@
  * Provider classes are imported by deep path: the package index takes seconds to load.
  */
 export {Construct} from 'constructs'
-export {App, Fn, LocalBackend, S3Backend, TerraformOutput, TerraformStack, Token} from 'cdktf'
+export {App, Fn, LocalBackend, S3Backend, TerraformLocal, TerraformOutput, TerraformStack, Token} from 'cdktf'
 
 export {AutoscalingGroup} from '@cdktf/provider-aws/lib/autoscaling-group/index.js'
 export {Cloudtrail} from '@cdktf/provider-aws/lib/cloudtrail/index.js'

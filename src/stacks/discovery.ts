@@ -15,6 +15,8 @@ export const DISCOVERY_KEYS = {
   kmsKeyArn: 'kms/key-arn',
   alertsTopicArn: 'alerts/topic-arn',
   wafWebAclArn: 'waf/web-acl-arn',
+  serviceRoleArn: 'service/role-arn',
+  serviceResultsBucket: 'service/results-bucket',
 } as const
 export type DiscoveryKey = keyof typeof DISCOVERY_KEYS
 

@@ -1,7 +1,7 @@
 import type {EnvironmentSpec, Estate} from '../estate/model.js'
 import {hasLayer} from '../estate/model.js'
 import {Bastion} from './bastion.js'
-import {type Construct, TerraformStack} from './cdktf.js'
+import {type Construct, type IamOpenidConnectProvider, TerraformStack} from './cdktf.js'
 import {stackContext} from './context.js'
 import {Database, POSTGRES_PORT} from './database.js'
 import {type DiscoveryKey, Discovery} from './discovery.js'
@@ -11,6 +11,7 @@ import {Alarms, LogGroups} from './monitoring.js'
 import {Network} from './network.js'
 import {awsProvider} from './provider.js'
 import {CrossAccountRoles} from './roles.js'
+import {ServiceRole} from './service-role.js'
 import {AuditBucket, AuditTrail, EncryptionKey, FlowLogs} from './security.js'
 import {useStateBucket} from './state.js'
 import {Waf} from './waf.js'
@@ -68,6 +69,13 @@ export class EnvironmentStack extends TerraformStack {
       const database = new Database(this, 'database', ctx, {network, keyArn: key.arn, logGroups: logs, clientSecurityGroupIds: clients})
       discovered.databaseEndpoint = database.instance.endpoint
       discovered.databaseSecretArn = database.instance.masterUserSecret.get(0).secretArn
+    }
+    if (eks) {
+      // The collection service's IRSA role and results bucket, trusted through the cluster's OIDC provider.
+      const oidcProvider = eks.node.findChild('oidc') as IamOpenidConnectProvider
+      const service = new ServiceRole(this, 'service', ctx, {oidcProvider, keyArn: key.arn, databaseSecretArn: discovered.databaseSecretArn as string | undefined})
+      discovered.serviceRoleArn = service.role.arn
+      discovered.serviceResultsBucket = service.results.bucket.bucket
     }
     if (hasLayer(env, 'waf')) discovered.wafWebAclArn = new Waf(this, 'waf', ctx).webAcl.arn
     if (hasLayer(env, 'roles')) new CrossAccountRoles(this, 'roles', ctx)

@@ -122,8 +122,9 @@ describe('security', () => {
     const audit = dev.all('aws_s3_bucket_policy').map((policy) => policyOf(policy)).find((policy) => policy.Statement.some((s: any) => s.Sid === 'CloudTrailWrite'))
     expect(audit.Statement[0]).toMatchObject({Sid: 'DenyInsecureTransport', Effect: 'Deny'})
     const versioning = dev.all('aws_s3_bucket_versioning')
-    expect(versioning).toHaveLength(1)
-    expect(versioning[0].versioning_configuration.status).toBe('Enabled')
+    // The audit bucket and the collection service's results bucket.
+    expect(versioning).toHaveLength(2)
+    for (const bucket of versioning) expect(bucket.versioning_configuration.status).toBe('Enabled')
   })
 
   it('logs ALL traffic in the full custom format to S3 and to CloudWatch Logs', () => {

@@ -1,0 +1,58 @@
+# syntax=docker/dockerfile:1
+# The collection service's image: `infra service start` on a distroless Node 20 runtime.
+# Three stages: build (all dependencies, tsc and the oclif manifest), production-dependencies
+# (a clean `npm ci --omit=dev`), runtime (only what runs: node_modules, dist, bin, config).
+# No HEALTHCHECK: Kubernetes probes /health (liveness) and /ready (readiness) instead.
+
+ARG NODE_IMAGE=node:20.20-bookworm
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs20-debian12:nonroot
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+# --ignore-scripts: the root's `prepare` would build before the sources are here; the build
+# needs no native addon (better-sqlite3 loads its binary on first use, not on import).
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
+COPY bin ./bin
+COPY config ./config
+COPY src ./src
+RUN npm run build
+
+FROM ${NODE_IMAGE} AS production-dependencies
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Production dependencies only, exactly as locked; then the one native addon is built (or its
+# prebuilt binary fetched) for this glibc, the same Debian 12 the runtime image is made from.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+# Then out goes what never runs: the addon's sources and objects, and type declarations (the lock
+# keeps @types/node as the optional peer of @inquirer/*).
+RUN npm rebuild better-sqlite3 \
+ && rm -rf node_modules/better-sqlite3/build/Release/obj* node_modules/better-sqlite3/deps node_modules/@types \
+ && npm cache clean --force
+
+FROM ${RUNTIME_IMAGE} AS runtime
+WORKDIR /app
+COPY --from=production-dependencies /app/node_modules ./node_modules
+COPY --from=build /src/package.json /src/oclif.manifest.json ./
+COPY --from=build /src/bin ./bin
+COPY --from=build /src/dist ./dist
+COPY --from=build /src/config ./config
+# The root filesystem can be mounted read-only: the jobs database and results go to the data
+# volume, and everything Node, oclif and the service write as scratch goes to /tmp (an emptyDir).
+ENV NODE_ENV=production \
+    HOME=/tmp \
+    TMPDIR=/tmp \
+    XDG_CACHE_HOME=/tmp/.cache \
+    XDG_DATA_HOME=/tmp/.local/share \
+    XDG_CONFIG_HOME=/tmp/.config \
+    INFRA_SERVICE_HOST=0.0.0.0 \
+    INFRA_SERVICE_PORT=8080 \
+    INFRA_SERVICE_DATA_DIR=/var/lib/infra
+VOLUME ["/var/lib/infra", "/tmp"]
+# distroless's nonroot user; numeric, so runAsNonRoot can verify it without reading /etc/passwd.
+USER 65532:65532
+EXPOSE 8080
+ENTRYPOINT ["/nodejs/bin/node", "/app/bin/run.js"]
+CMD ["service", "start", "--json"]

@@ -1,0 +1,308 @@
+import {Deployment} from 'kubernetes-models/apps/v1/Deployment'
+import {HorizontalPodAutoscaler} from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler'
+import {Ingress} from 'kubernetes-models/networking.k8s.io/v1/Ingress'
+import {NetworkPolicy} from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy'
+import {PodDisruptionBudget} from 'kubernetes-models/policy/v1/PodDisruptionBudget'
+import {ConfigMap} from 'kubernetes-models/v1/ConfigMap'
+import {Namespace} from 'kubernetes-models/v1/Namespace'
+import {Service} from 'kubernetes-models/v1/Service'
+import {ServiceAccount} from 'kubernetes-models/v1/ServiceAccount'
+import {stringify} from 'yaml'
+
+import {layoutSubnets} from '../estate/cidr.js'
+import type {EnvironmentSpec, Estate} from '../estate/model.js'
+import {hasLayer} from '../estate/model.js'
+import {alertRules, grafanaDashboard, scrapeConfig} from './monitoring.js'
+
+/** Where the service runs and what it is called; the stacks' IRSA trust names the same account. */
+export const NAMESPACE = 'infra'
+export const APP = 'infra-service'
+export const SERVICE_ACCOUNT = 'infra-service'
+export const CONTAINER_PORT = 8080
+/** The image's non-root user (distroless nonroot). */
+export const RUN_AS_USER = 65532
+export const DATABASE_SECRET = 'infra-service-database'
+export const POSTGRES_PORT = 5432
+
+/** A Kubernetes object as it is written to the manifests: plain JSON. */
+export interface KubeObject {
+  apiVersion: string
+  kind: string
+  metadata: {name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>}
+  [field: string]: unknown
+}
+
+/** What the manifests need that only the applied stacks know (read from the discovery parameters). */
+export interface DiscoveredValues {
+  /** /infra/<env>/waf/web-acl-arn: the internal ALB is associated with it. */
+  wafWebAclArn?: string
+  /** /infra/<env>/database/secret-arn: the RDS-managed master secret. */
+  databaseSecretArn?: string
+  /** /infra/<env>/database/endpoint: host:port of the instance. */
+  databaseEndpoint?: string
+}
+
+export interface ServiceDeploymentOptions {
+  image: string
+  discovered: DiscoveredValues
+  /** ACM certificate for an HTTPS listener on the load balancer; plain HTTP inside the VPC without one. */
+  certificateArn?: string
+}
+
+export interface ServiceSizing {
+  replicas: number
+  maxReplicas: number
+  requests: {cpu: string; memory: string}
+  limits: {cpu: string; memory: string}
+}
+
+export function serviceSizing(env: EnvironmentSpec): ServiceSizing {
+  return env.sizing === 'ha'
+    ? {replicas: 3, maxReplicas: 12, requests: {cpu: '500m', memory: '512Mi'}, limits: {cpu: '2', memory: '1Gi'}}
+    : {replicas: 2, maxReplicas: 4, requests: {cpu: '250m', memory: '256Mi'}, limits: {cpu: '1', memory: '512Mi'}}
+}
+
+export function serviceRoleArn(estate: Estate, env: EnvironmentSpec): string {
+  // The name ServiceRole gives it in src/stacks/service-role.ts; a test keeps the two in step.
+  return `arn:aws:iam::${env.accountId}:role/${estate.organization.name}-${env.name}-service`
+}
+
+/**
+ * The collection service's Kubernetes objects for one environment, in apply order. Core objects
+ * are built with kubernetes-models (typed, and validated offline against the API's schemas);
+ * the External Secrets objects are custom resources and stay plain.
+ */
+export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: ServiceDeploymentOptions): KubeObject[] {
+  const sizing = serviceSizing(env)
+  const labels = {'app.kubernetes.io/name': APP, 'app.kubernetes.io/part-of': 'infra', 'infra/environment': env.name}
+  const selector = {'app.kubernetes.io/name': APP}
+  const meta = (name: string, extra: {annotations?: Record<string, string>; labels?: Record<string, string>} = {}) => ({
+    name,
+    namespace: NAMESPACE,
+    labels: {...labels, ...extra.labels},
+    ...(extra.annotations ? {annotations: extra.annotations} : {}),
+  })
+  const withDatabase = hasLayer(env, 'database')
+  const objects: KubeObject[] = []
+  const add = (object: {toJSON(): unknown} | KubeObject) => objects.push(('toJSON' in object && typeof object.toJSON === 'function' ? object.toJSON() : object) as KubeObject)
+
+  // Pod Security Admission enforces the restricted profile on everything in the namespace.
+  add(
+    new Namespace({
+      metadata: {
+        name: NAMESPACE,
+        labels: {...labels, 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest'},
+      },
+    }),
+  )
+  add(
+    new ServiceAccount({
+      metadata: meta(SERVICE_ACCOUNT, {
+        annotations: {'eks.amazonaws.com/role-arn': serviceRoleArn(estate, env), 'eks.amazonaws.com/sts-regional-endpoints': 'true'},
+      }),
+      // The service never calls the Kubernetes API; IRSA's web identity token is projected separately.
+      automountServiceAccountToken: false,
+    }),
+  )
+
+  if (withDatabase) {
+    if (!options.discovered.databaseSecretArn || !options.discovered.databaseEndpoint) {
+      throw new Error('the database secret ARN and endpoint are needed to synthesize the service')
+    }
+    // External Secrets Operator copies the RDS-managed secret into a Kubernetes Secret with the
+    // service's own IRSA identity; the URL is composed from it, the password never leaves the cluster.
+    add({
+      apiVersion: 'external-secrets.io/v1',
+      kind: 'SecretStore',
+      metadata: meta('aws-secrets-manager'),
+      spec: {provider: {aws: {service: 'SecretsManager', region: env.region, auth: {jwt: {serviceAccountRef: {name: SERVICE_ACCOUNT}}}}}},
+    })
+    const endpoint = options.discovered.databaseEndpoint.includes(':') ? options.discovered.databaseEndpoint : `${options.discovered.databaseEndpoint}:${POSTGRES_PORT}`
+    add({
+      apiVersion: 'external-secrets.io/v1',
+      kind: 'ExternalSecret',
+      metadata: meta(DATABASE_SECRET),
+      spec: {
+        refreshInterval: '1h',
+        secretStoreRef: {kind: 'SecretStore', name: 'aws-secrets-manager'},
+        target: {
+          name: DATABASE_SECRET,
+          creationPolicy: 'Owner',
+          template: {
+            engineVersion: 'v2',
+            data: {url: `postgres://{{ .username | urlquery }}:{{ .password | urlquery }}@${endpoint}/infra?sslmode=verify-full`},
+          },
+        },
+        data: [
+          {secretKey: 'username', remoteRef: {key: options.discovered.databaseSecretArn, property: 'username'}},
+          {secretKey: 'password', remoteRef: {key: options.discovered.databaseSecretArn, property: 'password'}},
+        ],
+      },
+    })
+  }
+
+  const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
+    httpGet: {path, port: 'http'},
+    periodSeconds,
+    timeoutSeconds: 2,
+    failureThreshold,
+  })
+  add(
+    new Deployment({
+      metadata: meta(APP),
+      spec: {
+        // No spec.replicas: the HPA owns the count (at least sizing.replicas). A count in the
+        // manifest would scale the service back down on every apply, and conflict with the HPA's
+        // field ownership under server-side apply (Kubernetes docs, "Migrating Deployments and
+        // StatefulSets to horizontal autoscaling").
+        revisionHistoryLimit: 5,
+        selector: {matchLabels: selector},
+        // A new pod must be ready before an old one goes: capacity never drops during a rollout.
+        strategy: {type: 'RollingUpdate', rollingUpdate: {maxUnavailable: 0, maxSurge: 1}},
+        template: {
+          metadata: {labels},
+          spec: {
+            serviceAccountName: SERVICE_ACCOUNT,
+            automountServiceAccountToken: false,
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: RUN_AS_USER,
+              runAsGroup: RUN_AS_USER,
+              fsGroup: RUN_AS_USER,
+              seccompProfile: {type: 'RuntimeDefault'},
+            },
+            // Running jobs finish or go back to the queue on SIGTERM (service start's shutdown).
+            terminationGracePeriodSeconds: 60,
+            topologySpreadConstraints: [
+              {maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: {matchLabels: selector}},
+              {maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: {matchLabels: selector}},
+            ],
+            containers: [
+              {
+                name: 'service',
+                image: options.image,
+                imagePullPolicy: 'IfNotPresent',
+                args: ['service', 'start', '--json'],
+                ports: [{name: 'http', containerPort: CONTAINER_PORT, protocol: 'TCP'}],
+                env: [
+                  {name: 'INFRA_SERVICE_HOST', value: '0.0.0.0'},
+                  {name: 'INFRA_SERVICE_PORT', value: String(CONTAINER_PORT)},
+                  {name: 'INFRA_SERVICE_DATA_DIR', value: '/var/lib/infra'},
+                  {name: 'INFRA_SERVICE_RESULTS_BUCKET', value: `${estate.organization.name}-${env.name}-service-results-${env.accountId}`},
+                  {name: 'AWS_REGION', value: env.region},
+                  ...(withDatabase ? [{name: 'INFRA_SERVICE_DATABASE_URL', valueFrom: {secretKeyRef: {name: DATABASE_SECRET, key: 'url'}}}] : []),
+                ],
+                resources: {requests: sizing.requests, limits: sizing.limits},
+                startupProbe: probe('/health', 2, 30),
+                livenessProbe: probe('/health', 10, 3),
+                readinessProbe: probe('/ready', 5, 2),
+                securityContext: {
+                  readOnlyRootFilesystem: true,
+                  allowPrivilegeEscalation: false,
+                  privileged: false,
+                  runAsNonRoot: true,
+                  capabilities: {drop: ['ALL']},
+                  seccompProfile: {type: 'RuntimeDefault'},
+                },
+                volumeMounts: [
+                  {name: 'data', mountPath: '/var/lib/infra'},
+                  {name: 'tmp', mountPath: '/tmp'},
+                ],
+              },
+            ],
+            volumes: [
+              {name: 'data', emptyDir: {sizeLimit: '2Gi'}},
+              {name: 'tmp', emptyDir: {sizeLimit: '256Mi'}},
+            ],
+          },
+        },
+      },
+    }),
+  )
+  add(new PodDisruptionBudget({metadata: meta(APP), spec: {minAvailable: sizing.replicas - 1, selector: {matchLabels: selector}}}))
+  add(
+    new HorizontalPodAutoscaler({
+      metadata: meta(APP),
+      spec: {
+        scaleTargetRef: {apiVersion: 'apps/v1', kind: 'Deployment', name: APP},
+        minReplicas: sizing.replicas,
+        maxReplicas: sizing.maxReplicas,
+        metrics: [
+          {type: 'Resource', resource: {name: 'cpu', target: {type: 'Utilization', averageUtilization: 70}}},
+          {type: 'Resource', resource: {name: 'memory', target: {type: 'Utilization', averageUtilization: 80}}},
+        ],
+        behavior: {scaleDown: {stabilizationWindowSeconds: 300, policies: [{type: 'Pods', value: 1, periodSeconds: 60}]}},
+      },
+    }),
+  )
+  add(new Service({metadata: meta(APP), spec: {type: 'ClusterIP', selector, ports: [{name: 'http', port: 80, targetPort: 'http', protocol: 'TCP'}]}}))
+
+  // An internal ALB (AWS Load Balancer Controller) straight to the pods, behind the WAF web ACL.
+  const annotations: Record<string, string> = {
+    'alb.ingress.kubernetes.io/scheme': 'internal',
+    'alb.ingress.kubernetes.io/target-type': 'ip',
+    'alb.ingress.kubernetes.io/healthcheck-path': '/ready',
+    'alb.ingress.kubernetes.io/load-balancer-attributes': 'routing.http.drop_invalid_header_fields.enabled=true',
+    'alb.ingress.kubernetes.io/listen-ports': options.certificateArn ? '[{"HTTPS": 443}]' : '[{"HTTP": 80}]',
+  }
+  if (options.certificateArn) {
+    annotations['alb.ingress.kubernetes.io/certificate-arn'] = options.certificateArn
+    annotations['alb.ingress.kubernetes.io/ssl-policy'] = 'ELBSecurityPolicy-TLS13-1-2-2021-06'
+  }
+  if (hasLayer(env, 'waf')) {
+    if (!options.discovered.wafWebAclArn) throw new Error('the WAF web ACL ARN is needed to synthesize the service')
+    annotations['alb.ingress.kubernetes.io/wafv2-acl-arn'] = options.discovered.wafWebAclArn
+  }
+  add(
+    new Ingress({
+      metadata: meta(APP, {annotations}),
+      spec: {ingressClassName: 'alb', rules: [{http: {paths: [{path: '/', pathType: 'Prefix', backend: {service: {name: APP, port: {name: 'http'}}}}]}}]},
+    }),
+  )
+
+  // In: the ALB's interfaces and Prometheus, all inside the VPC. Out: DNS, PostgreSQL in the data
+  // subnets, and HTTPS (AWS through the endpoints, http sources through NAT), never the node's metadata.
+  const dataSubnets = layoutSubnets(env.vpcCidr, env.availabilityZones.length).data
+  add(
+    new NetworkPolicy({
+      metadata: meta(APP),
+      spec: {
+        podSelector: {matchLabels: selector},
+        policyTypes: ['Ingress', 'Egress'],
+        ingress: [{from: [{ipBlock: {cidr: env.vpcCidr}}], ports: [{protocol: 'TCP', port: CONTAINER_PORT}]}],
+        egress: [
+          {
+            to: [{namespaceSelector: {matchLabels: {'kubernetes.io/metadata.name': 'kube-system'}}, podSelector: {matchLabels: {'k8s-app': 'kube-dns'}}}],
+            ports: [
+              {protocol: 'UDP', port: 53},
+              {protocol: 'TCP', port: 53},
+            ],
+          },
+          ...(withDatabase ? [{to: dataSubnets.map((cidr) => ({ipBlock: {cidr}})), ports: [{protocol: 'TCP' as const, port: POSTGRES_PORT}]}] : []),
+          {
+            to: [{ipBlock: {cidr: '0.0.0.0/0', except: ['169.254.169.254/32', '169.254.170.2/32']}}],
+            ports: [
+              {protocol: 'TCP', port: 443},
+              {protocol: 'TCP', port: 80},
+            ],
+          },
+        ],
+      },
+    }),
+  )
+
+  // Alert rules and the dashboard travel with the deployment, in the form the Prometheus and
+  // Grafana sidecars of kube-prometheus-stack pick up by label.
+  add(new ConfigMap({metadata: meta(`${APP}-alerts`, {labels: {prometheus_rule: '1'}}), data: {'infra-service.rules.yaml': stringify(alertRules(NAMESPACE))}}))
+  add(new ConfigMap({metadata: meta(`${APP}-dashboard`, {labels: {grafana_dashboard: '1'}}), data: {'infra-service.json': JSON.stringify(grafanaDashboard(), null, 2)}}))
+  return objects
+}
+
+/** The plain monitoring files written beside the manifests, for a Prometheus outside the cluster. */
+export function monitoringFiles(): Record<string, string> {
+  return {
+    'prometheus-scrape.yaml': stringify(scrapeConfig(NAMESPACE, APP)),
+    'prometheus-rules.yaml': stringify(alertRules(NAMESPACE)),
+    'grafana-dashboard.json': `${JSON.stringify(grafanaDashboard(), null, 2)}\n`,
+  }
+}

@@ -1,0 +1,68 @@
+import {Construct, Fn, IamOpenidConnectProvider, IamRole, IamRolePolicy, TerraformLocal} from './cdktf.js'
+import {type StackContext, policyDocument} from './context.js'
+import {SecureBucket} from './secure-bucket.js'
+
+/** Where the collection service runs on EKS: its namespace and service account (the IRSA subject). */
+export const SERVICE_NAMESPACE = 'infra'
+export const SERVICE_ACCOUNT = 'infra-service'
+
+/** Names the stacks and the Kubernetes manifests agree on without a lookup. */
+export function serviceRoleName(prefix: string): string {
+  return `${prefix}-service`
+}
+export function serviceResultsBucketName(prefix: string, accountId: string): string {
+  return `${prefix}-service-results-${accountId}`
+}
+
+export interface ServiceRoleProps {
+  oidcProvider: IamOpenidConnectProvider
+  keyArn: string
+  /** The RDS-managed master secret the service's database URL is made from; absent without a database. */
+  databaseSecretArn?: string
+}
+
+/**
+ * The collection service's AWS identity on EKS (IRSA): only the service account
+ * infra/infra-service may assume it, through the cluster's OIDC issuer. It may use its results
+ * bucket (KMS) and read the database's managed secret, nothing else.
+ */
+export class ServiceRole extends Construct {
+  readonly role: IamRole
+  readonly results: SecureBucket
+
+  constructor(scope: Construct, id: string, ctx: StackContext, props: ServiceRoleProps) {
+    super(scope, id)
+    this.results = new SecureBucket(this, 'results', {
+      bucketName: serviceResultsBucketName(ctx.prefix, ctx.env.accountId),
+      kmsKeyArn: props.keyArn,
+      noncurrentVersionDays: 7,
+    })
+    // A local, so the trust policy holds a plain reference and stays JSON that audits can read.
+    const issuer = new TerraformLocal(this, 'oidc-issuer', Fn.replace(props.oidcProvider.url, 'https://', '')).asString
+    this.role = new IamRole(this, 'role', {
+      name: serviceRoleName(ctx.prefix),
+      description: `IRSA: the collection service (${SERVICE_NAMESPACE}/${SERVICE_ACCOUNT}) on ${ctx.prefix}-eks`,
+      assumeRolePolicy: policyDocument([
+        {
+          Effect: 'Allow',
+          Principal: {Federated: props.oidcProvider.arn},
+          Action: 'sts:AssumeRoleWithWebIdentity',
+          Condition: {
+            StringEquals: {[`${issuer}:sub`]: `system:serviceaccount:${SERVICE_NAMESPACE}:${SERVICE_ACCOUNT}`, [`${issuer}:aud`]: 'sts.amazonaws.com'},
+          },
+        },
+      ]),
+      maxSessionDuration: 3600,
+    })
+    const bucketArn = this.results.bucket.arn
+    const statements: Record<string, unknown>[] = [
+      {Sid: 'Results', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'], Resource: `${bucketArn}/*`},
+      {Sid: 'ResultsList', Effect: 'Allow', Action: ['s3:ListBucket', 's3:GetBucketLocation'], Resource: bucketArn},
+      {Sid: 'Encryption', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], Resource: props.keyArn},
+    ]
+    if (props.databaseSecretArn) {
+      statements.push({Sid: 'DatabaseSecret', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: props.databaseSecretArn})
+    }
+    new IamRolePolicy(this, 'access', {name: 'results-and-database-secret', role: this.role.id, policy: policyDocument(statements)})
+  }
+}

@@ -1,0 +1,95 @@
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+
+import {describe, expect, it} from 'vitest'
+
+import {type ParsedDockerfile, parseDockerfile} from '../support/dockerfile.js'
+import {stageEnv} from '../support/production-install.js'
+
+const ROOT = path.resolve(import.meta.dirname, '../..')
+const dockerfile = parseDockerfile(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'))
+const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {files: string[]; devDependencies: Record<string, string>}
+
+function byName(parsed: ParsedDockerfile, name: string) {
+  const stage = parsed.stages.find((candidate) => candidate.name === name)
+  expect(stage, `stage ${name}`).toBeDefined()
+  return stage!
+}
+
+describe('the Dockerfile', () => {
+  it('builds in one stage, installs production dependencies in a clean one, and runs on distroless Node 20', () => {
+    expect(dockerfile.stages.map((stage) => stage.name)).toEqual(['build', 'production-dependencies', 'runtime'])
+    const build = byName(dockerfile, 'build')
+    const runs = build.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.text)
+    expect(runs.some((run) => /^npm ci\b/.test(run) && !run.includes('--omit=dev'))).toBe(true)
+    expect(runs.at(-1)).toBe('npm run build')
+    const dependencies = byName(dockerfile, 'production-dependencies')
+    // A clean stage: nothing copied from the build stage, only the manifests.
+    expect(dependencies.instructions.filter((i) => i.keyword === 'COPY').flatMap((i) => [i.flags.from ?? 'context', ...i.args])).toEqual(['context', 'package.json', 'package-lock.json', './'])
+    expect(dependencies.instructions.some((i) => i.keyword === 'RUN' && /npm ci .*--omit=dev/.test(i.text))).toBe(true)
+    const runtime = dockerfile.stages.at(-1)!
+    expect(runtime.image).toMatch(/^gcr\.io\/distroless\/nodejs20-debian12(:|@)/)
+    // The same Debian release the native addon is built on.
+    expect(dependencies.image).toMatch(/^node:20[.\d]*-bookworm/)
+  })
+
+  it('runs as a numeric non-root user, with no HEALTHCHECK and no shell form anywhere at run time', () => {
+    const runtime = dockerfile.stages.at(-1)!
+    const users = runtime.instructions.filter((i) => i.keyword === 'USER')
+    expect(users).toHaveLength(1)
+    const [user, group] = users[0].args[0].split(':')
+    expect(Number(user)).toBeGreaterThan(0)
+    expect(Number(group)).toBeGreaterThan(0)
+    expect(dockerfile.stages.flatMap((stage) => stage.instructions).filter((i) => i.keyword === 'HEALTHCHECK')).toEqual([])
+    // Distroless has no shell: RUN cannot work there, and ENTRYPOINT/CMD must be exec form.
+    expect(runtime.instructions.filter((i) => i.keyword === 'RUN')).toEqual([])
+    for (const keyword of ['ENTRYPOINT', 'CMD']) expect(runtime.instructions.find((i) => i.keyword === keyword)?.json, keyword).toBe(true)
+  })
+
+  it('copies into the runtime only production node_modules and the built files the npm package ships', () => {
+    const runtime = dockerfile.stages.at(-1)!
+    const copies = runtime.instructions.filter((i) => i.keyword === 'COPY' || i.keyword === 'ADD')
+    expect(copies.every((i) => i.keyword === 'COPY' && i.flags.from)).toBe(true)
+    const fromBuild = copies.filter((i) => i.flags.from === 'build').flatMap((i) => i.args.slice(0, -1).map((source) => path.posix.relative('/src', source)))
+    // Nothing that is source, tests or the build's own node_modules (which holds the dev dependencies).
+    for (const source of fromBuild) {
+      expect(pkg.files.includes(source) || source === 'package.json', `${source} is not part of the package`).toBe(true)
+      expect(source).not.toMatch(/^(src|test|node_modules|scripts)\b/)
+    }
+    const modules = copies.filter((i) => i.args.some((arg) => arg.includes('node_modules')))
+    expect(modules.map((i) => i.flags.from)).toEqual(['production-dependencies'])
+  })
+
+  it('keeps every write on the volumes, so the root filesystem can be read-only', () => {
+    const runtime = dockerfile.stages.at(-1)!
+    const env = stageEnv(runtime)
+    const volumes = runtime.instructions.filter((i) => i.keyword === 'VOLUME').flatMap((i) => i.args)
+    const onVolume = (dir: string) => volumes.some((volume) => dir === volume || dir.startsWith(`${volume}/`))
+    for (const key of ['HOME', 'TMPDIR', 'XDG_CACHE_HOME', 'XDG_DATA_HOME', 'XDG_CONFIG_HOME', 'INFRA_SERVICE_DATA_DIR']) expect(onVolume(env[key]), `${key}=${env[key]}`).toBe(true)
+    expect(env.INFRA_SERVICE_HOST).toBe('0.0.0.0')
+  })
+
+  it('sends the builder no local state, secrets or dependencies (.dockerignore starts from nothing)', () => {
+    const ignore = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').filter((line) => line && !line.startsWith('#'))
+    expect(ignore[0]).toBe('**')
+    const allowed = ignore.filter((line) => line.startsWith('!')).map((line) => line.slice(1).replace(/\/$/, ''))
+    for (const never of ['node_modules', 'dist', '.infra', '.git', 'test']) expect(allowed).not.toContain(never)
+    // Everything the build stage copies from the context is let through.
+    const copied = byName(dockerfile, 'build').instructions.filter((i) => i.keyword === 'COPY' && !i.flags.from).flatMap((i) => i.args.slice(0, -1))
+    for (const source of copied) expect(allowed, source).toContain(source)
+  })
+})
+
+describe('parseDockerfile', () => {
+  it('joins continuations, drops comments, splits flags and substitutes global ARGs in FROM', () => {
+    const parsed = parseDockerfile(['ARG BASE=node:20', '# c', 'FROM ${BASE} AS one', 'RUN a \\', '  # inner comment', '  && b', 'COPY --from=one --chown=1:1 /x /y', 'CMD ["node", "x"]'].join('\n'))
+    expect(parsed.stages[0]).toMatchObject({name: 'one', image: 'node:20'})
+    expect(parsed.stages[0].instructions.map((i) => [i.keyword, i.text])).toEqual([
+      ['RUN', 'a && b'],
+      ['COPY', '/x /y'],
+      ['CMD', '["node", "x"]'],
+    ])
+    expect(parsed.stages[0].instructions[1].flags).toEqual({from: 'one', chown: '1:1'})
+    expect(parsed.stages[0].instructions[2]).toMatchObject({json: true, args: ['node', 'x']})
+  })
+})

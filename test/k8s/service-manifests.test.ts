@@ -1,0 +1,146 @@
+import {Deployment} from 'kubernetes-models/apps/v1/Deployment'
+import {HorizontalPodAutoscaler} from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler'
+import {Ingress} from 'kubernetes-models/networking.k8s.io/v1/Ingress'
+import {NetworkPolicy} from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy'
+import {PodDisruptionBudget} from 'kubernetes-models/policy/v1/PodDisruptionBudget'
+import {ConfigMap} from 'kubernetes-models/v1/ConfigMap'
+import {Namespace} from 'kubernetes-models/v1/Namespace'
+import {Service} from 'kubernetes-models/v1/Service'
+import {ServiceAccount} from 'kubernetes-models/v1/ServiceAccount'
+import {describe, expect, it} from 'vitest'
+
+import {layoutSubnets} from '../../src/estate/cidr.js'
+import {findTarget} from '../../src/estate/load.js'
+import {serviceObjects} from '../../src/k8s/service-manifests.js'
+import {validateObjects} from '../../src/k8s/validate.js'
+import {serviceResultsBucketName, serviceRoleName} from '../../src/stacks/service-role.js'
+import {defaultEstate, estateWith} from '../support/synth.js'
+import {DISCOVERED, IMAGE, synthesizedObjects} from './fixtures.js'
+
+// The JSON schema of each kind, as kubernetes-models ships it from the Kubernetes OpenAPI.
+const MODELS = new Map<string, new (data: any) => {validate(): void}>([
+  ['v1/Namespace', Namespace],
+  ['v1/ServiceAccount', ServiceAccount],
+  ['v1/Service', Service],
+  ['v1/ConfigMap', ConfigMap],
+  ['apps/v1/Deployment', Deployment],
+  ['policy/v1/PodDisruptionBudget', PodDisruptionBudget],
+  ['autoscaling/v2/HorizontalPodAutoscaler', HorizontalPodAutoscaler],
+  ['networking.k8s.io/v1/Ingress', Ingress],
+  ['networking.k8s.io/v1/NetworkPolicy', NetworkPolicy],
+])
+
+describe('the service manifests', () => {
+  const dev = synthesizedObjects('dev')
+  const prod = synthesizedObjects('prod')
+
+  it('are written by cdk8s in apply order, and every core object passes the Kubernetes API schema', () => {
+    expect(dev.objects.map((o) => o.kind)).toEqual(['Namespace', 'ServiceAccount', 'SecretStore', 'ExternalSecret', 'Deployment', 'PodDisruptionBudget', 'HorizontalPodAutoscaler', 'Service', 'Ingress', 'NetworkPolicy', 'ConfigMap', 'ConfigMap'])
+    for (const object of [...dev.objects, ...prod.objects]) {
+      const model = MODELS.get(`${object.apiVersion}/${object.kind}`)
+      if (object.apiVersion.startsWith('external-secrets.io/')) continue
+      expect(model, `${object.apiVersion}/${object.kind}`).toBeDefined()
+      expect(() => new model!(object).validate(), `${object.kind} ${object.metadata.name}`).not.toThrow()
+    }
+  })
+
+  it('are refused before writing when an object breaks its schema', () => {
+    const objects = serviceObjects(defaultEstate(), findTarget(defaultEstate(), 'dev'), {image: IMAGE, discovered: DISCOVERED})
+    const deployment = objects.find((o) => o.kind === 'Deployment') as any
+    deployment.spec.replicas = 'two' // a broken schema, as an edit by hand could make it
+    expect(() => new Deployment(deployment).validate()).toThrow(/replicas/)
+    expect(() => validateObjects(objects)).toThrow(/Deployment infra\/infra-service is not a valid apps\/v1\/Deployment/)
+    const unknown = [{apiVersion: 'example.com/v1', kind: 'Widget', metadata: {name: 'w'}}]
+    expect(() => validateObjects(unknown)).toThrow(/not a kind infra knows how to validate/)
+  })
+
+  it('run two replicas (three in ha) spread across zones, replaced one at a time with none lost', () => {
+    const deployment = dev.find('Deployment')
+    // The HPA owns the count, so an apply never scales the service down: its floor is the replica count.
+    expect(deployment.spec.replicas).toBeUndefined()
+    expect(dev.find('HorizontalPodAutoscaler').spec.minReplicas).toBe(2)
+    expect(prod.find('HorizontalPodAutoscaler').spec.minReplicas).toBe(3)
+    expect(deployment.spec.strategy.rollingUpdate).toEqual({maxUnavailable: 0, maxSurge: 1})
+    const zone = deployment.spec.template.spec.topologySpreadConstraints.find((c: any) => c.topologyKey === 'topology.kubernetes.io/zone')
+    expect(zone).toMatchObject({maxSkew: 1, whenUnsatisfiable: 'DoNotSchedule', labelSelector: {matchLabels: deployment.spec.selector.matchLabels}})
+  })
+
+  it('run as non-root on a read-only root filesystem with no privilege, capabilities or unconfined syscalls', () => {
+    const pod = dev.find('Deployment').spec.template.spec
+    expect(pod.securityContext).toMatchObject({runAsNonRoot: true, runAsUser: 65532, seccompProfile: {type: 'RuntimeDefault'}})
+    const [container] = pod.containers
+    expect(container.securityContext).toMatchObject({readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, privileged: false, capabilities: {drop: ['ALL']}})
+    // What the process writes goes to emptyDir volumes at the paths the image's ENV names.
+    expect(container.volumeMounts.map((m: any) => m.mountPath).sort()).toEqual(['/tmp', '/var/lib/infra'])
+    expect(pod.automountServiceAccountToken).toBe(false)
+    // Pod Security Admission enforces the same on anything else in the namespace.
+    expect(dev.find('Namespace', 'infra').metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted')
+  })
+
+  it('probe /health for liveness and /ready for readiness, with requests and limits set', () => {
+    const [container] = dev.find('Deployment').spec.template.spec.containers
+    expect(container.livenessProbe.httpGet).toEqual({path: '/health', port: 'http'})
+    expect(container.readinessProbe.httpGet).toEqual({path: '/ready', port: 'http'})
+    expect(container.ports).toEqual([{name: 'http', containerPort: 8080, protocol: 'TCP'}])
+    expect(container.resources).toEqual({requests: {cpu: '250m', memory: '256Mi'}, limits: {cpu: '1', memory: '512Mi'}})
+    expect(container.image).toBe(IMAGE)
+  })
+
+  it('keep a PodDisruptionBudget and scale with an autoscaling/v2 HPA from the replica count', () => {
+    for (const env of [dev, prod]) {
+      const deployment = env.find('Deployment')
+      const pdb = env.find('PodDisruptionBudget')
+      expect(pdb.apiVersion).toBe('policy/v1')
+      expect(pdb.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels)
+      const hpa = env.find('HorizontalPodAutoscaler')
+      expect(pdb.spec.minAvailable).toBe(hpa.spec.minReplicas - 1)
+      expect(hpa.apiVersion).toBe('autoscaling/v2')
+      expect(hpa.spec.scaleTargetRef).toEqual({apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.metadata.name})
+      expect(hpa.spec.maxReplicas).toBeGreaterThan(hpa.spec.minReplicas)
+    }
+  })
+
+  it('use the IRSA role the stacks create, by its ARN, on the pods\' service account', () => {
+    const account = dev.find('ServiceAccount')
+    expect(account.metadata.annotations['eks.amazonaws.com/role-arn']).toBe(`arn:aws:iam::111111111111:role/${serviceRoleName('acme-dev')}`)
+    expect(dev.find('Deployment').spec.template.spec.serviceAccountName).toBe(account.metadata.name)
+    expect(prod.find('ServiceAccount').metadata.annotations['eks.amazonaws.com/role-arn']).toBe('arn:aws:iam::333333333333:role/acme-prod-service')
+    // And the bucket that role may write, by the name the stacks give it.
+    const [container] = dev.find('Deployment').spec.template.spec.containers
+    expect(container.env.find((e: any) => e.name === 'INFRA_SERVICE_RESULTS_BUCKET').value).toBe(serviceResultsBucketName('acme-dev', '111111111111'))
+  })
+
+  it('take the database URL from the RDS-managed secret, synced by External Secrets with the service\'s own identity', () => {
+    const [container] = dev.find('Deployment').spec.template.spec.containers
+    expect(container.env.find((e: any) => e.name === 'INFRA_SERVICE_DATABASE_URL')).toEqual({name: 'INFRA_SERVICE_DATABASE_URL', valueFrom: {secretKeyRef: {name: 'infra-service-database', key: 'url'}}})
+    const store = dev.find('SecretStore', 'aws-secrets-manager')
+    expect(store.spec.provider.aws).toEqual({service: 'SecretsManager', region: 'eu-west-1', auth: {jwt: {serviceAccountRef: {name: 'infra-service'}}}})
+    const external = dev.find('ExternalSecret', 'infra-service-database')
+    expect(external.spec.data.map((d: any) => d.remoteRef)).toEqual([
+      {key: DISCOVERED.databaseSecretArn, property: 'username'},
+      {key: DISCOVERED.databaseSecretArn, property: 'password'},
+    ])
+    expect(external.spec.target.template.data.url).toBe(`postgres://{{ .username | urlquery }}:{{ .password | urlquery }}@${DISCOVERED.databaseEndpoint}/infra?sslmode=verify-full`)
+  })
+
+  it('are reached through an internal ALB behind the WAF web ACL, and a NetworkPolicy both ways', () => {
+    const ingress = dev.find('Ingress')
+    expect(ingress.spec.ingressClassName).toBe('alb')
+    expect(ingress.metadata.annotations).toMatchObject({'alb.ingress.kubernetes.io/scheme': 'internal', 'alb.ingress.kubernetes.io/wafv2-acl-arn': DISCOVERED.wafWebAclArn, 'alb.ingress.kubernetes.io/target-type': 'ip'})
+    const policy = dev.find('NetworkPolicy')
+    expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress'])
+    expect(policy.spec.ingress).toEqual([{from: [{ipBlock: {cidr: '10.1.0.0/16'}}], ports: [{protocol: 'TCP', port: 8080}]}])
+    const database = policy.spec.egress.find((rule: any) => rule.ports.some((p: any) => p.port === 5432))
+    expect(database.to.map((to: any) => to.ipBlock.cidr)).toEqual(layoutSubnets('10.1.0.0/16', 3).data)
+    const out = policy.spec.egress.find((rule: any) => rule.to.some((to: any) => to.ipBlock?.cidr === '0.0.0.0/0'))
+    expect(out.to[0].ipBlock.except).toContain('169.254.169.254/32')
+  })
+
+  it('follow the estate\'s layers: no WAF annotation without the waf layer, no secret without a database', () => {
+    const slim = synthesizedObjects('dev', estateWith((doc) => (doc.environments.dev.omitLayers = ['waf', 'database'])))
+    expect(slim.find('Ingress').metadata.annotations['alb.ingress.kubernetes.io/wafv2-acl-arn']).toBeUndefined()
+    expect(slim.objects.filter((o) => o.apiVersion.startsWith('external-secrets.io/'))).toEqual([])
+    expect(slim.find('Deployment').spec.template.spec.containers[0].env.map((e: any) => e.name)).not.toContain('INFRA_SERVICE_DATABASE_URL')
+    expect(() => serviceObjects(defaultEstate(), findTarget(defaultEstate(), 'dev'), {image: IMAGE, discovered: {}})).toThrow(/database secret ARN and endpoint/)
+  })
+})
