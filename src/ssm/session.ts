@@ -89,14 +89,16 @@ export async function runSession(
       child.once('error', (error) => reject(new InfraError(`cannot start ${launch.file}: ${error.message}`, 'check the plugin install', 'PLUGIN_NOT_FOUND')))
     })
     await spawned
+    let stopping: Promise<void> | undefined
     const onAbort = () => {
       interrupted = true
-      void stopChild(child, {group: !options.terminal})
+      stopping ??= stopChild(child, {group: !options.terminal})
     }
     options.signal?.addEventListener('abort', onAbort, {once: true})
     if (options.signal?.aborted) onAbort()
     const exitCode = await exitOf(child)
     options.signal?.removeEventListener('abort', onAbort)
+    await stopping
     return {sessionId: handle.SessionId, target: plan.target.instanceId, document: plan.document, exitCode: interrupted ? 130 : exitCode, interrupted}
   } finally {
     await ctx.sessions.terminateSession(handle.SessionId).catch(() => undefined)

@@ -44,7 +44,9 @@ export async function startSsmSessionStandIn(motoEndpoint: string, caBundle: str
   /** The caller's ARN as moto knows its access key: the session's Owner, as AWS records it. */
   const callerArn = async (headers: http.IncomingHttpHeaders): Promise<string> => {
     const body = Buffer.from('Action=GetCallerIdentity&Version=2011-06-15')
-    const answer = await relay('POST', '/', {authorization: headers.authorization, 'x-amz-security-token': headers['x-amz-security-token'], 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length)}, body)
+    // moto routes by the credential scope's service: the same key, scoped to STS.
+    const authorization = String(headers.authorization ?? '').replace(/\/ssm\/aws4_request/, '/sts/aws4_request')
+    const answer = await relay('POST', '/', {authorization, ...(headers['x-amz-security-token'] ? {'x-amz-security-token': headers['x-amz-security-token']} : {}), 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length)}, body)
     return /<Arn>([^<]+)<\/Arn>/.exec(answer.body.toString())?.[1] ?? 'unknown'
   }
 

@@ -7,6 +7,12 @@ import {type SsmContext, ssmContext} from '../../ssm/context.js'
 import {type PickTarget, describeTarget} from '../../ssm/discovery.js'
 import {awsFlags} from './base-command.js'
 
+/**
+ * The role session name's purpose for session, tunnel and session list alike: the session Owner
+ * AWS records is the assumed-role ARN with this name, so `session list` finds what the others opened.
+ */
+export const SESSION_PURPOSE = 'session'
+
 /** Flags of every command that opens a Session Manager session. */
 export const sessionFlags = {
   ...awsFlags,

@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {findPlugin} from '../../ssm/plugin.js'
 import {type SessionPlan, type SessionResult, planSession, runSession} from '../../ssm/session.js'
 import {InfraCommand} from '../_lib/base-command.js'
-import {commandSsmContext, sessionFlags, sessionReason, stopSignal, targetPicker} from '../_lib/ssm.js'
+import {SESSION_PURPOSE, commandSsmContext, sessionFlags, sessionReason, stopSignal, targetPicker} from '../_lib/ssm.js'
 
 export default class Session extends InfraCommand {
   static override summary = 'Open a shell, or run one command, on a managed instance through Session Manager.'
@@ -33,7 +33,7 @@ Every session carries a reason, sent as StartSession's Reason. The session is te
     const interactive = this.interactive()
     const reason = await sessionReason(flags.reason, interactive)
     const plugin = flags['dry-run'] ? undefined : findPlugin(flags.plugin)
-    const ctx = await commandSsmContext(this.loadEstate(flags.estate), flags, 'session')
+    const ctx = await commandSsmContext(this.loadEstate(flags.estate), flags, SESSION_PURPOSE)
     const plan = await planSession(ctx, {target: args.target, reason, command: flags.command, tty: flags.tty, pick: targetPicker(interactive)})
     if (flags['dry-run'] || !plugin) {
       if (!this.jsonEnabled()) this.log(renderPlan(plan))

@@ -4,7 +4,7 @@ import type {OpenSession} from '../../ssm/session-api.js'
 import {listSessions} from '../../ssm/session.js'
 import {renderTable} from '../../output/table.js'
 import {InfraCommand, awsFlags} from '../_lib/base-command.js'
-import {commandSsmContext} from '../_lib/ssm.js'
+import {SESSION_PURPOSE, commandSsmContext} from '../_lib/ssm.js'
 
 export default class SessionList extends InfraCommand {
   static override summary = 'List your open Session Manager sessions in an environment\'s account.'
@@ -18,7 +18,7 @@ export default class SessionList extends InfraCommand {
 
   async run(): Promise<{environment: string; owner: string | null; sessions: OpenSession[]}> {
     const {flags} = await this.parse(SessionList)
-    const ctx = await commandSsmContext(this.loadEstate(flags.estate), flags, 'session-list')
+    const ctx = await commandSsmContext(this.loadEstate(flags.estate), flags, SESSION_PURPOSE)
     const owner = flags.all ? undefined : await ctx.callerArn()
     const sessions = await listSessions(ctx, owner)
     if (!this.jsonEnabled()) {

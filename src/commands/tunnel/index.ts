@@ -11,7 +11,7 @@ import {resolveTunnels} from '../../ssm/targets.js'
 import {type TunnelEvent, type TunnelState, PORT_FORWARD_DOCUMENT, TunnelSet, portForwardRequest} from '../../ssm/tunnel.js'
 import {InfraError} from '../../errors.js'
 import {InfraCommand} from '../_lib/base-command.js'
-import {commandSsmContext, sessionFlags, sessionReason, stopSignal, targetPicker} from '../_lib/ssm.js'
+import {SESSION_PURPOSE, commandSsmContext, sessionFlags, sessionReason, stopSignal, targetPicker} from '../_lib/ssm.js'
 
 interface TunnelReport {
   environment: string
@@ -67,7 +67,7 @@ A dropped tunnel (idle timeout, websocket closed, expired credentials, plugin cr
     const reason = checkReason(await sessionReason(flags.reason, interactive))
     const plugin = flags['dry-run'] ? undefined : findPlugin(flags.plugin)
     const estate = this.loadEstate(flags.estate)
-    const ctx = await commandSsmContext(estate, flags, 'tunnel')
+    const ctx = await commandSsmContext(estate, flags, SESSION_PURPOSE)
     const resolved = await resolveTunnels(ctx, names, flags.to ?? [], flags['local-port'] ?? [])
     const bastion = await findBastion(ctx, ctx.env.name, targetPicker(interactive))
     const report: TunnelReport = {environment: ctx.env.name, bastion: bastion.instanceId, document: PORT_FORWARD_DOCUMENT, dryRun: Boolean(flags['dry-run']), tunnels: []}
