@@ -190,7 +190,9 @@ export class TunnelSet {
         'TUNNEL_FAILED',
       )
     }
-    void exitOf(child).then((code) => {
+    void exitOf(child).then(async (code) => {
+      // Anything the plugin left in its group goes with it, so nothing holds the port.
+      await stopChild(child, {group: true})
       if (run.child !== child || run.stopping || this.closed) return
       this.reconnect(run, `the plugin exited with ${code}${stderr.trim() ? ` (${stderr.trim().split('\n').at(-1)})` : ''}`, 1)
     })
