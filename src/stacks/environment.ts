@@ -60,7 +60,16 @@ export class EnvironmentStack extends TerraformStack {
       : undefined
     if (bastion) discovered.bastionAsg = bastion.autoScalingGroup.name
 
-    const eks = hasLayer(env, 'eks') ? new Eks(this, 'eks', ctx, {network, keyArn: key.arn, logGroups: logs}) : undefined
+    const roles = hasLayer(env, 'roles') ? new CrossAccountRoles(this, 'roles', ctx) : undefined
+    const eks = hasLayer(env, 'eks')
+      ? new Eks(this, 'eks', ctx, {
+          network,
+          keyArn: key.arn,
+          logGroups: logs,
+          apiClientSecurityGroupIds: bastion ? [bastion.securityGroup.id] : [],
+          deployRoleArn: roles?.deployRole.arn,
+        })
+      : undefined
     if (eks) discovered.eksClusterName = eks.cluster.name
 
     if (withDatabase) {
@@ -70,7 +79,6 @@ export class EnvironmentStack extends TerraformStack {
       discovered.databaseSecretArn = database.instance.masterUserSecret.get(0).secretArn
     }
     if (hasLayer(env, 'waf')) discovered.wafWebAclArn = new Waf(this, 'waf', ctx).webAcl.arn
-    if (hasLayer(env, 'roles')) new CrossAccountRoles(this, 'roles', ctx)
 
     new Discovery(this, 'discovery', ctx, discovered)
   }
