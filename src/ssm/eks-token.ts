@@ -16,6 +16,7 @@ export const CLUSTER_ID_HEADER = 'x-k8s-aws-id'
 /** As `aws eks get-token`: the URL is presigned for 60 s, EKS accepts the token for 15 minutes, kubectl is told 14 to renew in time. */
 export const PRESIGN_SECONDS = 60
 export const TOKEN_LIFETIME_MINUTES = 14
+const CONTENT_HASH_HEADER = 'x-amz-content-sha256'
 
 /**
  * An EKS bearer token, the way aws-iam-authenticator reads it: a presigned STS
@@ -33,9 +34,11 @@ export async function eksToken(options: {clusterName: string; region: string; cr
       hostname,
       path: '/',
       query: {Action: 'GetCallerIdentity', Version: '2011-06-15'},
-      headers: {host: hostname, [CLUSTER_ID_HEADER]: options.clusterName},
+      // The content hash header only selects UNSIGNED-PAYLOAD, as botocore presigns (SigV4QueryAuth);
+      // it is neither signed nor put in the URL.
+      headers: {host: hostname, [CLUSTER_ID_HEADER]: options.clusterName, [CONTENT_HASH_HEADER]: 'UNSIGNED-PAYLOAD'},
     },
-    {expiresIn: PRESIGN_SECONDS, signingDate: now},
+    {expiresIn: PRESIGN_SECONDS, signingDate: now, unsignableHeaders: new Set([CONTENT_HASH_HEADER]), unhoistableHeaders: new Set([CONTENT_HASH_HEADER])},
   )
   const query = Object.entries(signed.query ?? {})
     .map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(String(value))}`)
