@@ -1,5 +1,5 @@
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync, readFileSync} from 'node:fs'
+import {chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import https from 'node:https'
 import net, {type AddressInfo} from 'node:net'
 import os from 'node:os'
@@ -14,6 +14,7 @@ import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 import {awsClientConfig} from '../../src/aws/clients.js'
 import {findTarget, loadEstate} from '../../src/estate/load.js'
 import {BIN, runCli} from '../support/cli.js'
+import {freePort} from '../support/net.js'
 import {type SsmSessionStandIn, startSsmSessionStandIn} from '../support/ssm-session-standin.js'
 import {seedClients, writeTestEstate} from '../support/ssm-seed.js'
 
@@ -36,7 +37,7 @@ let apiCa: string
 let eksHost: string
 const apiAuthorizations: string[] = []
 
-const pluginRuns = (): any[] => readFileSync(pluginLog, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line))
+const pluginRuns = (): any[] => (existsSync(pluginLog) ? readFileSync(pluginLog, 'utf8') : '').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line))
 
 function groupMembers(pgid: number): number[] {
   const out = execFileSync('ps', ['-eo', 'pid=,pgid=,stat='], {encoding: 'utf8'})
@@ -243,5 +244,64 @@ describe('infra tunnel against moto with the stand-in plugin', () => {
     expect(standIn.sessions.get(mine[0].sessionId)?.state).toBe('Terminated')
     expect(groupMembers(mine[0].pid)).toEqual([])
     expect(await portFree(ready.tunnels[0].localPort)).toBe(true)
+  })
+})
+
+describe('infra tunnel db --psql', () => {
+  const PG_BIN = '/usr/lib/postgresql/15/bin'
+  const pgData = path.join(work, 'pg')
+  let pgPort: number
+
+  beforeAll(async () => {
+    // A real PostgreSQL as the database behind the bastion (its binaries refuse to run as root).
+    chmodSync(work, 0o755)
+    mkdirSync(pgData, {recursive: true})
+    const {uid, gid} = {uid: Number(execFileSync('id', ['-u', 'postgres'], {encoding: 'utf8'})), gid: Number(execFileSync('id', ['-g', 'postgres'], {encoding: 'utf8'}))}
+    chownSync(pgData, uid, gid)
+    pgPort = await freePort()
+    execFileSync('runuser', ['-u', 'postgres', '--', `${PG_BIN}/initdb`, '-D', pgData, '-A', 'trust', '-U', 'infra_admin'], {stdio: 'ignore'})
+    execFileSync('runuser', ['-u', 'postgres', '--', `${PG_BIN}/pg_ctl`, '-D', pgData, '-w', '-l', path.join(pgData, 'log'), '-o', `-p ${pgPort} -k ${pgData} -c listen_addresses=127.0.0.1`, 'start'], {stdio: 'ignore'})
+  })
+
+  afterAll(() => {
+    execFileSync('runuser', ['-u', 'postgres', '--', `${PG_BIN}/pg_ctl`, '-D', pgData, '-m', 'immediate', 'stop'], {stdio: 'ignore'})
+  })
+
+  it('runs psql through the tunnel with an IAM auth token in PGPASSWORD, then closes the tunnel', async () => {
+    // The real psql, behind a wrapper that notes what it was given.
+    const wrapper = path.join(work, 'psql-wrapper')
+    writeFileSync(wrapper, `#!/bin/sh\nprintf '%s' "$PGPASSWORD" > ${work}/pgpassword\nprintf '%s\\n' "$@" > ${work}/psql-args\nexec /usr/bin/psql "$@"\n`)
+    chmodSync(wrapper, 0o755)
+    const before = pluginRuns().length
+    const result = await execa('node', [BIN, 'tunnel', 'db', '--psql', '--psql-path', wrapper, '--db-name', 'postgres', '--env', 'net', '--estate', estateFile, '--reason', 'psql test'], {
+      reject: false,
+      input: "select 'through-' || 'the-tunnel' as answer;\n",
+      env: {
+        CI: '',
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+        AWS_EC2_METADATA_DISABLED: 'true',
+        PATH: `${STANDIN_BIN}${path.delimiter}${process.env.PATH}`,
+        STANDIN_PLUGIN_LOG: pluginLog,
+        STANDIN_RELAY_MAP: JSON.stringify({[`${DB_HOST}:5432`]: `127.0.0.1:${pgPort}`}),
+        PGSSLMODE: 'disable', // the test server has no TLS; infra asks for require otherwise
+      },
+      timeout: 120_000,
+    })
+    expect(result.stderr).not.toMatch(/Error/)
+    expect(result.stdout).toContain('through-the-tunnel')
+    expect(result.exitCode).toBe(0)
+    const [run] = pluginRuns().slice(before)
+    const localPort = JSON.parse(run.argv[4]).Parameters.localPortNumber[0]
+    expect(readFileSync(path.join(work, 'psql-args'), 'utf8').trim().split('\n')).toEqual(['--host', '127.0.0.1', '--port', localPort, '--username', 'infra_admin', '--dbname', 'postgres'])
+    // An RDS IAM token: a presigned rds-db connect for the real endpoint, as the assumed role.
+    const token = new URL(`https://${readFileSync(path.join(work, 'pgpassword'), 'utf8')}`)
+    expect(`${token.hostname}:${token.port}`).toBe(`${DB_HOST}:5432`)
+    expect(token.searchParams.get('Action')).toBe('connect')
+    expect(token.searchParams.get('DBUser')).toBe('infra_admin')
+    expect(token.searchParams.get('X-Amz-Credential')).toMatch(/^ASIA\w+\/\d{8}\/eu-west-1\/rds-db\/aws4_request$/)
+    expect(token.searchParams.get('X-Amz-Expires')).toBe('900')
+    expect(standIn.sessions.get(run.sessionId)?.state).toBe('Terminated')
+    expect(groupMembers(run.pid)).toEqual([])
   })
 })
