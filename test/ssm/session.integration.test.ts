@@ -5,6 +5,7 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {GetCallerIdentityCommand, STSClient} from '@aws-sdk/client-sts'
+import pty from '@lydell/node-pty'
 import {execa} from 'execa'
 import {afterAll, beforeAll, beforeEach, describe, expect, inject, it} from 'vitest'
 
@@ -195,5 +196,27 @@ describe('infra session: the session-manager-plugin contract of the AWS CLI', ()
     expect(listed.sessions.map((s: any) => [s.sessionId, s.reason])).toEqual([[mine.SessionId, 'left open']])
     const all = JSON.parse((await runCli(['session', 'list', '--env', 'ops', '--estate', estateFile, '--json', '--all'], {env: baseEnv()})).stdout)
     expect(all.sessions.map((s: any) => s.sessionId).sort()).toEqual([mine.SessionId, theirs.SessionId].sort())
+  })
+
+  it('at a terminal gives the shell the keyboard: Ctrl-C reaches the remote side, not infra, and the shell\'s exit status comes back', async () => {
+    const env = Object.fromEntries(Object.entries({...process.env, ...baseEnv(), CI: ''}).filter((entry): entry is [string, string] => entry[1] !== undefined))
+    const term = pty.spawn(process.execPath, [BIN, 'session', 'bastion', '--env', 'ops', '--estate', estateFile, '--reason', 'interactive'], {cols: 120, rows: 30, env})
+    let screen = ''
+    term.onData((data) => (screen += data))
+    const exited = new Promise<number>((resolve) => term.onExit(({exitCode}) => resolve(exitCode)))
+    const deadline = Date.now() + 60_000
+    while (pluginRuns().length === 0 || !/Starting session with SessionId/.test(screen)) {
+      if (Date.now() > deadline) throw new Error(`no session: ${screen}`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    term.write('\u0003') // Ctrl-C: the whole foreground group gets SIGINT
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    term.write('echo still-$((40+2)); exit 4\r')
+    expect(await exited).toBe(4)
+    expect(screen).toContain('still-42')
+    const [run] = pluginRuns()
+    expect(JSON.parse(run.argv[4])).toEqual({Target: bastionId, Reason: 'interactive'})
+    expect(terminated()).toEqual([run.sessionId])
   })
 })
