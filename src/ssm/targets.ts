@@ -47,14 +47,19 @@ export function parseLocalPorts(values: string[], names: string[]): Map<string, 
 }
 
 /** Tunnel specs for db, eks and each --to, their remote ends read from the discovery parameters. */
-export async function resolveTunnels(ctx: SsmContext, names: string[], to: string[], localPortFlags: string[]): Promise<ResolvedTunnels> {
+/** Checks the tunnel names, --to values and local ports before anything is asked or called. */
+export function checkTunnelArguments(names: string[], to: string[], localPortFlags: string[]): Map<string, number> {
   const unknown = names.filter((n) => !(NAMED_TUNNELS as readonly string[]).includes(n))
   if (unknown.length > 0) {
     throw new InfraError(`unknown tunnel ${unknown.join(', ')}`, `name ${NAMED_TUNNELS.join(' or ')}, or use --to host:port`, 'BAD_ARGUMENT')
   }
   if (names.length === 0 && to.length === 0) throw new InfraError('no tunnel named', 'name db or eks, or give --to host:port', 'BAD_ARGUMENT')
-  const allNames = [...new Set(names), ...to.map((value) => value.trim())]
-  const ports = parseLocalPorts(localPortFlags, allNames)
+  for (const value of to) parseHostPort(value)
+  return parseLocalPorts(localPortFlags, [...new Set(names), ...to.map((value) => value.trim())])
+}
+
+export async function resolveTunnels(ctx: SsmContext, names: string[], to: string[], localPortFlags: string[]): Promise<ResolvedTunnels> {
+  const ports = checkTunnelArguments(names, to, localPortFlags)
   const resolved: ResolvedTunnels = {specs: []}
   for (const name of new Set(names)) {
     if (name === 'db') {

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {parseHostPort, parseLocalPorts} from '../../src/ssm/targets.js'
+import {checkTunnelArguments, parseHostPort, parseLocalPorts} from '../../src/ssm/targets.js'
 import {checkReason} from '../../src/ssm/session.js'
 
 describe('tunnel arguments', () => {
@@ -17,6 +17,13 @@ describe('tunnel arguments', () => {
     expect(() => parseLocalPorts(['15432'], ['db', 'eks'])).toThrow(/does not say which tunnel/)
     expect(() => parseLocalPorts(['cache=1'], ['db'])).toThrow(/not one of the tunnels/)
     expect(() => parseLocalPorts(['db=http'], ['db'])).toThrow(/is not a port/)
+  })
+
+  it('checks names, --to and ports before anything is asked or called', () => {
+    expect(() => checkTunnelArguments(['redis'], [], [])).toThrow(/unknown tunnel redis/)
+    expect(() => checkTunnelArguments([], [], [])).toThrow(/no tunnel named/)
+    expect(() => checkTunnelArguments(['db'], ['nohost'], [])).toThrow(/is not host:port/)
+    expect(checkTunnelArguments(['db'], ['10.1.0.5:80'], ['10.1.0.5:80=8080'])).toEqual(new Map([['10.1.0.5:80', 8080]]))
   })
 
   it('wants a reason StartSession accepts (1 to 256 characters)', () => {

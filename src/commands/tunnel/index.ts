@@ -7,7 +7,7 @@ import {kubeconfigPath, writeKubeContext} from '../../ssm/kubeconfig.js'
 import {findPlugin} from '../../ssm/plugin.js'
 import {DEFAULT_DB_NAME, DEFAULT_DB_USER, runPsql} from '../../ssm/psql.js'
 import {checkReason} from '../../ssm/session.js'
-import {resolveTunnels} from '../../ssm/targets.js'
+import {checkTunnelArguments, resolveTunnels} from '../../ssm/targets.js'
 import {type TunnelEvent, type TunnelState, PORT_FORWARD_DOCUMENT, TunnelSet, portForwardRequest} from '../../ssm/tunnel.js'
 import {InfraError} from '../../errors.js'
 import {InfraCommand} from '../_lib/base-command.js'
@@ -63,6 +63,7 @@ A dropped tunnel (idle timeout, websocket closed, expired credentials, plugin cr
     const {argv, flags} = await this.parse(Tunnel)
     const names = argv as string[]
     if (flags.psql && !names.includes('db')) throw new InfraError('--psql needs the db tunnel', 'run: infra tunnel db --psql --env ...', 'BAD_FLAG')
+    checkTunnelArguments(names, flags.to ?? [], flags['local-port'] ?? [])
     const interactive = this.interactive()
     const reason = checkReason(await sessionReason(flags.reason, interactive))
     const plugin = flags['dry-run'] ? undefined : findPlugin(flags.plugin)
