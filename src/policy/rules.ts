@@ -31,7 +31,7 @@ function portRule(id: string, checkov: string, port: number, service: string): R
     title: `No ingress on ${port} (${service}) from anywhere: access is through Session Manager`,
     severity: 'critical',
     types: SG_TYPES,
-    fix: `remove the ingress rule for port ${port}; use \`infra session\` or \`infra tunnel\` instead`,
+    fix: `remove the ingress rule for port ${port}; for a shell use \`infra session bastion --env ENV --reason "..."\` (or \`infra session INSTANCE-ID\`), to reach a port use \`infra tunnel --to HOST:PORT --env ENV --reason "..."\``,
     check: (resource) => {
       const open = ingressRules(resource).find((rule) => coversPort(rule, port))
       return open ? `allows ${service} (port ${port}) in from ${open.cidrs.join(', ') || 'another security group'}` : undefined

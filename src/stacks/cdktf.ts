@@ -17,6 +17,8 @@ export {DbParameterGroup} from '@cdktf/provider-aws/lib/db-parameter-group/index
 export {DbSubnetGroup} from '@cdktf/provider-aws/lib/db-subnet-group/index.js'
 export {DefaultSecurityGroup} from '@cdktf/provider-aws/lib/default-security-group/index.js'
 export {Eip} from '@cdktf/provider-aws/lib/eip/index.js'
+export {EksAccessEntry} from '@cdktf/provider-aws/lib/eks-access-entry/index.js'
+export {EksAccessPolicyAssociation} from '@cdktf/provider-aws/lib/eks-access-policy-association/index.js'
 export {EksCluster} from '@cdktf/provider-aws/lib/eks-cluster/index.js'
 export {EksNodeGroup} from '@cdktf/provider-aws/lib/eks-node-group/index.js'
 export {FlowLog} from '@cdktf/provider-aws/lib/flow-log/index.js'

@@ -1,5 +1,7 @@
 import {
   Construct,
+  EksAccessEntry,
+  EksAccessPolicyAssociation,
   EksCluster,
   EksNodeGroup,
   IamOpenidConnectProvider,
@@ -29,6 +31,8 @@ const NODE_INGRESS: [protocol: string, from: number, to: number, description: st
   ['udp', 1025, 3388, 'Pods (UDP, below RDP)'],
   ['udp', 3390, 65535, 'Pods (UDP, above RDP)'],
 ]
+/** What the deploy role may do in the cluster: everything, as it may in the account. */
+export const DEPLOY_ACCESS_POLICY = 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy'
 export const EKS_LOG_TYPES = ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler']
 
 /** A private EKS cluster: API reachable only inside the VPC, secrets under KMS, every control-plane log on. */
@@ -38,7 +42,20 @@ export class Eks extends Construct {
   /** On the nodes and the control plane's network interfaces; what may reach the database. */
   readonly nodeSecurityGroup: SecurityGroup
 
-  constructor(scope: Construct, id: string, ctx: StackContext, props: {network: Network; keyArn: string; logGroups: LogGroups}) {
+  constructor(
+    scope: Construct,
+    id: string,
+    ctx: StackContext,
+    props: {
+      network: Network
+      keyArn: string
+      logGroups: LogGroups
+      /** Reach the private API on 443 (the bastion, for `infra tunnel eks`). */
+      apiClientSecurityGroupIds?: string[]
+      /** Mapped by an access entry (authentication mode API has no aws-auth ConfigMap). */
+      deployRoleArn?: string
+    },
+  ) {
     super(scope, id)
     const {prefix} = ctx
     const clusterName = `${prefix}-eks`
@@ -54,7 +71,12 @@ export class Eks extends Construct {
       name: `${prefix}-eks-nodes`,
       description: 'EKS nodes and control plane: each other only; out through NAT and endpoints',
       vpcId: props.network.vpc.id,
-      ingress: NODE_INGRESS.map(([protocol, fromPort, toPort, description]) => ({description, protocol, fromPort, toPort, selfAttribute: true})),
+      ingress: [
+        ...NODE_INGRESS.map(([protocol, fromPort, toPort, description]) => ({description, protocol, fromPort, toPort, selfAttribute: true})),
+        ...(props.apiClientSecurityGroupIds?.length
+          ? [{description: 'Kubernetes API from the bastion (infra tunnel eks)', protocol: 'tcp', fromPort: 443, toPort: 443, securityGroups: props.apiClientSecurityGroupIds}]
+          : []),
+      ],
       egress: [{description: 'Out through the NAT gateway and VPC endpoints', protocol: '-1', fromPort: 0, toPort: 0, cidrBlocks: ['0.0.0.0/0']}],
       tags: {Name: `${prefix}-eks-nodes`},
     })
@@ -75,6 +97,17 @@ export class Eks extends Construct {
       // Fixed when the cluster is created and never read back the same way: do not replace over it.
       lifecycle: {ignoreChanges: ['access_config[0].bootstrap_cluster_creator_admin_permissions']},
     })
+
+    if (props.deployRoleArn) {
+      const entry = new EksAccessEntry(this, 'deploy-access', {clusterName: this.cluster.name, principalArn: props.deployRoleArn, type: 'STANDARD'})
+      new EksAccessPolicyAssociation(this, 'deploy-admin', {
+        clusterName: this.cluster.name,
+        principalArn: props.deployRoleArn,
+        policyArn: DEPLOY_ACCESS_POLICY,
+        accessScope: {type: 'cluster'},
+        dependsOn: [entry],
+      })
+    }
 
     // IRSA: pods get AWS roles through the cluster's OIDC issuer, never the node's credentials.
     new IamOpenidConnectProvider(this, 'oidc', {

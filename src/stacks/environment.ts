@@ -61,7 +61,16 @@ export class EnvironmentStack extends TerraformStack {
       : undefined
     if (bastion) discovered.bastionAsg = bastion.autoScalingGroup.name
 
-    const eks = hasLayer(env, 'eks') ? new Eks(this, 'eks', ctx, {network, keyArn: key.arn, logGroups: logs}) : undefined
+    const roles = hasLayer(env, 'roles') ? new CrossAccountRoles(this, 'roles', ctx) : undefined
+    const eks = hasLayer(env, 'eks')
+      ? new Eks(this, 'eks', ctx, {
+          network,
+          keyArn: key.arn,
+          logGroups: logs,
+          apiClientSecurityGroupIds: bastion ? [bastion.securityGroup.id] : [],
+          deployRoleArn: roles?.deployRole.arn,
+        })
+      : undefined
     if (eks) discovered.eksClusterName = eks.cluster.name
 
     if (withDatabase) {
@@ -78,7 +87,6 @@ export class EnvironmentStack extends TerraformStack {
       discovered.serviceResultsBucket = service.results.bucket.bucket
     }
     if (hasLayer(env, 'waf')) discovered.wafWebAclArn = new Waf(this, 'waf', ctx).webAcl.arn
-    if (hasLayer(env, 'roles')) new CrossAccountRoles(this, 'roles', ctx)
 
     new Discovery(this, 'discovery', ctx, discovered)
   }

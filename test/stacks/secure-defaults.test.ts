@@ -201,6 +201,36 @@ describe('EKS', () => {
   })
 })
 
+describe('EKS through the bastion (infra tunnel eks)', () => {
+  it('accepts the Kubernetes API on 443 from the bastion\'s security group, on the group the cluster carries', () => {
+    const group = dev.all('aws_security_group').find((sg) => sg.name === 'acme-dev-eks-nodes')!
+    const fromBastion = group.ingress.filter((rule: any) => (rule.security_groups ?? []).length > 0)
+    expect(fromBastion).toHaveLength(1)
+    expect(fromBastion[0]).toMatchObject({protocol: 'tcp', from_port: 443, to_port: 443})
+    expect(fromBastion[0].security_groups).toEqual([expect.stringContaining('bastion_sg')])
+    expect(fromBastion[0].cidr_blocks ?? []).toEqual([])
+    expect(dev.one('aws_eks_cluster').vpc_config.security_group_ids).toEqual([expect.stringContaining('eks_node-sg')])
+  })
+
+  it('maps the environment\'s deploy role with an access entry and the cluster admin policy', () => {
+    const entry = dev.one('aws_eks_access_entry')
+    expect(entry.principal_arn).toMatch(/aws_iam_role\.roles_deploy.*\.arn/)
+    expect(entry.type).toBe('STANDARD')
+    const association = dev.one('aws_eks_access_policy_association')
+    expect(association).toMatchObject({policy_arn: 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy', access_scope: {type: 'cluster'}})
+    expect(association.principal_arn).toBe(entry.principal_arn)
+    expect(association.depends_on).toEqual([expect.stringContaining('aws_eks_access_entry')])
+    expect(dev.one('aws_eks_cluster').access_config.authentication_mode).toBe('API')
+  })
+
+  it('opens nothing for the bastion and maps no role when those layers are left out', () => {
+    const bare = synth('dev', estateWith((doc) => (doc.environments.dev.omitLayers = ['bastion', 'roles'])))
+    const group = bare.all('aws_security_group').find((sg) => sg.name === 'acme-dev-eks-nodes')!
+    expect(group.ingress.filter((rule: any) => (rule.security_groups ?? []).length > 0)).toEqual([])
+    expect(bare.all('aws_eks_access_entry')).toHaveLength(0)
+  })
+})
+
 describe('RDS PostgreSQL', () => {
   it('is private, encrypted, with a managed password, in the data subnets', () => {
     const db = dev.one('aws_db_instance')

@@ -1,0 +1,124 @@
+import {
+  DescribeInstanceInformationCommand,
+  DescribeSessionsCommand,
+  ResumeSessionCommand,
+  SSMClient,
+  StartSessionCommand,
+  TerminateSessionCommand,
+} from '@aws-sdk/client-ssm'
+
+import {InfraError} from '../errors.js'
+
+/** What StartSession sends: the API's own shape, also what the plugin gets as its fifth argument. */
+export interface StartSessionRequest {
+  Target: string
+  DocumentName?: string
+  Parameters?: Record<string, string[]>
+  Reason?: string
+}
+
+/** The three fields of StartSession's (or ResumeSession's) answer the plugin needs. */
+export interface SessionHandle {
+  SessionId: string
+  TokenValue: string
+  StreamUrl: string
+}
+
+export interface OpenSession {
+  sessionId: string
+  target: string
+  status: string
+  startDate?: string
+  owner?: string
+  reason?: string
+  documentName?: string
+}
+
+/**
+ * The Session Manager calls infra makes that only AWS answers (no emulator has them): start,
+ * resume and end a session, ask whether instances are online, list open sessions. Everything
+ * else (EC2, Auto Scaling, SSM parameters, STS) goes through the ordinary SDK clients.
+ */
+export interface SessionApi {
+  /** The SSM endpoint URL the plugin is given (its sixth argument). */
+  readonly endpoint: string
+  startSession(request: StartSessionRequest): Promise<SessionHandle>
+  resumeSession(sessionId: string): Promise<SessionHandle>
+  terminateSession(sessionId: string): Promise<void>
+  /** Ping status (Online, ConnectionLost, Inactive) of each instance known to Systems Manager. */
+  pingStatus(instanceIds: string[]): Promise<Map<string, string>>
+  /** Active sessions, only those owned by `owner` when given. */
+  activeSessions(owner?: string): Promise<OpenSession[]>
+}
+
+/** The default public SSM endpoint of a region, as the AWS CLI reports it to the plugin. */
+export function ssmEndpointUrl(region: string, override?: string): string {
+  if (override) return override
+  return `https://ssm.${region}.${region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'}`
+}
+
+/** The SessionApi of AWS itself, through the SDK's SSM client. */
+export class SdkSessionApi implements SessionApi {
+  constructor(
+    private readonly client: SSMClient,
+    readonly endpoint: string,
+  ) {}
+
+  async startSession(request: StartSessionRequest): Promise<SessionHandle> {
+    return handle(await this.client.send(new StartSessionCommand(request)), 'StartSession')
+  }
+
+  async resumeSession(sessionId: string): Promise<SessionHandle> {
+    return handle(await this.client.send(new ResumeSessionCommand({SessionId: sessionId})), 'ResumeSession')
+  }
+
+  async terminateSession(sessionId: string): Promise<void> {
+    await this.client.send(new TerminateSessionCommand({SessionId: sessionId}))
+  }
+
+  async pingStatus(instanceIds: string[]): Promise<Map<string, string>> {
+    const status = new Map<string, string>()
+    // The API takes at most 50 ids per InstanceIds filter.
+    for (let i = 0; i < instanceIds.length; i += 50) {
+      let next: string | undefined
+      do {
+        const page = await this.client.send(
+          new DescribeInstanceInformationCommand({Filters: [{Key: 'InstanceIds', Values: instanceIds.slice(i, i + 50)}], NextToken: next}),
+        )
+        for (const info of page.InstanceInformationList ?? []) if (info.InstanceId) status.set(info.InstanceId, info.PingStatus ?? 'Unknown')
+        next = page.NextToken
+      } while (next)
+    }
+    return status
+  }
+
+  async activeSessions(owner?: string): Promise<OpenSession[]> {
+    const sessions: OpenSession[] = []
+    let next: string | undefined
+    do {
+      const page = await this.client.send(
+        new DescribeSessionsCommand({State: 'Active', Filters: owner ? [{key: 'Owner', value: owner}] : undefined, NextToken: next}),
+      )
+      for (const s of page.Sessions ?? []) {
+        sessions.push({
+          sessionId: s.SessionId ?? '',
+          target: s.Target ?? '',
+          status: s.Status ?? '',
+          startDate: s.StartDate?.toISOString(),
+          owner: s.Owner,
+          reason: s.Reason,
+          documentName: s.DocumentName,
+        })
+      }
+      next = page.NextToken
+    } while (next)
+    return sessions
+  }
+}
+
+function handle(response: {SessionId?: string; TokenValue?: string; StreamUrl?: string}, call: string): SessionHandle {
+  if (!response.SessionId || !response.TokenValue || !response.StreamUrl) {
+    throw new InfraError(`${call} answered without a session id, token or stream URL`, 'retry; if it persists, check the SSM endpoint', 'SESSION_START_FAILED')
+  }
+  return {SessionId: response.SessionId, TokenValue: response.TokenValue, StreamUrl: response.StreamUrl}
+}

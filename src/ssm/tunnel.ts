@@ -1,0 +1,240 @@
+import {type ChildProcess, spawn} from 'node:child_process'
+import {createServer} from 'node:net'
+import {createInterface} from 'node:readline'
+
+import {InfraError} from '../errors.js'
+import type {SsmContext} from './context.js'
+import type {SessionTarget} from './discovery.js'
+import {type SessionManagerPlugin, checkPluginSupports, pluginLaunch} from './plugin.js'
+import {exitOf, stopChild} from './process.js'
+import type {SessionHandle, StartSessionRequest} from './session-api.js'
+
+export const PORT_FORWARD_DOCUMENT = 'AWS-StartPortForwardingSessionToRemoteHost'
+/** What the plugin prints once its local listener is up (sessionmanagerplugin/session/portsession). */
+const PORT_OPENED = /Port (\d+) opened for sessionId (\S+?)\.?\s*$/
+
+export interface TunnelSpec {
+  /** db, eks, or host:port for --to. */
+  name: string
+  host: string
+  port: number
+  localPort?: number
+}
+
+export interface TunnelState {
+  name: string
+  host: string
+  port: number
+  localPort: number
+  sessionId: string
+  /** How many times it was re-established. */
+  reconnects: number
+}
+
+export type TunnelEvent =
+  | {type: 'opened'; tunnel: TunnelState}
+  | {type: 'dropped'; tunnel: TunnelState; detail: string; retryInMs: number}
+  | {type: 'reopened'; tunnel: TunnelState}
+  | {type: 'retry-failed'; tunnel: TunnelState; detail: string; retryInMs: number}
+
+export interface TunnelOptions {
+  bastion: SessionTarget
+  reason: string
+  specs: TunnelSpec[]
+  onEvent?: (event: TunnelEvent) => void
+  /** First wait before re-establishing a dropped tunnel; doubles up to maxBackoffMs. */
+  backoffMs?: number
+  maxBackoffMs?: number
+  /** Consecutive failed attempts after which the tunnel gives up. */
+  maxAttempts?: number
+  /** How long the plugin may take to open its port. */
+  openTimeoutMs?: number
+}
+
+/** A free TCP port on loopback, for a tunnel given none. */
+export function freeLocalPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const {port} = server.address() as {port: number}
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+export function portForwardRequest(bastionId: string, spec: {host: string; port: number}, localPort: number, reason: string): StartSessionRequest {
+  return {
+    Target: bastionId,
+    DocumentName: PORT_FORWARD_DOCUMENT,
+    Parameters: {host: [spec.host], portNumber: [String(spec.port)], localPortNumber: [String(localPort)]},
+    Reason: reason,
+  }
+}
+
+interface Running {
+  state: TunnelState
+  request: StartSessionRequest
+  child?: ChildProcess
+  stopping: boolean
+  retryTimer?: NodeJS.Timeout
+}
+
+/**
+ * Several port forwards through one bastion, each its own session and plugin process group.
+ * A plugin that exits (idle timeout, websocket closed, credentials expired, crash) is replaced:
+ * the session is resumed if AWS still has it, else a new one starts, with exponential backoff,
+ * on the same local port. close() ends every plugin group and every session in AWS.
+ */
+export class TunnelSet {
+  private readonly running: Running[] = []
+  private closed = false
+  private failure?: (error: InfraError) => void
+  /** Rejects when a tunnel gives up after maxAttempts; never resolves. */
+  readonly failed: Promise<never>
+
+  constructor(
+    private readonly ctx: SsmContext,
+    private readonly plugin: SessionManagerPlugin,
+    private readonly options: TunnelOptions,
+  ) {
+    this.failed = new Promise<never>((_, reject) => (this.failure = reject))
+    this.failed.catch(() => undefined)
+    checkPluginSupports(plugin, PORT_FORWARD_DOCUMENT)
+  }
+
+  /** Opens every tunnel; resolves once each plugin has printed its open port. */
+  async open(): Promise<TunnelState[]> {
+    const taken = new Set(this.options.specs.map((s) => s.localPort).filter((p): p is number => p !== undefined))
+    for (const spec of this.options.specs) {
+      let localPort = spec.localPort
+      while (localPort === undefined || (spec.localPort === undefined && taken.has(localPort))) localPort = await freeLocalPort()
+      taken.add(localPort)
+      const request = portForwardRequest(this.options.bastion.instanceId, spec, localPort, this.options.reason)
+      const run: Running = {state: {name: spec.name, host: spec.host, port: spec.port, localPort, sessionId: '', reconnects: 0}, request, stopping: false}
+      this.running.push(run)
+    }
+    try {
+      for (const run of this.running) {
+        await this.launch(run, await this.ctx.sessions.startSession(run.request))
+        this.options.onEvent?.({type: 'opened', tunnel: {...run.state}})
+      }
+    } catch (error) {
+      await this.close()
+      throw error
+    }
+    return this.states()
+  }
+
+  states(): TunnelState[] {
+    return this.running.map((run) => ({...run.state}))
+  }
+
+  /** Ends every plugin process group and terminates every session in AWS. Safe to call twice. */
+  async close(): Promise<void> {
+    this.closed = true
+    await Promise.all(
+      this.running.map(async (run) => {
+        run.stopping = true
+        if (run.retryTimer) clearTimeout(run.retryTimer)
+        if (run.child) await stopChild(run.child, {group: true})
+        if (run.state.sessionId) await this.ctx.sessions.terminateSession(run.state.sessionId).catch(() => undefined)
+      }),
+    )
+  }
+
+  private async launch(run: Running, handle: SessionHandle): Promise<void> {
+    run.state.sessionId = handle.SessionId
+    const credentials = await this.ctx.pluginCredentials()
+    const launch = pluginLaunch({
+      plugin: this.plugin,
+      handle,
+      region: this.ctx.region,
+      request: run.request,
+      endpoint: this.ctx.sessions.endpoint,
+      profile: this.ctx.profile,
+      credentials,
+    })
+    // A group of its own: Ctrl-C at the terminal reaches infra only, which ends the group itself.
+    const child = spawn(launch.file, launch.args, {env: launch.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true})
+    run.child = child
+    let stderr = ''
+    child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)))
+    const lines = createInterface({input: child.stdout!})
+    const opened = new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no "Port ... opened" from the plugin within ${(this.options.openTimeoutMs ?? 30_000) / 1000}s`)), this.options.openTimeoutMs ?? 30_000)
+      lines.on('line', (line) => {
+        const match = PORT_OPENED.exec(line)
+        if (match) {
+          clearTimeout(timer)
+          resolve(Number(match[1]))
+        }
+      })
+      child.once('error', (error) => {
+        clearTimeout(timer)
+        reject(error)
+      })
+      child.once('exit', (code) => {
+        clearTimeout(timer)
+        reject(new Error(`the plugin exited with ${code} before opening the port${stderr.trim() ? `: ${stderr.trim().split('\n').at(-1)}` : ''}`))
+      })
+    })
+    try {
+      const port = await opened
+      if (port !== run.state.localPort) run.state.localPort = port
+    } catch (error) {
+      await stopChild(child, {group: true})
+      throw new InfraError(
+        `tunnel ${run.state.name} (${run.state.host}:${run.state.port} on 127.0.0.1:${run.state.localPort}) did not open: ${(error as Error).message}`,
+        'check that the local port is free and the bastion can reach the host; run again with --dry-run to see the request',
+        'TUNNEL_FAILED',
+      )
+    }
+    void exitOf(child).then(async (code) => {
+      // Anything the plugin left in its group goes with it, so nothing holds the port.
+      await stopChild(child, {group: true})
+      if (run.child !== child || run.stopping || this.closed) return
+      this.reconnect(run, `the plugin exited with ${code}${stderr.trim() ? ` (${stderr.trim().split('\n').at(-1)})` : ''}`, 1)
+    })
+  }
+
+  private reconnect(run: Running, detail: string, attempt: number): void {
+    const base = this.options.backoffMs ?? 1000
+    const delay = Math.min(base * 2 ** (attempt - 1), this.options.maxBackoffMs ?? 30_000)
+    this.options.onEvent?.({type: attempt === 1 ? 'dropped' : 'retry-failed', tunnel: {...run.state}, detail, retryInMs: delay})
+    run.retryTimer = setTimeout(async () => {
+      if (run.stopping || this.closed) return
+      try {
+        await this.launch(run, await this.resumeOrStart(run))
+        run.state.reconnects++
+        this.options.onEvent?.({type: 'reopened', tunnel: {...run.state}})
+      } catch (error) {
+        if (run.stopping || this.closed) return
+        if (attempt >= (this.options.maxAttempts ?? 8)) {
+          this.failure?.(
+            new InfraError(
+              `tunnel ${run.state.name} could not be re-established after ${attempt} attempts: ${(error as Error).message}`,
+              'check your credentials (they may have expired) and that the bastion is online, then run again',
+              'TUNNEL_LOST',
+            ),
+          )
+          return
+        }
+        this.reconnect(run, (error as Error).message, attempt + 1)
+      }
+    }, delay)
+  }
+
+  /** The same session when AWS still holds it (ResumeSession), else a fresh one. */
+  private async resumeOrStart(run: Running): Promise<SessionHandle> {
+    const previous = run.state.sessionId
+    if (previous) {
+      try {
+        return await this.ctx.sessions.resumeSession(previous)
+      } catch {
+        await this.ctx.sessions.terminateSession(previous).catch(() => undefined)
+      }
+    }
+    return this.ctx.sessions.startSession(run.request)
+  }
+}

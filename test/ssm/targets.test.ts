@@ -1,0 +1,34 @@
+import {describe, expect, it} from 'vitest'
+
+import {checkTunnelArguments, parseHostPort, parseLocalPorts} from '../../src/ssm/targets.js'
+import {checkReason} from '../../src/ssm/session.js'
+
+describe('tunnel arguments', () => {
+  it('reads host:port, IPv6 in brackets too, and names what is wrong otherwise', () => {
+    expect(parseHostPort('10.1.4.20:8080')).toEqual({host: '10.1.4.20', port: 8080})
+    expect(parseHostPort('acme-dev-db.abc.eu-west-1.rds.amazonaws.com:5432')).toEqual({host: 'acme-dev-db.abc.eu-west-1.rds.amazonaws.com', port: 5432})
+    expect(parseHostPort('[fd00::1]:443')).toEqual({host: 'fd00::1', port: 443})
+    for (const bad of ['10.1.4.20', 'host:0', 'host:70000', ':80', 'a b:80']) expect(() => parseHostPort(bad)).toThrow(/is not host:port/)
+  })
+
+  it('takes a bare local port for one tunnel and NAME=PORT for several', () => {
+    expect(parseLocalPorts(['15432'], ['db'])).toEqual(new Map([['db', 15432]]))
+    expect(parseLocalPorts(['db=15432', 'eks=16443'], ['db', 'eks'])).toEqual(new Map([['db', 15432], ['eks', 16443]]))
+    expect(() => parseLocalPorts(['15432'], ['db', 'eks'])).toThrow(/does not say which tunnel/)
+    expect(() => parseLocalPorts(['cache=1'], ['db'])).toThrow(/not one of the tunnels/)
+    expect(() => parseLocalPorts(['db=http'], ['db'])).toThrow(/is not a port/)
+  })
+
+  it('checks names, --to and ports before anything is asked or called', () => {
+    expect(() => checkTunnelArguments(['redis'], [], [])).toThrow(/unknown tunnel redis/)
+    expect(() => checkTunnelArguments([], [], [])).toThrow(/no tunnel named/)
+    expect(() => checkTunnelArguments(['db'], ['nohost'], [])).toThrow(/is not host:port/)
+    expect(checkTunnelArguments(['db'], ['10.1.0.5:80'], ['10.1.0.5:80=8080'])).toEqual(new Map([['10.1.0.5:80', 8080]]))
+  })
+
+  it('wants a reason StartSession accepts (1 to 256 characters)', () => {
+    expect(checkReason('  INC-1  ')).toBe('INC-1')
+    expect(() => checkReason('   ')).toThrow(/needs a reason/)
+    expect(() => checkReason('x'.repeat(257))).toThrow(/at most 256/)
+  })
+})

@@ -1,0 +1,119 @@
+import {randomBytes} from 'node:crypto'
+import {readFileSync} from 'node:fs'
+import http from 'node:http'
+import https from 'node:https'
+import type {AddressInfo} from 'node:net'
+
+/**
+ * A stand-in for the five Session Manager calls moto does not have (StartSession,
+ * TerminateSession, ResumeSession, DescribeInstanceInformation, DescribeSessions), at the wire:
+ * an HTTP endpoint that answers those (AWS JSON 1.1, X-Amz-Target AmazonSSM.*) and relays every
+ * other request, of every service, to moto unchanged. infra runs its real SDK code against it.
+ */
+export interface SsmSessionStandIn {
+  endpoint: string
+  /** Every call it answered itself, in order, with its request body. */
+  calls: {operation: string; body: any}[]
+  sessions: Map<string, {target: string; owner: string; reason?: string; document?: string; state: 'Connected' | 'Terminated'; startDate: number}>
+  /** Instances that are not online in Systems Manager (every other instance id is Online). */
+  offline: Set<string>
+  /** Makes ResumeSession fail, as when AWS has dropped the session. */
+  refuseResume: boolean
+  stop(): Promise<void>
+}
+
+const OWN_OPERATIONS = new Set(['StartSession', 'TerminateSession', 'ResumeSession', 'DescribeInstanceInformation', 'DescribeSessions'])
+
+export async function startSsmSessionStandIn(motoEndpoint: string, caBundle: string): Promise<SsmSessionStandIn> {
+  const ca = readFileSync(caBundle)
+  const moto = new URL(motoEndpoint)
+  let counter = 0
+  const standIn: SsmSessionStandIn = {endpoint: '', calls: [], sessions: new Map(), offline: new Set(), refuseResume: false, stop: async () => undefined}
+
+  const relay = (method: string, path: string, headers: http.IncomingHttpHeaders, body: Buffer): Promise<{status: number; headers: http.IncomingHttpHeaders; body: Buffer}> =>
+    new Promise((resolve, reject) => {
+      const request = https.request({host: moto.hostname, port: moto.port, method, path, headers: {...headers, host: moto.host}, ca}, (response) => {
+        const chunks: Buffer[] = []
+        response.on('data', (chunk) => chunks.push(chunk))
+        response.on('end', () => resolve({status: response.statusCode ?? 500, headers: response.headers, body: Buffer.concat(chunks)}))
+      })
+      request.on('error', reject)
+      request.end(body)
+    })
+
+  /** The caller's ARN as moto knows its access key: the session's Owner, as AWS records it. */
+  const callerArn = async (headers: http.IncomingHttpHeaders): Promise<string> => {
+    const body = Buffer.from('Action=GetCallerIdentity&Version=2011-06-15')
+    // moto routes by the credential scope's service: the same key, scoped to STS.
+    const authorization = String(headers.authorization ?? '').replace(/\/ssm\/aws4_request/, '/sts/aws4_request')
+    const answer = await relay('POST', '/', {authorization, ...(headers['x-amz-security-token'] ? {'x-amz-security-token': headers['x-amz-security-token']} : {}), 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length)}, body)
+    return /<Arn>([^<]+)<\/Arn>/.exec(answer.body.toString())?.[1] ?? 'unknown'
+  }
+
+  const answer = async (operation: string, body: any, headers: http.IncomingHttpHeaders): Promise<[number, unknown]> => {
+    const handle = (id: string) => ({SessionId: id, TokenValue: randomBytes(24).toString('base64'), StreamUrl: `wss://ssmmessages.eu-west-1.amazonaws.com/v1/data-channel/${id}?role=publish_subscribe`})
+    switch (operation) {
+      case 'StartSession': {
+        const id = `standin-${++counter}-${randomBytes(4).toString('hex')}`
+        standIn.sessions.set(id, {target: body.Target, owner: await callerArn(headers), reason: body.Reason, document: body.DocumentName, state: 'Connected', startDate: Date.now() / 1000})
+        return [200, handle(id)]
+      }
+      case 'ResumeSession': {
+        const session = standIn.sessions.get(body.SessionId)
+        if (!session || session.state !== 'Connected' || standIn.refuseResume) return [400, {__type: 'DoesNotExistException', message: `session ${body.SessionId} cannot be resumed`}]
+        return [200, handle(body.SessionId)]
+      }
+      case 'TerminateSession': {
+        const session = standIn.sessions.get(body.SessionId)
+        if (session) session.state = 'Terminated'
+        return [200, {SessionId: body.SessionId}]
+      }
+      case 'DescribeInstanceInformation': {
+        const ids: string[] = (body.Filters ?? []).find((f: any) => f.Key === 'InstanceIds')?.Values ?? []
+        return [200, {InstanceInformationList: ids.map((id) => ({InstanceId: id, PingStatus: standIn.offline.has(id) ? 'ConnectionLost' : 'Online', ResourceType: 'EC2Instance'}))}]
+      }
+      case 'DescribeSessions': {
+        const owner = (body.Filters ?? []).find((f: any) => f.key === 'Owner')?.value
+        const active = body.State === 'Active'
+        const list = [...standIn.sessions.entries()]
+          .filter(([, s]) => (active ? s.state === 'Connected' : s.state === 'Terminated') && (!owner || s.owner === owner))
+          .map(([id, s]) => ({SessionId: id, Target: s.target, Status: s.state, StartDate: s.startDate, Owner: s.owner, Reason: s.reason, DocumentName: s.document}))
+        return [200, {Sessions: list}]
+      }
+    }
+    return [400, {__type: 'InvalidAction'}]
+  }
+
+  const server = http.createServer((request, response) => {
+    const chunks: Buffer[] = []
+    request.on('data', (chunk) => chunks.push(chunk))
+    request.on('end', async () => {
+      const body = Buffer.concat(chunks)
+      try {
+        const target = String(request.headers['x-amz-target'] ?? '')
+        const operation = target.startsWith('AmazonSSM.') ? target.slice('AmazonSSM.'.length) : ''
+        if (OWN_OPERATIONS.has(operation)) {
+          const parsed = JSON.parse(body.toString() || '{}')
+          standIn.calls.push({operation, body: parsed})
+          const [status, payload] = await answer(operation, parsed, request.headers)
+          response.writeHead(status, {'content-type': 'application/x-amz-json-1.1'})
+          response.end(JSON.stringify(payload))
+          return
+        }
+        const relayed = await relay(request.method ?? 'GET', request.url ?? '/', request.headers, body)
+        const headers = {...relayed.headers}
+        delete headers['transfer-encoding']
+        headers['content-length'] = String(relayed.body.length)
+        response.writeHead(relayed.status, headers)
+        response.end(relayed.body)
+      } catch (error) {
+        response.writeHead(500, {'content-type': 'application/json'})
+        response.end(JSON.stringify({__type: 'StandInError', message: String(error)}))
+      }
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  standIn.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  standIn.stop = () => new Promise((resolve) => server.close(() => resolve()))
+  return standIn
+}
