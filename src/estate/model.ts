@@ -64,6 +64,21 @@ export interface Estate {
   environments: EnvironmentSpec[]
   clients: EnvironmentSpec[]
   exceptions: RiskException[]
+  /** The repository whose pipelines change the estate, and the branch of each environment. */
+  delivery?: DeliverySettings
+  /**
+   * Whether infra assumes each target's roleArn. False (INFRA_ASSUME_ROLE=false) when the
+   * credentials already belong to the target account: a pipeline's OIDC role.
+   */
+  assumeRoles: boolean
+}
+
+export interface DeliverySettings {
+  provider: 'github'
+  /** owner/name */
+  repository: string
+  /** Environment name to the branch that deploys it. */
+  branches: Record<string, string>
 }
 
 const PROFILES: Record<Sizing, SizingProfile> = {

@@ -9,6 +9,7 @@ import {Eks} from './eks.js'
 import {Endpoints} from './endpoints.js'
 import {Alarms, LogGroups} from './monitoring.js'
 import {Network} from './network.js'
+import {PipelineAccess} from './pipeline-access.js'
 import {awsProvider} from './provider.js'
 import {CrossAccountRoles} from './roles.js'
 import {AuditBucket, AuditTrail, EncryptionKey, FlowLogs} from './security.js'
@@ -71,6 +72,8 @@ export class EnvironmentStack extends TerraformStack {
     }
     if (hasLayer(env, 'waf')) discovered.wafWebAclArn = new Waf(this, 'waf', ctx).webAcl.arn
     if (hasLayer(env, 'roles')) new CrossAccountRoles(this, 'roles', ctx)
+    const branch = estate.delivery?.branches[env.name]
+    if (branch && hasLayer(env, 'roles')) new PipelineAccess(this, 'pipeline', ctx, {repository: estate.delivery!.repository, branch})
 
     new Discovery(this, 'discovery', ctx, discovered)
   }

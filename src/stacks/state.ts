@@ -38,7 +38,7 @@ export function useStateBucket(stack: TerraformStack, ctx: StackContext, stackNa
     key: `${STATE_KEY_PREFIX}/${env.name}/${stackName}.tfstate`,
     region: env.region,
     encrypt: true,
-    assumeRole: {roleArn: env.roleArn},
+    ...(estate.assumeRoles ? {assumeRole: {roleArn: env.roleArn}} : {}),
     ...backendEmulatorSettings(estate),
   })
   // cdktf 0.21 predates the S3 backend's native lock file; it is set as a raw override.
