@@ -56,7 +56,7 @@ export async function awsClientConfig(access: AwsAccess): Promise<AwsClientConfi
   const endpoint = access.estate.endpoint
   const requestHandler = caBundleHandler()
   const base = fromNodeProviderChain({profile: access.profile, clientConfig: {requestHandler}})
-  const credentials = access.target
+  const credentials = access.target && access.estate.assumeRoles !== false
     ? fromTemporaryCredentials({
         masterCredentials: base,
         params: {RoleArn: access.target.roleArn, RoleSessionName: roleSessionName(access.purpose), DurationSeconds: 3600},

@@ -5,6 +5,7 @@ import {parse as parseYaml} from 'yaml'
 
 import {EXIT, InfraError, fromSystemError} from '../errors.js'
 import {cidrsOverlap, parseCidr} from './cidr.js'
+import {parseDelivery} from './delivery.js'
 import {
   EGRESS_MODES,
   type EnvironmentSpec,
@@ -75,7 +76,9 @@ export function loadEstate(options: LoadEstateOptions = {}): Estate {
   const estate = parseEstate(raw, file)
   // An emulator endpoint in the environment wins, so every command can be pointed at moto.
   const endpoint = env.AWS_ENDPOINT_URL ?? estate.endpoint
-  return endpoint ? {...estate, endpoint} : estate
+  // A pipeline's OIDC role already is the target account's: nothing to assume.
+  const assumeRoles = !/^(false|0|no)$/i.test(env.INFRA_ASSUME_ROLE ?? '')
+  return {...estate, assumeRoles, ...(endpoint ? {endpoint} : {})}
 }
 
 /** One problem with the estate file: the field's path, what is wrong, and what to write instead. */
@@ -165,6 +168,7 @@ export function parseEstate(raw: unknown, source: string): Estate {
   if (endpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(endpoint)) problem('endpoint', `"${endpoint}" is not an http(s) URL`, 'write the emulator\'s URL, e.g. https://127.0.0.1:5000, or remove endpoint for real AWS')
 
   const exceptions = parseExceptions(doc.exceptions, problem)
+  const delivery = parseDelivery(doc.delivery, environments, problem)
   const estate: Estate = {
     source,
     organization: {name: orgName, managementAccountId},
@@ -175,6 +179,8 @@ export function parseEstate(raw: unknown, source: string): Estate {
     pendingClients,
     defaults: {region: defaultRegion, roleName: defaultRoleName},
     ...(clientCidrPool ? {clientCidrPool} : {}),
+    ...(delivery ? {delivery} : {}),
+    assumeRoles: true,
   }
   checkEstateWide(estate, problem)
   if (issues.length > 0) throw new EstateValidationError(source, issues)

@@ -82,6 +82,13 @@ export interface Estate {
   clientCidrPool?: CidrPool
   /** The estate's defaults for new targets: region and the role infra assumes. */
   defaults?: {region: string; roleName: string}
+  /** The repository whose pipelines change the estate, and the branch of each environment. */
+  delivery?: DeliverySettings
+  /**
+   * Whether infra assumes each target's roleArn. False (INFRA_ASSUME_ROLE=false) when the
+   * credentials already belong to the target account: a pipeline's OIDC role.
+   */
+  assumeRoles: boolean
 }
 
 /**
@@ -104,6 +111,14 @@ export interface CidrPool {
   cidr: string
   /** Prefix length of each client's block, e.g. 16 for /16 blocks. */
   blockPrefix: number
+}
+
+export interface DeliverySettings {
+  provider: 'github'
+  /** owner/name */
+  repository: string
+  /** Environment name to the branch that deploys it. */
+  branches: Record<string, string>
 }
 
 const PROFILES: Record<Sizing, SizingProfile> = {

@@ -9,6 +9,7 @@ import {Eks} from './eks.js'
 import {Endpoints} from './endpoints.js'
 import {Alarms, LogGroups} from './monitoring.js'
 import {Network} from './network.js'
+import {PipelineAccess} from './pipeline-access.js'
 import {awsProvider} from './provider.js'
 import {CrossAccountRoles} from './roles.js'
 import {ServiceRole} from './service-role.js'
@@ -87,6 +88,8 @@ export class EnvironmentStack extends TerraformStack {
       discovered.serviceResultsBucket = service.results.bucket.bucket
     }
     if (hasLayer(env, 'waf')) discovered.wafWebAclArn = new Waf(this, 'waf', ctx).webAcl.arn
+    const branch = estate.delivery?.branches[env.name]
+    if (branch && hasLayer(env, 'roles')) new PipelineAccess(this, 'pipeline', ctx, {repository: estate.delivery!.repository, branch})
 
     new Discovery(this, 'discovery', ctx, discovered)
   }

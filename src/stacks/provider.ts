@@ -17,7 +17,7 @@ export function awsProvider(scope: Construct, estate: Estate, env: EnvironmentSp
   return new AwsProvider(scope, 'aws', {
     region: env.region,
     allowedAccountIds: [env.accountId],
-    assumeRole: [{roleArn: env.roleArn, sessionName: roleSessionName('provision')}],
+    ...(estate.assumeRoles ? {assumeRole: [{roleArn: env.roleArn, sessionName: roleSessionName('provision')}]} : {}),
     defaultTags: [{tags: {Organization: estate.organization.name, Environment: env.name, ManagedBy: 'infra'}}],
     ...(emulator
       ? {

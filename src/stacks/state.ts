@@ -40,7 +40,7 @@ export function useStateBucket(stack: TerraformStack, ctx: StackContext, stackNa
     key: stateKey(env, stackName),
     region: env.region,
     encrypt: true,
-    assumeRole: {roleArn: env.roleArn},
+    ...(estate.assumeRoles ? {assumeRole: {roleArn: env.roleArn}} : {}),
     ...backendEmulatorSettings(estate),
   })
   // cdktf 0.21 predates the S3 backend's native lock file; it is set as a raw override.

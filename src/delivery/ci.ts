@@ -1,0 +1,127 @@
+import {createHash} from 'node:crypto'
+import {existsSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {InfraError} from '../errors.js'
+import type {Estate} from '../estate/model.js'
+
+export const CI_PROVIDERS = ['github'] as const
+export type CiProvider = (typeof CI_PROVIDERS)[number]
+
+const TEMPLATES = fileURLToPath(new URL('../../templates/ci/', import.meta.url))
+/** The terraform the pipelines install: the version this repository's tests run. */
+export const PIPELINE_TERRAFORM_VERSION = '1.11.4'
+export const PIPELINE_NODE_VERSION = '20.19'
+const HASH_LINE = /^# infra-template-sha256: ([0-9a-f]{64})\n/m
+
+export interface PipelineFile {
+  /** Relative to the repository root. */
+  path: string
+  environment: string
+  content: string
+}
+
+/** The aws provider version the stacks pin, so the pipeline's provider cache key follows upgrades. */
+export function pinnedAwsProviderVersion(): string {
+  const require = createRequire(import.meta.url)
+  const pkg = require('@cdktf/provider-aws/package.json') as {cdktf: {provider: {version: string}}}
+  return pkg.cdktf.provider.version
+}
+
+/** One workflow per environment the estate's delivery settings name, rendered from the shipped template. */
+export function renderPipelines(estate: Estate, provider: CiProvider = 'github'): PipelineFile[] {
+  const delivery = estate.delivery
+  if (!delivery) {
+    throw new InfraError(
+      `the estate (${estate.source}) names no repository to deliver from`,
+      'add `delivery: {repository: owner/name}` to the estate (branches default to develop -> dev, test -> test, main -> prod), provision the environments so their pipeline roles exist, then run this again',
+      'NO_DELIVERY_SETTINGS',
+    )
+  }
+  const template = readFileSync(path.join(TEMPLATES, provider, 'infra-environment.yml'), 'utf8')
+  const prefix = estate.organization.name
+  return Object.entries(delivery.branches).map(([envName, branch]) => {
+    const env = estate.environments.find((candidate) => candidate.name === envName)!
+    const values: Record<string, string> = {
+      env: env.name,
+      branch,
+      accountId: env.accountId,
+      region: env.region,
+      planRole: `${prefix}-${env.name}-pipeline-plan`,
+      deployRole: `${prefix}-${env.name}-pipeline-deploy`,
+      nodeVersion: PIPELINE_NODE_VERSION,
+      terraformVersion: PIPELINE_TERRAFORM_VERSION,
+      awsProviderVersion: pinnedAwsProviderVersion(),
+      // Protected environments wait for an approval in a GitHub environment of the same name.
+      approvalEnvironment: env.protected ? `environment: ${env.name}` : '',
+    }
+    const body = fillTemplate(template, values)
+    return {path: `.github/workflows/infra-${env.name}.yml`, environment: env.name, content: withHash(body)}
+  })
+}
+
+/** Replaces %%name%% placeholders; a line left empty by its placeholder is dropped. */
+export function fillTemplate(template: string, values: Record<string, string>): string {
+  const lines: string[] = []
+  for (const line of template.split('\n')) {
+    const filled = line.replace(/%%(\w+)%%/g, (_, name: string) => {
+      if (!(name in values)) throw new Error(`template placeholder %%${name}%% has no value`)
+      return values[name]
+    })
+    if (filled !== line && filled.trim() === '') continue
+    lines.push(filled)
+  }
+  return lines.join('\n')
+}
+
+function withHash(body: string): string {
+  return `# infra-template-sha256: ${sha256(body)}\n${body}`
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
+
+export type WriteOutcome = 'created' | 'updated' | 'unchanged' | 'refused' | 'overwritten'
+
+export interface WrittenPipeline {
+  path: string
+  environment: string
+  outcome: WriteOutcome
+}
+
+/**
+ * Writes the files into a repository. A file infra wrote and nobody changed since is updated; a
+ * file someone edited (its content no longer matches the hash infra stamped on it) is left alone
+ * unless `force` is set. Each file is written whole (temp file, then rename).
+ */
+export function writePipelines(root: string, files: PipelineFile[], force = false): WrittenPipeline[] {
+  const results = files.map((file) => {
+    const target = path.join(root, file.path)
+    if (!existsSync(target)) return {file, target, outcome: 'created' as WriteOutcome}
+    const current = readFileSync(target, 'utf8')
+    if (current === file.content) return {file, target, outcome: 'unchanged' as WriteOutcome}
+    const stamped = HASH_LINE.exec(current)
+    const edited = !stamped || sha256(current.replace(HASH_LINE, '')) !== stamped[1]
+    if (edited) return {file, target, outcome: (force ? 'overwritten' : 'refused') as WriteOutcome}
+    return {file, target, outcome: 'updated' as WriteOutcome}
+  })
+  const refused = results.filter((result) => result.outcome === 'refused')
+  if (refused.length > 0) {
+    throw new InfraError(
+      `${refused.map((result) => result.file.path).join(', ')} ${refused.length === 1 ? 'was' : 'were'} edited since infra wrote ${refused.length === 1 ? 'it' : 'them'}; nothing was written`,
+      'keep your edits (and merge the template by hand), or pass --force to replace them',
+      'PIPELINE_EDITED',
+      1,
+      {refused: refused.map((result) => result.file.path)},
+    )
+  }
+  for (const result of results) {
+    if (result.outcome === 'unchanged') continue
+    mkdirSync(path.dirname(result.target), {recursive: true})
+    const temp = `${result.target}.${process.pid}.tmp`
+    writeFileSync(temp, result.file.content)
+    renameSync(temp, result.target)
+  }
+  return results.map((result) => ({path: result.file.path, environment: result.file.environment, outcome: result.outcome}))
+}

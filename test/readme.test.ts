@@ -1,0 +1,61 @@
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+
+import {describe, expect, it} from 'vitest'
+
+const ROOT = path.resolve(import.meta.dirname, '..')
+const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8')
+const manifest = JSON.parse(readFileSync(path.join(ROOT, 'oclif.manifest.json'), 'utf8')) as {
+  commands: Record<string, {flags: Record<string, {allowNo?: boolean}>}>
+}
+/** Commands that plugins bring; they are not in our manifest. */
+const PLUGIN_COMMANDS = new Set(['autocomplete', 'help'])
+
+interface Row {
+  commands: string[]
+  flags: string[]
+  text: string
+}
+
+/** The rows of the README's command table: the commands of the first cell and every flag the row names. */
+function commandTable(): Row[] {
+  const section = readme.split('\n## Commands\n')[1]?.split('\n## ')[0] ?? ''
+  return section
+    .split('\n')
+    .filter((line) => line.startsWith('| `infra'))
+    .map((line) => {
+      const [first] = line.slice(2).split(' | ')
+      const words = first.replaceAll('`', '').replace(/^infra /, '').split(' ')
+      const topics: string[] = []
+      while (words.length && !words[0].startsWith('-')) topics.push(words.shift()!)
+      // `jobs trigger\|status` names several commands of one topic.
+      const last = topics.pop() ?? ''
+      const commands = last.split('\\|').map((name) => [...topics, name].filter((w) => !/^[A-Z]+$/.test(w)).join(':'))
+      const flags = [...line.matchAll(/`[^`]*?--([a-z][a-z-]*)/g)].map((match) => match[1])
+      const inline = [...line.matchAll(/--([a-z][a-z-]*)/g)].map((match) => match[1])
+      return {commands, flags: [...new Set([...flags, ...inline])], text: line}
+    })
+}
+
+describe('the README command table', () => {
+  const rows = commandTable()
+
+  it('names only commands that exist', () => {
+    expect(rows.length).toBeGreaterThan(5)
+    for (const row of rows) for (const id of row.commands) expect(PLUGIN_COMMANDS.has(id) || id in manifest.commands, `${id} in: ${row.text}`).toBe(true)
+  })
+
+  it('covers every command of the manifest', () => {
+    const documented = new Set(rows.flatMap((row) => row.commands))
+    const missing = Object.keys(manifest.commands).filter((id) => !documented.has(id))
+    expect(missing).toEqual([])
+  })
+
+  it('names only flags those commands have', () => {
+    for (const row of rows) {
+      const known = row.commands.flatMap((id) => Object.entries(manifest.commands[id]?.flags ?? {}).flatMap(([name, flag]) => (flag.allowNo ? [name, `no-${name}`] : [name])))
+      if (row.commands.every((id) => PLUGIN_COMMANDS.has(id))) continue
+      for (const flag of row.flags) expect(known, `--${flag} in: ${row.text}`).toContain(flag)
+    }
+  })
+})
