@@ -26,14 +26,22 @@ function commandTable(): Row[] {
     .map((line) => {
       const [first] = line.slice(2).split(' | ')
       const words = first.replaceAll('`', '').replace(/^infra /, '').split(' ')
-      const topics: string[] = []
-      while (words.length && !words[0].startsWith('-')) topics.push(words.shift()!)
-      // `jobs trigger\|status` names several commands of one topic.
-      const last = topics.pop() ?? ''
-      const commands = last.split('\\|').map((name) => [...topics, name].filter((w) => !/^[A-Z]+$/.test(w)).join(':'))
-      const flags = [...line.matchAll(/`[^`]*?--([a-z][a-z-]*)/g)].map((match) => match[1])
-      const inline = [...line.matchAll(/--([a-z][a-z-]*)/g)].map((match) => match[1])
-      return {commands, flags: [...new Set([...flags, ...inline])], text: line}
+      const plain: string[] = []
+      while (words.length && !/^[-[]/.test(words[0])) plain.push(words.shift()!)
+      // `jobs trigger\|status` names several commands; `session bastion\|ID` one command and its argument.
+      const alternatives = plain.reduce<string[][]>((paths, word) => paths.flatMap((p) => word.split('\\|').map((alt) => [...p, alt])), [[]])
+      const commands = [...new Set(alternatives.map((path) => {
+        for (let n = path.length; n > 0; n--) {
+          const id = path.slice(0, n).join(':')
+          if (id in manifest.commands || PLUGIN_COMMANDS.has(id)) return id
+        }
+        return path.join(':')
+      }))]
+      // The first cell's flags, and every code span that is a flag (`--endpoint`); spans that quote
+      // another tool (`kubectl apply --server-side`) are not ours.
+      const ownSpans = [first, ...[...line.matchAll(/`(--[^`]*)`/g)].map((match) => match[1])]
+      const flags = ownSpans.flatMap((span) => [...span.matchAll(/--([a-z][a-z-]*)/g)].map((match) => match[1]))
+      return {commands, flags: [...new Set(flags)], text: line}
     })
 }
 

@@ -1,10 +1,13 @@
+import {appendFileSync} from 'node:fs'
+import path from 'node:path'
+
 import {Flags} from '@oclif/core'
 
 import {findTarget} from '../estate/load.js'
 import {InfraCommand, awsFlags} from './_lib/base-command.js'
 import {InfraError} from '../errors.js'
 import {RULES} from '../policy/rules.js'
-import {renderProvisionReport, renderStackPlan} from './_lib/render-provision.js'
+import {renderProvisionMarkdown, renderProvisionReport, renderStackPlan} from './_lib/render-provision.js'
 import {type ProvisionMode, type ProvisionReport, provision} from '../provision/provision.js'
 import {CONFIRMATION_EXIT_CODE, confirmChange, requireValue} from '../prompts/interaction.js'
 import type {FleetReport} from '../onboarding/fleet.js'
@@ -24,6 +27,7 @@ Protected environments (prod) and every --destroy need the target's name typed t
     '<%= config.bin %> provision --env dev --destroy',
     '<%= config.bin %> provision --clients all --parallel 4',
     '<%= config.bin %> provision --env prod --yes --confirm prod',
+    '<%= config.bin %> provision --env dev --plan-only --plan-dir plan',
   ]
 
   static override flags = {
@@ -40,6 +44,9 @@ Protected environments (prod) and every --destroy need the target's name typed t
     'accept-risk': Flags.string({description: 'accept findings of this rule for this run (repeatable); needs --reason, which is recorded', multiple: true, dependsOn: ['reason']}),
     reason: Flags.string({description: 'why the --accept-risk findings are accepted (recorded in the work folder)', dependsOn: ['accept-risk']}),
     timeout: Flags.integer({description: 'minutes any one terraform call may take', default: 60, min: 1, helpGroup: 'TERRAFORM'}),
+    'plan-only': Flags.boolean({description: 'plan every stack and keep the saved plans for review (--plan-dir); apply nothing', exclusive: ['dry-run', 'destroy', 'from-plan', 'clients'], helpGroup: 'REVIEW'}),
+    'plan-dir': Flags.string({description: 'with --plan-only, the folder for the saved plans and their manifest (default <work-dir>/<env>/plan)', helpGroup: 'REVIEW'}),
+    'from-plan': Flags.string({description: 'apply the reviewed plans in this folder if they are still current; otherwise plan again and stop (PLAN_STALE)', exclusive: ['dry-run', 'destroy', 'clients'], helpGroup: 'REVIEW', helpValue: 'DIR'}),
     clients: Flags.string({description: 'provision clients instead of one target: all, a list (a,b) or a glob (eu-*); one summary, one question', exclusive: ['env', 'destroy'], helpGroup: 'FLEET'}),
     parallel: Flags.integer({description: 'with --clients, how many clients are planned and applied at a time (default 4)', min: 1, dependsOn: ['clients'], helpGroup: 'FLEET'}),
   }
@@ -79,11 +86,17 @@ Protected environments (prod) and every --destroy need the target's name typed t
     if (!flags.validate && !flags['dry-run']) {
       throw new InfraError('--no-validate only applies to --dry-run', 'add --dry-run, or drop --no-validate (a real run always plans with terraform)', 'FLAG_CONFLICT', 2)
     }
-    const mode: ProvisionMode = flags['dry-run'] ? 'dry-run' : flags.destroy ? 'destroy' : 'apply'
-    const report = await provision({
+    if (flags['plan-dir'] && !flags['plan-only']) {
+      throw new InfraError('--plan-dir only applies to --plan-only', 'add --plan-only, or pass the reviewed folder with --from-plan', 'FLAG_CONFLICT', 2)
+    }
+    const mode: ProvisionMode = flags['dry-run'] ? 'dry-run' : flags.destroy ? 'destroy' : flags['plan-only'] ? 'plan' : 'apply'
+    const planDir = flags['plan-only'] ? (flags['plan-dir'] ?? path.join(flags['work-dir'], env.name, 'plan')) : undefined
+    const run = (overrides: Partial<Parameters<typeof provision>[0]>) => provision({
       estate,
       env,
       mode,
+      planDir,
+      fromPlan: flags['from-plan'],
       workDir: flags['work-dir'],
       validate: flags.validate,
       profile: flags.profile,
@@ -103,10 +116,30 @@ Protected environments (prod) and every --destroy need the target's name typed t
         if (!agreed && !this.jsonEnabled()) this.logToStderr(`Not confirmed: nothing was applied to ${stack.name}.`)
         return agreed
       },
+      ...overrides,
     })
+    let report: ProvisionReport
+    try {
+      report = await run({})
+    } catch (error) {
+      if (!(error instanceof InfraError && error.code === 'PLAN_STALE')) throw error
+      // Plan again so the difference is on record, then stop: nothing unreviewed is applied.
+      const replanDir = path.join(flags['work-dir'], env.name, 'replanned')
+      const fresh = await run({mode: 'plan', fromPlan: undefined, planDir: replanDir})
+      if (!this.jsonEnabled()) this.log(renderProvisionReport(fresh))
+      writeStepSummary(fresh)
+      throw new InfraError(error.message, `${error.fix ?? 'plan again for review'}; the fresh plans are in ${replanDir}`, 'PLAN_STALE', 1, {replanned: fresh})
+    }
     if (!this.jsonEnabled()) this.log(renderProvisionReport(report))
+    writeStepSummary(report)
     // Declined: the report says what was applied before; the exit code says nothing more was.
     if (report.stacks.some((stack) => stack.skipped === 'declined')) process.exitCode = CONFIRMATION_EXIT_CODE
     return report
   }
+}
+
+/** In a GitHub Actions job, the plan (or what was applied) goes to the job's summary page. */
+function writeStepSummary(report: ProvisionReport): void {
+  const file = process.env.GITHUB_STEP_SUMMARY
+  if (file) appendFileSync(file, renderProvisionMarkdown(report))
 }

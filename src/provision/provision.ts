@@ -1,4 +1,5 @@
-import {existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {Listr, ListrLogger, type ListrTask, ProcessOutput} from 'listr2'
@@ -17,7 +18,22 @@ import {summarizePlan} from '../terraform/runner.js'
 import {type TerraformSettings, terraformFactory} from '../terraform/workspace.js'
 import {type BootstrapStateHome, locateBootstrapState} from './bootstrap-state.js'
 
-export type ProvisionMode = 'dry-run' | 'apply' | 'destroy'
+/**
+ * dry-run: synthesize (and validate); plan: plan every stack and keep the saved plans for review,
+ * apply nothing; apply: plan, confirm, apply (or, with fromPlan, apply the reviewed plans);
+ * destroy: plan and apply the removal.
+ */
+export type ProvisionMode = 'dry-run' | 'plan' | 'apply' | 'destroy'
+
+/** What a reviewed plan folder holds beside the saved plans: which configuration each was made from. */
+export interface PlanManifest {
+  environment: string
+  accountId: string
+  createdAt: string
+  stacks: {name: string; configSha256: string; planFile: string | null; summary: PlanSummary | null}[]
+}
+
+export const PLAN_MANIFEST = 'plan-manifest.json'
 
 export interface ProvisionOptions {
   estate: Estate
@@ -35,6 +51,10 @@ export interface ProvisionOptions {
   renderer: 'default' | 'simple' | 'silent'
   /** Rules whose findings are accepted for this run (--accept-risk), each with its recorded reason. */
   acceptedRisks?: {rule: string; reason: string}[]
+  /** plan mode: the folder the saved plans and their manifest are written to (a pipeline's artifact). */
+  planDir?: string
+  /** apply mode: the folder of reviewed plans to apply instead of planning anew. */
+  fromPlan?: string
 }
 
 export interface ResourceCount {
@@ -50,8 +70,8 @@ export interface StackReport {
   /** Absent on a dry run. */
   plan?: PlanSummary
   applied: boolean
-  /** Why nothing was applied: no changes, declined, or a dry run. */
-  skipped?: 'no-changes' | 'declined' | 'dry-run' | 'kept'
+  /** Why nothing was applied: no changes, declined, a dry run, kept on destroy, planned for review, or waiting for its state bucket. */
+  skipped?: 'no-changes' | 'declined' | 'dry-run' | 'kept' | 'planned' | 'waits-for-bootstrap'
   /** The security gate: on the synthesized stack, and on the saved plan before it is applied. */
   audit: {synthesized?: AuditSummary; plan?: AuditSummary}
 }
@@ -76,6 +96,8 @@ export interface ProvisionReport {
   outputDir: string
   /** Where the bootstrap stack's own state was found; null when that stack was not run. */
   bootstrapState: BootstrapStateHome | null
+  /** plan mode: the folder holding the saved plans; apply with fromPlan: the folder applied from. */
+  planDir?: string
 }
 
 /**
@@ -140,6 +162,11 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
     return report
   }
 
+  const reviewed = options.fromPlan ? readReviewedPlans(options.fromPlan, env, synthesized) : undefined
+  if (options.planDir) mkdirSync(options.planDir, {recursive: true})
+  const manifest: PlanManifest = {environment: env.name, accountId: env.accountId, createdAt: new Date().toISOString(), stacks: []}
+  if (options.planDir || reviewed) report.planDir = path.resolve((options.planDir ?? options.fromPlan)!)
+
   // Destroying removes the estate; the bootstrap's state bucket (with its history) is kept.
   const order = mode === 'destroy' ? reports.filter((stack) => stack.dependencies.length > 0).reverse() : reports
   for (const stack of reports) if (!order.includes(stack)) stack.skipped = 'kept'
@@ -155,6 +182,11 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
     // local file, selected by an override file that is removed again before the migration.
     const bootstrap = stack.name === bootstrapName ? await bootstrapBackend(options, stack, stateDir) : undefined
     if (bootstrap) report.bootstrapState = bootstrap.home
+    if (reviewed) {
+      await applyReviewed(stack, reviewed, terraform, bootstrap, options)
+      if (stack.skipped === 'declined') break
+      continue
+    }
     await runTasks(
       [
         {title: `${stack.name}: terraform init`, task: () => terraform.init({backend: true})},
@@ -182,6 +214,20 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
       bootstrap?.dropOverride()
       throw error
     })
+    if (mode === 'plan') {
+      const kept = hasChanges ? `${stack.name}.tfplan` : null
+      if (kept) copyFileSync(planFile, path.join(options.planDir!, kept))
+      manifest.stacks.push({name: stack.name, configSha256: synthesized.get(stack.name)!.sha256, planFile: kept, summary: stack.plan ?? null})
+      discardPlan()
+      bootstrap?.dropOverride()
+      stack.skipped = hasChanges ? 'planned' : 'no-changes'
+      // The stacks after a new state bucket cannot even be initialized until that bucket exists.
+      if (hasChanges && bootstrap?.home === 'new') {
+        for (const later of order.slice(order.indexOf(stack) + 1)) later.skipped = 'waits-for-bootstrap'
+        break
+      }
+      continue
+    }
     if (!hasChanges) {
       discardPlan()
       bootstrap?.dropOverride()
@@ -210,7 +256,85 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
     ).finally(() => bootstrap?.dropOverride())
     stack.applied = true
   }
+  if (mode === 'plan') writeFileSync(path.join(options.planDir!, PLAN_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`)
   return report
+}
+
+type Reviewed = Map<string, {planFile: string | null}>
+
+/**
+ * The reviewed plans, checked against what was synthesized now: every stack must have been
+ * planned from exactly this configuration, or nothing is applied.
+ */
+function readReviewedPlans(dir: string, env: EnvironmentSpec, synthesized: Map<string, {sha256: string}>): Reviewed {
+  const file = path.join(dir, PLAN_MANIFEST)
+  let manifest: PlanManifest
+  try {
+    manifest = JSON.parse(readFileSync(file, 'utf8')) as PlanManifest
+  } catch {
+    throw staleError(`no reviewed plan in ${dir} (${PLAN_MANIFEST} is missing or unreadable)`, 'plan it for review first: infra provision --env ' + env.name + ' --plan-only --plan-dir DIR')
+  }
+  if (manifest.environment !== env.name || manifest.accountId !== env.accountId) {
+    throw staleError(`the plans in ${dir} are for ${manifest.environment} (account ${manifest.accountId}), not ${env.name}`, 'pass the folder of this environment\'s reviewed plan')
+  }
+  const reviewed: Reviewed = new Map()
+  for (const [name, current] of synthesized) {
+    const entry = manifest.stacks.find((stack) => stack.name === name)
+    if (!entry) throw staleError(`${name} was not planned in the reviewed plan (its stacks were waiting for their state bucket, or the plan is older than the stack)`, 'plan it again for review')
+    if (entry.configSha256 !== current.sha256) throw staleError(`${name}'s configuration changed since its plan was reviewed`, 'plan it again for review: the reviewed plan is not what would be applied')
+    if (entry.planFile && !existsSync(path.join(dir, entry.planFile))) throw staleError(`${name}'s saved plan ${entry.planFile} is missing from ${dir}`, 'download the whole plan artifact, or plan again')
+    reviewed.set(name, {planFile: entry.planFile ? path.join(dir, entry.planFile) : null})
+  }
+  return reviewed
+}
+
+function staleError(message: string, fix: string): InfraError {
+  return new InfraError(message, fix, 'PLAN_STALE')
+}
+
+/** Applies one stack's reviewed plan; terraform itself refuses a plan whose state has moved on. */
+async function applyReviewed(stack: StackReport, reviewed: Reviewed, terraform: Terraform, bootstrap: BootstrapBackend | undefined, options: ProvisionOptions): Promise<void> {
+  const saved = reviewed.get(stack.name)!.planFile
+  try {
+    if (!saved) {
+      stack.skipped = 'no-changes'
+      return
+    }
+    // A copy: terraform may not touch the artifact, and a failed apply leaves it for the record.
+    const planFile = path.join(stack.directory, 'infra.tfplan')
+    copyFileSync(saved, planFile)
+    const stale = (error: unknown): never => {
+      const text = error instanceof Error ? `${error.message} ${(error as InfraError).fix ?? ''}` : String(error)
+      if (/saved plan is stale|plan file.*stale|state.*changed since/i.test(text)) {
+        throw staleError(`${stack.name}'s reviewed plan is stale: the state changed since it was made, so terraform applied none of it`, 'plan it again for review')
+      }
+      throw error
+    }
+    await runTasks(
+      [
+        {title: `${stack.name}: terraform init`, task: () => terraform.init({backend: true})},
+        ...(bootstrap?.home === 'local' ? [{title: `${stack.name}: move its state into its bucket`, task: () => bootstrap.migrate(terraform)}] : []),
+        {title: `${stack.name}: show the reviewed plan`, task: async () => (stack.plan = summarizePlan(await terraform.showPlan(planFile)))},
+      ],
+      options.renderer,
+    ).catch(stale)
+    // The reviewed plan still goes through the same guard: a protected target must be named.
+    if (!(await options.confirm(stack))) {
+      rmSync(planFile, {force: true})
+      stack.skipped = 'declined'
+      return
+    }
+    await runTasks(
+      [
+        {title: `${stack.name}: terraform apply (reviewed plan)`, task: () => applyPlan(terraform, planFile)},
+        ...(bootstrap?.home === 'new' ? [{title: `${stack.name}: move its state into its bucket`, task: () => bootstrap.migrate(terraform)}] : []),
+      ],
+      options.renderer,
+    ).catch(stale)
+    stack.applied = true
+  } finally {
+    bootstrap?.dropOverride()
+  }
 }
 
 interface BootstrapBackend {
@@ -261,15 +385,17 @@ async function applyPlan(terraform: Terraform, planFile: string): Promise<void> 
 
 type TerraformConfig = {resource?: Record<string, Record<string, unknown>>}
 
-function readSynthesized(stack: SynthesizedStack): {config: TerraformConfig; input: AuditInput} {
+function readSynthesized(stack: SynthesizedStack): {config: TerraformConfig; input: AuditInput; sha256: string} {
   const file = path.join(stack.workingDirectory, 'cdk.tf.json')
   let config: TerraformConfig
+  let text: string
   try {
-    config = JSON.parse(readFileSync(file, 'utf8'))
+    text = readFileSync(file, 'utf8')
+    config = JSON.parse(text)
   } catch (error) {
     throw new InfraError(`cannot read synthesized stack ${file}: ${(error as Error).message}`)
   }
-  return {config, input: resourcesFromJson(config, file)}
+  return {config, input: resourcesFromJson(config, file), sha256: createHash('sha256').update(text).digest('hex')}
 }
 
 function stackReport(stack: SynthesizedStack, config: TerraformConfig): StackReport {

@@ -112,7 +112,7 @@ describe('pipeline templates', () => {
   it('rejects delivery settings that name unknown environments or share a branch', () => {
     expect(() => parseEstate(parseYaml(`${SHIPPED}\ndelivery:\n  repository: acme/estate\n  branches: {dev: main, prod: main}\n`), 'x')).toThrow(/already deploys dev/)
     expect(() => parseEstate(parseYaml(`${SHIPPED}\ndelivery:\n  repository: acme/estate\n  branches: {staging: staging}\n`), 'x')).toThrow(/is not an environment/)
-    expect(() => parseEstate(parseYaml(`${SHIPPED}\ndelivery:\n  repository: not a repo\n`), 'x')).toThrow(/owner\/name/)
+    expect(() => parseEstate(parseYaml(`${SHIPPED}\ndelivery:\n  repository: not a repo\n`), 'x')).toThrow(/is not a GitHub repository/)
   })
 })
 

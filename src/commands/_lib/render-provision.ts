@@ -32,7 +32,7 @@ function renderAuditVerdict(report: ProvisionReport): string | undefined {
 }
 
 export function renderProvisionReport(report: ProvisionReport): string {
-  const header = `${report.mode === 'dry-run' ? 'Dry run of' : report.mode === 'destroy' ? 'Destroy of' : 'Provision of'} ${report.environment} (account ${report.accountId}, ${report.region}); synthesized in ${report.synthMs} ms${report.validated ? ', terraform validate passed' : ''}`
+  const header = `${report.mode === 'dry-run' ? 'Dry run of' : report.mode === 'destroy' ? 'Destroy of' : report.mode === 'plan' ? 'Plan (for review, nothing applied) of' : 'Provision of'} ${report.environment} (account ${report.accountId}, ${report.region}); synthesized in ${report.synthMs} ms${report.validated ? ', terraform validate passed' : ''}`
   const rows = report.stacks.map((stack) => [
     stack.name,
     stack.resources.total,
@@ -48,6 +48,28 @@ export function renderProvisionReport(report: ProvisionReport): string {
     lines.push('', 'Would create:', renderTable(['RESOURCE TYPE', 'COUNT'], [...byType].sort(([a], [b]) => a.localeCompare(b))))
   }
   lines.push('', `Synthesized stacks: ${report.outputDir}`)
+  if (report.planDir) lines.push(report.mode === 'plan' ? `Saved plans for review: ${report.planDir}` : `Applied the reviewed plans in ${report.planDir}`)
   if (report.acceptedRisksLog) lines.push(`Accepted risks recorded in: ${report.acceptedRisksLog}`)
   return lines.join('\n')
+}
+
+/** The report as GitHub-flavoured markdown, for a pipeline's job summary. */
+export function renderProvisionMarkdown(report: ProvisionReport): string {
+  const verb = {'dry-run': 'Dry run', plan: 'Plan', apply: 'Apply', destroy: 'Destroy'}[report.mode]
+  const lines = [
+    `### ${verb} of ${report.environment} (account ${report.accountId}, ${report.region})`,
+    '',
+    '| stack | create | update | replace | destroy | policy gate | result |',
+    '| --- | ---: | ---: | ---: | ---: | --- | --- |',
+  ]
+  for (const stack of report.stacks) {
+    const plan = stack.plan
+    const audit = stack.audit.plan ?? stack.audit.synthesized
+    const gate = audit ? `${audit.passed ? 'passed' : 'FAILED'} (${audit.summary.critical} critical, ${audit.summary.high} high, ${audit.summary.medium} medium${audit.accepted.length ? `, ${audit.accepted.length} accepted` : ''})` : '-'
+    const cells = plan ? [plan.create, plan.update, plan.replace, plan.delete] : ['-', '-', '-', '-']
+    lines.push(`| ${stack.name} | ${cells.join(' | ')} | ${gate} | ${stack.applied ? 'applied' : (stack.skipped ?? 'not applied')} |`)
+  }
+  const risky = report.stacks.flatMap((stack) => (stack.plan?.changes ?? []).filter((c) => c.action === 'replace' || c.action === 'delete').map((c) => `- \`${c.action}\` ${stack.name}: \`${c.address}\``))
+  if (risky.length) lines.push('', '**Replaced or destroyed (data in these is lost):**', '', ...risky)
+  return `${lines.join('\n')}\n\n`
 }
