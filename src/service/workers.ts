@@ -2,6 +2,7 @@ import {createHash} from 'node:crypto'
 import {type WriteStream, chmodSync, createWriteStream, mkdirSync, renameSync, rmSync} from 'node:fs'
 import path from 'node:path'
 
+import type {ResultStore} from './results.js'
 import {SOURCES} from './sources/index.js'
 import {type JobLimits, PermanentJobError, type SourceSettings} from './sources/source.js'
 import type {Job, JobStore} from './store/job-store.js'
@@ -15,6 +16,8 @@ export interface WorkerOptions {
   backoffBaseMs: number
   resultsDir: string
   settings: SourceSettings
+  /** Where a finished result is kept (default: the file in resultsDir). */
+  results?: ResultStore
 }
 
 /** The end of one attempt at a job: what logs and metrics record. */
@@ -195,7 +198,8 @@ export class WorkerPool {
       const stream = out
       await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())))
       renameSync(partial, final)
-      await this.store.succeed(job.id, {rows, bytes, sha256: hash.digest('hex'), contentType: source.contentType, path: final})
+      const location = this.options.results ? await this.options.results.keep(job.id, final) : final
+      await this.store.succeed(job.id, {rows, bytes, sha256: hash.digest('hex'), contentType: source.contentType, path: location})
     } catch (error) {
       if (out) {
         out.destroy()
