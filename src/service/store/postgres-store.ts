@@ -278,18 +278,22 @@ export class PostgresJobStore implements JobStore {
 
   async succeed(id: string, result: JobResultMeta): Promise<void> {
     const fence = this.fence(id)
-    this.held.delete(id)
-    await this.query(
+    const {rowCount} = await this.query(
       'jobs-succeed',
       `UPDATE jobs SET status = 'succeeded', progress = 1, result = $2, error = NULL, finished_at = ${clock('NULL')}, updated_at = ${clock('NULL')}, lease_until = NULL
        WHERE id = $1 AND status = 'running' AND ($3::int IS NULL OR attempts = $3)`,
       [id, JSON.stringify(result), fence],
     )
+    this.release(id, rowCount)
+  }
+
+  /** The job is no longer ours once a fenced write ended it; a write that matched nothing keeps the fence. */
+  private release(id: string, rowCount: number | null): void {
+    if (rowCount) this.held.delete(id)
   }
 
   async fail(id: string, error: string, backoffMs: number, permanent = false): Promise<JobState> {
     const fence = this.fence(id)
-    this.held.delete(id)
     const ends = '($3 OR attempts >= max_attempts OR cancel_requested)'
     const {rows} = await this.query<{status: JobState}>(
       'jobs-fail',
@@ -302,6 +306,7 @@ export class PostgresJobStore implements JobStore {
        RETURNING status`,
       [id, error, permanent, backoffMs, fence],
     )
+    this.release(id, rows.length)
     // No row: the job is no longer ours (its lease was taken over, or it ended meanwhile).
     return rows[0]?.status ?? (await this.get(id))?.status ?? 'failed'
   }
@@ -324,8 +329,8 @@ export class PostgresJobStore implements JobStore {
 
   async markCancelled(id: string): Promise<void> {
     const fence = this.fence(id)
-    this.held.delete(id)
-    await this.query('jobs-cancelled', `UPDATE jobs SET status = 'cancelled', finished_at = ${clock('NULL')}, updated_at = ${clock('NULL')}, lease_until = NULL WHERE id = $1 AND status = 'running' AND ($2::int IS NULL OR attempts = $2)`, [id, fence])
+    const {rowCount} = await this.query('jobs-cancelled', `UPDATE jobs SET status = 'cancelled', finished_at = ${clock('NULL')}, updated_at = ${clock('NULL')}, lease_until = NULL WHERE id = $1 AND status = 'running' AND ($2::int IS NULL OR attempts = $2)`, [id, fence])
+    this.release(id, rowCount)
   }
 
   async recoverExpired(now?: Date): Promise<number> {

@@ -1,0 +1,72 @@
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import pg from 'pg'
+
+import {PostgresJobStore} from '../../../src/service/store/postgres-store.js'
+import {MIGRATIONS} from '../../../src/service/store/postgres-migrations.js'
+import {newJobId} from '../../../src/service/store/job-id.js'
+import {startPostgres, type TestPostgres} from '../../support/postgres.js'
+import {jobStoreContract} from './contract.js'
+
+let server: TestPostgres
+beforeAll(async () => {
+  server = await startPostgres()
+}, 120_000)
+afterAll(async () => {
+  await server?.stop()
+}, 60_000)
+
+// Each case gets its own database on one real PostgreSQL 15 server; `another` is a second replica.
+jobStoreContract('PostgreSQL', async () => {
+  const url = await server.createDatabase()
+  return {store: await PostgresJobStore.open(url), another: () => PostgresJobStore.open(url)}
+})
+
+describe('PostgreSQL only', () => {
+  it('applies each migration exactly once when several replicas start together', async () => {
+    const url = await server.createDatabase()
+    const stores = await Promise.all(Array.from({length: 6}, () => PostgresJobStore.open(url)))
+    const client = new pg.Client(url)
+    await client.connect()
+    const {rows} = await client.query('SELECT version, count(*)::int AS n FROM schema_migrations GROUP BY version ORDER BY version')
+    await client.end()
+    expect(rows).toEqual(MIGRATIONS.map((m) => ({version: m.version, n: 1})))
+    for (const store of stores) await store.close()
+  })
+
+  it('fences a replica whose lease was taken over: its heartbeat, progress and ending change nothing', async () => {
+    const url = await server.createDatabase()
+    const [dead, alive] = await Promise.all([PostgresJobStore.open(url), PostgresJobStore.open(url)])
+    const {job} = await dead.create({id: newJobId(), sourceType: 'file', config: {}, maxAttempts: 3, tokenId: 't'})
+    await dead.claim(5_000, 1)
+    // The lease ran out (as seen on the database's clock); another replica takes the job over.
+    expect(await alive.recoverExpired(new Date(Date.now() + 10_000))).toBe(1)
+    expect((await alive.claim(60_000, 1)).map((j) => j.id)).toEqual([job.id])
+    await dead.extendLease(job.id, 600_000)
+    await dead.progress(job.id, 0.9)
+    await dead.succeed(job.id, {rows: 1, bytes: 1, sha256: 'x', contentType: 'text/plain', path: 'db:stale'})
+    expect(await alive.get(job.id)).toMatchObject({status: 'running', attempts: 2, progress: 0, result: null})
+    expect(await dead.fail(job.id, 'late', 0)).toBe('running')
+    await alive.succeed(job.id, {rows: 2, bytes: 2, sha256: 'y', contentType: 'text/plain', path: `db:${job.id}`})
+    expect(await dead.get(job.id)).toMatchObject({status: 'succeeded', attempts: 2, result: {rows: 2}})
+    await dead.close()
+    await alive.close()
+  })
+
+  it('keeps small results in the database for every replica', async () => {
+    const url = await server.createDatabase()
+    const [one, two] = await Promise.all([PostgresJobStore.open(url), PostgresJobStore.open(url)])
+    const {job} = await one.create({id: newJobId(), sourceType: 'file', config: {}, maxAttempts: 1, tokenId: 't'})
+    const data = Buffer.from([0, 1, 2, 255, 10, 13])
+    await one.saveResult(job.id, data)
+    expect(await two.readResult(job.id)).toEqual(data)
+    expect(await two.readResult(newJobId())).toBeUndefined()
+    await one.close()
+    await two.close()
+  })
+
+  it('refuses a URL that would not verify the server, naming the fix', async () => {
+    await expect(PostgresJobStore.open('postgres://u@db.example/x?sslmode=require')).rejects.toThrow(/without checking who answers/)
+    await expect(PostgresJobStore.open('postgres://u@db.example/x?sslmode=verify-full')).rejects.toThrow(/needs the CA bundle/)
+    await expect(PostgresJobStore.open('postgres://u@db.example/x?iam=true&sslrootcert=/nonexistent/ca.pem')).rejects.toThrow(/cannot read sslrootcert/)
+  })
+})
