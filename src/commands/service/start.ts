@@ -9,7 +9,7 @@ import {InfraError} from '../../errors.js'
 import {startService} from '../../service/server.js'
 
 export default class ServiceStart extends ServiceCommand {
-  static override summary = 'Run the collection service on this machine (SQLite in the data folder).'
+  static override summary = 'Run the collection service: SQLite in the data folder, or one of several replicas on PostgreSQL (--database-url).'
   static override examples = [
     '<%= config.bin %> service start',
     '<%= config.bin %> service start --port 8080 --data-dir /var/lib/infra',
@@ -77,7 +77,7 @@ export default class ServiceStart extends ServiceCommand {
       },
     })
     if (!(await service.store.listTokens()).some((token) => !token.revokedAt)) {
-      process.stderr.write(`warning: no live API token: every request will be refused; create one with \`infra service token create --name NAME --data-dir ${path.resolve(flags['data-dir'])}\`
+      process.stderr.write(`warning: no live API token: every request will be refused; create one with \`infra service token create --name NAME ${flags['database-url'] ? '--database-url URL' : `--data-dir ${path.resolve(flags['data-dir'])}`}\`
 `)
     }
     // With --json, one line on stdout says where it listens, for scripts that start it.
