@@ -6,6 +6,8 @@ import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {PostgresJobStore, poolConfig} from '../../../src/service/store/postgres-store.js'
+import {runCli} from '../../support/cli.js'
+import {freePort} from '../../support/net.js'
 import {startPostgres, type TestPostgres} from '../../support/postgres.js'
 
 /** A real PostgreSQL 15 with TLS on, its certificate signed by a CA made for the run, for "localhost" only. */
@@ -65,5 +67,22 @@ describe('PostgreSQL connections', () => {
     expect(config.ssl).toMatchObject({rejectUnauthorized: true})
     expect(() => poolConfig('postgres://u@h/db?iam=true', {})).toThrow(/needs the CA bundle/)
     expect(() => poolConfig(`postgres://u@h/db?iam=true&sslrootcert=${server.caFile}`, {})).toThrow(/region/)
+  })
+
+  it('token commands work over verified TLS; a bad or unreachable URL is one line, exit 2 or 1, no password shown', async () => {
+    const url = `postgres://postgres@localhost:${server.port}/postgres?sslmode=verify-full&sslrootcert=${server.caFile}`
+    const created = await runCli(['service', 'token', 'create', '--name', 'over-tls', '--database-url', url, '--json'])
+    expect(created.exitCode, created.stderr).toBe(0)
+    const listed = await runCli(['service', 'token', 'list', '--json'], {env: {INFRA_SERVICE_DATABASE_URL: url}})
+    expect(JSON.parse(listed.stdout).tokens.map((t: {name: string}) => t.name)).toContain('over-tls')
+    const insecure = await runCli(['service', 'token', 'list', '--database-url', `postgres://postgres@localhost:${server.port}/postgres?sslmode=require`, '--json'])
+    expect(insecure.exitCode).toBe(2)
+    expect(JSON.parse(insecure.stdout).error).toMatchObject({code: 'BAD_DATABASE_URL', fix: expect.stringContaining('verify-full')})
+    const closed = await freePort()
+    const down = await runCli(['service', 'start', '--port', '0', '--database-url', `postgres://app:hunter2@127.0.0.1:${closed}/jobs`, '--data-dir', mkdtempSync(path.join(os.tmpdir(), 'infra-down-'))])
+    expect(down.exitCode).toBe(1)
+    expect(down.stderr.trim().split('\n')).toHaveLength(1)
+    expect(down.stderr).toContain(`cannot open the job database postgres://app:***@127.0.0.1:${closed}/jobs: connect ECONNREFUSED`)
+    expect(down.stderr).not.toContain('hunter2')
   })
 })
