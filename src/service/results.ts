@@ -2,6 +2,7 @@ import {createReadStream, readFileSync, rmSync, statSync} from 'node:fs'
 import {Readable} from 'node:stream'
 
 import {caBundleHandler} from '../aws/clients.js'
+import type {Job} from './store/job-store.js'
 import type {PostgresJobStore} from './store/postgres-store.js'
 
 /**
@@ -11,13 +12,13 @@ import type {PostgresJobStore} from './store/postgres-store.js'
  * `s3://BUCKET/KEY` (PostgreSQL with a results bucket).
  */
 export interface ResultStore {
-  keep(jobId: string, file: string): Promise<string>
+  keep(job: Pick<Job, 'id' | 'attempts'>, file: string): Promise<string>
   open(location: string): Promise<Readable>
 }
 
 /** One process: the result stays in its data folder. */
 export class LocalResults implements ResultStore {
-  async keep(_jobId: string, file: string): Promise<string> {
+  async keep(_job: Pick<Job, 'id' | 'attempts'>, file: string): Promise<string> {
     return file
   }
 
@@ -52,12 +53,13 @@ export class SharedResults implements ResultStore {
     private readonly options: SharedResultsOptions,
   ) {}
 
-  async keep(jobId: string, file: string): Promise<string> {
+  async keep(job: Pick<Job, 'id' | 'attempts'>, file: string): Promise<string> {
     const size = statSync(file).size
     let location: string
     if (this.options.bucketUrl && size > this.options.databaseMaxBytes) {
       const url = new URL(this.options.bucketUrl)
-      const key = `${url.pathname.replace(/^\/+|\/+$/g, '')}${url.pathname.length > 1 ? '/' : ''}${jobId}.out`
+      // One key per attempt: a replica that lost the job writes beside the result, never over it.
+      const key = `${url.pathname.replace(/^\/+|\/+$/g, '')}${url.pathname.length > 1 ? '/' : ''}${job.id}.${job.attempts}.out`
       const {sdk, client} = await s3()
       await client.send(
         new sdk.PutObjectCommand({
@@ -71,8 +73,9 @@ export class SharedResults implements ResultStore {
       )
       location = `s3://${url.hostname}/${key}`
     } else {
-      await this.store.saveResult(jobId, readFileSync(file))
-      location = `db:${jobId}`
+      // Not saved means the job is no longer this replica's: its success is fenced out as well.
+      await this.store.saveResult(job.id, readFileSync(file))
+      location = `db:${job.id}`
     }
     rmSync(file, {force: true})
     return location

@@ -198,7 +198,7 @@ export class WorkerPool {
       const stream = out
       await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())))
       renameSync(partial, final)
-      const location = this.options.results ? await this.options.results.keep(job.id, final) : final
+      const location = this.options.results ? await this.options.results.keep(job, final) : final
       await this.store.succeed(job.id, {rows, bytes, sha256: hash.digest('hex'), contentType: source.contentType, path: location})
     } catch (error) {
       if (out) {

@@ -71,8 +71,8 @@ describe('shared results', () => {
     const small = (await replicas[1].store.get(ids['small.txt']))!.result!
     const large = (await replicas[1].store.get(ids['large.txt']))!.result!
     expect(small.path).toBe(`db:${ids['small.txt']}`)
-    expect(large.path).toBe(`s3://dev-infra-results/jobs/${ids['large.txt']}.out`)
-    const object = await s3().send(new HeadObjectCommand({Bucket: 'dev-infra-results', Key: `jobs/${ids['large.txt']}.out`}))
+    expect(large.path).toBe(`s3://dev-infra-results/jobs/${ids['large.txt']}.1.out`)
+    const object = await s3().send(new HeadObjectCommand({Bucket: 'dev-infra-results', Key: `jobs/${ids['large.txt']}.1.out`}))
     expect(object).toMatchObject({ServerSideEncryption: 'aws:kms', ContentLength: 5000})
     expect(object.SSEKMSKeyId).toContain('alias/infra-results')
     for (const replica of replicas) {

@@ -391,9 +391,19 @@ export class PostgresJobStore implements JobStore {
     return rows.map(toToken)
   }
 
-  /** Keeps a small result in the database: every replica can serve it. */
-  async saveResult(jobId: string, data: Buffer): Promise<void> {
-    await this.query('results-save', 'INSERT INTO job_results (job_id, data) VALUES ($1, $2) ON CONFLICT (job_id) DO UPDATE SET data = EXCLUDED.data', [jobId, data])
+  /**
+   * Keeps a small result in the database: every replica can serve it. Fenced like the job's other
+   * writes: a replica that lost the job cannot replace the result of the one that took it over.
+   */
+  async saveResult(jobId: string, data: Buffer): Promise<boolean> {
+    const {rowCount} = await this.query(
+      'results-save',
+      `INSERT INTO job_results (job_id, data)
+       SELECT id, $2 FROM jobs WHERE id = $1 AND status = 'running' AND ($3::int IS NULL OR attempts = $3)
+       ON CONFLICT (job_id) DO UPDATE SET data = EXCLUDED.data`,
+      [jobId, data, this.fence(jobId)],
+    )
+    return (rowCount ?? 0) > 0
   }
 
   async readResult(jobId: string): Promise<Buffer | undefined> {

@@ -52,13 +52,22 @@ describe('PostgreSQL only', () => {
     await alive.close()
   })
 
-  it('keeps small results in the database for every replica', async () => {
+  it('keeps small results in the database for every replica, fenced like the job', async () => {
     const url = await server.createDatabase()
     const [one, two] = await Promise.all([PostgresJobStore.open(url), PostgresJobStore.open(url)])
-    const {job} = await one.create({id: newJobId(), sourceType: 'file', config: {}, maxAttempts: 1, tokenId: 't'})
+    const {job} = await one.create({id: newJobId(), sourceType: 'file', config: {}, maxAttempts: 2, tokenId: 't'})
     const data = Buffer.from([0, 1, 2, 255, 10, 13])
-    await one.saveResult(job.id, data)
+    // Only while the job runs under this replica's claim.
+    expect(await one.saveResult(job.id, data)).toBe(false)
+    await one.claim(60_000, 1)
+    expect(await one.saveResult(job.id, data)).toBe(true)
     expect(await two.readResult(job.id)).toEqual(data)
+    // Taken over by another replica: the first can no longer replace the result.
+    await two.recoverExpired(new Date(Date.now() + 120_000))
+    await two.claim(60_000, 1)
+    expect(await one.saveResult(job.id, Buffer.from('stale'))).toBe(false)
+    expect(await two.saveResult(job.id, Buffer.from('fresh'))).toBe(true)
+    expect(await one.readResult(job.id)).toEqual(Buffer.from('fresh'))
     expect(await two.readResult(newJobId())).toBeUndefined()
     await one.close()
     await two.close()
