@@ -137,11 +137,16 @@ export class WorkerPool {
     const timeout = setTimeout(() => controller.abort(new Error(`timed out after ${limits.timeoutMs} ms`)), limits.timeoutMs)
     const heartbeat = setInterval(async () => {
       await this.store.extendLease(job.id, this.options.leaseMs)
-      if ((await this.store.get(job.id))?.cancelRequested) controller.abort(new CancelledError())
+      const current = await this.store.get(job.id)
+      if (current?.cancelRequested) controller.abort(new CancelledError())
+      // Our lease ran out and the job was requeued or taken over (another replica, after a stall
+      // here): stop at once, and write nothing more for it.
+      else if (!current || current.status !== 'running' || current.attempts !== job.attempts) controller.abort(new LeaseLostError())
     }, Math.max(50, Math.floor(this.options.leaseMs / 3)))
     this.run(job, controller.signal, limits)
       .then(() => 'succeeded')
       .catch(async (error: unknown) => {
+        if (controller.signal.reason instanceof LeaseLostError) return 'lease_lost'
         if (controller.signal.reason instanceof CancelledError || error instanceof CancelledError) {
           await this.store.markCancelled(job.id)
           return 'cancelled'
@@ -221,6 +226,13 @@ export class WorkerPool {
     for (const controller of this.running.values()) controller.abort(new Error('service stopping'))
     await this.store.requeue(left)
     this.stopped = true
+  }
+}
+
+/** The job is no longer this worker's: its lease ran out and someone requeued or took it. */
+export class LeaseLostError extends Error {
+  constructor() {
+    super('lease lost')
   }
 }
 

@@ -1,7 +1,13 @@
+import http from 'node:http'
+import {mkdtempSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import pg from 'pg'
 
 import {PostgresJobStore} from '../../../src/service/store/postgres-store.js'
+import {type AttemptFinished, WorkerPool} from '../../../src/service/workers.js'
 import {MIGRATIONS} from '../../../src/service/store/postgres-migrations.js'
 import {newJobId} from '../../../src/service/store/job-id.js'
 import {startPostgres, type TestPostgres} from '../../support/postgres.js'
@@ -50,6 +56,44 @@ describe('PostgreSQL only', () => {
     expect(await dead.get(job.id)).toMatchObject({status: 'succeeded', attempts: 2, result: {rows: 2}})
     await dead.close()
     await alive.close()
+  })
+
+  it('stops a worker whose job another replica took over, at its next heartbeat, and writes nothing for it', async () => {
+    const url = await server.createDatabase()
+    const [stalled, other] = await Promise.all([PostgresJobStore.open(url), PostgresJobStore.open(url)])
+    let closed = false
+    const slow = http.createServer((request) => request.socket.once('close', () => (closed = true)))
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve))
+    const pool = new WorkerPool(stalled, {
+      concurrency: 1,
+      jobTimeoutMs: 30_000,
+      leaseMs: 600,
+      pollMs: 50,
+      backoffBaseMs: 10,
+      resultsDir: mkdtempSync(path.join(os.tmpdir(), 'infra-lease-')),
+      settings: {fileRoot: os.tmpdir(), connections: {}, allowPrivateHttp: true, httpTimeoutMs: 30_000, maxResultBytes: 1000, maxRows: 10},
+    })
+    const finished: AttemptFinished[] = []
+    pool.onAttemptFinished((event) => finished.push(event))
+    const {job} = await stalled.create({id: newJobId(), sourceType: 'http', config: {url: `http://127.0.0.1:${(slow.address() as {port: number}).port}/`}, maxAttempts: 3, tokenId: 't'})
+    await pool.start()
+    while ((await other.get(job.id))?.status !== 'running') await new Promise((resolve) => setTimeout(resolve, 20))
+    // As if this replica had stalled past its lease: another requeues the job and claims it.
+    expect(await other.recoverExpired(new Date(Date.now() + 3_600_000))).toBe(1)
+    expect((await other.claim(60_000, 1)).map((j) => j.attempts)).toEqual([2])
+    const deadline = Date.now() + 5_000
+    while (finished.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(finished.map((event) => event.state)).toEqual(['lease_lost'])
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(closed).toBe(true)
+    expect(await other.get(job.id)).toMatchObject({status: 'running', attempts: 2, error: null})
+    await pool.stop(0)
+    // Stopping gives back only what it holds: the job stays the other replica's.
+    expect(await other.get(job.id)).toMatchObject({status: 'running', attempts: 2})
+    slow.closeAllConnections()
+    slow.close()
+    await stalled.close()
+    await other.close()
   })
 
   it('keeps small results in the database for every replica, fenced like the job', async () => {
