@@ -10,7 +10,7 @@ import {LocalResults, type ResultStore, SharedResults} from './results.js'
 import {checkSourceSettings} from './settings-check.js'
 import type {SourceSettings} from './sources/source.js'
 import type {JobStore} from './store/job-store.js'
-import {PostgresJobStore} from './store/postgres-store.js'
+import type {PostgresJobStore} from './store/postgres-store.js'
 import {SqliteJobStore} from './store/sqlite-store.js'
 import {WorkerPool} from './workers.js'
 
@@ -58,7 +58,8 @@ export interface RunningService {
  */
 export async function openStore(config: Pick<ServiceConfig, 'dataDir' | 'databaseUrl'>, options: {owner?: boolean; mustExist?: boolean} = {}): Promise<JobStore> {
   const url = config.databaseUrl ?? `sqlite:${path.join(config.dataDir, 'jobs.db')}`
-  if (/^postgres(ql)?:\/\//.test(url)) return PostgresJobStore.open(url)
+  // pg is loaded only in PostgreSQL mode: SQLite mode starts without it.
+  if (/^postgres(ql)?:\/\//.test(url)) return (await import('./store/postgres-store.js')).PostgresJobStore.open(url)
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length)
     if (options.mustExist && !existsSync(file)) {
@@ -79,15 +80,15 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     throw new InfraError(`--results-bucket ${config.resultsBucket} is not an S3 URL`, 'write s3://BUCKET or s3://BUCKET/PREFIX', 'BAD_FLAG', 2)
   }
   const store = await openStore(config, {owner: true})
-  if (config.resultsBucket && !(store instanceof PostgresJobStore)) {
+  const shared = 'saveResult' in store ? (store as PostgresJobStore) : undefined
+  if (config.resultsBucket && !shared) {
     await store.close()
     throw new InfraError('--results-bucket is for several replicas on PostgreSQL', 'drop it, or pass --database-url postgres://...', 'BAD_FLAG', 2)
   }
   // Replicas share results through the database (small) or S3 (large); one SQLite process keeps files.
-  const results: ResultStore =
-    store instanceof PostgresJobStore
-      ? new SharedResults(store, {databaseMaxBytes: config.resultsInDatabaseBytes ?? 1 << 20, bucketUrl: config.resultsBucket, kmsKeyId: config.resultsKmsKey})
-      : new LocalResults()
+  const results: ResultStore = shared
+    ? new SharedResults(shared, {databaseMaxBytes: config.resultsInDatabaseBytes ?? 1 << 20, bucketUrl: config.resultsBucket, kmsKeyId: config.resultsKmsKey})
+    : new LocalResults()
   const workers = new WorkerPool(store, {
     concurrency: config.concurrency,
     jobTimeoutMs: config.jobTimeoutMs,
