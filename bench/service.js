@@ -7,13 +7,17 @@
 // the temporary folder) with fastapi and uvicorn from the configured package index; uvloop and
 // httptools are added when the index has them (the seed's best footing), and the run says so.
 // Load: wrk (-t2) when it is installed, else autocannon (bench/load.js); the run says which.
-import {execFileSync, spawn, spawnSync} from 'node:child_process'
+import {execFile, execFileSync, spawn, spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync, rmSync, statfsSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {promisify} from 'node:util'
 
 import Database from 'better-sqlite3'
+import pg from 'pg'
+
+import {postgresMissing, startPostgres} from '../test/support/postgres-server.js'
 
 const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url))
 const seedApp = fileURLToPath(new URL('seed-app', import.meta.url))
@@ -47,12 +51,24 @@ const seedFooting = has('uvloop') && has('httptools') ? 'uvicorn with uvloop and
 const wrk = spawnSync('wrk', ['--version'], {encoding: 'utf8'}).error ? undefined : 'wrk'
 const loader = fileURLToPath(new URL('load.js', import.meta.url))
 
-/** {rps, p50, p99, errors, ok}: the same connections and time for every target. */
-function load({url, method = 'GET', headers = {}, body}) {
+const run = promisify(execFile)
+
+/** {rps, p50, p99, errors, ok}: the same connections and time for every target (split over several URLs when given). */
+async function load({url, method = 'GET', headers = {}, body}) {
+  if (Array.isArray(url)) {
+    // One load generator per replica, the connections shared out: what a load balancer does.
+    const parts = await Promise.all(url.map((one) => loadOne({url: one, method, headers, body}, Math.round(connections / url.length))))
+    const sum = (key) => parts.reduce((total, part) => total + part[key], 0)
+    return {rps: sum('rps'), p50: Math.max(...parts.map((p) => p.p50)), p99: Math.max(...parts.map((p) => p.p99)), errors: sum('errors'), ok: sum('ok')}
+  }
+  return loadOne({url, method, headers, body}, connections)
+}
+
+async function loadOne({url, method, headers, body}, connections) {
   if (wrk) {
     const script = path.join(work, `wrk-${Math.random().toString(36).slice(2)}.lua`)
     writeFileSync(script, [`wrk.method = ${JSON.stringify(method)}`, ...(body ? [`wrk.body = ${JSON.stringify(body)}`] : []), ...Object.entries(headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`)].join('\n'))
-    const out = execFileSync('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, url], {encoding: 'utf8'})
+    const {stdout: out} = await run('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, url], {encoding: 'utf8'})
     const ms = (label) => {
       const match = new RegExp(`^\\s+${label}%\\s+([\\d.]+)(us|ms|s)`, 'm').exec(out)
       return match ? Number((Number(match[1]) * {us: 0.001, ms: 1, s: 1000}[match[2]]).toFixed(1)) : NaN
@@ -63,7 +79,10 @@ function load({url, method = 'GET', headers = {}, body}) {
     const errors = bad + (socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0)
     return {rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]), p50: ms(50), p99: ms(99), errors, ok: total - bad}
   }
-  const result = JSON.parse(execFileSync(process.execPath, [loader], {input: JSON.stringify({connections, seconds, url, method, headers, body}), encoding: 'utf8'}))
+  const result = JSON.parse(await new Promise((resolve, reject) => {
+    const child = execFile(process.execPath, [loader], {encoding: 'utf8'}, (error, stdout) => (error ? reject(error) : resolve(stdout)))
+    child.stdin.end(JSON.stringify({connections, seconds, url, method, headers, body}))
+  }))
   return {...result, ok: Math.round(result.rps * seconds) - result.errors}
 }
 
@@ -105,9 +124,9 @@ const seed = spawn(python, ['-m', 'uvicorn', '--app-dir', seedApp, 'app:app', '-
 children.push(seed)
 await waitFor(`http://127.0.0.1:${seedPort}/health`)
 const seedHeaders = {authorization: `Bearer ${seedToken}`, 'content-type': 'application/json'}
-const seedTrigger = load({url: `http://127.0.0.1:${seedPort}/api/v1/jobs/trigger`, method: 'POST', headers: seedHeaders, body: job})
+const seedTrigger = await load({url: `http://127.0.0.1:${seedPort}/api/v1/jobs/trigger`, method: 'POST', headers: seedHeaders, body: job})
 const seedJob = await (await fetch(`http://127.0.0.1:${seedPort}/api/v1/jobs/trigger`, {method: 'POST', headers: seedHeaders, body: job})).json()
-const seedStatus = load({url: `http://127.0.0.1:${seedPort}/api/v1/jobs/status/${seedJob.job_id}`, headers: seedHeaders})
+const seedStatus = await load({url: `http://127.0.0.1:${seedPort}/api/v1/jobs/status/${seedJob.job_id}`, headers: seedHeaders})
 // Gone before the service starts: the two never share the cores.
 await stop(seed)
 const seedCommitted = countJobs(seedDb) - 1
@@ -122,11 +141,49 @@ const service = spawn('node', [bin, 'service', 'start', '--port', String(port), 
 children.push(service)
 await waitFor(`http://127.0.0.1:${port}/ready`)
 const headers = {authorization: `Bearer ${token}`, 'content-type': 'application/json'}
-const trigger = load({url: `http://127.0.0.1:${port}/api/v1/jobs/trigger`, method: 'POST', headers, body: job})
+const trigger = await load({url: `http://127.0.0.1:${port}/api/v1/jobs/trigger`, method: 'POST', headers, body: job})
 const queued = await (await fetch(`http://127.0.0.1:${port}/api/v1/jobs/trigger`, {method: 'POST', headers, body: job})).json()
-const status = load({url: `http://127.0.0.1:${port}/api/v1/jobs/status/${queued.job_id}`, headers})
+const status = await load({url: `http://127.0.0.1:${port}/api/v1/jobs/status/${queued.job_id}`, headers})
 await stop(service)
 const committed = countJobs(path.join(dataDir, 'jobs.db')) - 1
+
+// --- The service on PostgreSQL: one replica, then three behind a shared-out load -----------------
+// A real PostgreSQL 15 on this machine (test/support/postgres-server.js), a fresh database per run.
+const postgresProblem = postgresMissing()
+const postgresRuns = []
+if (postgresProblem) console.error(`bench: PostgreSQL mode skipped: ${postgresProblem}`)
+else {
+  const server = await startPostgres()
+  try {
+    for (const replicas of [1, 3]) {
+      const url = await server.createDatabase()
+      const pgToken = JSON.parse(execFileSync('node', [bin, 'service', 'token', 'create', '--name', 'bench', '--database-url', url, '--json'], {encoding: 'utf8'})).token
+      const pgHeaders = {authorization: `Bearer ${pgToken}`, 'content-type': 'application/json'}
+      const endpoints = []
+      const started = []
+      for (let i = 0; i < replicas; i++) {
+        const replicaPort = 18410 + i
+        const replicaDir = path.join(work, `pg-${replicas}-${i}`)
+        const child = spawn('node', [bin, 'service', 'start', '--port', String(replicaPort), '--data-dir', replicaDir, '--database-url', url, '--log-level', 'info', '--concurrency', '4', '--rate-limit', '1000000'], {stdio: ['ignore', 'ignore', 'inherit']})
+        children.push(child)
+        started.push(child)
+        endpoints.push(`http://127.0.0.1:${replicaPort}`)
+      }
+      await Promise.all(endpoints.map((endpoint) => waitFor(`${endpoint}/ready`)))
+      const pgTrigger = await load({url: endpoints.map((endpoint) => `${endpoint}/api/v1/jobs/trigger`), method: 'POST', headers: pgHeaders, body: job})
+      const pgJob = await (await fetch(`${endpoints[0]}/api/v1/jobs/trigger`, {method: 'POST', headers: pgHeaders, body: job})).json()
+      const pgStatus = await load({url: endpoints.map((endpoint) => `${endpoint}/api/v1/jobs/status/${pgJob.job_id}`), headers: pgHeaders})
+      await Promise.all(started.map(stop))
+      const client = new pg.Client(url)
+      await client.connect()
+      const pgCommitted = Number((await client.query('SELECT count(*) AS n FROM jobs')).rows[0].n) - 1
+      await client.end()
+      postgresRuns.push({replicas, trigger: pgTrigger, status: pgStatus, committed: pgCommitted})
+    }
+  } finally {
+    await server.stop()
+  }
+}
 rmSync(work, {recursive: true, force: true})
 
 // --- Report --------------------------------------------------------------------------------------
@@ -144,3 +201,16 @@ if (committed < trigger.ok || seedCommitted < seedTrigger.ok) console.log('  FAI
 const ratio = trigger.rps / seedTrigger.rps
 console.log(`trigger throughput: ${ratio.toFixed(2)} x the seed's stack (target: >= 6 x)${ratio >= 6 ? '' : '  BELOW TARGET'}`)
 console.log(`status throughput:  ${(status.rps / seedStatus.rps).toFixed(2)} x the seed's stack`)
+if (postgresRuns.length) {
+  // PostgreSQL runs on the same cores as the replicas and the load generator here: the ratios say
+  // what one machine does, not what separate nodes and RDS would.
+  console.log(`PostgreSQL mode (PostgreSQL 15 in ${os.tmpdir()}, fsync on, on the same ${os.cpus().length} cores):`)
+  for (const r of postgresRuns) {
+    row(`postgres x${r.replicas}: POST /api/v1/jobs/trigger`, r.trigger)
+    row(`postgres x${r.replicas}: GET /api/v1/jobs/status/:id`, r.status)
+    console.log(`  durability: answered ${r.trigger.ok} x 202, ${r.committed} jobs in the database${r.committed < r.trigger.ok ? '  FAILED: fewer jobs than were acknowledged' : ''}`)
+    console.log(`  trigger: ${(r.trigger.rps / trigger.rps).toFixed(2)} x SQLite mode; status: ${(r.status.rps / status.rps).toFixed(2)} x SQLite mode`)
+  }
+  const [one, three] = postgresRuns
+  if (one && three) console.log(`  three replicas against one: trigger ${(three.trigger.rps / one.trigger.rps).toFixed(2)} x, status ${(three.status.rps / one.status.rps).toFixed(2)} x`)
+}

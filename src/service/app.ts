@@ -9,6 +9,7 @@ import {Metrics} from './metrics.js'
 import {SOURCES} from './sources/index.js'
 import type {SourceSettings} from './sources/source.js'
 import {newJobId} from './store/job-id.js'
+import type {ResultStore} from './results.js'
 import {JOB_STATES, type Job, type JobStore, type Scope, TERMINAL, type Token} from './store/job-store.js'
 import {TokenVerifier, hasScope, mayAccess, wellFormed} from './tokens.js'
 import type {WorkerPool} from './workers.js'
@@ -17,6 +18,8 @@ export interface AppOptions {
   store: JobStore
   workers: WorkerPool
   settings: SourceSettings
+  /** Where results are read from (default: the local file the job's result names). */
+  results?: ResultStore
   maxAttempts: number
   /** Requests per second per token, with bursts of twice that. */
   rateLimitPerSecond: number
@@ -369,7 +372,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       .header('x-result-sha256', job.result.sha256)
       .header('x-result-bytes', String(job.result.bytes))
       .header('x-result-rows', job.result.rows === null ? '' : String(job.result.rows))
-      .send(createReadStream(job.result.path))
+      .send(options.results ? await options.results.open(job.result.path) : createReadStream(job.result.path))
   })
 
   app.post('/api/v1/jobs/cancel/:job_id', {schema: {summary: 'Cancel a queued or running job (jobs:write; own jobs unless admin)', params: idParams, response: {200: JobSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema}}}, async (request) => {

@@ -6,9 +6,11 @@ import type {DestinationStream} from 'pino'
 
 import {InfraError} from '../errors.js'
 import {buildApp} from './app.js'
+import {LocalResults, type ResultStore, SharedResults} from './results.js'
 import {checkSourceSettings} from './settings-check.js'
 import type {SourceSettings} from './sources/source.js'
 import type {JobStore} from './store/job-store.js'
+import type {PostgresJobStore} from './store/postgres-store.js'
 import {SqliteJobStore} from './store/sqlite-store.js'
 import {WorkerPool} from './workers.js'
 
@@ -16,8 +18,14 @@ export interface ServiceConfig {
   host: string
   port: number
   dataDir: string
-  /** sqlite:/path/jobs.db (default: jobs.db in the data folder); postgres:// comes with the EKS scale-out. */
+  /** sqlite:/path/jobs.db (default: jobs.db in the data folder) or postgres://... (several replicas). */
   databaseUrl?: string
+  /** PostgreSQL mode: s3://bucket/prefix for results larger than resultsInDatabaseBytes. */
+  resultsBucket?: string
+  /** PostgreSQL mode: the KMS key results in S3 are encrypted with. */
+  resultsKmsKey?: string
+  /** PostgreSQL mode: results up to this size are kept in the database (default 1 MiB). */
+  resultsInDatabaseBytes?: number
   concurrency: number
   jobTimeoutMs: number
   maxAttempts: number
@@ -42,10 +50,16 @@ export interface RunningService {
   stop(graceMs?: number): Promise<void>
 }
 
-/** `owner`: the service's store, the one process that runs and changes jobs in this database. */
-/** `mustExist`: for commands that only read or change what a service made (token list, revoke). */
-export function openStore(config: Pick<ServiceConfig, 'dataDir' | 'databaseUrl'>, options: {owner?: boolean; mustExist?: boolean} = {}): JobStore {
+/**
+ * The job store the URL names: sqlite:FILE (one process) or postgres://... (any number of replicas;
+ * migrations run once, under an advisory lock).
+ * `owner`: the service's store, the one process that runs and changes jobs in a SQLite database.
+ * `mustExist`: for commands that only read or change what a service made (token list, revoke).
+ */
+export async function openStore(config: Pick<ServiceConfig, 'dataDir' | 'databaseUrl'>, options: {owner?: boolean; mustExist?: boolean} = {}): Promise<JobStore> {
   const url = config.databaseUrl ?? `sqlite:${path.join(config.dataDir, 'jobs.db')}`
+  // pg is loaded only in PostgreSQL mode: SQLite mode starts without it.
+  if (/^postgres(ql)?:\/\//.test(url)) return (await import('./store/postgres-store.js')).PostgresJobStore.open(url)
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length)
     if (options.mustExist && !existsSync(file)) {
@@ -53,7 +67,7 @@ export function openStore(config: Pick<ServiceConfig, 'dataDir' | 'databaseUrl'>
     }
     return new SqliteJobStore(file, {owner: options.owner})
   }
-  throw new Error(`database URL ${url.split(':')[0]}: is not supported yet; use sqlite:/path/jobs.db`)
+  throw new InfraError(`--database-url ${url.split(':')[0]}:... is not a job store`, 'use sqlite:/path/jobs.db or postgres://USER@HOST:5432/DB?sslmode=verify-full&sslrootcert=/path/global-bundle.pem', 'BAD_DATABASE_URL', 2)
 }
 
 /** Starts store, workers and HTTP; stop() drains: not ready, no new work taken, running jobs finish or go back to the queue. */
@@ -62,7 +76,19 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
   // The data folder holds collected data and token hashes: its owner's only.
   mkdirSync(config.dataDir, {recursive: true, mode: 0o700})
   chmodSync(config.dataDir, 0o700)
-  const store = openStore(config, {owner: true})
+  if (config.resultsBucket && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(config.resultsBucket)) {
+    throw new InfraError(`--results-bucket ${config.resultsBucket} is not an S3 URL`, 'write s3://BUCKET or s3://BUCKET/PREFIX', 'BAD_FLAG', 2)
+  }
+  const store = await openStore(config, {owner: true})
+  const shared = 'saveResult' in store ? (store as PostgresJobStore) : undefined
+  if (config.resultsBucket && !shared) {
+    await store.close()
+    throw new InfraError('--results-bucket is for several replicas on PostgreSQL', 'drop it, or pass --database-url postgres://...', 'BAD_FLAG', 2)
+  }
+  // Replicas share results through the database (small) or S3 (large); one SQLite process keeps files.
+  const results: ResultStore = shared
+    ? new SharedResults(shared, {databaseMaxBytes: config.resultsInDatabaseBytes ?? 1 << 20, bucketUrl: config.resultsBucket, kmsKeyId: config.resultsKmsKey})
+    : new LocalResults()
   const workers = new WorkerPool(store, {
     concurrency: config.concurrency,
     jobTimeoutMs: config.jobTimeoutMs,
@@ -71,11 +97,13 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     backoffBaseMs: 1000,
     resultsDir: path.join(config.dataDir, 'results'),
     settings: config.settings,
+    results,
   })
   const app = await buildApp({
     store,
     workers,
     settings: config.settings,
+    results,
     maxAttempts: config.maxAttempts,
     rateLimitPerSecond: config.rateLimitPerSecond ?? 2000,
     authFailuresPerSecond: config.authFailuresPerSecond ?? 2,

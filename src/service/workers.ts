@@ -2,6 +2,7 @@ import {createHash} from 'node:crypto'
 import {type WriteStream, chmodSync, createWriteStream, mkdirSync, renameSync, rmSync} from 'node:fs'
 import path from 'node:path'
 
+import type {ResultStore} from './results.js'
 import {SOURCES} from './sources/index.js'
 import {type JobLimits, PermanentJobError, type SourceSettings} from './sources/source.js'
 import type {Job, JobStore} from './store/job-store.js'
@@ -15,6 +16,8 @@ export interface WorkerOptions {
   backoffBaseMs: number
   resultsDir: string
   settings: SourceSettings
+  /** Where a finished result is kept (default: the file in resultsDir). */
+  results?: ResultStore
 }
 
 /** The end of one attempt at a job: what logs and metrics record. */
@@ -134,11 +137,16 @@ export class WorkerPool {
     const timeout = setTimeout(() => controller.abort(new Error(`timed out after ${limits.timeoutMs} ms`)), limits.timeoutMs)
     const heartbeat = setInterval(async () => {
       await this.store.extendLease(job.id, this.options.leaseMs)
-      if ((await this.store.get(job.id))?.cancelRequested) controller.abort(new CancelledError())
+      const current = await this.store.get(job.id)
+      if (current?.cancelRequested) controller.abort(new CancelledError())
+      // Our lease ran out and the job was requeued or taken over (another replica, after a stall
+      // here): stop at once, and write nothing more for it.
+      else if (!current || current.status !== 'running' || current.attempts !== job.attempts) controller.abort(new LeaseLostError())
     }, Math.max(50, Math.floor(this.options.leaseMs / 3)))
     this.run(job, controller.signal, limits)
       .then(() => 'succeeded')
       .catch(async (error: unknown) => {
+        if (controller.signal.reason instanceof LeaseLostError) return 'lease_lost'
         if (controller.signal.reason instanceof CancelledError || error instanceof CancelledError) {
           await this.store.markCancelled(job.id)
           return 'cancelled'
@@ -195,7 +203,8 @@ export class WorkerPool {
       const stream = out
       await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())))
       renameSync(partial, final)
-      await this.store.succeed(job.id, {rows, bytes, sha256: hash.digest('hex'), contentType: source.contentType, path: final})
+      const location = this.options.results ? await this.options.results.keep(job, final) : final
+      await this.store.succeed(job.id, {rows, bytes, sha256: hash.digest('hex'), contentType: source.contentType, path: location})
     } catch (error) {
       if (out) {
         out.destroy()
@@ -217,6 +226,13 @@ export class WorkerPool {
     for (const controller of this.running.values()) controller.abort(new Error('service stopping'))
     await this.store.requeue(left)
     this.stopped = true
+  }
+}
+
+/** The job is no longer this worker's: its lease ran out and someone requeued or took it. */
+export class LeaseLostError extends Error {
+  constructor() {
+    super('lease lost')
   }
 }
 

@@ -9,14 +9,20 @@ import {InfraError} from '../../errors.js'
 import {startService} from '../../service/server.js'
 
 export default class ServiceStart extends ServiceCommand {
-  static override summary = 'Run the collection service on this machine (SQLite in the data folder).'
-  static override examples = ['<%= config.bin %> service start', '<%= config.bin %> service start --port 8080 --data-dir /var/lib/infra']
+  static override summary = 'Run the collection service: SQLite in the data folder, or one of several replicas on PostgreSQL (--database-url).'
+  static override examples = [
+    '<%= config.bin %> service start',
+    '<%= config.bin %> service start --port 8080 --data-dir /var/lib/infra',
+  ]
 
   static override flags = {
     host: Flags.string({description: 'address to listen on', env: 'INFRA_SERVICE_HOST', default: '127.0.0.1'}),
     port: Flags.integer({description: 'port to listen on (0: any free port)', env: 'INFRA_SERVICE_PORT', default: 8080, min: 0, max: 65535}),
     'data-dir': Flags.string({description: 'jobs database, results and tokens', env: 'INFRA_SERVICE_DATA_DIR', default: path.join(os.homedir(), '.infra', 'service')}),
-    'database-url': Flags.string({description: 'job store (default: sqlite:<data-dir>/jobs.db)', env: 'INFRA_SERVICE_DATABASE_URL'}),
+    'database-url': Flags.string({description: 'job store (default: sqlite:<data-dir>/jobs.db); postgres://USER@HOST/DB?sslmode=verify-full&sslrootcert=CA.pem (&iam=true: IAM token) for several replicas', env: 'INFRA_SERVICE_DATABASE_URL'}),
+    'results-bucket': Flags.string({description: 'PostgreSQL mode: s3://BUCKET/PREFIX for results larger than --results-in-database', env: 'INFRA_SERVICE_RESULTS_BUCKET'}),
+    'results-kms-key': Flags.string({description: 'PostgreSQL mode: KMS key (id, ARN or alias) for results in S3', env: 'INFRA_SERVICE_RESULTS_KMS_KEY'}),
+    'results-in-database': Flags.integer({description: 'PostgreSQL mode: results up to this many bytes are kept in the database', default: 1 << 20, min: 0}),
     concurrency: Flags.integer({description: 'jobs run at once', env: 'INFRA_SERVICE_CONCURRENCY', default: 4, min: 1}),
     'job-timeout': Flags.integer({description: 'seconds one attempt may take', default: 300, min: 1}),
     'rate-limit': Flags.integer({description: 'requests per second per token (bursts of twice that)', env: 'INFRA_SERVICE_RATE_LIMIT', default: 2000, min: 1}),
@@ -50,6 +56,9 @@ export default class ServiceStart extends ServiceCommand {
       port: flags.port,
       dataDir: path.resolve(flags['data-dir']),
       databaseUrl: flags['database-url'],
+      resultsBucket: flags['results-bucket'],
+      resultsKmsKey: flags['results-kms-key'],
+      resultsInDatabaseBytes: flags['results-in-database'],
       concurrency: flags.concurrency,
       jobTimeoutMs: flags['job-timeout'] * 1000,
       maxAttempts: flags['max-attempts'],
@@ -68,7 +77,7 @@ export default class ServiceStart extends ServiceCommand {
       },
     })
     if (!(await service.store.listTokens()).some((token) => !token.revokedAt)) {
-      process.stderr.write(`warning: no live API token: every request will be refused; create one with \`infra service token create --name NAME --data-dir ${path.resolve(flags['data-dir'])}\`
+      process.stderr.write(`warning: no live API token: every request will be refused; create one with \`infra service token create --name NAME ${flags['database-url'] ? '--database-url URL' : `--data-dir ${path.resolve(flags['data-dir'])}`}\`
 `)
     }
     // With --json, one line on stdout says where it listens, for scripts that start it.

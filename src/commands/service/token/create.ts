@@ -17,14 +17,14 @@ export default class TokenCreate extends ServiceCommand {
     name: Flags.string({description: 'what the token is for', required: true}),
     scope: Flags.string({description: 'what it may do (repeatable): jobs:write triggers and cancels, jobs:read reads, both on its own jobs; admin every job', options: [...SCOPES], multiple: true, default: [...DEFAULT_SCOPES]}),
     'data-dir': Flags.string({description: 'the service\'s data folder', env: 'INFRA_SERVICE_DATA_DIR', default: path.join(os.homedir(), '.infra', 'service')}),
-    'database-url': Flags.string({description: 'job store', env: 'INFRA_SERVICE_DATABASE_URL'}),
+    'database-url': Flags.string({description: 'job store: sqlite:FILE, or postgres://USER@HOST/DB?sslmode=verify-full&sslrootcert=CA.pem (&iam=true for an IAM token)', env: 'INFRA_SERVICE_DATABASE_URL'}),
     save: Flags.boolean({description: 'also save it (0600) for `infra jobs` to use with --endpoint'}),
     endpoint: Flags.string({description: 'the service URL the saved token is for', env: 'INFRA_SERVICE_URL', default: 'http://127.0.0.1:8080'}),
   }
 
   async run(): Promise<{id: string; name: string; token: string; scopes: string[]}> {
     const {flags} = await this.parse(TokenCreate)
-    const store = openStore({dataDir: path.resolve(flags['data-dir']), databaseUrl: flags['database-url']})
+    const store = await openStore({dataDir: path.resolve(flags['data-dir']), databaseUrl: flags['database-url']})
     try {
       const created = await createToken(store, flags.name, flags.scope as Scope[])
       const savedTo = flags.save ? saveToken(flags.endpoint, created.token) : undefined
@@ -33,7 +33,7 @@ export default class TokenCreate extends ServiceCommand {
       }
       return created
     } catch (error) {
-      if (/UNIQUE/.test((error as Error).message)) this.error(`a token named ${flags.name} exists: pick another name`, {exit: 1})
+      if (/UNIQUE|duplicate key/.test((error as Error).message)) this.error(`a token named ${flags.name} exists: pick another name`, {exit: 1})
       throw error
     } finally {
       await store.close()

@@ -14,12 +14,12 @@ export default class TokenRevoke extends ServiceCommand {
 
   static override flags = {
     'data-dir': Flags.string({description: 'the service\'s data folder', env: 'INFRA_SERVICE_DATA_DIR', default: path.join(os.homedir(), '.infra', 'service')}),
-    'database-url': Flags.string({description: 'job store', env: 'INFRA_SERVICE_DATABASE_URL'}),
+    'database-url': Flags.string({description: 'job store: sqlite:FILE, or postgres://USER@HOST/DB?sslmode=verify-full&sslrootcert=CA.pem (&iam=true for an IAM token)', env: 'INFRA_SERVICE_DATABASE_URL'}),
   }
 
   async run(): Promise<TokenView> {
     const {args, flags} = await this.parse(TokenRevoke)
-    const store = openStore({dataDir: path.resolve(flags['data-dir']), databaseUrl: flags['database-url']}, {mustExist: true})
+    const store = await openStore({dataDir: path.resolve(flags['data-dir']), databaseUrl: flags['database-url']}, {mustExist: true})
     try {
       const revoked = await revokeToken(store, args.token)
       if (!this.jsonEnabled()) this.log(`Token "${revoked.name}" (${revoked.id}) revoked at ${revoked.revokedAt}; a running service refuses it within a second.`)
