@@ -30,7 +30,7 @@ export interface PlanManifest {
   environment: string
   accountId: string
   createdAt: string
-  stacks: {name: string; configSha256: string; planFile: string | null; summary: PlanSummary | null}[]
+  stacks: {name: string; configSha256: string; planFile: string | null; summary: PlanSummary | null; waitsForBootstrap?: boolean}[]
 }
 
 export const PLAN_MANIFEST = 'plan-manifest.json'
@@ -223,7 +223,10 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
       stack.skipped = hasChanges ? 'planned' : 'no-changes'
       // The stacks after a new state bucket cannot even be initialized until that bucket exists.
       if (hasChanges && bootstrap?.home === 'new') {
-        for (const later of order.slice(order.indexOf(stack) + 1)) later.skipped = 'waits-for-bootstrap'
+        for (const later of order.slice(order.indexOf(stack) + 1)) {
+          later.skipped = 'waits-for-bootstrap'
+          manifest.stacks.push({name: later.name, configSha256: synthesized.get(later.name)!.sha256, planFile: null, summary: null, waitsForBootstrap: true})
+        }
         break
       }
       continue
@@ -260,7 +263,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
   return report
 }
 
-type Reviewed = Map<string, {planFile: string | null}>
+type Reviewed = Map<string, {planFile: string | null; waitsForBootstrap: boolean}>
 
 /**
  * The reviewed plans, checked against what was synthesized now: every stack must have been
@@ -283,7 +286,7 @@ function readReviewedPlans(dir: string, env: EnvironmentSpec, synthesized: Map<s
     if (!entry) throw staleError(`${name} was not planned in the reviewed plan (its stacks were waiting for their state bucket, or the plan is older than the stack)`, 'plan it again for review')
     if (entry.configSha256 !== current.sha256) throw staleError(`${name}'s configuration changed since its plan was reviewed`, 'plan it again for review: the reviewed plan is not what would be applied')
     if (entry.planFile && !existsSync(path.join(dir, entry.planFile))) throw staleError(`${name}'s saved plan ${entry.planFile} is missing from ${dir}`, 'download the whole plan artifact, or plan again')
-    reviewed.set(name, {planFile: entry.planFile ? path.join(dir, entry.planFile) : null})
+    reviewed.set(name, {planFile: entry.planFile ? path.join(dir, entry.planFile) : null, waitsForBootstrap: entry.waitsForBootstrap === true})
   }
   return reviewed
 }
@@ -294,8 +297,10 @@ function staleError(message: string, fix: string): InfraError {
 
 /** Applies one stack's reviewed plan; terraform itself refuses a plan whose state has moved on. */
 async function applyReviewed(stack: StackReport, reviewed: Reviewed, terraform: Terraform, bootstrap: BootstrapBackend | undefined, options: ProvisionOptions): Promise<void> {
-  const saved = reviewed.get(stack.name)!.planFile
+  const {planFile: saved, waitsForBootstrap} = reviewed.get(stack.name)!
   try {
+    // Planned before its state bucket existed: only now can it be planned, and that plan needs a review.
+    if (waitsForBootstrap) throw staleError(`${stack.name} could not be planned before its state bucket existed`, 'review its plan now that the bucket exists')
     if (!saved) {
       stack.skipped = 'no-changes'
       return
