@@ -1,4 +1,6 @@
 import {
+  type DescribeInstanceInformationCommandOutput,
+  type DescribeSessionsCommandOutput,
   DescribeInstanceInformationCommand,
   DescribeSessionsCommand,
   ResumeSessionCommand,
@@ -64,16 +66,36 @@ export class SdkSessionApi implements SessionApi {
     readonly endpoint: string,
   ) {}
 
+  /**
+   * One Session Manager call. An endpoint that answers it with something other than the API's JSON
+   * (an emulator without Session Manager, a proxy's page) is named as such, not as a parse error.
+   */
+  private async send<Output>(command: {input: unknown}, call: string): Promise<Output> {
+    try {
+      return (await this.client.send(command as never)) as Output
+    } catch (error) {
+      const err = error as {name?: string; message?: string; $metadata?: {httpStatusCode?: number}}
+      if (err.name === 'SyntaxError' || /not valid JSON|Unexpected token|Deserialization error/i.test(err.message ?? '') || err.$metadata?.httpStatusCode === 404) {
+        throw new InfraError(
+          `${this.endpoint} does not answer ${call} as Systems Manager does`,
+          'Session Manager needs the real SSM API (emulators such as moto do not implement its session calls); check AWS_ENDPOINT_URL and the estate\'s endpoint',
+          'SSM_CALL_UNSUPPORTED',
+        )
+      }
+      throw error
+    }
+  }
+
   async startSession(request: StartSessionRequest): Promise<SessionHandle> {
-    return handle(await this.client.send(new StartSessionCommand(request)), 'StartSession')
+    return handle(await this.send<SessionHandleLike>(new StartSessionCommand(request), 'StartSession'), 'StartSession')
   }
 
   async resumeSession(sessionId: string): Promise<SessionHandle> {
-    return handle(await this.client.send(new ResumeSessionCommand({SessionId: sessionId})), 'ResumeSession')
+    return handle(await this.send<SessionHandleLike>(new ResumeSessionCommand({SessionId: sessionId}), 'ResumeSession'), 'ResumeSession')
   }
 
   async terminateSession(sessionId: string): Promise<void> {
-    await this.client.send(new TerminateSessionCommand({SessionId: sessionId}))
+    await this.send(new TerminateSessionCommand({SessionId: sessionId}), 'TerminateSession')
   }
 
   async pingStatus(instanceIds: string[]): Promise<Map<string, string>> {
@@ -82,9 +104,7 @@ export class SdkSessionApi implements SessionApi {
     for (let i = 0; i < instanceIds.length; i += 50) {
       let next: string | undefined
       do {
-        const page = await this.client.send(
-          new DescribeInstanceInformationCommand({Filters: [{Key: 'InstanceIds', Values: instanceIds.slice(i, i + 50)}], NextToken: next}),
-        )
+        const page = await this.send<DescribeInstanceInformationCommandOutput>(new DescribeInstanceInformationCommand({Filters: [{Key: 'InstanceIds', Values: instanceIds.slice(i, i + 50)}], NextToken: next}), 'DescribeInstanceInformation')
         for (const info of page.InstanceInformationList ?? []) if (info.InstanceId) status.set(info.InstanceId, info.PingStatus ?? 'Unknown')
         next = page.NextToken
       } while (next)
@@ -96,9 +116,7 @@ export class SdkSessionApi implements SessionApi {
     const sessions: OpenSession[] = []
     let next: string | undefined
     do {
-      const page = await this.client.send(
-        new DescribeSessionsCommand({State: 'Active', Filters: owner ? [{key: 'Owner', value: owner}] : undefined, NextToken: next}),
-      )
+      const page = await this.send<DescribeSessionsCommandOutput>(new DescribeSessionsCommand({State: 'Active', Filters: owner ? [{key: 'Owner', value: owner}] : undefined, NextToken: next}), 'DescribeSessions')
       for (const s of page.Sessions ?? []) {
         sessions.push({
           sessionId: s.SessionId ?? '',
@@ -116,7 +134,9 @@ export class SdkSessionApi implements SessionApi {
   }
 }
 
-function handle(response: {SessionId?: string; TokenValue?: string; StreamUrl?: string}, call: string): SessionHandle {
+type SessionHandleLike = {SessionId?: string; TokenValue?: string; StreamUrl?: string}
+
+function handle(response: SessionHandleLike, call: string): SessionHandle {
   if (!response.SessionId || !response.TokenValue || !response.StreamUrl) {
     throw new InfraError(`${call} answered without a session id, token or stream URL`, 'retry; if it persists, check the SSM endpoint', 'SESSION_START_FAILED')
   }

@@ -57,12 +57,47 @@ async function seedAws(): Promise<void> {
   const vpcId = (await ec2.send(new CreateVpcCommand({CidrBlock: '10.1.0.0/16'}))).Vpc!.VpcId!
   await ec2.send(new CreateFlowLogsCommand({ResourceIds: [vpcId], ResourceType: 'VPC', TrafficType: 'ALL', LogDestinationType: 'cloud-watch-logs', LogGroupName: group, DeliverLogsPermissionArn: `arn:aws:iam::${ACCOUNTS.dev}:role/flow-logs`}))
   await (await createClient(SSMClient, access('dev'))).send(new PutParameterCommand({Name: '/infra/dev/flow-logs/log-group', Type: 'String', Value: group, Overwrite: true}))
+  // What `deploy service` reads from an applied environment's discovery parameters.
+  const discovered = {
+    'waf/web-acl-arn': `arn:aws:wafv2:eu-west-1:${ACCOUNTS.dev}:regional/webacl/acme-dev/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b`,
+    'database/secret-arn': `arn:aws:secretsmanager:eu-west-1:${ACCOUNTS.dev}:secret:rds!db-0f1e2d3c-AbCdEf`,
+    'database/endpoint': 'acme-dev-db.c0ffee.eu-west-1.rds.amazonaws.com:5432',
+  }
+  for (const [key, value] of Object.entries(discovered)) {
+    await (await createClient(SSMClient, access('dev'))).send(new PutParameterCommand({Name: `/infra/dev/${key}`, Type: 'String', Value: value, Overwrite: true}))
+  }
 }
+
+/**
+ * Examples that act on what this machine cannot provide: a shell or a tunnel that runs until
+ * Ctrl-C (the Session Manager plugin and the SSM session API are not here), an Organizations
+ * account, a cluster's kubeconfig context, clients in the estate, a terminal to confirm on. Each
+ * still runs as written and must stop at exactly that precondition (its error named here), never
+ * at its own command line (a usage error, exit 2, would mean the example drifted from the flags).
+ * test/ssm, test/onboarding, test/deploy and test/provision run these commands for real with
+ * their stand-ins.
+ */
+const STOPS_AT: {example: RegExp; error: RegExp; usage?: true}[] = [
+  {example: /^infra (session|tunnel) (?!list)(?!.*--dry-run)/, error: /Session Manager plugin \(session-manager-plugin\) is not on PATH/},
+  {example: /^infra session (list|\S+ .*--dry-run)/, error: /does not answer (DescribeSessions|DescribeInstanceInformation) as Systems Manager does|no instance named acme-dev-bastion in dev/},
+  {example: /^infra deploy service --env dev --image \S+$/, error: /refusing to deploy to dev without confirmation: no terminal/},
+  {example: /^infra deploy service --env prod /, error: /prod has no \/infra\/prod\/waf\/web-acl-arn/},
+  {example: /^infra doctor --for tunnel/, error: /not ready for tunnel: .*session-manager-plugin/},
+  {example: /^infra onboard-client$/, error: /missing --name: pass --name \(no terminal to ask on/},
+  // Resuming needs the journal of an onboarding that was interrupted; without one the rest is missing.
+  {example: /^infra onboard-client --name globex --yes +# resume/, error: /missing --ou: pass --ou \(no terminal to ask on/, usage: true},
+  {example: /^infra onboard-client (?!.*--dry-run)/, error: /Organizations|organization|management account|AWSOrganizationsNotInUse/},
+  {example: /^infra offboard-client /, error: /no client "globex"/},
+  {example: /^infra provision --clients /, error: /has no clients to provision/},
+  {example: /^infra provision --env dev --plan-only/, error: /no AWS credentials found/},
+]
 
 beforeAll(async () => {
   // The estate of the sandbox: the shipped one in accounts of its own, so it shares nothing in moto.
   let estate = readFileSync(path.join(ROOT, 'config/estate.yaml'), 'utf8')
   for (const [name, account] of Object.entries(ACCOUNTS)) estate = estate.replace(`"${{dev: '111111111111', test: '222222222222', prod: '333333333333'}[name]}"`, `"${account}"`)
+  // The repository the pipelines deliver from (`init ci`).
+  estate += '\ndelivery:\n  repository: acme/estate\n'
   writeFileSync(path.join(sandbox, 'infra.estate.yaml'), estate)
   writeFileSync(path.join(sandbox, 'acme.yaml'), estate)
   // terraform's own plan of infra's dev-state stack, for `--file plan.json`.
@@ -83,6 +118,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve))
   writeFileSync(path.join(sandbox, 'job.json'), JSON.stringify({url: `http://127.0.0.1:${(files.address() as AddressInfo).port}/users.json`}))
   service = await startTestService({connections: {crm: path.join(sandbox, 'crm.db')}, allowPrivateHttp: true})
+  writeFileSync(path.join(service.fileRoot, 'report.csv'), 'id,total\n1,42\n')
   env = {
     HOME: sandbox,
     CI: '',
@@ -136,12 +172,22 @@ describe('every help example', () => {
   for (const {id, line} of examples) {
     it(`${id}: ${line}`, async () => {
       if (id === 'service:start') return runServiceStart(line)
+      const stop = STOPS_AT.find((entry) => entry.example.test(line))
+      if (stop) {
+        const credentialsNeeded = /no AWS credentials/.test(stop.error.source)
+        const result = await shell(line, credentialsNeeded ? {AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: path.join(sandbox, 'none'), AWS_SHARED_CREDENTIALS_FILE: path.join(sandbox, 'none')} : {})
+        const output = `${result.stdout}\n${result.stderr}`
+        expect(result.exitCode, output).not.toBe(0)
+        if (!stop.usage) expect(result.exitCode, output).not.toBe(2)
+        expect(output).toMatch(stop.error)
+        return
+      }
       if (id === 'provision' && / --destroy\b/.test(line)) {
         const result = await shell(line, {AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: path.join(sandbox, 'none'), AWS_SHARED_CREDENTIALS_FILE: path.join(sandbox, 'none')})
         expect(result.stderr).toContain('Error: no AWS credentials found')
         return
       }
-      const command = id === 'provision' && !/ --dry-run\b/.test(line) ? `${line} --dry-run --no-validate` : line
+      const command = id === 'provision' && !/ --(dry-run|plan-only|clients)\b/.test(line) ? `${line} --dry-run --no-validate` : line
       const result = await shell(command)
       const output = `${result.stdout}\n${result.stderr}`
       if (id === 'audit:flow-logs') {

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {InfraCommand, awsFlags} from '../_lib/base-command.js'
 import {findTarget} from '../../estate/load.js'
-import {InfraError} from '../../errors.js'
+import {EXIT, InfraError} from '../../errors.js'
 import {type DeployServiceReport, deployService} from '../../deploy/service.js'
 import {renderDeployReport} from '../_lib/render-deploy.js'
 import {confirmChange, requireValue} from '../../prompts/interaction.js'
@@ -18,7 +18,7 @@ Protected environments (prod) need --confirm <env>, and --yes without a terminal
   static override examples = [
     '<%= config.bin %> deploy service --env dev --image 111111111111.dkr.ecr.eu-west-1.amazonaws.com/infra:0.1.0 --dry-run',
     '<%= config.bin %> deploy service --env dev --image 111111111111.dkr.ecr.eu-west-1.amazonaws.com/infra:0.1.0',
-    '<%= config.bin %> deploy service --env prod --image 333333333333.dkr.ecr.eu-west-1.amazonaws.com/infra@sha256:... --confirm prod --yes',
+    '<%= config.bin %> deploy service --env prod --image 333333333333.dkr.ecr.eu-west-1.amazonaws.com/infra@sha256:e8671a3b95e03dbedada187a599de010accc4ce231ab97fcaeff8b55131a3b98 --confirm prod --yes',
   ]
 
   static override flags = {
@@ -45,12 +45,12 @@ Protected environments (prod) need --confirm <env>, and --yes without a terminal
     const envName = await requireValue(flags.env, '--env', `Environment (${[...estate.environments, ...estate.clients].map((e) => e.name).join(', ')}):`, interactive)
     const env = findTarget(estate, envName)
     if (flags.confirm !== undefined && flags.confirm !== env.name) {
-      throw new InfraError(`--confirm ${flags.confirm} does not name the target environment ${env.name}`, `pass --confirm ${env.name}`, 'CONFIRMATION_MISMATCH')
+      throw new InfraError(`--confirm ${flags.confirm} does not name the target environment ${env.name}`, `pass --confirm ${env.name}`, 'CONFIRMATION_MISMATCH', EXIT.declined)
     }
     // Refused before anything is synthesized or looked up: no one can confirm and the flags do not.
     if (!flags['dry-run'] && !interactive && (!flags.yes || (env.protected && flags.confirm !== env.name))) {
       const needed = env.protected ? `--confirm ${env.name} --yes` : '--yes'
-      throw new InfraError(`refusing to deploy to ${env.name} without confirmation: no terminal to ask on (or CI is set)`, `review with --dry-run, then run again with ${needed}`, 'CONFIRMATION_REQUIRED')
+      throw new InfraError(`refusing to deploy to ${env.name} without confirmation: no terminal to ask on (or CI is set)`, `review with --dry-run, then run again with ${needed}`, 'CONFIRMATION_REQUIRED', EXIT.declined)
     }
     const report = await deployService({
       estate,

@@ -12,7 +12,7 @@ Running it again updates the files infra wrote and nobody edited since; edited f
 
   static override examples = [
     '<%= config.bin %> init ci --provider github',
-    '<%= config.bin %> init ci --provider github --dir ../estate-repo --json',
+    '<%= config.bin %> init ci --provider github --dir ./estate-repo --json',
   ]
 
   static override flags = {

@@ -13,7 +13,7 @@ export default class JobsTrigger extends ServiceCommand {
   static override examples = [
     `<%= config.bin %> jobs trigger --source-type file --config '{"path": "report.csv"}' --wait`,
     `<%= config.bin %> jobs trigger --source-type database --config '{"connection": "crm", "table": "users", "limit": 100}'`,
-    `<%= config.bin %> jobs trigger --source-type http --config '{"url": "https://example.com/export.csv", "max_bytes": 1048576}' --idempotency-key nightly-export`,
+    `<%= config.bin %> jobs trigger --source-type http --config-file job.json --idempotency-key nightly-export --wait`,
   ]
 
   static override flags = {
