@@ -90,7 +90,7 @@ export function resolveInstallPath(packages, fromPath, name) {
  * listed with scope "optional", like packages flagged `optional`.
  */
 export function productionPackages(lock) {
-  if (lock.lockfileVersion !== 3 && lock.lockfileVersion !== 2) {
+  if ((lock.lockfileVersion !== 3 && lock.lockfileVersion !== 2) || !lock.packages?.['']) {
     throw new Error(`package-lock.json has lockfileVersion ${lock.lockfileVersion}; this generator reads version 3 (npm 7 or later): run npm install --package-lock-only with npm >= 9`)
   }
   return Object.entries(lock.packages).filter(([installPath, entry]) => installPath !== '' && !entry.dev && !entry.link)
@@ -106,8 +106,8 @@ function readInstalledManifest(root, installPath) {
  * when that package is not installed here, e.g. an optional one for another platform).
  */
 export function buildSbom(lock, {readManifest, serialNumber = `urn:uuid:${randomUUID()}`, timestamp = new Date().toISOString(), ids = spdxIds()} = {}) {
-  const rootEntry = lock.packages['']
   const production = productionPackages(lock)
+  const rootEntry = lock.packages['']
   const inProduction = new Map(production)
   const componentsByRef = new Map()
   const refAtPath = new Map()
