@@ -6,7 +6,7 @@
 //
 //   node scripts/sbom.mjs [--output FILE] [--root DIR]     (default: sbom.cdx.json in the root)
 import {randomUUID} from 'node:crypto'
-import {existsSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -207,10 +207,12 @@ function main(argv) {
   const lock = JSON.parse(readFileSync(lockFile, 'utf8'))
   const sbom = buildSbom(lock, {readManifest: (installPath) => readInstalledManifest(root, installPath)})
   // Whole or nothing: a half-written SBOM would be uploaded as if it were one.
+  mkdirSync(path.dirname(output), {recursive: true})
   const temp = `${output}.${process.pid}.tmp`
   writeFileSync(temp, `${JSON.stringify(sbom, null, 2)}\n`)
   renameSync(temp, output)
-  process.stderr.write(`${path.relative(process.cwd(), output) || output}: CycloneDX ${SPEC_VERSION}, ${sbom.components.length} production components\n`)
+  const shown = path.relative(process.cwd(), output)
+  process.stderr.write(`${shown.startsWith('..') ? output : shown}: CycloneDX ${SPEC_VERSION}, ${sbom.components.length} production components\n`)
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
