@@ -4,6 +4,10 @@
 # (a clean `npm ci --omit=dev`), runtime (only what runs: node_modules, dist, bin, config).
 # No HEALTHCHECK: Kubernetes probes /health (liveness) and /ready (readiness) instead.
 
+# Base images: `scripts/pin-base-images.sh` pins both to the digest their tag points at
+# (`node:20.20-bookworm@sha256:...`) where the registries are reachable; see README "Supply chain".
+# Not pinned yet: this tree was written where no registry answers, and no digest for these tags
+# could be verified.
 ARG NODE_IMAGE=node:20.20-bookworm
 ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs20-debian12:nonroot
 

@@ -14,6 +14,8 @@ const TEMPLATES = fileURLToPath(new URL('../../templates/ci/', import.meta.url))
 /** The terraform the pipelines install: the version this repository's tests run. */
 export const PIPELINE_TERRAFORM_VERSION = '1.11.4'
 export const PIPELINE_NODE_VERSION = '20.19'
+/** The Trivy the scans install: a release from before the March 2026 compromise (v0.69.4 was the malicious one). */
+export const PIPELINE_TRIVY_VERSION = 'v0.69.3'
 const HASH_LINE = /^# infra-template-sha256: ([0-9a-f]{64})\n/m
 
 export interface PipelineFile {
@@ -53,6 +55,7 @@ export function renderPipelines(estate: Estate, provider: CiProvider = 'github')
       deployRole: `${prefix}-${env.name}-pipeline-deploy`,
       nodeVersion: PIPELINE_NODE_VERSION,
       terraformVersion: PIPELINE_TERRAFORM_VERSION,
+      trivyVersion: PIPELINE_TRIVY_VERSION,
       awsProviderVersion: pinnedAwsProviderVersion(),
       // Protected environments wait for an approval in a GitHub environment of the same name.
       approvalEnvironment: env.protected ? `environment: ${env.name}` : '',

@@ -105,6 +105,62 @@ describe('pipeline templates', () => {
     expect(byEnv.dev.jobs.apply.environment).toBeUndefined()
   })
 
+  it('scans the supply chain on pull requests and pushes: npm audit, the SBOM, Trivy on the lockfile and the built image, reports kept; critical findings fail and stop the apply', () => {
+    type Step = {name?: string; id?: string; uses?: string; run?: string; if?: string; with?: Record<string, unknown>}
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {scripts: Record<string, string>}
+    for (const file of files) {
+      const workflow = parseYaml(file.content)
+      const job = workflow.jobs['supply-chain'] as {if?: string; permissions: Record<string, string>; steps: Step[]}
+      expect(job, file.path).toBeDefined()
+      // Both events, and no AWS role within reach of third-party scanners.
+      expect(job.if).toBeUndefined()
+      expect(job.permissions).toEqual({contents: 'read'})
+      const steps = job.steps
+      const install = steps.find((step) => step.run === 'npm ci')!
+      expect(install.id).toBe('install')
+      const runs = steps.map((step) => step.run ?? '').join('\n')
+      // The documented threshold: critical advisories fail the job; the full audit is kept as a report.
+      expect(runs).toMatch(/^npm audit --omit=dev --audit-level=critical$/m)
+      expect(runs).toContain('npm audit --omit=dev --json > supply-chain-reports/npm-audit.json')
+      const sbom = steps.find((step) => step.run?.startsWith('npm run sbom'))!
+      expect(sbom.run).toBe('npm run sbom -- --output supply-chain-reports/sbom.cdx.json')
+      expect(pkg.scripts.sbom).toBe('node scripts/sbom.mjs')
+
+      const trivy = steps.filter((step) => step.uses?.startsWith('aquasecurity/trivy-action@'))
+      expect(trivy.map((step) => step.with!['scan-type'])).toEqual(['fs', 'image'])
+      for (const step of trivy) {
+        // Pinned by commit, never by a tag that can be moved.
+        expect(step.uses).toMatch(/^aquasecurity\/trivy-action@[0-9a-f]{40}$/)
+        expect(step.with).toMatchObject({severity: 'CRITICAL', scanners: 'vuln', format: 'json'})
+        expect(String(step.with!['exit-code'])).toBe('1')
+        expect(String(step.with!.version)).toMatch(/^v\d+\.\d+\.\d+$/)
+        expect(String(step.with!.output)).toMatch(/^supply-chain-reports\//)
+      }
+      expect(trivy[0].with).toMatchObject({'scan-ref': '.', 'skip-dirs': 'node_modules'})
+
+      // The image scanned is the one built here from the repository's Dockerfile, and nothing is pushed.
+      const build = steps.find((step) => step.uses?.startsWith('docker/build-push-action@'))!
+      expect(build.with).toMatchObject({context: '.', file: 'Dockerfile', load: true})
+      expect(String(build.with!.push)).toBe('false')
+      expect(trivy[1].with!['image-ref']).toBe(build.with!.tags)
+      expect(trivy[1].if).toContain(`steps.${build.id}.outcome == 'success'`)
+      expect(steps.findIndex((step) => step === build)).toBeLessThan(steps.indexOf(trivy[1]))
+      expect(steps.some((step) => step.uses?.startsWith('docker/setup-buildx-action@'))).toBe(true)
+
+      // One failing check does not hide the others' reports: each later check runs unless cancelled.
+      const auditIndex = steps.findIndex((step) => step.run?.includes('--audit-level=critical'))
+      for (const step of steps.slice(auditIndex + 1)) expect(step.if, step.name ?? step.uses).toMatch(/^\$\{\{ !cancelled\(\)/)
+      const upload = steps.at(-1)!
+      expect(upload.uses).toMatch(/^actions\/upload-artifact@/)
+      expect(upload.with).toMatchObject({name: `supply-chain-${file.environment}`, path: 'supply-chain-reports/'})
+      const reports = [sbom.run!.split('--output ')[1], ...trivy.map((step) => String(step.with!.output)), 'supply-chain-reports/npm-audit.json']
+      for (const report of reports) expect(report.startsWith(String(upload.with!.path)), report).toBe(true)
+
+      // A critical finding stops the apply of that push.
+      expect([workflow.jobs.apply.needs].flat()).toContain('supply-chain')
+    }
+  })
+
   it('says what to add when the estate names no repository', () => {
     expect(() => renderPipelines(parseEstate(parseYaml(SHIPPED), 'estate.yaml'))).toThrow(/names no repository/)
   })

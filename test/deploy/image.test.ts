@@ -1,6 +1,8 @@
-import {readFileSync} from 'node:fs'
+import {accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 
+import {execa} from 'execa'
 import {describe, expect, it} from 'vitest'
 
 import {type ParsedDockerfile, parseDockerfile} from '../support/dockerfile.js'
@@ -77,6 +79,80 @@ describe('the Dockerfile', () => {
     // Everything the build stage copies from the context is let through.
     const copied = byName(dockerfile, 'build').instructions.filter((i) => i.keyword === 'COPY' && !i.flags.from).flatMap((i) => i.args.slice(0, -1))
     for (const source of copied) expect(allowed, source).toContain(source)
+  })
+})
+
+describe('base image pinning', () => {
+  const PIN_SCRIPT = path.join(ROOT, 'scripts/pin-base-images.sh')
+  const DIGEST = /@sha256:[0-9a-f]{64}$/
+
+  it('pins every base image by digest, or ships the pinning routine and documents it', () => {
+    const images = dockerfile.stages.map((stage) => stage.image).filter((image) => !dockerfile.stages.some((stage) => stage.name === image))
+    expect(images.length).toBeGreaterThanOrEqual(2)
+    if (images.every((image) => DIGEST.test(image))) return
+    // Not pinned (yet): the script that pins them is there, runnable, and the README says how to use it.
+    accessSync(PIN_SCRIPT, constants.X_OK)
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8')
+    const section = /^## Supply chain\n[\s\S]*?(?=^## |(?![\s\S]))/m.exec(readme)?.[0]
+    expect(section, 'README.md has a "## Supply chain" section').toBeDefined()
+    expect(section).toContain('scripts/pin-base-images.sh')
+  })
+
+  /** A folder with the tools the script uses, and a stand-in for crane (the registry is unreachable here). */
+  async function toolbox(withCrane: boolean) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'infra-pin-'))
+    const bin = path.join(dir, 'bin')
+    mkdirSync(bin)
+    for (const tool of ['bash', 'env', 'sed', 'grep', 'head', 'tr', 'mktemp', 'cp', 'mv', 'chmod', 'dirname', 'rm', 'sha256sum', 'cut', 'cat']) {
+      const found = (await execa('sh', ['-c', `command -v ${tool}`])).stdout.trim()
+      symlinkSync(found, path.join(bin, tool))
+    }
+    const calls = path.join(dir, 'crane-calls')
+    if (withCrane) {
+      // Stand-in for `crane digest REF`: a digest derived from the reference, and a record of the call.
+      writeFileSync(path.join(bin, 'crane'), `#!${path.join(bin, 'bash')}\necho "$*" >> ${calls}\n[ "$1" = digest ] || exit 9\necho "sha256:$(printf %s "$2" | sha256sum | cut -c1-64)"\n`, {mode: 0o755})
+    }
+    const copy = path.join(dir, 'Dockerfile')
+    // Start from tags only, whatever the committed Dockerfile holds.
+    writeFileSync(copy, readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8').replace(/^(ARG (?:NODE|RUNTIME)_IMAGE=[^@\n]+)@sha256:[0-9a-f]{64}$/gm, '$1'))
+    const run = (args: string[]) => execa(path.join(bin, 'bash'), [PIN_SCRIPT, ...args, copy], {env: {PATH: bin}, extendEnv: false, reject: false})
+    return {copy, calls, run}
+  }
+
+  it('scripts/pin-base-images.sh rewrites both ARGs to tag@digest, asks for the tags, and is idempotent', async () => {
+    const {copy, calls, run} = await toolbox(true)
+    const before = parseDockerfile(readFileSync(copy, 'utf8'))
+    expect((await run(['--check'])).exitCode).toBe(1)
+
+    const first = await run([])
+    expect(first.exitCode, first.stderr).toBe(0)
+    const pinned = parseDockerfile(readFileSync(copy, 'utf8'))
+    const tagOf = (image: string) => image.replace(DIGEST, '')
+    for (const [index, stage] of pinned.stages.entries()) {
+      expect(stage.image, stage.name).toMatch(DIGEST)
+      expect(tagOf(stage.image)).toBe(tagOf(before.stages[index].image))
+    }
+    expect(readFileSync(calls, 'utf8').trim().split('\n')).toEqual(['digest node:20.20-bookworm', 'digest gcr.io/distroless/nodejs20-debian12:nonroot'])
+    expect((await run(['--check'])).exitCode).toBe(0)
+
+    // Again: the tag is resolved afresh (not the old digest), the file keeps one digest per image.
+    const again = await run([])
+    expect(again.exitCode).toBe(0)
+    expect(readFileSync(calls, 'utf8').trim().split('\n').slice(2)).toEqual(['digest node:20.20-bookworm', 'digest gcr.io/distroless/nodejs20-debian12:nonroot'])
+    expect(parseDockerfile(readFileSync(copy, 'utf8')).stages.map((s) => s.image)).toEqual(pinned.stages.map((s) => s.image))
+    // Only the two ARG lines changed.
+    const diff = readFileSync(copy, 'utf8').split('\n').filter((line, i) => line !== readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8').split('\n')[i])
+    expect(diff.every((line) => /^ARG (NODE|RUNTIME)_IMAGE=/.test(line))).toBe(true)
+  })
+
+  it('scripts/pin-base-images.sh without crane or docker: a one-line error, exit 3, the Dockerfile untouched', async () => {
+    const {copy, run} = await toolbox(false)
+    const before = readFileSync(copy, 'utf8')
+    const result = await run([])
+    expect(result.exitCode).toBe(3)
+    expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^Error: neither crane nor docker buildx is installed: install crane/)])
+    expect(readFileSync(copy, 'utf8')).toBe(before)
+    expect(existsSync(copy)).toBe(true)
   })
 })
 
