@@ -61,7 +61,7 @@ describe('infra provision --clients', () => {
   it('without a terminal and without --yes, shows the one summary and applies nothing', async () => {
     const terraform = fakeTerraform(PLAN)
     const result = await runCli(['provision', '--clients', 'all', '--estate', estateFile, '--terraform', terraform.binary], {env})
-    expect(result.exitCode).toBe(1)
+    expect(result.exitCode).toBe(4) // no confirmation possible: nothing applied
     expect(result.stdout).toMatch(/globex\s+444444444444\s+globex-state\s+0\s+1\s+0\s+0\s+0\/0\/0\/0\s+changes/)
     expect(result.stdout).toMatch(/initech\s+555555555555\s+initech-state\s+0\s+1/)
     expect(result.stderr).toMatch(/refusing to apply changes to 2 client\(s\): globex, initech without confirmation/)
