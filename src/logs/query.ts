@@ -26,7 +26,7 @@ export function checkQuery(query: LogQuery): void {
     }
   }
   if (query.jobId === undefined && query.requestId === undefined) {
-    throw new InfraError('name the lines to read: --job or --request', 'e.g. infra logs --env dev --job 0b7c…, or --request req-1f', 'MISSING_FLAG', 2)
+    throw new InfraError('name the lines to read: --job or --request', 'e.g. infra logs --env dev --job 0b7c…, or --request req-7f3a9c1e', 'MISSING_FLAG', 2)
   }
 }
 
