@@ -171,3 +171,30 @@ describe('infra logs --env against moto CloudWatch Logs', () => {
     expect(new Set(printed).size).toBe(6)
   }, 40_000)
 })
+
+describe('infra logs --file with the embedded service', () => {
+  it('reads back a request from the file service start --log-file wrote (owner-only)', async () => {
+    const {mkdtempSync, statSync} = await import('node:fs')
+    const os = await import('node:os')
+    const path = await import('node:path')
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'infra-logs-service-'))
+    const logFile = path.join(dir, 'service.log')
+    const service = execa('node', [BIN, 'service', 'start', '--port', '0', '--data-dir', dir, '--log-file', logFile, '--json'], {reject: false, env: {CI: ''}, stdin: 'ignore'})
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        service.stdout!.on('data', (chunk) => resolve(JSON.parse(String(chunk).split('\n')[0]).url))
+        service.once('exit', () => reject(new Error('service start exited')))
+      })
+      expect((await fetch(`${url}/health`, {headers: {'x-request-id': 'health-check-0001'}})).status).toBe(200)
+    } finally {
+      service.kill('SIGTERM')
+      await service
+    }
+    expect(statSync(logFile).mode & 0o777).toBe(0o600)
+    const result = await runCli(['logs', '--file', logFile, '--request', 'health-check-0001', '--json'])
+    expect(result.exitCode).toBe(0)
+    const out = JSON.parse(result.stdout)
+    expect(out.lines).toHaveLength(1)
+    expect(JSON.parse(out.lines[0].message)).toMatchObject({reqId: 'health-check-0001', method: 'GET', url: '/health', status: 200, msg: 'request'})
+  })
+})
