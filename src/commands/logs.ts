@@ -21,7 +21,6 @@ With --file: reads a log file of the embedded service (infra service start --log
   static override examples = [
     '<%= config.bin %> logs --env dev --job 3f2a9c1e-5b7d-4e21-9a0c-1d2e3f4a5b6c',
     '<%= config.bin %> logs --env prod --request req-7f3a9c1e --since 2h',
-    '<%= config.bin %> logs --env test --job 3f2a9c1e-5b7d-4e21-9a0c-1d2e3f4a5b6c --follow',
     '<%= config.bin %> logs --file ~/.infra/service/service.log --job 3f2a9c1e-5b7d-4e21-9a0c-1d2e3f4a5b6c',
   ]
 
