@@ -12,6 +12,8 @@ import {stringify} from 'yaml'
 import {layoutSubnets} from '../estate/cidr.js'
 import type {EnvironmentSpec, Estate} from '../estate/model.js'
 import {hasLayer} from '../estate/model.js'
+import {serviceLogGroupName} from '../stacks/discovery-keys.js'
+import {logShipperObjects} from './log-shipper.js'
 import {alertRules, grafanaDashboard, scrapeConfig} from './monitoring.js'
 
 /** Where the service runs and what it is called; the stacks' IRSA trust names the same account. */
@@ -47,6 +49,8 @@ export interface ServiceDeploymentOptions {
   discovered: DiscoveredValues
   /** ACM certificate for an HTTPS listener on the load balancer; plain HTTP inside the VPC without one. */
   certificateArn?: string
+  /** AWS for Fluent Bit image (default: AWS's ECR repository in the region, a release tag). */
+  logShipperImage?: string
 }
 
 export interface ServiceSizing {
@@ -295,6 +299,8 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
   // Grafana sidecars of kube-prometheus-stack pick up by label.
   add(new ConfigMap({metadata: meta(`${APP}-alerts`, {labels: {prometheus_rule: '1'}}), data: {'infra-service.rules.yaml': stringify(alertRules(NAMESPACE))}}))
   add(new ConfigMap({metadata: meta(`${APP}-dashboard`, {labels: {grafana_dashboard: '1'}}), data: {'infra-service.json': JSON.stringify(grafanaDashboard(), null, 2)}}))
+  // Central logs: Fluent Bit on every node sends the service's lines to /infra/<env>/service.
+  objects.push(...logShipperObjects(estate, env, {logGroupName: serviceLogGroupName(env.name), image: options.logShipperImage, serviceNamespace: NAMESPACE, serviceApp: APP}))
   return objects
 }
 

@@ -1,3 +1,4 @@
+import {DaemonSet} from 'kubernetes-models/apps/v1/DaemonSet'
 import {Deployment} from 'kubernetes-models/apps/v1/Deployment'
 import {HorizontalPodAutoscaler} from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler'
 import {Ingress} from 'kubernetes-models/networking.k8s.io/v1/Ingress'
@@ -22,6 +23,7 @@ const CORE_MODELS: Record<string, Model> = {
   'v1/ConfigMap': ConfigMap,
   'v1/Secret': Secret,
   'apps/v1/Deployment': Deployment,
+  'apps/v1/DaemonSet': DaemonSet,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
   'networking.k8s.io/v1/Ingress': Ingress,

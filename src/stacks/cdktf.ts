@@ -10,6 +10,7 @@ export {AutoscalingGroup} from '@cdktf/provider-aws/lib/autoscaling-group/index.
 export {Cloudtrail} from '@cdktf/provider-aws/lib/cloudtrail/index.js'
 export {CloudwatchLogGroup} from '@cdktf/provider-aws/lib/cloudwatch-log-group/index.js'
 export {CloudwatchLogMetricFilter} from '@cdktf/provider-aws/lib/cloudwatch-log-metric-filter/index.js'
+export {CloudwatchQueryDefinition} from '@cdktf/provider-aws/lib/cloudwatch-query-definition/index.js'
 export {CloudwatchMetricAlarm} from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js'
 export {DataAwsSsmParameter} from '@cdktf/provider-aws/lib/data-aws-ssm-parameter/index.js'
 export {DbInstance} from '@cdktf/provider-aws/lib/db-instance/index.js'

@@ -15,9 +15,15 @@ export const DISCOVERY_KEYS = {
   wafWebAclArn: 'waf/web-acl-arn',
   serviceRoleArn: 'service/role-arn',
   serviceResultsBucket: 'service/results-bucket',
+  serviceLogGroup: 'service/log-group',
 } as const
 export type DiscoveryKey = keyof typeof DISCOVERY_KEYS
 
 export function discoveryParameterName(envName: string, key: DiscoveryKey): string {
   return `/infra/${envName}/${DISCOVERY_KEYS[key]}`
+}
+
+/** The CloudWatch Logs group the service's lines are shipped to; the stacks create it under this name. */
+export function serviceLogGroupName(envName: string): string {
+  return `/infra/${envName}/service`
 }

@@ -7,7 +7,8 @@ import {Database, POSTGRES_PORT} from './database.js'
 import {type DiscoveryKey, Discovery} from './discovery.js'
 import {Eks} from './eks.js'
 import {Endpoints} from './endpoints.js'
-import {Alarms, LogGroups} from './monitoring.js'
+import {LogShipperRole} from './log-shipper.js'
+import {Alarms, LogGroups, ServiceLogs} from './monitoring.js'
 import {Network} from './network.js'
 import {PipelineAccess} from './pipeline-access.js'
 import {awsProvider} from './provider.js'
@@ -86,6 +87,9 @@ export class EnvironmentStack extends TerraformStack {
       const service = new ServiceRole(this, 'service', ctx, {oidcProvider, keyArn: key.arn, databaseSecretArn: discovered.databaseSecretArn as string | undefined})
       discovered.serviceRoleArn = service.role.arn
       discovered.serviceResultsBucket = service.results.bucket.bucket
+      const serviceLogs = new ServiceLogs(this, 'service-logs', ctx, logs)
+      discovered.serviceLogGroup = serviceLogs.group.name
+      new LogShipperRole(this, 'log-shipper', ctx, {oidcProvider, logGroup: serviceLogs.group})
     }
     if (hasLayer(env, 'waf')) discovered.wafWebAclArn = new Waf(this, 'waf', ctx).webAcl.arn
     const branch = estate.delivery?.branches[env.name]

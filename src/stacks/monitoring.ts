@@ -1,5 +1,6 @@
-import {CloudwatchLogGroup, CloudwatchLogMetricFilter, CloudwatchMetricAlarm, Construct, SnsTopic} from './cdktf.js'
+import {CloudwatchLogGroup, CloudwatchLogMetricFilter, CloudwatchMetricAlarm, CloudwatchQueryDefinition, Construct, SnsTopic} from './cdktf.js'
 import type {StackContext} from './context.js'
+import {serviceLogGroupName} from './discovery-keys.js'
 
 /** Every log group of the environment, created up front with retention and KMS encryption. */
 export class LogGroups extends Construct {
@@ -73,6 +74,53 @@ export class Alarms extends Construct {
         alarmActions: [this.topic.arn],
         dependsOn: [filter],
       })
+    }
+  }
+}
+
+/**
+ * Saved CloudWatch Logs Insights queries over the service's group. The service writes `reqId`,
+ * `jobId` and `url`; the shipper adds `request_id`, `job_id` and `route`: each query reads either
+ * spelling, so lines from before the shipper's rename are found too. `level` is pino's number
+ * (50 error, 60 fatal).
+ */
+export const SERVICE_LOG_QUERIES = [
+  {
+    id: 'errors-by-route',
+    query: `fields coalesce(route, url) as path
+| filter level >= 50 or status >= 500
+| stats count(*) as errors by path
+| sort errors desc`,
+  },
+  {
+    id: 'job-history',
+    // Saved queries take no parameters: replace JOB_ID before running it.
+    query: `fields @timestamp, @logStream, level, msg, coalesce(job_id, jobId) as job, coalesce(request_id, reqId) as request
+| filter job = "JOB_ID"
+| sort @timestamp asc
+| limit 10000`,
+  },
+  {
+    id: 'slowest-requests',
+    query: `fields @timestamp, @logStream, coalesce(request_id, reqId) as request, method, coalesce(route, url) as path, status, ms
+| filter msg = "request"
+| sort ms desc
+| limit 50`,
+  },
+] as const
+
+/**
+ * The service's central log group (/infra/<env>/service, KMS, the sizing's retention) that the
+ * shipper writes every replica's JSON lines to and `infra logs` reads, with its saved queries.
+ */
+export class ServiceLogs extends Construct {
+  readonly group: CloudwatchLogGroup
+
+  constructor(scope: Construct, id: string, ctx: StackContext, logGroups: LogGroups) {
+    super(scope, id)
+    this.group = logGroups.group('service', serviceLogGroupName(ctx.env.name))
+    for (const saved of SERVICE_LOG_QUERIES) {
+      new CloudwatchQueryDefinition(this, saved.id, {name: `infra/${ctx.env.name}/service/${saved.id}`, logGroupNames: [this.group.name], queryString: saved.query})
     }
   }
 }

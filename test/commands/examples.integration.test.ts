@@ -1,4 +1,4 @@
-import {CloudWatchLogsClient, CreateLogGroupCommand} from '@aws-sdk/client-cloudwatch-logs'
+import {CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand} from '@aws-sdk/client-cloudwatch-logs'
 import {CreateFlowLogsCommand, CreateVpcCommand, EC2Client} from '@aws-sdk/client-ec2'
 import {CreateBucketCommand, S3Client} from '@aws-sdk/client-s3'
 import {PutParameterCommand, SSMClient} from '@aws-sdk/client-ssm'
@@ -16,6 +16,7 @@ import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {createClient} from '../../src/aws/clients.js'
 import {findTarget, loadEstate} from '../../src/estate/load.js'
+import {createServiceLog} from '../../src/service/logging.js'
 import {BIN} from '../support/cli.js'
 import {freePort} from '../support/net.js'
 import {type TestService, startTestService} from '../support/service.js'
@@ -66,6 +67,22 @@ async function seedAws(): Promise<void> {
   for (const [key, value] of Object.entries(discovered)) {
     await (await createClient(SSMClient, access('dev'))).send(new PutParameterCommand({Name: `/infra/dev/${key}`, Type: 'String', Value: value, Overwrite: true}))
   }
+  // `infra logs`: the service's lines (its own logger's) in the dev and prod service groups, and in a local file.
+  const chunks: string[] = []
+  const log = createServiceLog('info', {write: (chunk: string) => void chunks.push(chunk)})
+  log.access({reqId: 'req-7f3a9c1e', method: 'POST', url: '/api/v1/jobs/trigger', status: 202, ms: 2})
+  log.logger.info({jobId: '3f2a9c1e-5b7d-4e21-9a0c-1d2e3f4a5b6c', state: 'succeeded'}, 'job finished')
+  log.close()
+  const lines = chunks.join('').split('\n').filter(Boolean)
+  for (const name of ['dev', 'prod']) {
+    const logs = await createClient(CloudWatchLogsClient, access(name))
+    const serviceGroup = `/infra/${name}/service`
+    await logs.send(new CreateLogGroupCommand({logGroupName: serviceGroup}))
+    await logs.send(new CreateLogStreamCommand({logGroupName: serviceGroup, logStreamName: 'examples'}))
+    await logs.send(new PutLogEventsCommand({logGroupName: serviceGroup, logStreamName: 'examples', logEvents: lines.map((message) => ({timestamp: JSON.parse(message).time, message}))}))
+  }
+  mkdirSync(path.join(sandbox, '.infra/service'), {recursive: true})
+  writeFileSync(path.join(sandbox, '.infra/service/service.log'), `${lines.join('\n')}\n`)
 }
 
 /**

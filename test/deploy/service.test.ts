@@ -85,7 +85,8 @@ describe('infra deploy service', () => {
     for (const call of t.calls()) expect(call.argv.slice(0, 4)).toEqual(['--kubeconfig', t.kubeconfig, '--context', 'infra-dev'])
     expect(apply.applied).toEqual(expect.arrayContaining(['Namespace/infra', 'ServiceAccount/infra/infra-service', 'Deployment/infra/infra-service', 'PodDisruptionBudget/infra/infra-service', 'HorizontalPodAutoscaler/infra/infra-service', 'Ingress/infra/infra-service', 'NetworkPolicy/infra/infra-service', 'ExternalSecret/infra/infra-service-database']))
     expect(apply.applied![0]).toBe('Namespace/infra')
-    expect(apply.images).toEqual([IMAGE])
+    // The service's image as given, and the log shipper's (src/k8s/log-shipper.ts).
+    expect(apply.images).toEqual([IMAGE, expect.stringMatching(/\/aws-for-fluent-bit:\d+\.\d+\.\d+$/)])
     expect(rollout.argv.slice(4)).toEqual(['rollout', 'status', 'deployment/infra-service', '-n', 'infra', '--timeout=120s'])
   })
 

@@ -1,3 +1,4 @@
+import {DaemonSet} from 'kubernetes-models/apps/v1/DaemonSet'
 import {Deployment} from 'kubernetes-models/apps/v1/Deployment'
 import {HorizontalPodAutoscaler} from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler'
 import {Ingress} from 'kubernetes-models/networking.k8s.io/v1/Ingress'
@@ -24,6 +25,7 @@ const MODELS = new Map<string, new (data: any) => {validate(): void}>([
   ['v1/Service', Service],
   ['v1/ConfigMap', ConfigMap],
   ['apps/v1/Deployment', Deployment],
+  ['apps/v1/DaemonSet', DaemonSet],
   ['policy/v1/PodDisruptionBudget', PodDisruptionBudget],
   ['autoscaling/v2/HorizontalPodAutoscaler', HorizontalPodAutoscaler],
   ['networking.k8s.io/v1/Ingress', Ingress],
@@ -35,7 +37,9 @@ describe('the service manifests', () => {
   const prod = synthesizedObjects('prod')
 
   it('are written by cdk8s in apply order, and every core object passes the Kubernetes API schema', () => {
-    expect(dev.objects.map((o) => o.kind)).toEqual(['Namespace', 'ServiceAccount', 'SecretStore', 'ExternalSecret', 'Deployment', 'PodDisruptionBudget', 'HorizontalPodAutoscaler', 'Service', 'Ingress', 'NetworkPolicy', 'ConfigMap', 'ConfigMap'])
+    expect(dev.objects.map((o) => o.kind)).toEqual(['Namespace', 'ServiceAccount', 'SecretStore', 'ExternalSecret', 'Deployment', 'PodDisruptionBudget', 'HorizontalPodAutoscaler', 'Service', 'Ingress', 'NetworkPolicy', 'ConfigMap', 'ConfigMap',
+      // The log shipper (test/k8s/log-shipper.test.ts).
+      'Namespace', 'ServiceAccount', 'ConfigMap', 'DaemonSet', 'NetworkPolicy'])
     for (const object of [...dev.objects, ...prod.objects]) {
       const model = MODELS.get(`${object.apiVersion}/${object.kind}`)
       if (object.apiVersion.startsWith('external-secrets.io/')) continue

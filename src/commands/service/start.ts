@@ -1,8 +1,9 @@
-import {mkdirSync} from 'node:fs'
+import {mkdirSync, openSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
 import {Flags} from '@oclif/core'
+import pino from 'pino'
 
 import {ServiceCommand} from '../_lib/base-command.js'
 import {InfraError} from '../../errors.js'
@@ -36,6 +37,7 @@ export default class ServiceStart extends ServiceCommand {
     connection: Flags.string({description: 'database connection for the database source, NAME=sqlite-file (repeatable)', multiple: true}),
     'allow-private-http': Flags.boolean({description: 'let the http source reach private and metadata addresses'}),
     'log-level': Flags.string({options: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'], default: 'info', env: 'INFRA_SERVICE_LOG_LEVEL'}),
+    'log-file': Flags.string({description: 'append the JSON log lines to this file (owner-only) instead of stdout; `infra logs --file` reads it', env: 'INFRA_SERVICE_LOG_FILE'}),
   }
 
   async run(): Promise<void> {
@@ -51,6 +53,17 @@ export default class ServiceStart extends ServiceCommand {
     // The default file root is created (owner-only); one that was named must exist.
     const fileRoot = path.resolve(flags['file-root'] ?? path.join(flags['data-dir'], 'files'))
     if (!flags['file-root']) mkdirSync(fileRoot, {recursive: true, mode: 0o700})
+    let logDestination: pino.DestinationStream | undefined
+    if (flags['log-file']) {
+      const logFile = path.resolve(flags['log-file'])
+      let fd: number
+      try {
+        fd = openSync(logFile, 'a', 0o600)
+      } catch (error) {
+        throw new InfraError(`--log-file ${logFile} cannot be opened: ${(error as Error).message}`, 'name a file in a folder that exists and is writable', 'BAD_FLAG', 2)
+      }
+      logDestination = pino.destination({dest: fd, sync: true})
+    }
     const service = await startService({
       host: flags.host,
       port: flags.port,
@@ -66,6 +79,7 @@ export default class ServiceStart extends ServiceCommand {
       rateLimitPerSecond: flags['rate-limit'],
       authFailuresPerSecond: flags['auth-failure-limit'],
       logLevel: flags['log-level'],
+      logDestination,
       version: this.config.version,
       settings: {
         fileRoot,
