@@ -1,6 +1,7 @@
-import {existsSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import http from 'node:http'
 import type {AddressInfo} from 'node:net'
+import os from 'node:os'
 import path from 'node:path'
 
 import Database from 'better-sqlite3'
@@ -141,13 +142,16 @@ describe('jobs trigger --help', () => {
     const configured = await startTestService({connections: {crm: path.join(t.dataDir, 'crm.db')}})
     try {
       writeFileSync(path.join(configured.fileRoot, 'report.csv'), 'a,b\n1,2\n')
+      // The http example reads its config from job.json in the working folder, as the README's does.
+      const cwd = mkdtempSync(path.join(os.tmpdir(), 'infra-trigger-examples-'))
+      writeFileSync(path.join(cwd, 'job.json'), JSON.stringify({url: 'https://example.com/export.csv', max_bytes: 1048576}))
       const help = await runCli(['jobs', 'trigger', '--help'])
       const examples = [...help.stdout.slice(help.stdout.indexOf('EXAMPLES')).matchAll(/^\s+\$ infra (jobs trigger .*)$/gm)].map((match) => match[1])
       expect(examples.length).toBeGreaterThanOrEqual(3)
       for (const example of examples) {
         // Shell words: single-quoted strings stay whole.
         const words = [...example.matchAll(/'([^']*)'|(\S+)/g)].map((match) => match[1] ?? match[2])
-        const ran = await runCli(words, {env: {INFRA_SERVICE_URL: configured.url, INFRA_SERVICE_TOKEN: configured.token}})
+        const ran = await runCli(words, {cwd, env: {INFRA_SERVICE_URL: configured.url, INFRA_SERVICE_TOKEN: configured.token}})
         expect(ran.stderr, example).toBe('')
         expect(ran.exitCode, example).toBe(0)
         expect(ran.stdout, example).toMatch(/Queued: [0-9a-f-]{36}/)

@@ -13,7 +13,7 @@ export default class JobsTrigger extends ServiceCommand {
   static override examples = [
     `<%= config.bin %> jobs trigger --source-type file --config '{"path": "report.csv"}' --wait`,
     `<%= config.bin %> jobs trigger --source-type database --config '{"connection": "crm", "table": "users", "limit": 100}'`,
-    `<%= config.bin %> jobs trigger --source-type http --config-file job.json --idempotency-key nightly-export --wait`,
+    `<%= config.bin %> jobs trigger --source-type http --config-file job.json --idempotency-key nightly-export`,
   ]
 
   static override flags = {
