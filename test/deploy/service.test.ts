@@ -130,7 +130,7 @@ describe('infra deploy service', () => {
   it('guards production: --confirm prod and, without a terminal, --yes; a wrong name is refused', async () => {
     const t = setup()
     const noConfirm = await t.deploy(['--env', 'prod', '--yes', '--json'])
-    expect(noConfirm.exitCode).toBe(1)
+    expect(noConfirm.exitCode).toBe(4)
     expect(JSON.parse(noConfirm.stdout).error).toMatchObject({code: 'CONFIRMATION_REQUIRED', fix: expect.stringContaining('--confirm prod --yes')})
     const wrong = await t.deploy(['--env', 'prod', '--confirm', 'dev', '--yes', '--json'])
     expect(JSON.parse(wrong.stdout).error.code).toBe('CONFIRMATION_MISMATCH')
@@ -138,7 +138,7 @@ describe('infra deploy service', () => {
     expect(JSON.parse(noYes.stdout).error.code).toBe('CONFIRMATION_REQUIRED')
     expect(t.calls()).toEqual([])
     const devNoYes = await t.deploy(['--env', 'dev'])
-    expect(devNoYes.exitCode).toBe(1)
+    expect(devNoYes.exitCode).toBe(4)
     expect(devNoYes.stderr).toMatch(/refusing to deploy to dev without confirmation.*--yes/)
     expect(t.calls()).toEqual([])
 

@@ -30,13 +30,13 @@ function writeEstate(vpcCidr: string): void {
     stringify({
       organization: {name: 'acme', managementAccountId: '999999999999'},
       endpoint: inject('motoEndpoint'),
-      environments: {pipe: {accountId: '555555555555', vpcCidr, sizing: 'small', omitLayers: OPTIONAL_LAYERS.filter((layer) => layer !== 'flow-logs')}},
+      environments: {pipe: {accountId: '575757575757', vpcCidr, sizing: 'small', omitLayers: OPTIONAL_LAYERS.filter((layer) => layer !== 'flow-logs')}},
     }),
   )
 }
 
 beforeAll(() => {
-  writeEstate('10.55.0.0/16')
+  writeEstate('10.57.0.0/16')
   cliEnv = {
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
@@ -58,14 +58,14 @@ async function clients() {
 
 const bucketExists = async () => {
   const {s3} = await clients()
-  return s3.send(new HeadBucketCommand({Bucket: 'acme-pipe-tfstate-555555555555'})).then(
+  return s3.send(new HeadBucketCommand({Bucket: 'acme-pipe-tfstate-575757575757'})).then(
     () => true,
     () => false,
   )
 }
 const vpcs = async () => {
   const {ec2} = await clients()
-  const answer = await ec2.send(new DescribeVpcsCommand({Filters: [{Name: 'cidr', Values: ['10.55.0.0/16', '10.56.0.0/16']}]}))
+  const answer = await ec2.send(new DescribeVpcsCommand({Filters: [{Name: 'cidr', Values: ['10.57.0.0/16', '10.58.0.0/16']}]}))
   return (answer.Vpcs ?? []).map((vpc) => vpc.CidrBlock)
 }
 
@@ -101,7 +101,7 @@ describe('reviewed plans: --plan-only, then --from-plan', () => {
     const review = await provision('--plan-only', '--plan-dir', planDir)
     expect(review.exitCode, review.stderr).toBe(0)
     expect(JSON.parse(review.stdout).stacks.map((s: {skipped: string}) => s.skipped)).toEqual(['no-changes', 'planned'])
-    writeEstate('10.56.0.0/16')
+    writeEstate('10.58.0.0/16')
     const result = await provision('--from-plan', planDir, '--yes')
     expect(result.exitCode).toBe(1)
     expect(JSON.parse(result.stdout).error).toMatchObject({code: 'PLAN_STALE', message: expect.stringMatching(/pipe-estate's configuration changed since its plan was reviewed/)})
@@ -109,7 +109,7 @@ describe('reviewed plans: --plan-only, then --from-plan', () => {
   })
 
   it('applies exactly the reviewed plan while it is current', async () => {
-    writeEstate('10.55.0.0/16')
+    writeEstate('10.57.0.0/16')
     const result = await provision('--from-plan', planDir, '--yes')
     expect(result.exitCode, result.stdout + result.stderr).toBe(0)
     const report = JSON.parse(result.stdout)
@@ -117,7 +117,7 @@ describe('reviewed plans: --plan-only, then --from-plan', () => {
       ['pipe-state', false, 'no-changes'],
       ['pipe-estate', true, null],
     ])
-    expect(await vpcs()).toEqual(['10.55.0.0/16'])
+    expect(await vpcs()).toEqual(['10.57.0.0/16'])
     // A saved plan is single-use: the same folder again is stale, by terraform's own check.
     const again = await provision('--from-plan', planDir, '--yes')
     expect(again.exitCode).toBe(1)
