@@ -5,7 +5,7 @@ import {Flags} from '@oclif/core'
 
 import {findTarget} from '../estate/load.js'
 import {InfraCommand, awsFlags} from './_lib/base-command.js'
-import {InfraError} from '../errors.js'
+import {EXIT, InfraError} from '../errors.js'
 import {RULES} from '../policy/rules.js'
 import {renderProvisionMarkdown, renderProvisionReport, renderStackPlan} from './_lib/render-provision.js'
 import {type ProvisionMode, type ProvisionReport, provision} from '../provision/provision.js'
@@ -81,7 +81,7 @@ Protected environments (prod) and every --destroy need the target's name typed t
     if (unknownRule) throw new InfraError(`--accept-risk ${unknownRule} is not a rule`, 'see `infra audit stacks --env NAME` for rule ids', 'UNKNOWN_RULE')
     const reason = flags.reason?.trim() ?? ''
     if (flags['accept-risk'] && reason.length < 10) {
-      throw new InfraError('--reason is too short to record', 'say why the risk is accepted, in 10 characters or more', 'REASON_REQUIRED')
+      throw new InfraError('--reason is too short to record', 'say why the risk is accepted, in 10 characters or more', 'REASON_REQUIRED', EXIT.usage)
     }
     if (!flags.validate && !flags['dry-run']) {
       throw new InfraError('--no-validate only applies to --dry-run', 'add --dry-run, or drop --no-validate (a real run always plans with terraform)', 'FLAG_CONFLICT', 2)

@@ -1,6 +1,6 @@
 import {spawn} from 'node:child_process'
 
-import {InfraError} from '../errors.js'
+import {EXIT, InfraError} from '../errors.js'
 import type {SsmContext} from './context.js'
 import {type PickTarget, type SessionTarget, findBastion, findInstance} from './discovery.js'
 import {type SessionManagerPlugin, checkPluginSupports, pluginLaunch} from './plugin.js'
@@ -47,9 +47,9 @@ export async function planSession(
 /** A reason CloudTrail can carry: StartSession takes 1 to 256 characters. */
 export function checkReason(reason: string | undefined): string {
   const trimmed = (reason ?? '').trim()
-  if (!trimmed) throw new InfraError('a session needs a reason', 'pass --reason "what you are doing" (it is recorded in CloudTrail)', 'REASON_REQUIRED')
+  if (!trimmed) throw new InfraError('a session needs a reason', 'pass --reason "what you are doing" (it is recorded in CloudTrail)', 'REASON_REQUIRED', EXIT.usage)
   if (trimmed.length > MAX_REASON_LENGTH) {
-    throw new InfraError(`the reason is ${trimmed.length} characters; StartSession takes at most ${MAX_REASON_LENGTH}`, 'shorten --reason', 'REASON_TOO_LONG')
+    throw new InfraError(`the reason is ${trimmed.length} characters; StartSession takes at most ${MAX_REASON_LENGTH}`, 'shorten --reason', 'REASON_TOO_LONG', EXIT.usage)
   }
   return trimmed
 }

@@ -57,6 +57,17 @@ describe('Node and library errors reach the user as one line with the path or ad
     expect(JSON.parse(flow.stdout).error).toMatchObject({code: 'FILE_EISDIR', message: `${dir} is a folder, not a file`})
   })
 
+  it('a session or tunnel without --reason and without a terminal is a usage error (exit 2), before any AWS call', async () => {
+    for (const args of [['tunnel', 'db', '--env', 'dev'], ['session', 'bastion', '--env', 'dev']]) {
+      const result = await runCli([...args, '--json'])
+      expect(result.exitCode, args.join(' ')).toBe(2)
+      expect(JSON.parse(result.stdout).error).toMatchObject({code: 'REASON_REQUIRED', fix: expect.stringContaining('--reason')})
+    }
+    const blank = await runCli(['tunnel', 'db', '--env', 'dev', '--reason', '   '])
+    expect(blank.exitCode).toBe(2)
+    expect(blank.stderr.trim()).toBe('Error: a session needs a reason: pass --reason "what you are doing" (it is recorded in CloudTrail)')
+  })
+
   describe('an endpoint that is not AWS', () => {
     let server: http.Server
     let url: string

@@ -2,7 +2,7 @@ import {type Estate} from '../../estate/model.js'
 import {type FleetPlanRow, type FleetReport, provisionFleet, selectClients} from '../../onboarding/fleet.js'
 import {renderTable} from '../../output/table.js'
 import {confirmChange} from '../../prompts/interaction.js'
-import {InfraError} from '../../errors.js'
+import {EXIT, InfraError} from '../../errors.js'
 import {RULES} from '../../policy/rules.js'
 
 export interface FleetCommandInput {
@@ -27,7 +27,7 @@ export async function provisionClients(input: FleetCommandInput): Promise<FleetR
   const unknownRule = input.acceptedRisks.find((risk) => !RULES.some((known) => known.id === risk.rule))
   if (unknownRule) throw new InfraError(`--accept-risk ${unknownRule.rule} is not a rule`, 'see `infra audit stacks --env NAME` for rule ids', 'UNKNOWN_RULE')
   if (input.acceptedRisks.some((risk) => risk.reason.length < 10)) {
-    throw new InfraError('--reason is too short to record', 'say why the risk is accepted, in 10 characters or more', 'REASON_REQUIRED')
+    throw new InfraError('--reason is too short to record', 'say why the risk is accepted, in 10 characters or more', 'REASON_REQUIRED', EXIT.usage)
   }
   const report = await provisionFleet({
     estate: input.estate,

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {findTarget} from '../../estate/load.js'
 import type {Estate} from '../../estate/model.js'
-import {InfraError} from '../../errors.js'
+import {EXIT, InfraError} from '../../errors.js'
 import {type SsmContext, ssmContext} from '../../ssm/context.js'
 import {type PickTarget, describeTarget} from '../../ssm/discovery.js'
 import {awsFlags} from './base-command.js'
@@ -39,7 +39,7 @@ export function targetPicker(interactive: boolean): PickTarget | undefined {
 /** The reason: --reason, else asked at a terminal, else one error naming the flag. */
 export async function sessionReason(flag: string | undefined, interactive: boolean): Promise<string> {
   if (flag !== undefined) return flag
-  if (!interactive) throw new InfraError('a session needs a reason', 'pass --reason "what you are doing" (no terminal to ask on); it is recorded in CloudTrail', 'REASON_REQUIRED')
+  if (!interactive) throw new InfraError('a session needs a reason', 'pass --reason "what you are doing" (no terminal to ask on); it is recorded in CloudTrail', 'REASON_REQUIRED', EXIT.usage)
   const {input} = await import('@inquirer/prompts')
   return input({message: 'Reason for this session (recorded in CloudTrail):', validate: (answer) => (answer.trim() ? true : 'a reason is required')})
 }
