@@ -30,7 +30,8 @@ With --for, exits 1 when something that purpose needs is missing; without it, on
       this.log(renderTable(['CHECK', 'STATUS', 'FOUND'], report.checks.map((check) => [check.title, mark[check.status], check.detail])))
       const gaps = report.checks.filter((check) => check.status !== 'ok' && check.fix)
       if (gaps.length) this.log(['', ...gaps.map((check) => `${check.title}: ${check.fix}`)].join('\n'))
-      this.log(report.ok ? `\nReady${report.purpose ? ` for ${report.purpose}` : ''}.` : `\nNot ready${report.purpose ? ` for ${report.purpose}` : ''}: ${report.blocking.join(', ')} missing.`)
+      // When not ready, the error line below says so once, with the fixes.
+      if (report.ok) this.log(`\nReady${report.purpose ? ` for ${report.purpose}` : ''}.`)
     }
     if (!report.ok) {
       throw new InfraError(

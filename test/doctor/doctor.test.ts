@@ -98,6 +98,11 @@ describe('infra doctor', () => {
     const served = await run(['--for', 'service', '--json'])
     expect(served.exitCode).toBe(0)
     expect(JSON.parse(served.stdout)).toMatchObject({purpose: 'service', ok: true})
+    // Text mode says "not ready" once (the error line, with the fixes), and "Ready" only when ready.
+    const text = await run(['--for', 'provision'])
+    expect(`${text.stdout}\n${text.stderr}`.match(/not ready/gi)).toHaveLength(1)
+    expect(text.stderr.trim()).toMatch(/^Error: not ready for provision: aws-credentials, terraform missing: /)
+    expect((await run(['--for', 'service'])).stdout).toMatch(/\nReady for service\.$/)
   })
 
   it('compares versions numerically', () => {
