@@ -8,14 +8,8 @@ try {
   await run(process.argv.slice(2), {development: true, root: import.meta.dirname})
   await flush()
 } catch (error) {
-  // As bin/run.js: errors from before a command ran, in the same shape and exit codes.
-  const {formatError, isExitRequest, toInfraError} = await import('../src/output/cli-errors.ts')
-  if (isExitRequest(error)) {
-    process.exitCode = error.oclif.exit
-  } else {
-    const infraError = toInfraError(error)
-    const json = process.argv.slice(2).includes('--json')
-    ;(json ? process.stdout : process.stderr).write(`${formatError(infraError, json)}\n`)
-    process.exitCode = infraError.exitCode
-  }
+  // Commands report their own errors (the base command); the rest (an unknown command, a broken
+  // install, an exit request) gets the same shape and exit codes here.
+  const {reportOutsideCommand} = await import('../src/output/cli-errors.ts')
+  reportOutsideCommand(error, process.argv.slice(2))
 }

@@ -7,15 +7,8 @@ try {
   await run(process.argv.slice(2), import.meta.url)
   await flush()
 } catch (error) {
-  // Commands report their own errors (the base command); what arrives here failed before a command
-  // ran (an unknown command, a broken install) or is an exit request. Same shape, same exit codes.
-  const {formatError, isExitRequest, toInfraError} = await import('../dist/output/cli-errors.js')
-  if (isExitRequest(error)) {
-    process.exitCode = error.oclif.exit
-  } else {
-    const infraError = toInfraError(error)
-    const json = process.argv.slice(2).includes('--json')
-    ;(json ? process.stdout : process.stderr).write(`${formatError(infraError, json)}\n`)
-    process.exitCode = infraError.exitCode
-  }
+  // Commands report their own errors (the base command); the rest (an unknown command, a broken
+  // install, an exit request) gets the same shape and exit codes here.
+  const {reportOutsideCommand} = await import('../dist/output/cli-errors.js')
+  reportOutsideCommand(error, process.argv.slice(2))
 }

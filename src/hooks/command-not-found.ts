@@ -1,13 +1,15 @@
 import type {Hook} from '@oclif/core'
 
 import {EXIT, InfraError} from '../errors.js'
-import {editDistance} from '../output/suggest.js'
+import {closest} from '../output/suggest.js'
 import {canPrompt} from '../prompts/interaction.js'
 
+/**
+ * The nearest command id, only when it is near enough to be a slip of the keyboard: an unrelated
+ * word must not be answered with an offer to run some other command.
+ */
 export function closestCommand(id: string, commandIds: string[]): string | undefined {
-  return commandIds
-    .map((candidate) => ({candidate, distance: editDistance(id, candidate)}))
-    .sort((a, b) => a.distance - b.distance)[0]?.candidate
+  return closest(id, commandIds)
 }
 
 /**

@@ -151,3 +151,18 @@ export function isExitRequest(error: unknown): error is {oclif: {exit: number}} 
 export function formatError(error: InfraError, json: boolean): string {
   return json ? JSON.stringify(error.toJson(), null, 2) : `Error: ${error.describe()}`
 }
+
+/**
+ * What bin/run.js and bin/dev.js do with an error from before a command ran (an unknown command, a
+ * broken install) or an exit request: the same shape and exit codes as the commands' own errors.
+ */
+export function reportOutsideCommand(error: unknown, argv: string[]): void {
+  if (isExitRequest(error)) {
+    process.exitCode = error.oclif.exit
+    return
+  }
+  const infraError = toInfraError(error)
+  const json = argv.includes('--json')
+  ;(json ? process.stdout : process.stderr).write(`${formatError(infraError, json)}\n`)
+  process.exitCode = infraError.exitCode
+}

@@ -23,6 +23,10 @@ describe('infra as a user meets it', () => {
     expect(result.stderr.trim()).toBe('Error: "provison" is not an infra command: did you mean "infra provision"? Or run "infra --help" for the list')
     const topic = await runCli(['env', 'lst'])
     expect(topic.stderr).toContain('did you mean "infra env list"?')
+    // A word that resembles no command gets the list, not a guess.
+    const unrelated = await runCli(['nosuch'])
+    expect(unrelated.exitCode).toBe(127)
+    expect(unrelated.stderr.trim()).toBe('Error: "nosuch" is not an infra command: run "infra --help" for the list')
   })
 
   it('documents every flag of provision', async () => {
