@@ -3,7 +3,8 @@ import {Flags} from '@oclif/core'
 import {InfraError} from '../errors.js'
 import {type OffboardReport, describeOffboarding, offboardClient} from '../onboarding/offboard.js'
 import {CONFIRMATION_EXIT_CODE, confirmChange} from '../prompts/interaction.js'
-import {InfraCommand} from './_lib/base-command.js'
+import {InfraCommand, terraformFlags, terraformOptions} from './_lib/base-command.js'
+import {renderOffboardPlan, renderOffboardReport} from './_lib/render-onboarding.js'
 import {renderStackPlan} from './_lib/render-provision.js'
 
 export default class OffboardClient extends InfraCommand {
@@ -25,9 +26,7 @@ export default class OffboardClient extends InfraCommand {
     destroy: Flags.boolean({description: 'destroy the client\'s stacks first (its state bucket is kept)', default: true, allowNo: true}),
     yes: Flags.boolean({char: 'y', description: 'go ahead without a terminal (needs --confirm <client-name> too)'}),
     'work-dir': Flags.string({description: 'folder for synthesized stacks, plans and journals', env: 'INFRA_WORK_DIR', default: '.infra', helpGroup: 'TERRAFORM'}),
-    terraform: Flags.string({description: 'terraform or tofu binary', helpGroup: 'TERRAFORM'}),
-    'plugin-mirror': Flags.string({description: 'provider filesystem mirror for offline machines', env: 'INFRA_TF_PLUGIN_MIRROR', helpGroup: 'TERRAFORM'}),
-    timeout: Flags.integer({description: 'minutes any one terraform call may take', default: 60, min: 1, helpGroup: 'TERRAFORM'}),
+    ...terraformFlags,
   }
 
   async run(): Promise<OffboardReport> {
@@ -35,12 +34,7 @@ export default class OffboardClient extends InfraCommand {
     const estate = this.loadEstate(flags.estate)
     const interactive = this.interactive()
     const target = await describeOffboarding(estate, flags.name, flags.profile)
-    if (!this.jsonEnabled()) {
-      this.log(`Offboarding client ${target.name}${target.accountId ? ` (account ${target.accountId}${target.accountName ? `, "${target.accountName}"` : ''}, ${target.accountStatus})` : ' (no account yet)'}:`)
-      this.log(`  ${flags.destroy && target.recorded ? 'destroy its stacks (the state bucket is kept)' : 'keep its stacks'}`)
-      this.log(`  remove it from ${estate.source}`)
-      this.log(`  ${flags['close-account'] && target.accountId ? 'CLOSE its AWS account' : 'leave its AWS account open'}`)
-    }
+    if (!this.jsonEnabled()) this.log(renderOffboardPlan(target, {destroy: flags.destroy, closeAccount: flags['close-account'], estateFile: estate.source}))
     await typedConfirmation({action: `offboard client ${target.name}`, expected: target.name, given: flags.confirm, flag: '--confirm', yes: flags.yes, interactive})
     if (flags['close-account'] && target.accountId) {
       await typedConfirmation({
@@ -63,7 +57,7 @@ export default class OffboardClient extends InfraCommand {
         ? {
             validate: false,
             profile: flags.profile,
-            terraform: {binary: flags.terraform, pluginMirror: flags['plugin-mirror'], timeoutMs: flags.timeout * 60_000},
+            terraform: terraformOptions(flags),
             // The client's name was typed (or given with --confirm) for exactly this.
             confirm: async (stack) => {
               if (!this.jsonEnabled()) this.log(renderStackPlan(stack))
@@ -72,11 +66,7 @@ export default class OffboardClient extends InfraCommand {
           }
         : undefined,
     })
-    if (!this.jsonEnabled()) {
-      this.log(`\nClient ${report.client} offboarded: ${report.destroyed ? `stacks destroyed (${report.destroyed.stacks.filter((s) => s.applied).map((s) => s.name).join(', ') || 'nothing to destroy'})` : `stacks not destroyed (${report.destroySkipped})`}; ${report.removedFromEstate ? 'removed from the estate' : 'was not in the estate'}.`)
-      if (report.accountClosed) this.log(`Account ${report.accountId} is closing (suspended for 90 days, then closed).`)
-      if (report.closeAccountHint) this.log(report.closeAccountHint)
-    }
+    if (!this.jsonEnabled()) this.log(`\n${renderOffboardReport(report)}`)
     return report
   }
 }

@@ -4,7 +4,7 @@ import {EXIT, InfraError} from '../errors.js'
 import {type OnboardReport, knownValues, onboardClient, organizationalUnits, planOnboarding} from '../onboarding/onboard.js'
 import {confirmChange} from '../prompts/interaction.js'
 import {completeRequest} from './_lib/ask-onboarding.js'
-import {InfraCommand} from './_lib/base-command.js'
+import {InfraCommand, terraformFlags, terraformOptions} from './_lib/base-command.js'
 import {renderOnboardPlan, renderOnboardReport} from './_lib/render-onboarding.js'
 import {renderStackPlan} from './_lib/render-provision.js'
 
@@ -35,9 +35,7 @@ Every step checks what exists before acting and progress is journaled in the wor
     'dry-run': Flags.boolean({description: 'show the plan and touch nothing'}),
     provision: Flags.boolean({description: 'provision the baseline stacks after the account is ready', default: true, allowNo: true}),
     'work-dir': Flags.string({description: 'folder for the onboarding journal, synthesized stacks and plans', env: 'INFRA_WORK_DIR', default: '.infra', helpGroup: 'TERRAFORM'}),
-    terraform: Flags.string({description: 'terraform or tofu binary', helpGroup: 'TERRAFORM'}),
-    'plugin-mirror': Flags.string({description: 'provider filesystem mirror for offline machines', env: 'INFRA_TF_PLUGIN_MIRROR', helpGroup: 'TERRAFORM'}),
-    timeout: Flags.integer({description: 'minutes any one terraform call may take', default: 60, min: 1, helpGroup: 'TERRAFORM'}),
+    ...terraformFlags,
     'poll-interval': Flags.integer({description: 'milliseconds between account-creation status checks', env: 'INFRA_ONBOARD_POLL_MS', default: 5000, min: 10, hidden: true}),
     'role-wait': Flags.integer({description: 'seconds to keep retrying AccessDenied on the new account\'s role', env: 'INFRA_ONBOARD_ROLE_WAIT_SECONDS', default: 600, min: 0, hidden: true}),
   }
@@ -84,7 +82,7 @@ Every step checks what exists before acting and progress is journaled in the wor
         ? {
             validate: false,
             profile: flags.profile,
-            terraform: {binary: flags.terraform, pluginMirror: flags['plugin-mirror'], timeoutMs: flags.timeout * 60_000},
+            terraform: terraformOptions(flags),
             confirm: async (stack) => {
               if (!this.jsonEnabled()) this.log(renderStackPlan(stack))
               const risky = stack.plan!.replace + stack.plan!.delete

@@ -4,7 +4,7 @@ import path from 'node:path'
 import {Flags} from '@oclif/core'
 
 import {findTarget} from '../estate/load.js'
-import {InfraCommand, awsFlags} from './_lib/base-command.js'
+import {InfraCommand, awsFlags, terraformFlags, terraformOptions} from './_lib/base-command.js'
 import {EXIT, InfraError} from '../errors.js'
 import {RULES} from '../policy/rules.js'
 import {renderProvisionMarkdown, renderProvisionReport, renderStackPlan} from './_lib/render-provision.js'
@@ -38,12 +38,10 @@ Protected environments (prod) and every --destroy need the target's name typed t
     yes: Flags.boolean({char: 'y', description: 'apply without asking (for CI); the plan is still shown'}),
     confirm: Flags.string({description: 'the target\'s exact name: with --yes, confirms a protected environment or a --destroy where no name can be typed', helpValue: 'NAME'}),
     validate: Flags.boolean({description: 'with --dry-run, run terraform init and validate', default: true, allowNo: true}),
-    terraform: Flags.string({description: 'terraform or tofu binary (default: INFRA_TERRAFORM, then terraform, then tofu on PATH)', helpGroup: 'TERRAFORM'}),
-    'plugin-mirror': Flags.string({description: 'provider filesystem mirror for offline machines', env: 'INFRA_TF_PLUGIN_MIRROR', helpGroup: 'TERRAFORM'}),
+    ...terraformFlags,
     'work-dir': Flags.string({description: 'folder for synthesized stacks, plans and bootstrap state', env: 'INFRA_WORK_DIR', default: '.infra', helpGroup: 'TERRAFORM'}),
     'accept-risk': Flags.string({description: 'accept findings of this rule for this run (repeatable); needs --reason, which is recorded', multiple: true, dependsOn: ['reason']}),
     reason: Flags.string({description: 'why the --accept-risk findings are accepted (recorded in the work folder)', dependsOn: ['accept-risk']}),
-    timeout: Flags.integer({description: 'minutes any one terraform call may take', default: 60, min: 1, helpGroup: 'TERRAFORM'}),
     'plan-only': Flags.boolean({description: 'plan every stack and keep the saved plans for review (--plan-dir); apply nothing', exclusive: ['dry-run', 'destroy', 'from-plan', 'clients'], helpGroup: 'REVIEW'}),
     'plan-dir': Flags.string({description: 'with --plan-only, the folder for the saved plans and their manifest (default <work-dir>/<env>/plan)', helpGroup: 'REVIEW'}),
     'from-plan': Flags.string({description: 'apply the reviewed plans in this folder if they are still current; otherwise plan again and stop (PLAN_STALE)', exclusive: ['dry-run', 'destroy', 'clients'], helpGroup: 'REVIEW', helpValue: 'DIR'}),
@@ -65,7 +63,7 @@ Protected environments (prod) and every --destroy need the target's name typed t
         workDir: flags['work-dir'],
         profile: flags.profile,
         validate: flags.validate,
-        terraform: {binary: flags.terraform, pluginMirror: flags['plugin-mirror'], timeoutMs: flags.timeout * 60_000},
+        terraform: terraformOptions(flags),
         acceptedRisks: (flags['accept-risk'] ?? []).map((rule) => ({rule, reason: flags.reason?.trim() ?? ''})),
         json: this.jsonEnabled(),
         interactive,
@@ -102,7 +100,7 @@ Protected environments (prod) and every --destroy need the target's name typed t
       profile: flags.profile,
       renderer: this.renderer(),
       acceptedRisks: (flags['accept-risk'] ?? []).map((rule) => ({rule, reason})),
-      terraform: {binary: flags.terraform, pluginMirror: flags['plugin-mirror'], timeoutMs: flags.timeout * 60_000},
+      terraform: terraformOptions(flags),
       confirm: async (stack) => {
         if (!this.jsonEnabled()) this.log(renderStackPlan(stack))
         const verb = mode === 'destroy' ? 'destroy' : 'apply'

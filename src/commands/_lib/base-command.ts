@@ -12,6 +12,18 @@ export const awsFlags = {
   region: Flags.string({description: 'AWS region (default: the environment\'s region from the estate)', helpGroup: 'AWS'}),
 }
 
+/** Flags for commands that run terraform (provision, onboard-client, offboard-client). */
+export const terraformFlags = {
+  terraform: Flags.string({description: 'terraform or tofu binary (default: INFRA_TERRAFORM, then terraform, then tofu on PATH)', helpGroup: 'TERRAFORM'}),
+  'plugin-mirror': Flags.string({description: 'provider filesystem mirror for offline machines', env: 'INFRA_TF_PLUGIN_MIRROR', helpGroup: 'TERRAFORM'}),
+  timeout: Flags.integer({description: 'minutes any one terraform call may take', default: 60, min: 1, helpGroup: 'TERRAFORM'}),
+}
+
+/** The terraform runner's options from terraformFlags. */
+export function terraformOptions(flags: {terraform?: string; 'plugin-mirror'?: string; timeout: number}): {binary?: string; pluginMirror?: string; timeoutMs: number} {
+  return {binary: flags.terraform, pluginMirror: flags['plugin-mirror'], timeoutMs: flags.timeout * 60_000}
+}
+
 /**
  * What every infra command shares: --json with a stable shape, every error (parse errors
  * included) as one line with a fix or as {"error": {code, message, fix, details}}, the exit

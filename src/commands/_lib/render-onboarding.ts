@@ -1,4 +1,5 @@
 import {renderTable} from '../../output/table.js'
+import type {OffboardReport, OffboardTarget} from '../../onboarding/offboard.js'
 import type {OnboardPlan, OnboardReport} from '../../onboarding/onboard.js'
 
 /** The whole onboarding as a person reviews it before saying yes. */
@@ -38,5 +39,26 @@ export function renderOnboardReport(report: OnboardReport): string {
   ]
   if (report.baseline) lines.push('', `Baseline ${report.baseline.infraVersion} (${report.baseline.fingerprint}) applied ${report.baseline.appliedAt}`)
   else if (!report.provision) lines.push('', `Baseline not provisioned: run \`infra provision --env ${report.client}\` when ready.`)
+  return lines.join('\n')
+}
+
+/** What offboarding will do, shown before the client's name is typed. */
+export function renderOffboardPlan(target: OffboardTarget, options: {destroy: boolean; closeAccount: boolean; estateFile: string}): string {
+  const account = target.accountId ? ` (account ${target.accountId}${target.accountName ? `, "${target.accountName}"` : ''}, ${target.accountStatus})` : ' (no account yet)'
+  return [
+    `Offboarding client ${target.name}${account}:`,
+    `  ${options.destroy && target.recorded ? 'destroy its stacks (the state bucket is kept)' : 'keep its stacks'}`,
+    `  remove it from ${options.estateFile}`,
+    `  ${options.closeAccount && target.accountId ? 'CLOSE its AWS account' : 'leave its AWS account open'}`,
+  ].join('\n')
+}
+
+export function renderOffboardReport(report: OffboardReport): string {
+  const stacks = report.destroyed
+    ? `stacks destroyed (${report.destroyed.stacks.filter((stack) => stack.applied).map((stack) => stack.name).join(', ') || 'nothing to destroy'})`
+    : `stacks not destroyed (${report.destroySkipped})`
+  const lines = [`Client ${report.client} offboarded: ${stacks}; ${report.removedFromEstate ? 'removed from the estate' : 'was not in the estate'}.`]
+  if (report.accountClosed) lines.push(`Account ${report.accountId} is closing (suspended for 90 days, then closed).`)
+  if (report.closeAccountHint) lines.push(report.closeAccountHint)
   return lines.join('\n')
 }
