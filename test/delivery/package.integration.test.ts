@@ -5,6 +5,8 @@ import path from 'node:path'
 import {execa} from 'execa'
 import {describe, expect, it} from 'vitest'
 
+import {localPrebuildsEnv} from '../support/native-prebuilds.js'
+
 const ROOT = path.resolve(import.meta.dirname, '../..')
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {version: string; dependencies: Record<string, string>; devDependencies: Record<string, string>}
 
@@ -22,7 +24,7 @@ describe('the installable CLI', () => {
     expect(shipped.filter((file) => file.startsWith('src/') || file.startsWith('test/'))).toEqual([])
 
     writeFileSync(path.join(dir, 'package.json'), JSON.stringify({name: 'infra-install-check', private: true}))
-    await execa('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', `./${filename}`], {cwd: dir, env: {CI: 'true'}})
+    await execa('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', `./${filename}`], {cwd: dir, env: {CI: 'true', ...(await localPrebuildsEnv())}})
     const installed = new Set(readdirSync(path.join(dir, 'node_modules')).flatMap((name) => (name.startsWith('@') ? readdirSync(path.join(dir, 'node_modules', name)).map((inner) => `${name}/${inner}`) : [name])))
     for (const dev of Object.keys(pkg.devDependencies)) expect(installed.has(dev), `${dev} is a dev dependency`).toBe(false)
     for (const dependency of Object.keys(pkg.dependencies)) expect(installed.has(dependency), `${dependency} is missing`).toBe(true)

@@ -5,6 +5,7 @@ import path from 'node:path'
 import {execa} from 'execa'
 
 import {type Stage, parseDockerfile} from './dockerfile.js'
+import {localPrebuildsEnv} from './native-prebuilds.js'
 
 export const ROOT = path.resolve(import.meta.dirname, '../..')
 
@@ -57,8 +58,8 @@ export async function installLikeTheImage(dockerfile = path.join(ROOT, 'Dockerfi
       if (instruction.flags.from) throw new Error(`production-dependencies copies from ${instruction.flags.from}: not expected`)
       for (const source of instruction.args.slice(0, -1)) cpSync(path.join(ROOT, source), path.join(depsDir, source), {recursive: true})
     } else if (instruction.keyword === 'RUN') {
-      // JOBS: node-gyp compiles the addon on every core (no prebuilt binary can be downloaded here).
-      await execa('sh', ['-c', instruction.text], {cwd: depsDir, env: {CI: 'true', npm_config_update_notifier: 'false', JOBS: 'max'}})
+      // The addon's prebuilt binary comes from a local prebuilds folder (none can be downloaded here).
+      await execa('sh', ['-c', instruction.text], {cwd: depsDir, env: {CI: 'true', npm_config_update_notifier: 'false', ...(await localPrebuildsEnv())}})
     }
   }
   const stageDirs: Record<string, string> = {'production-dependencies': depsDir, build: ROOT}
