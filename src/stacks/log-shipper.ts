@@ -1,5 +1,6 @@
-import {type CloudwatchLogGroup, Construct, Fn, type IamOpenidConnectProvider, IamRole, IamRolePolicy, TerraformLocal} from './cdktf.js'
+import {type CloudwatchLogGroup, Construct, type IamOpenidConnectProvider, type IamRole, IamRolePolicy} from './cdktf.js'
 import {type StackContext, policyDocument} from './context.js'
+import {irsaRole} from './irsa.js'
 
 /** Where the shipper runs; src/k8s/log-shipper.ts uses the same names (a test keeps them in step). */
 export const LOG_SHIPPER_NAMESPACE = 'infra-logging'
@@ -19,21 +20,12 @@ export class LogShipperRole extends Construct {
 
   constructor(scope: Construct, id: string, ctx: StackContext, props: {oidcProvider: IamOpenidConnectProvider; logGroup: CloudwatchLogGroup}) {
     super(scope, id)
-    const issuer = new TerraformLocal(this, 'oidc-issuer', Fn.replace(props.oidcProvider.url, 'https://', '')).asString
-    this.role = new IamRole(this, 'role', {
+    this.role = irsaRole(this, {
       name: logShipperRoleName(ctx.prefix),
       description: `IRSA: the log shipper (${LOG_SHIPPER_NAMESPACE}/${LOG_SHIPPER_SERVICE_ACCOUNT}) on ${ctx.prefix}-eks`,
-      assumeRolePolicy: policyDocument([
-        {
-          Effect: 'Allow',
-          Principal: {Federated: props.oidcProvider.arn},
-          Action: 'sts:AssumeRoleWithWebIdentity',
-          Condition: {
-            StringEquals: {[`${issuer}:sub`]: `system:serviceaccount:${LOG_SHIPPER_NAMESPACE}:${LOG_SHIPPER_SERVICE_ACCOUNT}`, [`${issuer}:aud`]: 'sts.amazonaws.com'},
-          },
-        },
-      ]),
-      maxSessionDuration: 3600,
+      oidcProvider: props.oidcProvider,
+      namespace: LOG_SHIPPER_NAMESPACE,
+      serviceAccount: LOG_SHIPPER_SERVICE_ACCOUNT,
     })
     new IamRolePolicy(this, 'access', {
       name: 'service-log-group',
