@@ -34,8 +34,9 @@ export function logShipperRoleArn(estate: Estate, env: EnvironmentSpec): string 
 
 /**
  * Fluent Bit's pipeline: tail the service's container logs (CRI format), parse the line as JSON,
- * give the fields the names the queries and `infra logs` use, derive `route` from `url` (ids
- * replaced by :id, no query string), and send to CloudWatch Logs, one stream per container.
+ * give the fields the names the queries and `infra logs` use and derive `route` from `url` (ids
+ * replaced by :id, no query string) in one Lua filter (test/k8s/log-shipper-lua.test.ts runs it
+ * under luajit), and send to CloudWatch Logs, one stream per container.
  */
 export function fluentBitConfig(env: EnvironmentSpec, logGroupName: string, serviceNamespace: string, serviceApp: string): Record<string, string> {
   return {
@@ -72,14 +73,12 @@ export function fluentBitConfig(env: EnvironmentSpec, logGroupName: string, serv
     Name              modify
     Match             service.*
     Remove            _p
-    Rename            reqId request_id
-    Rename            jobId job_id
 
 [FILTER]
     Name              lua
     Match             service.*
-    script            /fluent-bit/etc/route.lua
-    call              add_route
+    script            /fluent-bit/etc/shape.lua
+    call              shape_record
 
 [OUTPUT]
     Name              cloudwatch_logs
@@ -95,21 +94,44 @@ export function fluentBitConfig(env: EnvironmentSpec, logGroupName: string, serv
     Name              service_json
     Format            json
 `,
-    'route.lua': `-- route: the url's path without the query string, with ids (16+ hex digits and dashes) as :id.
-function add_route(tag, timestamp, record)
-  local url = record["url"]
-  if type(url) ~= "string" then
-    return 0, timestamp, record
-  end
-  local path = string.gsub(url, "%?.*$", "")
+    'shape.lua': `-- The service's pino fields under the names the queries and \`infra logs\` read, and its route.
+-- Fluent Bit's Lua filter contract: (tag, timestamp, record) -> code, timestamp, record, where
+-- code 0 keeps the record as it was and 2 replaces the record but keeps the timestamp (1 would
+-- also replace the timestamp with the float Lua was given, losing its nanoseconds).
+local renames = {{"reqId", "request_id"}, {"jobId", "job_id"}}
+
+-- The url's path without the query string, each id (16+ hex digits and dashes, e.g. a UUID) as :id.
+local function route_of(url)
+  local path = string.gsub(url, "[?#].*$", "")
   path = string.gsub(path, "/([^/]+)", function(segment)
     if #segment >= 16 and string.match(segment, "^[%x%-]+$") then
       return "/:id"
     end
     return nil
   end)
-  record["route"] = path
-  return 1, timestamp, record
+  return path
+end
+
+function shape_record(tag, timestamp, record)
+  local changed = false
+  for _, pair in ipairs(renames) do
+    local from, to = pair[1], pair[2]
+    -- As the modify filter's Rename: only when the new name is not taken already.
+    if record[from] ~= nil and record[to] == nil then
+      record[to] = record[from]
+      record[from] = nil
+      changed = true
+    end
+  end
+  local url = record["url"]
+  if type(url) == "string" and record["route"] == nil then
+    record["route"] = route_of(url)
+    changed = true
+  end
+  if changed then
+    return 2, timestamp, record
+  end
+  return 0, timestamp, record
 end
 `,
   }
