@@ -21,10 +21,16 @@ export const SHIPPER_USER = 10001
 const HEALTH_PORT = 2020
 /**
  * AWS for Fluent Bit from AWS's own ECR repository in the region: pulled through the ECR VPC
- * endpoints, no internet. A release tag; `--log-shipper-image` style overrides go through options.
+ * endpoints, no internet. The tag is the release AWS marks stable in github.com/aws/aws-for-fluent-bit
+ * (AWS_FOR_FLUENT_BIT_STABLE_VERSION at commit 02c04aa8: 2.34.3.20260623, the 2.x line with
+ * Fluent Bit 1.9.10 on Amazon Linux 2, listed in its CHANGELOG.md); its README says version tags
+ * are immutable and the regional repositories (906394416424) carry the same tags, listed by
+ * `aws ssm get-parameters-by-path --path /aws/service/aws-for-fluent-bit/`. No digest: the
+ * regional repository's could not be read from here. Overridden through options.
  */
+export const SHIPPER_IMAGE_TAG = '2.34.3.20260623'
 export function defaultShipperImage(region: string): string {
-  return `906394416424.dkr.ecr.${region}.amazonaws.com/aws-for-fluent-bit:2.32.0`
+  return `906394416424.dkr.ecr.${region}.amazonaws.com/aws-for-fluent-bit:${SHIPPER_IMAGE_TAG}`
 }
 
 /** The IRSA role the stacks create for the shipper (src/stacks/log-shipper.ts names it the same). */

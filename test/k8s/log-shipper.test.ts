@@ -94,6 +94,7 @@ describe('the log shipper (AWS for Fluent Bit)', () => {
     const estate = defaultEstate()
     const objects = logShipperObjects(estate, findTarget(estate, 'dev'), {logGroupName: '/infra/dev/service', image: 'registry.internal/fluent-bit:2.32.0', serviceNamespace: 'infra', serviceApp: 'infra-service'})
     expect((objects.find((o) => o.kind === 'DaemonSet') as any).spec.template.spec.containers[0].image).toBe('registry.internal/fluent-bit:2.32.0')
-    expect(container.image).toMatch(/^906394416424\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/aws-for-fluent-bit:\d+\.\d+\.\d+$/)
+    // A version tag (immutable, per aws/aws-for-fluent-bit's README), never latest or stable.
+    expect(container.image).toMatch(/^906394416424\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/aws-for-fluent-bit:\d+\.\d+\.\d+(\.\d{8})?$/)
   })
 })
