@@ -44,7 +44,35 @@ export function logShipperRoleArn(estate: Estate, env: EnvironmentSpec): string 
  * replaced by :id, no query string) in one Lua filter (test/k8s/log-shipper-lua.test.ts runs it
  * under luajit), and send to CloudWatch Logs, one stream per container.
  */
-export function fluentBitConfig(env: EnvironmentSpec, logGroupName: string, serviceNamespace: string, serviceApp: string): Record<string, string> {
+export function fluentBitConfig(
+  env: EnvironmentSpec,
+  logGroupName: string,
+  serviceNamespace: string,
+  serviceApp: string,
+  openSearch?: {endpoint: string},
+): Record<string, string> {
+  // The second destination, when the estate turns OpenSearch on: the domain's VPC endpoint over
+  // HTTPS (certificate checked), requests signed with SigV4 by the IRSA role; one index a day.
+  const openSearchOutput = openSearch
+    ? `
+[OUTPUT]
+    Name               opensearch
+    Match              service.*
+    Host               ${openSearch.endpoint.replace(/^https:\/\//, '')}
+    Port               443
+    tls                On
+    tls.verify         On
+    AWS_Auth           On
+    AWS_Region         ${env.region}
+    AWS_STS_Endpoint   https://sts.${env.region}.amazonaws.com
+    Logstash_Format    On
+    Logstash_Prefix    ${openSearchIndexPrefix(env)}
+    Suppress_Type_Name On
+    Replace_Dots       On
+    Trace_Error        On
+    Retry_Limit        5
+`
+    : ''
   return {
     'fluent-bit.conf': `[SERVICE]
     Flush             5
@@ -95,7 +123,7 @@ export function fluentBitConfig(env: EnvironmentSpec, logGroupName: string, serv
     auto_create_group Off
     sts_endpoint      https://sts.${env.region}.amazonaws.com
     Retry_Limit       5
-`,
+${openSearchOutput}`,
     'parsers.conf': `[PARSER]
     Name              service_json
     Format            json
@@ -143,8 +171,15 @@ end
   }
 }
 
+/** The daily indices' prefix in the OpenSearch log domain: infra-<env>-service-YYYY.MM.DD. */
+export function openSearchIndexPrefix(env: EnvironmentSpec): string {
+  return `infra-${env.name}-service`
+}
+
 export interface LogShipperOptions {
   logGroupName: string
+  /** The OpenSearch log domain's endpoint, when the estate turns it on. */
+  openSearch?: {endpoint: string}
   image?: string
   serviceNamespace: string
   serviceApp: string
@@ -168,7 +203,7 @@ export function logShipperObjects(estate: Estate, env: EnvironmentSpec, options:
       metadata: meta(SHIPPER_SERVICE_ACCOUNT, {'eks.amazonaws.com/role-arn': logShipperRoleArn(estate, env), 'eks.amazonaws.com/sts-regional-endpoints': 'true'}),
       automountServiceAccountToken: false,
     }),
-    new ConfigMap({metadata: meta(`${SHIPPER_APP}-config`), data: fluentBitConfig(env, options.logGroupName, options.serviceNamespace, options.serviceApp)}),
+    new ConfigMap({metadata: meta(`${SHIPPER_APP}-config`), data: fluentBitConfig(env, options.logGroupName, options.serviceNamespace, options.serviceApp, options.openSearch)}),
     new DaemonSet({
       metadata: meta(SHIPPER_APP),
       spec: {

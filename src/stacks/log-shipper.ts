@@ -12,8 +12,9 @@ export function logShipperRoleName(prefix: string): string {
 
 /**
  * The log shipper's AWS identity on EKS (IRSA): only infra-logging/infra-log-shipper may assume
- * it, and it may only add streams and events to the service's log group. No KMS permission: the
- * group's key is used by CloudWatch Logs under the key policy, not by the writer.
+ * it, and it may only add streams and events to the service's log group (and, with OpenSearch on,
+ * index into that one domain). No KMS permission: the group's key is used by CloudWatch Logs under
+ * the key policy, not by the writer.
  */
 export class LogShipperRole extends Construct {
   readonly role: IamRole
@@ -34,6 +35,15 @@ export class LogShipperRole extends Construct {
         {Sid: 'Streams', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:DescribeLogStreams'], Resource: `${props.logGroup.arn}:*`},
         {Sid: 'Events', Effect: 'Allow', Action: ['logs:PutLogEvents'], Resource: `${props.logGroup.arn}:log-stream:*`},
       ]),
+    })
+  }
+
+  /** The OpenSearch destination (when the estate turns it on): index requests to that domain only. */
+  writeToOpenSearch(domainArn: string): void {
+    new IamRolePolicy(this, 'opensearch', {
+      name: 'opensearch-log-domain',
+      role: this.role.id,
+      policy: policyDocument([{Sid: 'Index', Effect: 'Allow', Action: ['es:ESHttpPost', 'es:ESHttpPut'], Resource: `${domainArn}/*`}]),
     })
   }
 }
