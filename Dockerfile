@@ -4,12 +4,18 @@
 # (a clean `npm ci --omit=dev`), runtime (only what runs: node_modules, dist, bin, config).
 # No HEALTHCHECK: Kubernetes probes /health (liveness) and /ready (readiness) instead.
 
-# Base images: `scripts/pin-base-images.sh` pins both to the digest their tag points at
-# (`node:20.20-bookworm@sha256:...`) where the registries are reachable; see README "Supply chain".
-# Not pinned yet: this tree was written where no registry answers, and no digest for these tags
-# could be verified.
-ARG NODE_IMAGE=node:20.20-bookworm
-ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs20-debian12:nonroot
+# Base images, pinned by the digest of the tag's manifest list (every platform still resolves).
+# Both digests were not resolved from here (no registry answers); they are the ones public,
+# Dependabot-maintained Dockerfiles pin for exactly these tags:
+#   node:20.20.0-bookworm: github.com/Dankosik/go-service-template-rest,
+#     build/docker/tooling-images.Dockerfile (the same digest in three of its versions);
+#   gcr.io/distroless/nodejs20-debian12:nonroot: github.com/no42-org/twiki, Dockerfile (2026),
+#     and two other public Dockerfiles with the same digest.
+# Re-resolve them where the registries answer, monthly and after a Trivy finding in the base:
+# `scripts/pin-base-images.sh` rewrites both to what the tags point at now,
+# `scripts/pin-base-images.sh --check` fails while either is unpinned (README "Supply chain").
+ARG NODE_IMAGE=node:20.20.0-bookworm@sha256:65b74d0fb42134c49530a8c34e9f3e4a2fb8e1f99ac4a0eb4e6f314b426183a2
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs20-debian12:nonroot@sha256:2cd820156cf039c8b54ae2d2a97e424b6729070714de8707a6b79f20d56f6a9a
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src

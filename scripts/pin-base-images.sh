@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Pins the Dockerfile's base images (its `ARG NODE_IMAGE=` and `ARG RUNTIME_IMAGE=` lines) to the
-# digest their tag points at now: `node:20.20-bookworm` becomes `node:20.20-bookworm@sha256:...`.
+# digest their tag points at now: `node:20.20.0-bookworm` becomes `node:20.20.0-bookworm@sha256:...`
+# (an ARG already pinned is resolved again from its tag).
 # The tag stays for the reader; the digest is what the builder uses. Run it on a machine that
 # reaches the registries (docker.io, gcr.io), review the diff, rebuild, and commit both.
 #

@@ -1,14 +1,15 @@
 import {createClient} from '../aws/clients.js'
 import type {EnvironmentSpec, Estate} from '../estate/model.js'
-import {hasLayer} from '../estate/model.js'
+import {hasLayer, openSearchEnabled} from '../estate/model.js'
 import {InfraError} from '../errors.js'
 import type {DiscoveredValues} from '../k8s/service-manifests.js'
 
 /** The discovery parameters (see src/stacks/discovery.ts) the manifests need, by the flag that overrides each. */
-const NEEDED: {key: keyof DiscoveredValues; parameter: string; flag: string; layer: 'waf' | 'database'}[] = [
-  {key: 'wafWebAclArn', parameter: 'waf/web-acl-arn', flag: '--waf-acl-arn', layer: 'waf'},
-  {key: 'databaseSecretArn', parameter: 'database/secret-arn', flag: '--database-secret-arn', layer: 'database'},
-  {key: 'databaseEndpoint', parameter: 'database/endpoint', flag: '--database-endpoint', layer: 'database'},
+const NEEDED: {key: keyof DiscoveredValues; parameter: string; flag: string; needed: (env: EnvironmentSpec) => boolean}[] = [
+  {key: 'wafWebAclArn', parameter: 'waf/web-acl-arn', flag: '--waf-acl-arn', needed: (env) => hasLayer(env, 'waf')},
+  {key: 'databaseSecretArn', parameter: 'database/secret-arn', flag: '--database-secret-arn', needed: (env) => hasLayer(env, 'database')},
+  {key: 'databaseEndpoint', parameter: 'database/endpoint', flag: '--database-endpoint', needed: (env) => hasLayer(env, 'database')},
+  {key: 'openSearchEndpoint', parameter: 'logs/opensearch-endpoint', flag: '--opensearch-endpoint', needed: (env) => openSearchEnabled(env) !== undefined},
 ]
 
 /**
@@ -17,7 +18,7 @@ const NEEDED: {key: keyof DiscoveredValues; parameter: string; flag: string; lay
  */
 export async function resolveDiscoveredValues(estate: Estate, env: EnvironmentSpec, given: DiscoveredValues, profile?: string): Promise<DiscoveredValues> {
   const values: DiscoveredValues = {...given}
-  const missing = NEEDED.filter((entry) => hasLayer(env, entry.layer) && !values[entry.key])
+  const missing = NEEDED.filter((entry) => entry.needed(env) && !values[entry.key])
   if (missing.length === 0) return values
   const names = missing.map((entry) => `/infra/${env.name}/${entry.parameter}`)
   const flags = missing.map((entry) => entry.flag).join(', ')

@@ -10,6 +10,8 @@ import {
   EGRESS_MODES,
   type EnvironmentSpec,
   type Estate,
+  type LogSettings,
+  OPENSEARCH_DEFAULTS,
   OPTIONAL_LAYERS,
   type OptionalLayer,
   type CidrPool,
@@ -19,6 +21,8 @@ import {
   type Sizing,
   AWS_REGIONS,
   allTargets,
+  openSearchDomainName,
+  openSearchZoneCount,
 } from './model.js'
 
 export const DEFAULT_ESTATE_FILE = fileURLToPath(new URL('../../config/estate.yaml', import.meta.url))
@@ -203,7 +207,7 @@ function parseTarget(
 ): EnvironmentSpec {
   if (!TARGET_NAME.test(name)) problem(field, 'has a name infra cannot use', 'rename it: 2-31 lowercase letters, digits or dashes, starting with a letter')
   const spec = isObject(value) ? value : (problem(field, 'is not a mapping', `write ${name}: {accountId: "111111111111", vpcCidr: 10.1.0.0/16}`), {} as Raw)
-  const known = new Set(['accountId', 'region', 'availabilityZones', 'vpcCidr', 'roleArn', 'roleName', 'stateBucket', 'sizing', 'egress', 'protected', 'omitLayers', 'email'])
+  const known = new Set(['accountId', 'region', 'availabilityZones', 'vpcCidr', 'roleArn', 'roleName', 'stateBucket', 'sizing', 'egress', 'protected', 'omitLayers', 'email', 'logs'])
   // status is only for clients being onboarded (`status: pending`); a finished client has none.
   if (kind === 'client') known.add('status')
   for (const key of Object.keys(spec)) {
@@ -261,6 +265,7 @@ function parseTarget(
       else problem(`${field}.omitLayers`, `"${String(layer)}" is not an optional layer`, `use layers from: ${OPTIONAL_LAYERS.join(', ')} (the network is always built)`)
     }
   }
+  const logs = parseLogSettings(spec.logs, `${field}.logs`, {sizing, omitLayers, zones: availabilityZones.length, domainName: openSearchDomainName(defaults.orgName, name)}, problem)
   const email = optionalString(spec, 'email')
   if (email !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) problem(`${field}.email`, `"${email}" is not an email address`, 'write the account root user\'s address, e.g. aws-dev@example.com')
 
@@ -278,7 +283,60 @@ function parseTarget(
     protected: isProtected === true,
     omitLayers,
     email,
+    logs,
   }
+}
+
+/** `logs: {opensearch: {enabled, instanceType, instanceCount, volumeGb}}`; every field optional, off by default. */
+function parseLogSettings(
+  value: unknown,
+  field: string,
+  target: {sizing: Sizing; omitLayers: OptionalLayer[]; zones: number; domainName: string},
+  problem: Problem,
+): LogSettings {
+  const defaults = OPENSEARCH_DEFAULTS[SIZINGS.includes(target.sizing) ? target.sizing : 'small']
+  const off: LogSettings = {opensearch: {enabled: false, ...defaults}}
+  if (value === undefined || value === null) return off
+  if (!isObject(value)) {
+    problem(field, 'is not a mapping', 'write logs: {opensearch: {enabled: true}}, or remove it')
+    return off
+  }
+  for (const key of Object.keys(value)) if (key !== 'opensearch') problem(`${field}.${key}`, 'is not a known setting', 'remove it; known: opensearch')
+  const raw = value.opensearch ?? {}
+  if (!isObject(raw)) {
+    problem(`${field}.opensearch`, 'is not a mapping', 'write opensearch: {enabled: true, instanceType: m6g.large.search, instanceCount: 1, volumeGb: 20}')
+    return off
+  }
+  const known = ['enabled', 'instanceType', 'instanceCount', 'volumeGb']
+  for (const key of Object.keys(raw)) if (!known.includes(key)) problem(`${field}.opensearch.${key}`, 'is not a known setting', `remove it; known: ${known.join(', ')}`)
+  const enabled = raw.enabled ?? false
+  if (typeof enabled !== 'boolean') problem(`${field}.opensearch.enabled`, 'is not true or false', 'write enabled: true or enabled: false, without quotes')
+  const instanceType = raw.instanceType ?? defaults.instanceType
+  if (typeof instanceType !== 'string' || !/^[a-z][a-z0-9]*\.[a-z0-9]+\.search$/.test(instanceType)) {
+    problem(`${field}.opensearch.instanceType`, `"${String(instanceType)}" is not an OpenSearch instance type`, `write a type ending in .search, e.g. ${defaults.instanceType}`)
+  }
+  const whole = (key: 'instanceCount' | 'volumeGb', min: number, max: number, hint: string): number => {
+    const number = raw[key] ?? defaults[key]
+    if (typeof number !== 'number' || !Number.isInteger(number) || number < min || number > max) {
+      problem(`${field}.opensearch.${key}`, `${JSON.stringify(number)} is not a whole number from ${min} to ${max}`, hint)
+      return defaults[key]
+    }
+    return number
+  }
+  const instanceCount = whole('instanceCount', 1, 30, 'write the number of data nodes, e.g. 1 (small) or 3 (one per zone)')
+  const volumeGb = whole('volumeGb', 10, 3072, 'write the gp3 volume per node in GiB, e.g. 20')
+  if (enabled === true) {
+    if (openSearchZoneCount(instanceCount, target.zones) === undefined) {
+      problem(`${field}.opensearch.instanceCount`, `${instanceCount} nodes cannot be spread evenly over ${target.zones} zones`, `use 1, an even number${target.zones >= 3 ? ', or a multiple of 3' : ''}`)
+    }
+    if (target.omitLayers.includes('eks')) {
+      problem(`${field}.opensearch.enabled`, 'is true but the eks layer is left out: nothing would ship logs to the domain', 'remove eks from omitLayers, or set enabled: false')
+    }
+    if (!/^[a-z][a-z0-9-]{2,27}$/.test(target.domainName)) {
+      problem(`${field}.opensearch.enabled`, `the domain name "${target.domainName}" is longer than OpenSearch's 28 characters`, 'shorten the organization or target name, or leave OpenSearch off here')
+    }
+  }
+  return {opensearch: {enabled: enabled === true, instanceType: String(instanceType), instanceCount, volumeGb}}
 }
 
 function checkVpcCidr(vpcCidr: string, field: string, problem: Problem): void {

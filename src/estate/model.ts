@@ -65,6 +65,50 @@ export interface EnvironmentSpec {
   omitLayers: OptionalLayer[]
   /** Email of the account's root user, used when a client account is vended. */
   email?: string
+  /** Where the service's logs go besides CloudWatch Logs; absent on specs built by hand (= off). */
+  logs?: LogSettings
+}
+
+export interface LogSettings {
+  opensearch: OpenSearchSettings
+}
+
+/** `logs.opensearch` of a target: a VPC-only OpenSearch domain as a second destination, off by default. */
+export interface OpenSearchSettings {
+  enabled: boolean
+  /** Data node type, e.g. m6g.large.search. */
+  instanceType: string
+  instanceCount: number
+  /** gp3 EBS volume per data node, in GiB. */
+  volumeGb: number
+}
+
+/** What `logs.opensearch` gets when a field is left out (README "Central logs" has the cost). */
+export const OPENSEARCH_DEFAULTS: Record<Sizing, Omit<OpenSearchSettings, 'enabled'>> = {
+  small: {instanceType: 'm6g.large.search', instanceCount: 1, volumeGb: 20},
+  ha: {instanceType: 'm6g.large.search', instanceCount: 3, volumeGb: 100},
+}
+
+/** The domain's name: 3-28 characters, so the organization and target names must leave room. */
+export function openSearchDomainName(organization: string, envName: string): string {
+  return `${organization}-${envName}-logs`
+}
+
+/**
+ * Over how many zones a domain of `instanceCount` nodes spreads (AWS wants the node count to be
+ * a multiple of it): 3 when the count divides by 3 and the target has 3 zones, else 2 for an
+ * even count, 1 for a single node; undefined when no spread fits (1, even, or a multiple of 3).
+ */
+export function openSearchZoneCount(instanceCount: number, availabilityZones: number): number | undefined {
+  if (instanceCount === 1) return 1
+  if (instanceCount % 3 === 0 && availabilityZones >= 3) return 3
+  if (instanceCount % 2 === 0) return 2
+  return undefined
+}
+
+/** The target's OpenSearch settings when the domain is on, else undefined. */
+export function openSearchEnabled(env: EnvironmentSpec): OpenSearchSettings | undefined {
+  return env.logs?.opensearch.enabled ? env.logs.opensearch : undefined
 }
 
 export interface Estate {

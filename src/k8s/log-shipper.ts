@@ -21,10 +21,16 @@ export const SHIPPER_USER = 10001
 const HEALTH_PORT = 2020
 /**
  * AWS for Fluent Bit from AWS's own ECR repository in the region: pulled through the ECR VPC
- * endpoints, no internet. A release tag; `--log-shipper-image` style overrides go through options.
+ * endpoints, no internet. The tag is the release AWS marks stable in github.com/aws/aws-for-fluent-bit
+ * (AWS_FOR_FLUENT_BIT_STABLE_VERSION at commit 02c04aa8: 2.34.3.20260623, the 2.x line with
+ * Fluent Bit 1.9.10 on Amazon Linux 2, listed in its CHANGELOG.md); its README says version tags
+ * are immutable and the regional repositories (906394416424) carry the same tags, listed by
+ * `aws ssm get-parameters-by-path --path /aws/service/aws-for-fluent-bit/`. No digest: the
+ * regional repository's could not be read from here. Overridden through options.
  */
+export const SHIPPER_IMAGE_TAG = '2.34.3.20260623'
 export function defaultShipperImage(region: string): string {
-  return `906394416424.dkr.ecr.${region}.amazonaws.com/aws-for-fluent-bit:2.32.0`
+  return `906394416424.dkr.ecr.${region}.amazonaws.com/aws-for-fluent-bit:${SHIPPER_IMAGE_TAG}`
 }
 
 /** The IRSA role the stacks create for the shipper (src/stacks/log-shipper.ts names it the same). */
@@ -34,10 +40,39 @@ export function logShipperRoleArn(estate: Estate, env: EnvironmentSpec): string 
 
 /**
  * Fluent Bit's pipeline: tail the service's container logs (CRI format), parse the line as JSON,
- * give the fields the names the queries and `infra logs` use, derive `route` from `url` (ids
- * replaced by :id, no query string), and send to CloudWatch Logs, one stream per container.
+ * give the fields the names the queries and `infra logs` use and derive `route` from `url` (ids
+ * replaced by :id, no query string) in one Lua filter (test/k8s/log-shipper-lua.test.ts runs it
+ * under luajit), and send to CloudWatch Logs, one stream per container.
  */
-export function fluentBitConfig(env: EnvironmentSpec, logGroupName: string, serviceNamespace: string, serviceApp: string): Record<string, string> {
+export function fluentBitConfig(
+  env: EnvironmentSpec,
+  logGroupName: string,
+  serviceNamespace: string,
+  serviceApp: string,
+  openSearch?: {endpoint: string},
+): Record<string, string> {
+  // The second destination, when the estate turns OpenSearch on: the domain's VPC endpoint over
+  // HTTPS (certificate checked), requests signed with SigV4 by the IRSA role; one index a day.
+  const openSearchOutput = openSearch
+    ? `
+[OUTPUT]
+    Name               opensearch
+    Match              service.*
+    Host               ${openSearch.endpoint.replace(/^https:\/\//, '')}
+    Port               443
+    tls                On
+    tls.verify         On
+    AWS_Auth           On
+    AWS_Region         ${env.region}
+    AWS_STS_Endpoint   https://sts.${env.region}.amazonaws.com
+    Logstash_Format    On
+    Logstash_Prefix    ${openSearchIndexPrefix(env)}
+    Suppress_Type_Name On
+    Replace_Dots       On
+    Trace_Error        On
+    Retry_Limit        5
+`
+    : ''
   return {
     'fluent-bit.conf': `[SERVICE]
     Flush             5
@@ -72,14 +107,12 @@ export function fluentBitConfig(env: EnvironmentSpec, logGroupName: string, serv
     Name              modify
     Match             service.*
     Remove            _p
-    Rename            reqId request_id
-    Rename            jobId job_id
 
 [FILTER]
     Name              lua
     Match             service.*
-    script            /fluent-bit/etc/route.lua
-    call              add_route
+    script            /fluent-bit/etc/shape.lua
+    call              shape_record
 
 [OUTPUT]
     Name              cloudwatch_logs
@@ -90,33 +123,63 @@ export function fluentBitConfig(env: EnvironmentSpec, logGroupName: string, serv
     auto_create_group Off
     sts_endpoint      https://sts.${env.region}.amazonaws.com
     Retry_Limit       5
-`,
+${openSearchOutput}`,
     'parsers.conf': `[PARSER]
     Name              service_json
     Format            json
 `,
-    'route.lua': `-- route: the url's path without the query string, with ids (16+ hex digits and dashes) as :id.
-function add_route(tag, timestamp, record)
-  local url = record["url"]
-  if type(url) ~= "string" then
-    return 0, timestamp, record
-  end
-  local path = string.gsub(url, "%?.*$", "")
+    'shape.lua': `-- The service's pino fields under the names the queries and \`infra logs\` read, and its route.
+-- Fluent Bit's Lua filter contract: (tag, timestamp, record) -> code, timestamp, record, where
+-- code 0 keeps the record as it was and 2 replaces the record but keeps the timestamp (1 would
+-- also replace the timestamp with the float Lua was given, losing its nanoseconds).
+local renames = {{"reqId", "request_id"}, {"jobId", "job_id"}}
+
+-- The url's path without the query string, each id (16+ hex digits and dashes, e.g. a UUID) as :id.
+local function route_of(url)
+  local path = string.gsub(url, "[?#].*$", "")
   path = string.gsub(path, "/([^/]+)", function(segment)
     if #segment >= 16 and string.match(segment, "^[%x%-]+$") then
       return "/:id"
     end
     return nil
   end)
-  record["route"] = path
-  return 1, timestamp, record
+  return path
+end
+
+function shape_record(tag, timestamp, record)
+  local changed = false
+  for _, pair in ipairs(renames) do
+    local from, to = pair[1], pair[2]
+    -- As the modify filter's Rename: only when the new name is not taken already.
+    if record[from] ~= nil and record[to] == nil then
+      record[to] = record[from]
+      record[from] = nil
+      changed = true
+    end
+  end
+  local url = record["url"]
+  if type(url) == "string" and record["route"] == nil then
+    record["route"] = route_of(url)
+    changed = true
+  end
+  if changed then
+    return 2, timestamp, record
+  end
+  return 0, timestamp, record
 end
 `,
   }
 }
 
+/** The daily indices' prefix in the OpenSearch log domain: infra-<env>-service-YYYY.MM.DD. */
+export function openSearchIndexPrefix(env: EnvironmentSpec): string {
+  return `infra-${env.name}-service`
+}
+
 export interface LogShipperOptions {
   logGroupName: string
+  /** The OpenSearch log domain's endpoint, when the estate turns it on. */
+  openSearch?: {endpoint: string}
   image?: string
   serviceNamespace: string
   serviceApp: string
@@ -140,7 +203,7 @@ export function logShipperObjects(estate: Estate, env: EnvironmentSpec, options:
       metadata: meta(SHIPPER_SERVICE_ACCOUNT, {'eks.amazonaws.com/role-arn': logShipperRoleArn(estate, env), 'eks.amazonaws.com/sts-regional-endpoints': 'true'}),
       automountServiceAccountToken: false,
     }),
-    new ConfigMap({metadata: meta(`${SHIPPER_APP}-config`), data: fluentBitConfig(env, options.logGroupName, options.serviceNamespace, options.serviceApp)}),
+    new ConfigMap({metadata: meta(`${SHIPPER_APP}-config`), data: fluentBitConfig(env, options.logGroupName, options.serviceNamespace, options.serviceApp, options.openSearch)}),
     new DaemonSet({
       metadata: meta(SHIPPER_APP),
       spec: {

@@ -11,7 +11,7 @@ import {stringify} from 'yaml'
 
 import {layoutSubnets} from '../estate/cidr.js'
 import type {EnvironmentSpec, Estate} from '../estate/model.js'
-import {hasLayer} from '../estate/model.js'
+import {hasLayer, openSearchEnabled} from '../estate/model.js'
 import {serviceLogGroupName} from '../stacks/discovery-keys.js'
 import {logShipperObjects} from './log-shipper.js'
 import {alertRules, grafanaDashboard, scrapeConfig} from './monitoring.js'
@@ -42,6 +42,8 @@ export interface DiscoveredValues {
   databaseSecretArn?: string
   /** /infra/<env>/database/endpoint: host:port of the instance. */
   databaseEndpoint?: string
+  /** /infra/<env>/logs/opensearch-endpoint: the log domain's VPC endpoint, when the estate turns OpenSearch on. */
+  openSearchEndpoint?: string
 }
 
 export interface ServiceDeploymentOptions {
@@ -300,7 +302,14 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
   add(new ConfigMap({metadata: meta(`${APP}-alerts`, {labels: {prometheus_rule: '1'}}), data: {'infra-service.rules.yaml': stringify(alertRules(NAMESPACE))}}))
   add(new ConfigMap({metadata: meta(`${APP}-dashboard`, {labels: {grafana_dashboard: '1'}}), data: {'infra-service.json': JSON.stringify(grafanaDashboard(), null, 2)}}))
   // Central logs: Fluent Bit on every node sends the service's lines to /infra/<env>/service.
-  objects.push(...logShipperObjects(estate, env, {logGroupName: serviceLogGroupName(env.name), image: options.logShipperImage, serviceNamespace: NAMESPACE, serviceApp: APP}))
+  let openSearch: {endpoint: string} | undefined
+  if (openSearchEnabled(env)) {
+    if (!options.discovered.openSearchEndpoint) throw new Error('the OpenSearch log domain endpoint is needed to synthesize the log shipper')
+    openSearch = {endpoint: options.discovered.openSearchEndpoint}
+  }
+  objects.push(
+    ...logShipperObjects(estate, env, {logGroupName: serviceLogGroupName(env.name), image: options.logShipperImage, serviceNamespace: NAMESPACE, serviceApp: APP, openSearch}),
+  )
   return objects
 }
 

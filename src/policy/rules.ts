@@ -5,6 +5,9 @@ import {type AuditContext, type Rule, list, one, parsePolicy, refersTo, truthy} 
 const WORLD = ['0.0.0.0/0', '::/0']
 const EKS_LOG_TYPES = ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler']
 const IAM_POLICY_TYPES = ['aws_iam_policy', 'aws_iam_role_policy', 'aws_iam_user_policy', 'aws_iam_group_policy']
+const SEARCH_DOMAIN_TYPES = ['aws_opensearch_domain', 'aws_elasticsearch_domain']
+/** Endpoint TLS policies with TLS 1.2 as the minimum (the PFS one is the stricter). */
+const SEARCH_TLS_POLICIES = ['Policy-Min-TLS-1-2-2019-07', 'Policy-Min-TLS-1-2-PFS-2023-10']
 
 /** Ingress rules of any shape: inline blocks and the separate rule resources. */
 function ingressRules(resource: AuditResource): {from: number; to: number; protocol: string; cidrs: string[]}[] {
@@ -376,5 +379,35 @@ export const RULES: Rule[] = [
     id: 'INFRA_LB_DROP_INVALID_HEADERS', checkov: 'CKV_AWS_131', severity: 'low', types: ['aws_lb', 'aws_alb'],
     title: 'Application load balancers drop invalid headers', fix: 'set drop_invalid_header_fields = true',
     check: (r) => (r.values.load_balancer_type === 'network' || truthy(r.values.drop_invalid_header_fields) ? undefined : 'forwards invalid headers'),
+  },
+
+  // OpenSearch (the optional log domain)
+  {
+    id: 'INFRA_OPENSEARCH_ENCRYPTED', checkov: 'CKV_AWS_247', severity: 'high', types: SEARCH_DOMAIN_TYPES,
+    title: 'OpenSearch domains are encrypted at rest with a customer KMS key', fix: 'set encrypt_at_rest { enabled = true, kms_key_id = the environment key }',
+    check: (r) => {
+      const rest = one(r.values.encrypt_at_rest)
+      if (!truthy(rest?.enabled)) return 'stores indices unencrypted'
+      return rest.kms_key_id ? undefined : 'is encrypted with the AWS-managed key, not the environment key'
+    },
+  },
+  {
+    id: 'INFRA_OPENSEARCH_NODE_TO_NODE', checkov: 'CKV_AWS_6', severity: 'high', types: SEARCH_DOMAIN_TYPES,
+    title: 'OpenSearch nodes encrypt traffic between them', fix: 'set node_to_node_encryption { enabled = true }',
+    check: (r) => (truthy(one(r.values.node_to_node_encryption)?.enabled) ? undefined : 'sends data between nodes in clear text'),
+  },
+  {
+    id: 'INFRA_OPENSEARCH_HTTPS', checkov: 'CKV_AWS_83', severity: 'high', types: SEARCH_DOMAIN_TYPES,
+    title: 'OpenSearch endpoints take HTTPS only, TLS 1.2 or later', fix: `set domain_endpoint_options { enforce_https = true, tls_security_policy = "${SEARCH_TLS_POLICIES.at(-1)}" }`,
+    check: (r) => {
+      const endpoint = one(r.values.domain_endpoint_options)
+      if (!truthy(endpoint?.enforce_https)) return 'accepts plain HTTP'
+      return SEARCH_TLS_POLICIES.includes(endpoint.tls_security_policy) ? undefined : `allows TLS below 1.2 (${endpoint.tls_security_policy ?? 'the default policy'})`
+    },
+  },
+  {
+    id: 'INFRA_OPENSEARCH_VPC_ONLY', checkov: 'CKV_AWS_137', severity: 'critical', types: SEARCH_DOMAIN_TYPES,
+    title: 'OpenSearch domains are reachable only inside a VPC', fix: 'add vpc_options { subnet_ids = private subnets, security_group_ids = [...] }',
+    check: (r) => (list(one(r.values.vpc_options)?.subnet_ids).length > 0 ? undefined : 'has a public endpoint'),
   },
 ]

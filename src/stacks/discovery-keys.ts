@@ -16,6 +16,7 @@ export const DISCOVERY_KEYS = {
   serviceRoleArn: 'service/role-arn',
   serviceResultsBucket: 'service/results-bucket',
   serviceLogGroup: 'service/log-group',
+  openSearchEndpoint: 'logs/opensearch-endpoint',
 } as const
 export type DiscoveryKey = keyof typeof DISCOVERY_KEYS
 

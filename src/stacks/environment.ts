@@ -1,5 +1,5 @@
 import type {EnvironmentSpec, Estate} from '../estate/model.js'
-import {hasLayer} from '../estate/model.js'
+import {hasLayer, openSearchEnabled} from '../estate/model.js'
 import {Bastion} from './bastion.js'
 import {type Construct, type IamOpenidConnectProvider, TerraformStack} from './cdktf.js'
 import {stackContext} from './context.js'
@@ -7,6 +7,7 @@ import {Database, POSTGRES_PORT} from './database.js'
 import {type DiscoveryKey, Discovery} from './discovery.js'
 import {Eks} from './eks.js'
 import {Endpoints} from './endpoints.js'
+import {LogSearch} from './log-search.js'
 import {LogShipperRole} from './log-shipper.js'
 import {Alarms, LogGroups, ServiceLogs} from './monitoring.js'
 import {Network} from './network.js'
@@ -89,7 +90,20 @@ export class EnvironmentStack extends TerraformStack {
       discovered.serviceResultsBucket = service.results.bucket.bucket
       const serviceLogs = new ServiceLogs(this, 'service-logs', ctx, logs)
       discovered.serviceLogGroup = serviceLogs.group.name
-      new LogShipperRole(this, 'log-shipper', ctx, {oidcProvider, logGroup: serviceLogs.group})
+      const shipper = new LogShipperRole(this, 'log-shipper', ctx, {oidcProvider, logGroup: serviceLogs.group})
+      const search = openSearchEnabled(env)
+      if (search) {
+        const logSearch = new LogSearch(this, 'log-search', ctx, {
+          network,
+          keyArn: key.arn,
+          logGroups: logs,
+          settings: search,
+          writerRoleArn: shipper.role.arn,
+          adminRoleArn: roles?.deployRole.arn ?? env.roleArn,
+        })
+        shipper.writeToOpenSearch(logSearch.domain.arn)
+        discovered.openSearchEndpoint = logSearch.domain.endpoint
+      }
     }
     if (hasLayer(env, 'waf')) discovered.wafWebAclArn = new Waf(this, 'waf', ctx).webAcl.arn
     const branch = estate.delivery?.branches[env.name]

@@ -1,5 +1,6 @@
-import {type CloudwatchLogGroup, Construct, Fn, type IamOpenidConnectProvider, IamRole, IamRolePolicy, TerraformLocal} from './cdktf.js'
+import {type CloudwatchLogGroup, Construct, type IamOpenidConnectProvider, type IamRole, IamRolePolicy} from './cdktf.js'
 import {type StackContext, policyDocument} from './context.js'
+import {irsaRole} from './irsa.js'
 
 /** Where the shipper runs; src/k8s/log-shipper.ts uses the same names (a test keeps them in step). */
 export const LOG_SHIPPER_NAMESPACE = 'infra-logging'
@@ -11,29 +12,21 @@ export function logShipperRoleName(prefix: string): string {
 
 /**
  * The log shipper's AWS identity on EKS (IRSA): only infra-logging/infra-log-shipper may assume
- * it, and it may only add streams and events to the service's log group. No KMS permission: the
- * group's key is used by CloudWatch Logs under the key policy, not by the writer.
+ * it, and it may only add streams and events to the service's log group (and, with OpenSearch on,
+ * index into that one domain). No KMS permission: the group's key is used by CloudWatch Logs under
+ * the key policy, not by the writer.
  */
 export class LogShipperRole extends Construct {
   readonly role: IamRole
 
   constructor(scope: Construct, id: string, ctx: StackContext, props: {oidcProvider: IamOpenidConnectProvider; logGroup: CloudwatchLogGroup}) {
     super(scope, id)
-    const issuer = new TerraformLocal(this, 'oidc-issuer', Fn.replace(props.oidcProvider.url, 'https://', '')).asString
-    this.role = new IamRole(this, 'role', {
+    this.role = irsaRole(this, {
       name: logShipperRoleName(ctx.prefix),
       description: `IRSA: the log shipper (${LOG_SHIPPER_NAMESPACE}/${LOG_SHIPPER_SERVICE_ACCOUNT}) on ${ctx.prefix}-eks`,
-      assumeRolePolicy: policyDocument([
-        {
-          Effect: 'Allow',
-          Principal: {Federated: props.oidcProvider.arn},
-          Action: 'sts:AssumeRoleWithWebIdentity',
-          Condition: {
-            StringEquals: {[`${issuer}:sub`]: `system:serviceaccount:${LOG_SHIPPER_NAMESPACE}:${LOG_SHIPPER_SERVICE_ACCOUNT}`, [`${issuer}:aud`]: 'sts.amazonaws.com'},
-          },
-        },
-      ]),
-      maxSessionDuration: 3600,
+      oidcProvider: props.oidcProvider,
+      namespace: LOG_SHIPPER_NAMESPACE,
+      serviceAccount: LOG_SHIPPER_SERVICE_ACCOUNT,
     })
     new IamRolePolicy(this, 'access', {
       name: 'service-log-group',
@@ -42,6 +35,15 @@ export class LogShipperRole extends Construct {
         {Sid: 'Streams', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:DescribeLogStreams'], Resource: `${props.logGroup.arn}:*`},
         {Sid: 'Events', Effect: 'Allow', Action: ['logs:PutLogEvents'], Resource: `${props.logGroup.arn}:log-stream:*`},
       ]),
+    })
+  }
+
+  /** The OpenSearch destination (when the estate turns it on): index requests to that domain only. */
+  writeToOpenSearch(domainArn: string): void {
+    new IamRolePolicy(this, 'opensearch', {
+      name: 'opensearch-log-domain',
+      role: this.role.id,
+      policy: policyDocument([{Sid: 'Index', Effect: 'Allow', Action: ['es:ESHttpPost', 'es:ESHttpPut'], Resource: `${domainArn}/*`}]),
     })
   }
 }

@@ -1,5 +1,6 @@
-import {Construct, Fn, IamOpenidConnectProvider, IamRole, IamRolePolicy, TerraformLocal} from './cdktf.js'
+import {Construct, type IamOpenidConnectProvider, type IamRole, IamRolePolicy} from './cdktf.js'
 import {type StackContext, policyDocument} from './context.js'
+import {irsaRole} from './irsa.js'
 import {SecureBucket} from './secure-bucket.js'
 
 /** Where the collection service runs on EKS: its namespace and service account (the IRSA subject). */
@@ -37,22 +38,12 @@ export class ServiceRole extends Construct {
       kmsKeyArn: props.keyArn,
       noncurrentVersionDays: 7,
     })
-    // A local, so the trust policy holds a plain reference and stays JSON that audits can read.
-    const issuer = new TerraformLocal(this, 'oidc-issuer', Fn.replace(props.oidcProvider.url, 'https://', '')).asString
-    this.role = new IamRole(this, 'role', {
+    this.role = irsaRole(this, {
       name: serviceRoleName(ctx.prefix),
       description: `IRSA: the collection service (${SERVICE_NAMESPACE}/${SERVICE_ACCOUNT}) on ${ctx.prefix}-eks`,
-      assumeRolePolicy: policyDocument([
-        {
-          Effect: 'Allow',
-          Principal: {Federated: props.oidcProvider.arn},
-          Action: 'sts:AssumeRoleWithWebIdentity',
-          Condition: {
-            StringEquals: {[`${issuer}:sub`]: `system:serviceaccount:${SERVICE_NAMESPACE}:${SERVICE_ACCOUNT}`, [`${issuer}:aud`]: 'sts.amazonaws.com'},
-          },
-        },
-      ]),
-      maxSessionDuration: 3600,
+      oidcProvider: props.oidcProvider,
+      namespace: SERVICE_NAMESPACE,
+      serviceAccount: SERVICE_ACCOUNT,
     })
     const bucketArn = this.results.bucket.arn
     const statements: Record<string, unknown>[] = [

@@ -122,6 +122,9 @@ describe('base image pinning', () => {
   it('scripts/pin-base-images.sh rewrites both ARGs to tag@digest, asks for the tags, and is idempotent', async () => {
     const {copy, calls, run} = await toolbox(true)
     const before = parseDockerfile(readFileSync(copy, 'utf8'))
+    // The tags the Dockerfile names (node:20.20.0-bookworm, gcr.io/distroless/nodejs20-debian12:nonroot).
+    const asked = ['NODE_IMAGE', 'RUNTIME_IMAGE'].map((arg) => `digest ${new RegExp(`^ARG ${arg}=(.+)$`, 'm').exec(readFileSync(copy, 'utf8'))![1]}`)
+    expect(asked).toEqual(['digest node:20.20.0-bookworm', 'digest gcr.io/distroless/nodejs20-debian12:nonroot'])
     expect((await run(['--check'])).exitCode).toBe(1)
 
     const first = await run([])
@@ -132,13 +135,13 @@ describe('base image pinning', () => {
       expect(stage.image, stage.name).toMatch(DIGEST)
       expect(tagOf(stage.image)).toBe(tagOf(before.stages[index].image))
     }
-    expect(readFileSync(calls, 'utf8').trim().split('\n')).toEqual(['digest node:20.20-bookworm', 'digest gcr.io/distroless/nodejs20-debian12:nonroot'])
+    expect(readFileSync(calls, 'utf8').trim().split('\n')).toEqual(asked)
     expect((await run(['--check'])).exitCode).toBe(0)
 
     // Again: the tag is resolved afresh (not the old digest), the file keeps one digest per image.
     const again = await run([])
     expect(again.exitCode).toBe(0)
-    expect(readFileSync(calls, 'utf8').trim().split('\n').slice(2)).toEqual(['digest node:20.20-bookworm', 'digest gcr.io/distroless/nodejs20-debian12:nonroot'])
+    expect(readFileSync(calls, 'utf8').trim().split('\n').slice(2)).toEqual(asked)
     expect(parseDockerfile(readFileSync(copy, 'utf8')).stages.map((s) => s.image)).toEqual(pinned.stages.map((s) => s.image))
     // Only the two ARG lines changed.
     const diff = readFileSync(copy, 'utf8').split('\n').filter((line, i) => line !== readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8').split('\n')[i])

@@ -86,7 +86,7 @@ describe('infra deploy service', () => {
     expect(apply.applied).toEqual(expect.arrayContaining(['Namespace/infra', 'ServiceAccount/infra/infra-service', 'Deployment/infra/infra-service', 'PodDisruptionBudget/infra/infra-service', 'HorizontalPodAutoscaler/infra/infra-service', 'Ingress/infra/infra-service', 'NetworkPolicy/infra/infra-service', 'ExternalSecret/infra/infra-service-database']))
     expect(apply.applied![0]).toBe('Namespace/infra')
     // The service's image as given, and the log shipper's (src/k8s/log-shipper.ts).
-    expect(apply.images).toEqual([IMAGE, expect.stringMatching(/\/aws-for-fluent-bit:\d+\.\d+\.\d+$/)])
+    expect(apply.images).toEqual([IMAGE, expect.stringMatching(/\/aws-for-fluent-bit:\d+\.\d+\.\d+(\.\d{8})?$/)])
     expect(rollout.argv.slice(4)).toEqual(['rollout', 'status', 'deployment/infra-service', '-n', 'infra', '--timeout=120s'])
   })
 

@@ -7,8 +7,9 @@ import {SHIPPER_NAMESPACE, SHIPPER_SERVICE_ACCOUNT, fluentBitConfig, logShipperO
 import {validateObjects} from '../../src/k8s/validate.js'
 import {auditManifests} from '../../src/policy/k8s-rules.js'
 import {LOG_SHIPPER_NAMESPACE, LOG_SHIPPER_SERVICE_ACCOUNT, logShipperRoleName} from '../../src/stacks/log-shipper.js'
-import {defaultEstate, synth} from '../support/synth.js'
-import {synthesizedObjects} from './fixtures.js'
+import {defaultEstate, estateWith, synth} from '../support/synth.js'
+import {DISCOVERED, IMAGE, synthesizedObjects} from './fixtures.js'
+import {serviceObjects} from '../../src/k8s/service-manifests.js'
 
 describe('the log shipper (AWS for Fluent Bit)', () => {
   const dev = synthesizedObjects('dev')
@@ -73,8 +74,10 @@ describe('the log shipper (AWS for Fluent Bit)', () => {
     expect(path.matchesGlob(`/var/log/containers/infra-log-shipper-7xk2p_infra-logging_fluent-bit-${id}.log`, glob)).toBe(false)
     expect(path.matchesGlob(`/var/log/containers/coredns-5d78c9869d-abcde_kube-system_coredns-${id}.log`, glob)).toBe(false)
     expect(config).toMatch(/multiline\.parser\s+cri/)
-    expect(config).toMatch(/Rename\s+reqId request_id/)
-    expect(config).toMatch(/Rename\s+jobId job_id/)
+    // The renames and the route are one Lua filter, run under luajit by log-shipper-lua.test.ts.
+    const script = /^\s*script\s+\/fluent-bit\/etc\/(\S+)$/m.exec(config)![1]
+    expect(dev.find('ConfigMap', 'infra-log-shipper-config').data[script]).toMatch(/^function shape_record\(tag, timestamp, record\)$/m)
+    expect(config).toMatch(/call\s+shape_record\n/)
     expect(config).toMatch(/log_group_name\s+\/infra\/dev\/service\n/)
     expect(config).toMatch(/auto_create_group Off/)
     const prod = fluentBitConfig(findTarget(defaultEstate(), 'prod'), '/infra/prod/service', 'infra', 'infra-service')['fluent-bit.conf']
@@ -92,6 +95,27 @@ describe('the log shipper (AWS for Fluent Bit)', () => {
     const estate = defaultEstate()
     const objects = logShipperObjects(estate, findTarget(estate, 'dev'), {logGroupName: '/infra/dev/service', image: 'registry.internal/fluent-bit:2.32.0', serviceNamespace: 'infra', serviceApp: 'infra-service'})
     expect((objects.find((o) => o.kind === 'DaemonSet') as any).spec.template.spec.containers[0].image).toBe('registry.internal/fluent-bit:2.32.0')
-    expect(container.image).toMatch(/^906394416424\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/aws-for-fluent-bit:\d+\.\d+\.\d+$/)
+    // A version tag (immutable, per aws/aws-for-fluent-bit's README), never latest or stable.
+    expect(container.image).toMatch(/^906394416424\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/aws-for-fluent-bit:\d+\.\d+\.\d+(\.\d{8})?$/)
+  })
+
+  it('with OpenSearch on, also sends to the domain over HTTPS with SigV4 through the same IRSA role; off, only to CloudWatch Logs', () => {
+    const off = dev.find('ConfigMap', 'infra-log-shipper-config').data['fluent-bit.conf'] as string
+    expect(off).not.toMatch(/Name\s+opensearch/)
+    const estate = estateWith((doc) => (doc.environments.dev.logs = {opensearch: {enabled: true}}))
+    const env = findTarget(estate, 'dev')
+    const endpoint = 'vpc-acme-dev-logs-4f3c2a1b0e9d8c7b6a5f4e3d2c.eu-west-1.es.amazonaws.com'
+    const objects = serviceObjects(estate, env, {image: IMAGE, discovered: {...DISCOVERED, openSearchEndpoint: endpoint}})
+    const config = (objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'infra-log-shipper-config') as any).data['fluent-bit.conf'] as string
+    const outputs = config.split('[OUTPUT]').slice(1)
+    expect(outputs.map((o) => /Name\s+(\S+)/.exec(o)![1])).toEqual(['cloudwatch_logs', 'opensearch'])
+    const search = Object.fromEntries(outputs[1].trim().split('\n').map((line) => line.trim().split(/\s+/)))
+    expect(search).toMatchObject({Match: 'service.*', Host: endpoint, Port: '443', tls: 'On', 'tls.verify': 'On', AWS_Auth: 'On', AWS_Region: 'eu-west-1', AWS_STS_Endpoint: 'https://sts.eu-west-1.amazonaws.com', Logstash_Format: 'On', Logstash_Prefix: 'infra-dev-service', Suppress_Type_Name: 'On'})
+    // No credentials in the configuration: the SigV4 keys come from the service account's role.
+    expect(config).not.toMatch(/HTTP_User|HTTP_Passwd|AWS_Role_ARN/)
+    expect((objects.find((o) => o.kind === 'ServiceAccount' && o.metadata.name === SHIPPER_SERVICE_ACCOUNT) as any).metadata.annotations['eks.amazonaws.com/role-arn']).toBe(logShipperRoleArn(estate, env))
+    expect(validateObjects(objects.filter((o) => o.metadata.namespace === SHIPPER_NAMESPACE)).every((r) => r.schema === 'kubernetes')).toBe(true)
+    // On without the endpoint (the stacks not applied yet): no manifests with a hole in them.
+    expect(() => serviceObjects(estate, env, {image: IMAGE, discovered: DISCOVERED})).toThrow(/OpenSearch log domain endpoint/)
   })
 })

@@ -21,6 +21,15 @@ const bucket = {aws_s3_bucket: {b: {bucket: 'audit'}}}
 const withBucket = (extra: Doc): Doc => ({...bucket, ...extra})
 const db = (values: object) => ({aws_db_instance: {db: {engine: 'postgres', storage_encrypted: true, manage_master_user_password: true, backup_retention_period: 7, iam_database_authentication_enabled: true, ...values}}})
 
+/** An OpenSearch domain with every secure default, as src/stacks/log-search.ts writes it. */
+const SEARCH_DOMAIN = {
+  domain_name: 'acme-dev-logs',
+  encrypt_at_rest: {enabled: true, kms_key_id: 'arn:aws:kms:eu-west-1:111111111111:key/3f1c2d4e-0000-4000-8000-000000000001'},
+  node_to_node_encryption: {enabled: true},
+  domain_endpoint_options: {enforce_https: true, tls_security_policy: 'Policy-Min-TLS-1-2-PFS-2023-10'},
+  vpc_options: {subnet_ids: ['subnet-0a1b2c3d4e5f60718'], security_group_ids: ['sg-0a1b2c3d4e5f60718']},
+}
+
 export const RULE_FIXTURES: RuleFixture[] = [
   {rule: 'INFRA_EBS_LAUNCH_TEMPLATE_ENCRYPTED',
     // Plan JSON writes the nested block as a list, as terraform show -json does.
@@ -126,6 +135,14 @@ export const RULE_FIXTURES: RuleFixture[] = [
     fail: {aws_lb: {lb: {internal: false, drop_invalid_header_fields: true}}}},
   {rule: 'INFRA_LB_DROP_INVALID_HEADERS',
     pass: {aws_lb: {lb: {internal: true, drop_invalid_header_fields: true}}}, fail: {aws_lb: {lb: {internal: true}}}},
+  {rule: 'INFRA_OPENSEARCH_ENCRYPTED',
+    pass: {aws_opensearch_domain: {logs: SEARCH_DOMAIN}}, fail: {aws_opensearch_domain: {logs: {...SEARCH_DOMAIN, encrypt_at_rest: {enabled: true}}}}},
+  {rule: 'INFRA_OPENSEARCH_NODE_TO_NODE',
+    pass: {aws_opensearch_domain: {logs: SEARCH_DOMAIN}}, fail: {aws_elasticsearch_domain: {logs: {...SEARCH_DOMAIN, node_to_node_encryption: {enabled: false}}}}},
+  {rule: 'INFRA_OPENSEARCH_HTTPS',
+    pass: {aws_opensearch_domain: {logs: SEARCH_DOMAIN}}, fail: {aws_opensearch_domain: {logs: {...SEARCH_DOMAIN, domain_endpoint_options: {enforce_https: true, tls_security_policy: 'Policy-Min-TLS-1-0-2019-07'}}}}},
+  {rule: 'INFRA_OPENSEARCH_VPC_ONLY',
+    pass: {aws_opensearch_domain: {logs: SEARCH_DOMAIN}}, fail: {aws_opensearch_domain: {logs: {...SEARCH_DOMAIN, vpc_options: undefined}}}},
 ]
 
 /** The same resources as `terraform show -json` would give them. */

@@ -16,7 +16,8 @@ describe('terraform validate on every environment', () => {
   const withClient = parseEstate(
     {
       organization: estate.organization,
-      environments: {dev: {accountId: '111111111111', vpcCidr: '10.1.0.0/16', egress: 'none'}},
+      // OpenSearch on here (two nodes over two zones), so the domain is validated too.
+      environments: {dev: {accountId: '111111111111', vpcCidr: '10.1.0.0/16', egress: 'none', logs: {opensearch: {enabled: true, instanceCount: 2}}}},
       clients: {globex: {accountId: '444444444444', vpcCidr: '10.20.0.0/16', sizing: 'ha', omitLayers: ['eks']}},
     },
     'client estate',

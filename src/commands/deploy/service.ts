@@ -34,6 +34,7 @@ Protected environments (prod) need --confirm <env>, and --yes without a terminal
     'work-dir': Flags.string({description: 'folder for the synthesized manifests', env: 'INFRA_WORK_DIR', default: '.infra'}),
     'certificate-arn': Flags.string({description: 'ACM certificate for an HTTPS listener on the internal load balancer'}),
     'waf-acl-arn': Flags.string({description: 'WAF web ACL ARN (default: /infra/<env>/waf/web-acl-arn)', helpGroup: 'DISCOVERY'}),
+    'opensearch-endpoint': Flags.string({description: 'OpenSearch log domain endpoint, when the estate turns it on (default: /infra/<env>/logs/opensearch-endpoint)', helpGroup: 'DISCOVERY'}),
     'database-secret-arn': Flags.string({description: 'RDS-managed secret ARN (default: /infra/<env>/database/secret-arn)', helpGroup: 'DISCOVERY'}),
     'database-endpoint': Flags.string({description: 'database host:port (default: /infra/<env>/database/endpoint)', helpGroup: 'DISCOVERY'}),
   }
@@ -60,7 +61,7 @@ Protected environments (prod) need --confirm <env>, and --yes without a terminal
       workDir: flags['work-dir'],
       profile: flags.profile,
       certificateArn: flags['certificate-arn'],
-      discovered: {wafWebAclArn: flags['waf-acl-arn'], databaseSecretArn: flags['database-secret-arn'], databaseEndpoint: flags['database-endpoint']},
+      discovered: {wafWebAclArn: flags['waf-acl-arn'], databaseSecretArn: flags['database-secret-arn'], databaseEndpoint: flags['database-endpoint'], openSearchEndpoint: flags['opensearch-endpoint']},
       kubectl: {context: flags.context, kubeconfig: flags.kubeconfig},
       rolloutTimeoutSeconds: flags['rollout-timeout'],
       confirm: async ({context, objects}) => {
