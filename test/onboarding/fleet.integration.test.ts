@@ -1,8 +1,7 @@
-import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-import {stringify} from 'yaml'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {CreateBucketCommand, S3Client} from '@aws-sdk/client-s3'
@@ -11,6 +10,7 @@ import {createClient} from '../../src/aws/clients.js'
 import {findTarget, loadEstate} from '../../src/estate/load.js'
 import {runCli} from '../support/cli.js'
 import {fakeTerraform} from '../support/fake-terraform.js'
+import {motoEnv, writeMotoEstate} from '../support/moto-estate.js'
 
 /**
  * `infra provision --clients all`: two clients, one of which fails to apply. terraform is the
@@ -34,27 +34,16 @@ let env: Record<string, string>
 beforeAll(() => {
   work = mkdtempSync(path.join(os.tmpdir(), 'infra-fleet-'))
   estateFile = path.join(work, 'estate.yaml')
-  writeFileSync(
-    estateFile,
-    stringify({
-      organization: {name: 'acme', managementAccountId: '999999999999'},
-      endpoint: inject('motoEndpoint'),
-      clientCidrPool: '10.64.0.0/10',
-      environments: {dev: {accountId: '111111111111', vpcCidr: '10.1.0.0/16'}},
-      clients: {
-        globex: {accountId: '444444444444', vpcCidr: '10.64.0.0/16'},
-        initech: {accountId: '555555555555', vpcCidr: '10.65.0.0/16'},
-        soylent: {status: 'pending', vpcCidr: '10.66.0.0/16'},
-      },
-    }),
-  )
-  env = {
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_CA_BUNDLE: inject('motoCaBundle'),
-    INFRA_WORK_DIR: path.join(work, '.infra'),
-  }
+  writeMotoEstate(estateFile, inject('motoEndpoint'), {
+    clientCidrPool: '10.64.0.0/10',
+    environments: {dev: {accountId: '111111111111', vpcCidr: '10.1.0.0/16'}},
+    clients: {
+      globex: {accountId: '444444444444', vpcCidr: '10.64.0.0/16'},
+      initech: {accountId: '555555555555', vpcCidr: '10.65.0.0/16'},
+      soylent: {status: 'pending', vpcCidr: '10.66.0.0/16'},
+    },
+  })
+  env = motoEnv(inject('motoCaBundle'), {INFRA_WORK_DIR: path.join(work, '.infra')})
 })
 
 describe('infra provision --clients', () => {

@@ -1,13 +1,13 @@
-import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
 import pty from '@lydell/node-pty'
-import {stringify} from 'yaml'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {BIN, runCli} from '../support/cli.js'
 import {fakeTerraform} from '../support/fake-terraform.js'
+import {motoEnv, writeMotoEstate} from '../support/moto-estate.js'
 
 /**
  * The typed confirmation, driven as a person meets it: the built CLI in a real pseudo-terminal.
@@ -21,24 +21,13 @@ const plan = {resource_changes: [{address: 'aws_vpc.main', type: 'aws_vpc', chan
 let env: Record<string, string>
 
 beforeAll(() => {
-  writeFileSync(
-    estateFile,
-    stringify({
-      organization: {name: 'acme', managementAccountId: '999999999999'},
-      endpoint: inject('motoEndpoint'),
-      environments: {
-        dev: {accountId: '111111111111', vpcCidr: '10.1.0.0/16', sizing: 'small'},
-        prod: {accountId: '333333333333', vpcCidr: '10.3.0.0/16', sizing: 'ha'},
-      },
-    }),
-  )
-  env = {
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_CA_BUNDLE: inject('motoCaBundle'),
-    CI: '',
-  }
+  writeMotoEstate(estateFile, inject('motoEndpoint'), {
+    environments: {
+      dev: {accountId: '111111111111', vpcCidr: '10.1.0.0/16', sizing: 'small'},
+      prod: {accountId: '333333333333', vpcCidr: '10.3.0.0/16', sizing: 'ha'},
+    },
+  })
+  env = motoEnv(inject('motoCaBundle'), {CI: ''})
 })
 
 const calls = (log: string) => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : [])

@@ -3,13 +3,13 @@ import os from 'node:os'
 import path from 'node:path'
 
 import {CreateBucketCommand, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
-import {stringify} from 'yaml'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {awsClientConfig} from '../../src/aws/clients.js'
 import {findTarget, loadEstate} from '../../src/estate/load.js'
 import {runCli} from '../support/cli.js'
 import {fakeTerraform} from '../support/fake-terraform.js'
+import {motoEnv, writeMotoEstate} from '../support/moto-estate.js'
 
 /**
  * Where provision looks for the bootstrap's own state, against moto's S3; terraform is the
@@ -21,18 +21,13 @@ let env: Record<string, string>
 const plan = {resource_changes: [{address: 'aws_s3_bucket.state', type: 'aws_s3_bucket', change: {actions: ['create']}}]}
 
 beforeAll(() => {
-  writeFileSync(
-    estateFile,
-    stringify({
-      organization: {name: 'acme', managementAccountId: '999999999999'},
-      endpoint: inject('motoEndpoint'),
-      environments: {
-        orphan: {accountId: '555555555555', vpcCidr: '10.5.0.0/16', sizing: 'small'},
-        legacy: {accountId: '666666666666', vpcCidr: '10.6.0.0/16', sizing: 'small'},
-      },
-    }),
-  )
-  env = {AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_EC2_METADATA_DISABLED: 'true', AWS_CA_BUNDLE: inject('motoCaBundle')}
+  writeMotoEstate(estateFile, inject('motoEndpoint'), {
+    environments: {
+      orphan: {accountId: '555555555555', vpcCidr: '10.5.0.0/16', sizing: 'small'},
+      legacy: {accountId: '666666666666', vpcCidr: '10.6.0.0/16', sizing: 'small'},
+    },
+  })
+  env = motoEnv(inject('motoCaBundle'))
 })
 
 async function s3For(name: string) {

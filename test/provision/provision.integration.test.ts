@@ -1,12 +1,11 @@
 import {spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
 import {DescribeFlowLogsCommand, DescribeInstancesCommand, DescribeSubnetsCommand, DescribeVpcEndpointsCommand, DescribeVpcsCommand, EC2Client} from '@aws-sdk/client-ec2'
 import {GetObjectCommand, ListObjectsV2Command, S3Client} from '@aws-sdk/client-s3'
 import {GetParametersByPathCommand, SSMClient, paginateGetParametersByPath} from '@aws-sdk/client-ssm'
-import {stringify} from 'yaml'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {awsClientConfig, createClient} from '../../src/aws/clients.js'
@@ -14,6 +13,7 @@ import {findTarget, loadEstate} from '../../src/estate/load.js'
 import {INTERFACE_ENDPOINT_SERVICES} from '../../src/stacks/endpoints.js'
 import {FLOW_LOG_FORMAT} from '../../src/stacks/security.js'
 import {BIN, runCli} from '../support/cli.js'
+import {motoEnv, writeMotoEstate} from '../support/moto-estate.js'
 
 /**
  * `infra provision --env dev` for real: the built CLI, real terraform and the AWS provider,
@@ -28,24 +28,13 @@ const estateFile = path.join(work, 'estate.yaml')
 let cliEnv: Record<string, string>
 
 beforeAll(() => {
-  writeFileSync(
-    estateFile,
-    stringify({
-      organization: {name: 'acme', managementAccountId: '999999999999'},
-      endpoint: inject('motoEndpoint'),
-      environments: {
-        dev: {accountId: '111111111111', vpcCidr: '10.1.0.0/16', sizing: 'small', omitLayers: ['cloudtrail', 'eks']},
-        prod: {accountId: '333333333333', vpcCidr: '10.3.0.0/16', sizing: 'ha'},
-      },
-    }),
-  )
-  cliEnv = {
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_CA_BUNDLE: inject('motoCaBundle'),
-    INFRA_WORK_DIR: path.join(work, '.infra'),
-  }
+  writeMotoEstate(estateFile, inject('motoEndpoint'), {
+    environments: {
+      dev: {accountId: '111111111111', vpcCidr: '10.1.0.0/16', sizing: 'small', omitLayers: ['cloudtrail', 'eks']},
+      prod: {accountId: '333333333333', vpcCidr: '10.3.0.0/16', sizing: 'ha'},
+    },
+  })
+  cliEnv = motoEnv(inject('motoCaBundle'), {INFRA_WORK_DIR: path.join(work, '.infra')})
 })
 
 const provisionArgs = ['provision', '--env', 'dev', '--estate', () => estateFile, '--timeout', '10'] as const

@@ -1,16 +1,16 @@
-import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
 import {DescribeVpcsCommand, EC2Client} from '@aws-sdk/client-ec2'
 import {HeadBucketCommand, S3Client} from '@aws-sdk/client-s3'
-import {stringify} from 'yaml'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {awsClientConfig, createClient} from '../../src/aws/clients.js'
 import {findTarget, loadEstate} from '../../src/estate/load.js'
 import {OPTIONAL_LAYERS} from '../../src/estate/model.js'
 import {runCli} from '../support/cli.js'
+import {motoEnv, writeMotoEstate} from '../support/moto-estate.js'
 
 /**
  * The pipeline's two halves with real terraform against moto: `--plan-only` on a pull request keeps
@@ -25,25 +25,14 @@ const planDir = path.join(work, 'plan')
 let cliEnv: Record<string, string>
 
 function writeEstate(vpcCidr: string): void {
-  writeFileSync(
-    estateFile,
-    stringify({
-      organization: {name: 'acme', managementAccountId: '999999999999'},
-      endpoint: inject('motoEndpoint'),
-      environments: {pipe: {accountId: '575757575757', vpcCidr, sizing: 'small', omitLayers: OPTIONAL_LAYERS.filter((layer) => layer !== 'flow-logs')}},
-    }),
-  )
+  writeMotoEstate(estateFile, inject('motoEndpoint'), {
+    environments: {pipe: {accountId: '575757575757', vpcCidr, sizing: 'small', omitLayers: OPTIONAL_LAYERS.filter((layer) => layer !== 'flow-logs')}},
+  })
 }
 
 beforeAll(() => {
   writeEstate('10.57.0.0/16')
-  cliEnv = {
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_CA_BUNDLE: inject('motoCaBundle'),
-    INFRA_WORK_DIR: path.join(work, '.infra'),
-  }
+  cliEnv = motoEnv(inject('motoCaBundle'), {INFRA_WORK_DIR: path.join(work, '.infra')})
 })
 
 const provision = (...extra: string[]) => runCli(['provision', '--env', 'pipe', '--estate', estateFile, '--timeout', '10', '--json', ...extra], {env: cliEnv, timeoutMs: 15 * 60_000})
