@@ -65,6 +65,13 @@ export interface EnvironmentSpec {
   omitLayers: OptionalLayer[]
   /** Email of the account's root user, used when a client account is vended. */
   email?: string
+  /** The collection service's settings on the environment's cluster (`service:` in the estate). */
+  service?: ServiceSettings
+}
+
+export interface ServiceSettings {
+  /** OpenTelemetry tracing: off unless an OTLP/HTTP collector is named. */
+  tracing?: {otlpEndpoint: string}
 }
 
 export interface Estate {
