@@ -17,6 +17,7 @@ import {
   type CidrPool,
   type PendingClient,
   type RiskException,
+  type ServiceSettings,
   SIZINGS,
   type Sizing,
   AWS_REGIONS,
@@ -207,7 +208,7 @@ function parseTarget(
 ): EnvironmentSpec {
   if (!TARGET_NAME.test(name)) problem(field, 'has a name infra cannot use', 'rename it: 2-31 lowercase letters, digits or dashes, starting with a letter')
   const spec = isObject(value) ? value : (problem(field, 'is not a mapping', `write ${name}: {accountId: "111111111111", vpcCidr: 10.1.0.0/16}`), {} as Raw)
-  const known = new Set(['accountId', 'region', 'availabilityZones', 'vpcCidr', 'roleArn', 'roleName', 'stateBucket', 'sizing', 'egress', 'protected', 'omitLayers', 'email', 'logs'])
+  const known = new Set(['accountId', 'region', 'availabilityZones', 'vpcCidr', 'roleArn', 'roleName', 'stateBucket', 'sizing', 'egress', 'protected', 'omitLayers', 'email', 'logs', 'service'])
   // status is only for clients being onboarded (`status: pending`); a finished client has none.
   if (kind === 'client') known.add('status')
   for (const key of Object.keys(spec)) {
@@ -269,6 +270,8 @@ function parseTarget(
   const email = optionalString(spec, 'email')
   if (email !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) problem(`${field}.email`, `"${email}" is not an email address`, 'write the account root user\'s address, e.g. aws-dev@example.com')
 
+  const service = parseServiceSettings(spec.service, `${field}.service`, problem)
+
   return {
     name,
     kind,
@@ -284,6 +287,7 @@ function parseTarget(
     omitLayers,
     email,
     logs,
+    ...(service ? {service} : {}),
   }
 }
 
@@ -337,6 +341,28 @@ function parseLogSettings(
     }
   }
   return {opensearch: {enabled: enabled === true, instanceType: String(instanceType), instanceCount, volumeGb}}
+}
+
+/** `service: {tracing: {otlpEndpoint: URL}}`: where the service on the cluster sends its traces. */
+function parseServiceSettings(value: unknown, field: string, problem: Problem): ServiceSettings | undefined {
+  if (value === undefined || value === null) return undefined
+  if (!isObject(value)) return problem(field, 'is not a mapping', 'write service: {tracing: {otlpEndpoint: http://otel-collector.observability:4318}}'), undefined
+  for (const key of Object.keys(value)) if (key !== 'tracing') problem(`${field}.${key}`, 'is not a known setting', 'remove it; known: tracing')
+  const tracing = value.tracing
+  if (tracing === undefined || tracing === null) return {}
+  if (!isObject(tracing)) return problem(`${field}.tracing`, 'is not a mapping', 'write tracing: {otlpEndpoint: http://otel-collector.observability:4318}'), undefined
+  for (const key of Object.keys(tracing)) if (key !== 'otlpEndpoint') problem(`${field}.tracing.${key}`, 'is not a known setting', 'remove it; known: otlpEndpoint')
+  const endpoint = optionalString(tracing, 'otlpEndpoint')
+  if (endpoint === undefined) return {}
+  let url: URL | undefined
+  try {
+    url = new URL(endpoint)
+  } catch {}
+  if (!url || !['http:', 'https:'].includes(url.protocol) || !url.hostname || url.username || url.password) {
+    problem(`${field}.tracing.otlpEndpoint`, `"${endpoint}" is not an http(s) URL`, 'write the collector\'s OTLP/HTTP base URL, e.g. http://otel-collector.observability:4318 (no credentials in it)')
+    return undefined
+  }
+  return {tracing: {otlpEndpoint: endpoint}}
 }
 
 function checkVpcCidr(vpcCidr: string, field: string, problem: Problem): void {

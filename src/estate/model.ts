@@ -67,6 +67,8 @@ export interface EnvironmentSpec {
   email?: string
   /** Where the service's logs go besides CloudWatch Logs; absent on specs built by hand (= off). */
   logs?: LogSettings
+  /** The collection service's settings on the environment's cluster (`service:` in the estate). */
+  service?: ServiceSettings
 }
 
 export interface LogSettings {
@@ -109,6 +111,11 @@ export function openSearchZoneCount(instanceCount: number, availabilityZones: nu
 /** The target's OpenSearch settings when the domain is on, else undefined. */
 export function openSearchEnabled(env: EnvironmentSpec): OpenSearchSettings | undefined {
   return env.logs?.opensearch.enabled ? env.logs.opensearch : undefined
+}
+
+export interface ServiceSettings {
+  /** OpenTelemetry tracing: off unless an OTLP/HTTP collector is named. */
+  tracing?: {otlpEndpoint: string}
 }
 
 export interface Estate {

@@ -74,6 +74,40 @@ export function serviceRoleArn(estate: Estate, env: EnvironmentSpec): string {
 }
 
 /**
+ * The standard OpenTelemetry variables `service start` reads, when the estate names a collector
+ * (service.tracing.otlpEndpoint); none, and tracing stays off and unloaded, when it does not.
+ */
+export function tracingEnv(env: EnvironmentSpec): {name: string; value: string}[] {
+  const endpoint = env.service?.tracing?.otlpEndpoint
+  if (!endpoint) return []
+  return [
+    {name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: endpoint},
+    {name: 'OTEL_SERVICE_NAME', value: APP},
+    {name: 'OTEL_RESOURCE_ATTRIBUTES', value: `deployment.environment.name=${env.name},k8s.namespace.name=${NAMESPACE}`},
+  ]
+}
+
+/**
+ * Egress to the collector, only when one is named: an IP address is allowed alone, a cluster
+ * service (NAME.NAMESPACE.svc...) is its namespace's pods, any other name resolves inside the
+ * VPC (the estate has no way out but NAT, and the collector is private); always only its port.
+ */
+export function collectorEgress(env: EnvironmentSpec): {to: ({ipBlock: {cidr: string}} | {namespaceSelector: {matchLabels: Record<string, string>}})[]; ports: {protocol: 'TCP'; port: number}[]}[] {
+  const endpoint = env.service?.tracing?.otlpEndpoint
+  if (!endpoint) return []
+  const url = new URL(endpoint)
+  const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80
+  const host = url.hostname
+  const inCluster = /^[a-z0-9-]+\.([a-z0-9-]+)\.svc(\.cluster\.local)?$/.exec(host) ?? /^[a-z0-9-]+\.([a-z0-9-]+)$/.exec(host)
+  const to = /^\d{1,3}(\.\d{1,3}){3}$/.test(host)
+    ? [{ipBlock: {cidr: `${host}/32`}}]
+    : inCluster
+      ? [{namespaceSelector: {matchLabels: {'kubernetes.io/metadata.name': inCluster[1]}}}]
+      : [{ipBlock: {cidr: env.vpcCidr}}]
+  return [{to, ports: [{protocol: 'TCP', port}]}]
+}
+
+/**
  * The collection service's Kubernetes objects for one environment, in apply order. Core objects
  * are built with kubernetes-models (typed, and validated offline against the API's schemas);
  * the External Secrets objects are custom resources and stay plain.
@@ -197,6 +231,7 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
                   {name: 'INFRA_SERVICE_RESULTS_BUCKET', value: `${estate.organization.name}-${env.name}-service-results-${env.accountId}`},
                   {name: 'AWS_REGION', value: env.region},
                   ...(withDatabase ? [{name: 'INFRA_SERVICE_DATABASE_URL', valueFrom: {secretKeyRef: {name: DATABASE_SECRET, key: 'url'}}}] : []),
+                  ...tracingEnv(env),
                 ],
                 resources: {requests: sizing.requests, limits: sizing.limits},
                 startupProbe: probe('/health', 2, 30),
@@ -285,6 +320,7 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
             ],
           },
           ...(withDatabase ? [{to: dataSubnets.map((cidr) => ({ipBlock: {cidr}})), ports: [{protocol: 'TCP' as const, port: POSTGRES_PORT}]}] : []),
+          ...collectorEgress(env),
           {
             to: [{ipBlock: {cidr: '0.0.0.0/0', except: ['169.254.169.254/32', '169.254.170.2/32']}}],
             ports: [

@@ -6,7 +6,7 @@ import {InfraError} from '../errors.js'
 import type {AuditReport, Finding} from './engine.js'
 
 /** Refuses to go on when an audit failed; the findings travel with the error for --json. */
-export function enforceAudit(reports: AuditReport[], stage: 'synthesized stacks' | 'plan'): void {
+export function enforceAudit(reports: AuditReport[], stage: 'synthesized stacks' | 'plan' | 'service manifests'): void {
   const blocking: Finding[] = reports.flatMap((report) => report.passed ? [] : report.findings.filter((f) => f.status === 'failed' && (f.severity === 'critical' || f.severity === 'high')))
   if (blocking.length === 0) return
   const first = blocking[0]

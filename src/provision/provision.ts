@@ -17,6 +17,7 @@ import type {PlanSummary, Terraform} from '../terraform/runner.js'
 import {summarizePlan} from '../terraform/runner.js'
 import {type TerraformSettings, terraformFactory} from '../terraform/workspace.js'
 import {type BootstrapStateHome, locateBootstrapState} from './bootstrap-state.js'
+import {type Placeholder, provisionServiceManifests} from './service-manifests.js'
 
 /**
  * dry-run: synthesize (and validate); plan: plan every stack and keep the saved plans for review,
@@ -98,6 +99,11 @@ export interface ProvisionReport {
   bootstrapState: BootstrapStateHome | null
   /** plan mode: the folder holding the saved plans; apply with fromPlan: the folder applied from. */
   planDir?: string
+  /**
+   * The service's Kubernetes manifests, written beside the stacks and held to the Kubernetes rules;
+   * null without an EKS cluster, and on destroy.
+   */
+  serviceManifests: {dir: string; monitoringDir: string; objects: number; placeholders: Placeholder[]; audit: AuditSummary} | null
 }
 
 /**
@@ -134,6 +140,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
     acceptedRisksLog: recordAcceptedRisks(options.workDir, env.name, acceptedRisks) ?? null,
     outputDir: outdir,
     bootstrapState: null,
+    serviceManifests: null,
   }
   const auditOptions = {protected: env.protected, exceptions: exceptionsFor(estate, env), acceptedRisks}
   // The gate, first on what we synthesized: nothing is planned from stacks that break the promise.
@@ -141,6 +148,12 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
     const audits = reports.map((stack) => runAudit(synthesized.get(stack.name)!.input, auditOptions))
     reports.forEach((stack, index) => (stack.audit.synthesized = summarizeAudit(audits[index])))
     enforceAudit(audits, 'synthesized stacks')
+    // The cluster's objects pass the same gate, on values known now (placeholders for the rest).
+    const manifests = provisionServiceManifests(estate, env, envDir)
+    if (manifests) {
+      report.serviceManifests = {dir: manifests.dir, monitoringDir: manifests.monitoringDir, objects: manifests.objects, placeholders: manifests.placeholders, audit: summarizeAudit(manifests.audit)}
+      enforceAudit([manifests.audit], 'service manifests')
+    }
   }
 
   if (mode === 'dry-run') {

@@ -12,6 +12,7 @@ import {newJobId} from './store/job-id.js'
 import type {ResultStore} from './results.js'
 import {JOB_STATES, type Job, type JobStore, type Scope, TERMINAL, type Token} from './store/job-store.js'
 import {TokenVerifier, hasScope, mayAccess, wellFormed} from './tokens.js'
+import {type ServiceTracing, TRACEPARENT_KEY} from './tracing.js'
 import type {WorkerPool} from './workers.js'
 
 export interface AppOptions {
@@ -33,6 +34,8 @@ export interface AppOptions {
   /** Where log lines go (default: stdout). */
   logDestination?: DestinationStream
   version: string
+  /** Spans per request and the trigger's trace context stored with its job; absent when tracing is off. */
+  tracing?: ServiceTracing
 }
 
 const ErrorSchema = {
@@ -210,6 +213,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const perAddress = new RateLimiter(options.authFailuresPerSecond, Math.max(1, options.authFailuresPerSecond * 10))
   const perAddressOpen = new RateLimiter(OPEN_ROUTES_PER_SECOND, OPEN_ROUTES_PER_SECOND * 10)
 
+  // First, so the request span covers the token check and every answer, refusals included.
+  options.tracing?.instrument(app)
   const tokens = new TokenVerifier(store)
   const open = new Set(['/health', '/ready', '/metrics'])
   // Callback-style hooks: an async hook costs a promise per request on the hot path.
@@ -335,10 +340,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       const problem = SOURCES[body.source_type].validate(body.config, options.settings)
       if (problem) throw new HttpError(400, 'VALIDATION', problem, problem.split(' ')[0])
       const key = request.headers['idempotency-key'] as string | undefined
+      const traceparent = options.tracing?.traceparentOf(request)
       const {job, created} = await store.create({
         id: newJobId(),
         sourceType: body.source_type,
-        config: body.config,
+        config: traceparent ? {...body.config, [TRACEPARENT_KEY]: traceparent} : body.config,
         maxAttempts: body.max_attempts ?? options.maxAttempts,
         idempotencyKey: key,
         tokenId: request.token!.id,

@@ -12,6 +12,7 @@ import type {SourceSettings} from './sources/source.js'
 import type {JobStore} from './store/job-store.js'
 import type {PostgresJobStore} from './store/postgres-store.js'
 import {SqliteJobStore} from './store/sqlite-store.js'
+import {startTracing} from './tracing.js'
 import {WorkerPool} from './workers.js'
 
 export interface ServiceConfig {
@@ -40,6 +41,8 @@ export interface ServiceConfig {
   logDestination?: DestinationStream
   version: string
   settings: SourceSettings
+  /** OTLP/HTTP collector base URL (--otlp-endpoint); the OTEL_* variables are read too. Off without either. */
+  otlpEndpoint?: string
 }
 
 export interface RunningService {
@@ -73,6 +76,8 @@ export async function openStore(config: Pick<ServiceConfig, 'dataDir' | 'databas
 /** Starts store, workers and HTTP; stop() drains: not ready, no new work taken, running jobs finish or go back to the queue. */
 export async function startService(config: ServiceConfig): Promise<RunningService> {
   checkSourceSettings(config.settings)
+  // Bad tracing configuration fails here, before anything is opened; off, the SDK is never loaded.
+  const tracing = await startTracing(config.otlpEndpoint, config.version)
   // The data folder holds collected data and token hashes: its owner's only.
   mkdirSync(config.dataDir, {recursive: true, mode: 0o700})
   chmodSync(config.dataDir, 0o700)
@@ -98,6 +103,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     resultsDir: path.join(config.dataDir, 'results'),
     settings: config.settings,
     results,
+    tracing,
   })
   const app = await buildApp({
     store,
@@ -111,6 +117,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     logLevel: config.logLevel,
     logDestination: config.logDestination,
     version: config.version,
+    tracing,
   })
   workers.onAttemptFinished(({job, state, seconds}) =>
     app.log.info({msg: 'job finished', jobId: job.id, sourceType: job.sourceType, attempt: job.attempts, state, seconds}),
@@ -122,6 +129,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     // The port is taken (or the like): give the database back before saying so.
     await app.close()
     await store.close()
+    await tracing?.shutdown()
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'EADDRINUSE' || code === 'EACCES') {
       throw new InfraError(
@@ -147,6 +155,9 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
       await workers.stop(graceMs)
       await app.close()
       await store.close()
+      // Last: the spans of the final requests and jobs are flushed to the collector.
+      const unsent = await tracing?.shutdown()
+      if (unsent) process.stderr.write(`warning: ${unsent}\n`)
     },
   }
 }

@@ -6,6 +6,7 @@ import type {ResultStore} from './results.js'
 import {SOURCES} from './sources/index.js'
 import {type JobLimits, PermanentJobError, type SourceSettings} from './sources/source.js'
 import type {Job, JobStore} from './store/job-store.js'
+import {type JobTrace, type ServiceTracing, TRACEPARENT_KEY} from './tracing.js'
 
 export interface WorkerOptions {
   concurrency: number
@@ -18,6 +19,8 @@ export interface WorkerOptions {
   settings: SourceSettings
   /** Where a finished result is kept (default: the file in resultsDir). */
   results?: ResultStore
+  /** Spans for every attempt; absent when tracing is off. */
+  tracing?: ServiceTracing
 }
 
 /** The end of one attempt at a job: what logs and metrics record. */
@@ -126,10 +129,14 @@ export class WorkerPool {
       await this.store.recoverExpired()
     }
     const free = this.options.concurrency - this.running.size
-    if (free > 0) for (const job of await this.store.claim(this.options.leaseMs, free)) this.execute(job)
+    if (free <= 0) return
+    const startedAt = Date.now()
+    const jobs = await this.store.claim(this.options.leaseMs, free)
+    const claim = {startedAt, endedAt: Date.now()}
+    for (const job of jobs) this.execute(job, this.options.tracing?.startJob(job, claim))
   }
 
-  private execute(job: Job): void {
+  private execute(job: Job, trace?: JobTrace): void {
     const controller = new AbortController()
     this.running.set(job.id, controller)
     const started = performance.now()
@@ -143,9 +150,11 @@ export class WorkerPool {
       // here): stop at once, and write nothing more for it.
       else if (!current || current.status !== 'running' || current.attempts !== job.attempts) controller.abort(new LeaseLostError())
     }, Math.max(50, Math.floor(this.options.leaseMs / 3)))
-    this.run(job, controller.signal, limits)
+    let failure: unknown
+    this.run(job, controller.signal, limits, trace)
       .then(() => 'succeeded')
       .catch(async (error: unknown) => {
+        failure = error
         if (controller.signal.reason instanceof LeaseLostError) return 'lease_lost'
         if (controller.signal.reason instanceof CancelledError || error instanceof CancelledError) {
           await this.store.markCancelled(job.id)
@@ -162,12 +171,14 @@ export class WorkerPool {
         clearInterval(heartbeat)
         this.running.delete(job.id)
         const seconds = (performance.now() - started) / 1000
+        trace?.end(state, failure)
         for (const listener of this.finishedListeners) listener({job, state, seconds})
         this.wake()
       })
   }
 
-  private async run(job: Job, signal: AbortSignal, limits: JobLimits): Promise<void> {
+  private async run(job: Job, signal: AbortSignal, limits: JobLimits, trace?: JobTrace): Promise<void> {
+    const step = <T>(name: string, work: () => Promise<T>): Promise<T> => (trace ? trace.step(name, work) : work())
     const source = SOURCES[job.sourceType]
     if (!source) throw new PermanentJobError(`unknown source type ${job.sourceType}`)
     const final = path.join(this.options.resultsDir, `${job.id}.out`)
@@ -177,8 +188,8 @@ export class WorkerPool {
     // Opened on the first write: a job that fails before collecting anything leaves no file behind.
     let out: WriteStream | undefined
     try {
-      const {rows} = await source.run(
-        job.config,
+      const {rows} = await step('job.source.fetch', () => source.run(
+        withoutTraceContext(job.config),
         {
           signal,
           limits,
@@ -198,13 +209,15 @@ export class WorkerPool {
             }),
         },
         this.options.settings,
-      )
-      out ??= createWriteStream(partial, {mode: 0o600})
-      const stream = out
-      await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())))
-      renameSync(partial, final)
-      const location = this.options.results ? await this.options.results.keep(job, final) : final
-      await this.store.succeed(job.id, {rows, bytes, sha256: hash.digest('hex'), contentType: source.contentType, path: location})
+      ))
+      await step('job.result.store', async () => {
+        out ??= createWriteStream(partial, {mode: 0o600})
+        const stream = out
+        await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())))
+        renameSync(partial, final)
+        const location = this.options.results ? await this.options.results.keep(job, final) : final
+        await this.store.succeed(job.id, {rows, bytes, sha256: hash.digest('hex'), contentType: source.contentType, path: location})
+      })
     } catch (error) {
       if (out) {
         out.destroy()
@@ -227,6 +240,13 @@ export class WorkerPool {
     await this.store.requeue(left)
     this.stopped = true
   }
+}
+
+/** The job's config as its source takes it: without the trace context stored beside it. */
+function withoutTraceContext(config: Record<string, unknown>): Record<string, unknown> {
+  if (!(TRACEPARENT_KEY in config)) return config
+  const {[TRACEPARENT_KEY]: _traceparent, ...rest} = config
+  return rest
 }
 
 /** The job is no longer this worker's: its lease ran out and someone requeued or took it. */

@@ -80,6 +80,25 @@ describe('estate validation', () => {
     expect(fields).toEqual(expect.arrayContaining(['environments.prod.accountId', 'environments.dev.sizng', 'environments.dev.omitLayers', 'environments.prod.sizing']))
   })
 
+  it('takes the service\'s tracing collector per environment, off by default, and refuses one that is not a URL', () => {
+    const doc = valid() as any
+    expect(parseEstate(doc, 'e.yaml').environments.find((e) => e.name === 'dev')!.service).toBeUndefined()
+    doc.environments.dev.service = {tracing: {otlpEndpoint: 'http://otel-collector.observability:4318'}}
+    expect(parseEstate(doc, 'e.yaml').environments.find((e) => e.name === 'dev')!.service).toEqual({tracing: {otlpEndpoint: 'http://otel-collector.observability:4318'}})
+    doc.environments.dev.service = {tracing: {otlpEndpoint: 'otel-collector:4318', sampler: 'x'}}
+    const error = (() => {
+      try {
+        parseEstate(doc, 'e.yaml')
+      } catch (e) {
+        return e as EstateValidationError
+      }
+    })()!
+    expect(error.details).toEqual([
+      {path: 'environments.dev.service.tracing.sampler', problem: 'is not a known setting', fix: 'remove it; known: otlpEndpoint'},
+      {path: 'environments.dev.service.tracing.otlpEndpoint', problem: '"otel-collector:4318" is not an http(s) URL', fix: expect.stringContaining('http://otel-collector.observability:4318')},
+    ])
+  })
+
   it('lists every problem with its fix: in the message, in details, and a line each for a person', () => {
     const doc = valid() as any
     doc.environments.dev.accountId = 'x'

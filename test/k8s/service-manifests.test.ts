@@ -140,6 +140,29 @@ describe('the service manifests', () => {
     expect(out.to[0].ipBlock.except).toContain('169.254.169.254/32')
   })
 
+  it('send traces to the estate\'s collector only when it names one, and let only that traffic out', () => {
+    const envOf = (objects: ReturnType<typeof synthesizedObjects>) => objects.find('Deployment').spec.template.spec.containers[0].env as {name: string; value?: string}[]
+    // Off by default: no OTEL_* variable (the service never loads the SDK) and no egress beyond the usual.
+    expect(envOf(dev).filter((e) => e.name.startsWith('OTEL_'))).toEqual([])
+    const ports = (objects: ReturnType<typeof synthesizedObjects>) => objects.find('NetworkPolicy').spec.egress.flatMap((rule: any) => rule.ports.map((p: any) => p.port))
+    expect(ports(dev).sort()).toEqual([443, 53, 53, 5432, 80].sort())
+
+    const traced = synthesizedObjects('dev', estateWith((doc) => (doc.environments.dev.service = {tracing: {otlpEndpoint: 'http://otel-collector.observability:4318'}})))
+    expect(envOf(traced)).toEqual(expect.arrayContaining([
+      {name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: 'http://otel-collector.observability:4318'},
+      {name: 'OTEL_SERVICE_NAME', value: 'infra-service'},
+      {name: 'OTEL_RESOURCE_ATTRIBUTES', value: 'deployment.environment.name=dev,k8s.namespace.name=infra'},
+    ]))
+    const collector = traced.find('NetworkPolicy').spec.egress.find((rule: any) => rule.ports.some((p: any) => p.port === 4318))
+    expect(collector).toEqual({to: [{namespaceSelector: {matchLabels: {'kubernetes.io/metadata.name': 'observability'}}}], ports: [{protocol: 'TCP', port: 4318}]})
+
+    // An address is allowed alone; another name only inside the VPC, on its port.
+    const byAddress = synthesizedObjects('dev', estateWith((doc) => (doc.environments.dev.service = {tracing: {otlpEndpoint: 'http://10.1.40.7:4318'}})))
+    expect(byAddress.find('NetworkPolicy').spec.egress).toContainEqual({to: [{ipBlock: {cidr: '10.1.40.7/32'}}], ports: [{protocol: 'TCP', port: 4318}]})
+    const byName = synthesizedObjects('dev', estateWith((doc) => (doc.environments.dev.service = {tracing: {otlpEndpoint: 'https://otel.tools.acme.internal:4318'}})))
+    expect(byName.find('NetworkPolicy').spec.egress).toContainEqual({to: [{ipBlock: {cidr: '10.1.0.0/16'}}], ports: [{protocol: 'TCP', port: 4318}]})
+  })
+
   it('follow the estate\'s layers: no WAF annotation without the waf layer, no secret without a database', () => {
     const slim = synthesizedObjects('dev', estateWith((doc) => (doc.environments.dev.omitLayers = ['waf', 'database'])))
     expect(slim.find('Ingress').metadata.annotations['alb.ingress.kubernetes.io/wafv2-acl-arn']).toBeUndefined()

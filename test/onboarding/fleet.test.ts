@@ -46,7 +46,7 @@ function standIn(log: string[], running: {now: number; max: number}, failing = '
       log.push(`apply ${name}`)
       stack.applied = true
     }
-    return {environment: name, accountId: options.env.accountId, region: 'eu-west-1', mode: 'apply', synthMs: 0, validated: false, stacks: [stack], acceptedRisksLog: null, outputDir: '/tmp/fleet-test', bootstrapState: null}
+    return {environment: name, accountId: options.env.accountId, region: 'eu-west-1', mode: 'apply', synthMs: 0, validated: false, stacks: [stack], acceptedRisksLog: null, outputDir: '/tmp/fleet-test', bootstrapState: null, serviceManifests: null}
   }
 }
 

@@ -20,6 +20,11 @@ describe('provision --dry-run, piped', () => {
     const folder = path.join(work, 'dev', 'cdktf.out')
     expect(result.stdout).toContain(`Synthesized stacks: ${folder}`)
     expect(existsSync(path.join(folder, 'stacks', 'dev-estate', 'cdk.tf.json'))).toBe(true)
+    // The service's Kubernetes objects beside them, through the Kubernetes rules of the gate.
+    const manifests = path.join(work, 'dev', 'k8s', 'manifests')
+    expect(result.stdout).toMatch(new RegExp(`^Service manifests: ${manifests.replaceAll('/', '\\/')} \\(\\d+ objects; Kubernetes rules PASSED: high 0, `, 'm'))
+    expect(result.stdout).toContain('placeholders until `infra deploy service` fills them in: image (infra deploy service --env dev --image), wafWebAclArn (/infra/dev/waf/web-acl-arn once applied)')
+    expect(existsSync(path.join(manifests, 'dev-infra-service.yaml'))).toBe(true)
   })
 
   it('refuses --no-validate without --dry-run (exit 2) instead of starting a real run', async () => {

@@ -48,6 +48,11 @@ export function renderProvisionReport(report: ProvisionReport): string {
     lines.push('', 'Would create:', renderTable(['RESOURCE TYPE', 'COUNT'], [...byType].sort(([a], [b]) => a.localeCompare(b))))
   }
   lines.push('', `Synthesized stacks: ${report.outputDir}`)
+  const k8s = report.serviceManifests
+  if (k8s) {
+    lines.push(`Service manifests: ${k8s.dir} (${k8s.objects} objects; Kubernetes rules ${k8s.audit.passed ? 'PASSED' : 'FAILED'}: high ${k8s.audit.summary.high}, medium ${k8s.audit.summary.medium})`)
+    lines.push(`  placeholders until \`infra deploy service\` fills them in: ${k8s.placeholders.map((p) => `${p.field} (${p.from})`).join(', ')}`)
+  }
   if (report.planDir) lines.push(report.mode === 'plan' ? `Saved plans for review: ${report.planDir}` : `Applied the reviewed plans in ${report.planDir}`)
   if (report.acceptedRisksLog) lines.push(`Accepted risks recorded in: ${report.acceptedRisksLog}`)
   return lines.join('\n')

@@ -14,6 +14,7 @@ export default class ServiceStart extends ServiceCommand {
   static override examples = [
     '<%= config.bin %> service start',
     '<%= config.bin %> service start --port 8080 --data-dir /var/lib/infra',
+    '<%= config.bin %> service start --otlp-endpoint http://otel-collector.observability:4318',
   ]
 
   static override flags = {
@@ -37,6 +38,7 @@ export default class ServiceStart extends ServiceCommand {
     connection: Flags.string({description: 'database connection for the database source, NAME=sqlite-file (repeatable)', multiple: true}),
     'allow-private-http': Flags.boolean({description: 'let the http source reach private and metadata addresses'}),
     'log-level': Flags.string({options: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'], default: 'info', env: 'INFRA_SERVICE_LOG_LEVEL'}),
+    'otlp-endpoint': Flags.string({description: 'send OpenTelemetry traces to this OTLP/HTTP collector (base URL, e.g. http://otel-collector:4318); the OTEL_* variables work too; off without either', helpValue: 'URL'}),
     'log-file': Flags.string({description: 'append the JSON log lines to this file (owner-only) instead of stdout; `infra logs --file` reads it', env: 'INFRA_SERVICE_LOG_FILE'}),
   }
 
@@ -81,6 +83,7 @@ export default class ServiceStart extends ServiceCommand {
       logLevel: flags['log-level'],
       logDestination,
       version: this.config.version,
+      otlpEndpoint: flags['otlp-endpoint'],
       settings: {
         fileRoot,
         connections,
