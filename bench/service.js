@@ -151,6 +151,22 @@ const seedStatus = await load({url: `http://127.0.0.1:${seedPort}/api/v1/jobs/st
 await stop(seed)
 const seedCommitted = countJobs(seedDb) - 1
 
+// --- The ceiling: a bare Fastify route ----------------------------------------------------------
+// The same POST answered 202 with a fixed body by Fastify alone: no auth, validation, database,
+// logs or workers. What any service built on Fastify could do on these cores in this run.
+const barePort = 18403
+const bare = spawn(process.execPath, ['--input-type=module', '-e', `
+  import Fastify from 'fastify'
+  const app = Fastify()
+  app.get('/health', async () => ({status: 'ok'}))
+  app.post('/api/v1/jobs/trigger', async (request, reply) => reply.status(202).send({job_id: 'bench', status: 'queued', created: true}))
+  await app.listen({host: '127.0.0.1', port: ${barePort}})
+`], {cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: ['ignore', 'ignore', 'inherit']})
+children.push(bare)
+await waitFor(`http://127.0.0.1:${barePort}/health`)
+const bareTrigger = await measured(bare.pid, {url: `http://127.0.0.1:${barePort}/api/v1/jobs/trigger`, method: 'POST', headers: seedHeaders, body: job})
+await stop(bare)
+
 // --- The service ---------------------------------------------------------------------------------
 const dataDir = path.join(work, 'service')
 const token = JSON.parse(execFileSync('node', [bin, 'service', 'token', 'create', '--name', 'bench', '--data-dir', dataDir, '--json'], {encoding: 'utf8'})).token
@@ -213,6 +229,7 @@ console.log(`databases in ${path.dirname(work)}${onTmpfs ? ' (tmpfs: fsync costs
 const durable = onTmpfs ? '' : ' (durable)'
 row(`seed: POST /api/v1/jobs/trigger${durable}`, seedTrigger)
 row(`service: POST /api/v1/jobs/trigger${durable}`, trigger)
+row('bare Fastify route (the ceiling): POST', bareTrigger)
 row('seed: GET /api/v1/jobs/status/:id', seedStatus)
 row('service: GET /api/v1/jobs/status/:id', status)
 // Every 202 counted by the load generator must be a row on disk after the process stopped.
@@ -220,9 +237,10 @@ console.log(`durability: seed answered ${seedTrigger.ok} x 2xx, ${seedCommitted}
 if (committed < trigger.ok || seedCommitted < seedTrigger.ok) console.log('  FAILED: fewer jobs on disk than were acknowledged')
 // CPU per accepted job: the seed's process alone; the service's includes its workers running the jobs.
 const perJob = (r) => (r.cpu === undefined ? 'n/a' : `${Math.round((r.cpu * 1e6) / Math.max(1, r.ok))} us CPU per 2xx`)
-for (const [name, r] of [['seed', seedTrigger], ['service', trigger]]) console.log(`  ${name} trigger: ${r.cpu === undefined ? 'CPU n/a' : `${r.cpu.toFixed(2)} CPU s`}, ${perJob(r)}, load average ${r.loadBefore.toFixed(2)} before`)
+for (const [name, r] of [['seed', seedTrigger], ['service', trigger], ['bare Fastify', bareTrigger]]) console.log(`  ${name} trigger: ${r.cpu === undefined ? 'CPU n/a' : `${r.cpu.toFixed(2)} CPU s`}, ${perJob(r)}, load average ${r.loadBefore.toFixed(2)} before`)
 const ratio = trigger.rps / seedTrigger.rps
 console.log(`trigger throughput: ${ratio.toFixed(2)} x the seed's stack (target: >= 6 x)${ratio >= 6 ? '' : '  BELOW TARGET'}`)
+console.log(`  the ceiling: a bare Fastify route does ${(bareTrigger.rps / seedTrigger.rps).toFixed(2)} x the seed's trigger in this run; the service ${(trigger.rps / bareTrigger.rps).toFixed(2)} x the bare route`)
 if (trigger.cpu && seedTrigger.cpu) console.log(`trigger CPU per job: the seed's ${((seedTrigger.cpu / seedTrigger.ok) / (trigger.cpu / trigger.ok)).toFixed(2)} x the service's`)
 console.log(`status throughput:  ${(status.rps / seedStatus.rps).toFixed(2)} x the seed's stack`)
 if (postgresRuns.length) {
