@@ -8,7 +8,7 @@
 // httptools are added when the index has them (the seed's best footing), and the run says so.
 // Load: wrk (-t2) when it is installed, else autocannon (bench/load.js); the run says which.
 import {execFile, execFileSync, spawn, spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, rmSync, statfsSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -86,6 +86,26 @@ async function loadOne({url, method, headers, body}, connections) {
   return {...result, ok: Math.round(result.rps * seconds) - result.errors}
 }
 
+// CPU seconds a process spent (user + system, all its threads; Linux /proc, else undefined): with
+// four sessions sharing the cores, req/s alone moves with the neighbours; CPU time per request less.
+const ticks = Number(spawnSync('getconf', ['CLK_TCK'], {encoding: 'utf8'}).stdout) || 100
+const cpuSeconds = (pid) => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / ticks
+  } catch {
+    return undefined
+  }
+}
+/** load(), with the target process's CPU seconds during it and the load average before. */
+async function measured(pid, target) {
+  const loadBefore = os.loadavg()[0]
+  const before = cpuSeconds(pid)
+  const result = await load(target)
+  const after = cpuSeconds(pid)
+  return {...result, loadBefore, cpu: before === undefined || after === undefined ? undefined : after - before}
+}
+
 async function waitFor(url) {
   for (let i = 0; i < 200; i++) {
     try {
@@ -124,12 +144,28 @@ const seed = spawn(python, ['-m', 'uvicorn', '--app-dir', seedApp, 'app:app', '-
 children.push(seed)
 await waitFor(`http://127.0.0.1:${seedPort}/health`)
 const seedHeaders = {authorization: `Bearer ${seedToken}`, 'content-type': 'application/json'}
-const seedTrigger = await load({url: `http://127.0.0.1:${seedPort}/api/v1/jobs/trigger`, method: 'POST', headers: seedHeaders, body: job})
+const seedTrigger = await measured(seed.pid, {url: `http://127.0.0.1:${seedPort}/api/v1/jobs/trigger`, method: 'POST', headers: seedHeaders, body: job})
 const seedJob = await (await fetch(`http://127.0.0.1:${seedPort}/api/v1/jobs/trigger`, {method: 'POST', headers: seedHeaders, body: job})).json()
 const seedStatus = await load({url: `http://127.0.0.1:${seedPort}/api/v1/jobs/status/${seedJob.job_id}`, headers: seedHeaders})
 // Gone before the service starts: the two never share the cores.
 await stop(seed)
 const seedCommitted = countJobs(seedDb) - 1
+
+// --- The ceiling: a bare Fastify route ----------------------------------------------------------
+// The same POST answered 202 with a fixed body by Fastify alone: no auth, validation, database,
+// logs or workers. What any service built on Fastify could do on these cores in this run.
+const barePort = 18403
+const bare = spawn(process.execPath, ['--input-type=module', '-e', `
+  import Fastify from 'fastify'
+  const app = Fastify()
+  app.get('/health', async () => ({status: 'ok'}))
+  app.post('/api/v1/jobs/trigger', async (request, reply) => reply.status(202).send({job_id: 'bench', status: 'queued', created: true}))
+  await app.listen({host: '127.0.0.1', port: ${barePort}})
+`], {cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: ['ignore', 'ignore', 'inherit']})
+children.push(bare)
+await waitFor(`http://127.0.0.1:${barePort}/health`)
+const bareTrigger = await measured(bare.pid, {url: `http://127.0.0.1:${barePort}/api/v1/jobs/trigger`, method: 'POST', headers: seedHeaders, body: job})
+await stop(bare)
 
 // --- The service ---------------------------------------------------------------------------------
 const dataDir = path.join(work, 'service')
@@ -141,7 +177,7 @@ const service = spawn('node', [bin, 'service', 'start', '--port', String(port), 
 children.push(service)
 await waitFor(`http://127.0.0.1:${port}/ready`)
 const headers = {authorization: `Bearer ${token}`, 'content-type': 'application/json'}
-const trigger = await load({url: `http://127.0.0.1:${port}/api/v1/jobs/trigger`, method: 'POST', headers, body: job})
+const trigger = await measured(service.pid, {url: `http://127.0.0.1:${port}/api/v1/jobs/trigger`, method: 'POST', headers, body: job})
 const queued = await (await fetch(`http://127.0.0.1:${port}/api/v1/jobs/trigger`, {method: 'POST', headers, body: job})).json()
 const status = await load({url: `http://127.0.0.1:${port}/api/v1/jobs/status/${queued.job_id}`, headers})
 await stop(service)
@@ -193,13 +229,19 @@ console.log(`databases in ${path.dirname(work)}${onTmpfs ? ' (tmpfs: fsync costs
 const durable = onTmpfs ? '' : ' (durable)'
 row(`seed: POST /api/v1/jobs/trigger${durable}`, seedTrigger)
 row(`service: POST /api/v1/jobs/trigger${durable}`, trigger)
+row('bare Fastify route (the ceiling): POST', bareTrigger)
 row('seed: GET /api/v1/jobs/status/:id', seedStatus)
 row('service: GET /api/v1/jobs/status/:id', status)
 // Every 202 counted by the load generator must be a row on disk after the process stopped.
 console.log(`durability: seed answered ${seedTrigger.ok} x 2xx, ${seedCommitted} jobs on disk; service answered ${trigger.ok} x 202, ${committed} jobs on disk`)
 if (committed < trigger.ok || seedCommitted < seedTrigger.ok) console.log('  FAILED: fewer jobs on disk than were acknowledged')
+// CPU per accepted job: the seed's process alone; the service's includes its workers running the jobs.
+const perJob = (r) => (r.cpu === undefined ? 'n/a' : `${Math.round((r.cpu * 1e6) / Math.max(1, r.ok))} us CPU per 2xx`)
+for (const [name, r] of [['seed', seedTrigger], ['service', trigger], ['bare Fastify', bareTrigger]]) console.log(`  ${name} trigger: ${r.cpu === undefined ? 'CPU n/a' : `${r.cpu.toFixed(2)} CPU s`}, ${perJob(r)}, load average ${r.loadBefore.toFixed(2)} before`)
 const ratio = trigger.rps / seedTrigger.rps
 console.log(`trigger throughput: ${ratio.toFixed(2)} x the seed's stack (target: >= 6 x)${ratio >= 6 ? '' : '  BELOW TARGET'}`)
+console.log(`  the ceiling: a bare Fastify route does ${(bareTrigger.rps / seedTrigger.rps).toFixed(2)} x the seed's trigger in this run; the service ${(trigger.rps / bareTrigger.rps).toFixed(2)} x the bare route`)
+if (trigger.cpu && seedTrigger.cpu) console.log(`trigger CPU per job: the seed's ${((seedTrigger.cpu / seedTrigger.ok) / (trigger.cpu / trigger.ok)).toFixed(2)} x the service's`)
 console.log(`status throughput:  ${(status.rps / seedStatus.rps).toFixed(2)} x the seed's stack`)
 if (postgresRuns.length) {
   // PostgreSQL runs on the same cores as the replicas and the load generator here: the ratios say

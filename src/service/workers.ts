@@ -14,6 +14,12 @@ export interface WorkerOptions {
   /** How long a claimed job stays ours without a heartbeat; a dead worker's job is requeued after it. */
   leaseMs: number
   pollMs: number
+  /**
+   * The least time between two claim rounds that finishing or new jobs ask for (default 10 ms).
+   * Jobs that end at once (a missing file) would otherwise be claimed, failed and replaced as fast
+   * as the event loop turns, taking the CPU the API needs; a slot stays empty at most this long.
+   */
+  claimGapMs?: number
   backoffBaseMs: number
   resultsDir: string
   settings: SourceSettings
@@ -88,11 +94,18 @@ export class WorkerPool {
   wake(): void {
     if (this.stopping || this.wakeScheduled || this.running.size >= this.options.concurrency) return
     this.wakeScheduled = true
-    setImmediate(() => {
-      this.wakeScheduled = false
-      this.tick()
-    })
+    const wait = this.lastClaimAt + (this.options.claimGapMs ?? 10) - performance.now()
+    if (wait > 0) setTimeout(this.woken, wait)
+    else setImmediate(this.woken)
   }
+
+  private readonly woken = (): void => {
+    this.wakeScheduled = false
+    this.tick()
+  }
+
+  /** When the last claim round began (performance.now()). */
+  private lastClaimAt = -Infinity
 
   get busy(): number {
     return this.running.size
@@ -117,7 +130,7 @@ export class WorkerPool {
       this.ticking = undefined
       if (this.tickAgain) {
         this.tickAgain = false
-        this.tick()
+        this.wake()
       }
     })
   }
@@ -130,6 +143,7 @@ export class WorkerPool {
     }
     const free = this.options.concurrency - this.running.size
     if (free <= 0) return
+    this.lastClaimAt = performance.now()
     const startedAt = Date.now()
     const jobs = await this.store.claim(this.options.leaseMs, free)
     const claim = {startedAt, endedAt: Date.now()}
