@@ -209,7 +209,7 @@ export interface AnalysisResult {
 export function isPublicAddress(address: string | undefined): boolean {
   if (address === undefined || address.length === 0) return false
   const bytes = Buffer.from(address, 'latin1')
-  return isPublicBytes(bytes, 0, bytes.length)
+  return isPublicField(bytes, 0, bytes.length)
 }
 
 /** isPublicAddress on an address where it lies in the bytes read; runs per record, so by hand. */
@@ -232,6 +232,16 @@ export function isPublicBytes(buf: Uint8Array, from: number, to: number): boolea
   if (a === 100 && b >= 64 && b <= 127) return false
   if (a === 169 && b === 254) return false
   return true
+}
+
+/**
+ * isPublicBytes for the hot path: an address in 10.0.0.0/8 (where this estate's VPCs live, and so
+ * most addresses of its records) is answered by three byte comparisons small enough to be inlined,
+ * without a call. A field is followed by a separator, so reading two bytes past a short one is safe.
+ */
+function isPublicField(buf: Uint8Array, from: number, to: number): boolean {
+  if (from >= 0 && buf[from] === 49 /* 1 */ && buf[from + 1] === 48 /* 0 */ && buf[from + 2] === 46 /* . */) return false
+  return isPublicBytes(buf, from, to)
 }
 
 function isPublicV6(buf: Uint8Array, from: number, to: number): boolean {
@@ -351,6 +361,42 @@ interface PendingRecord {
   sample: FlowRecord
 }
 
+const TALKERS_BATCH = 256
+
+/**
+ * Talkers records hashed but not yet counted. Counting touches eight random cache lines of the two
+ * 2 MB sketches, and a record's misses stall it: counted in a tight loop over a batch, the loads
+ * of several records are in flight at once. The order of counting is the records' order, so every
+ * estimate and candidate is as if each record were counted when read.
+ */
+class TalkersBatch {
+  readonly key = new SketchKey()
+  /** The sketch cells of each queued key, four per record. */
+  readonly cells = new Int32Array(TALKERS_BATCH * 4)
+  /** Bytes and packets of each queued record. */
+  readonly amounts = new Float64Array(TALKERS_BATCH * 2)
+  /** Where srcaddr and dstaddr lie in `buf` (from, to, from, to), to spell the key when it is wanted. */
+  readonly at = new Int32Array(TALKERS_BATCH * 4)
+  size = 0
+  buf: Buffer | undefined
+
+  /** Queues a record; true when the batch is full. */
+  queue(key: SketchKey, bytes: number, packets: number, srcFrom: number, srcTo: number, dstFrom: number, dstTo: number): boolean {
+    const i = this.size++
+    this.cells[4 * i] = key.cell0
+    this.cells[4 * i + 1] = key.cell1
+    this.cells[4 * i + 2] = key.cell2
+    this.cells[4 * i + 3] = key.cell3
+    this.amounts[2 * i] = bytes
+    this.amounts[2 * i + 1] = packets
+    this.at[4 * i] = srcFrom
+    this.at[4 * i + 1] = srcTo
+    this.at[4 * i + 2] = dstFrom
+    this.at[4 * i + 3] = dstTo
+    return this.size === TALKERS_BATCH
+  }
+}
+
 /** A field layout seen in the input, and how many records came in it. */
 interface FormatSeen {
   fields: string[]
@@ -370,6 +416,7 @@ export class FlowAnalyzer {
   private lastSlot: [number, number] | undefined
   private readonly interfaces = new Interner()
   private readonly key = new SketchKey()
+  private readonly talkers = new TalkersBatch()
   private readonly natGateways = new Map<string, NatSource>()
   private readonly endpointEnis: Set<string>
   private readonly connections = new Connections()
@@ -448,38 +495,12 @@ export class FlowAnalyzer {
     const actionAt = from[FIELD.action]
     const accepted = actionAt >= 0 && buf[actionAt] === ACCEPT
     const rejected = actionAt >= 0 && buf[actionAt] === REJECT
-    // Public or not, of each address; whether a packet address differs from the wire's is asked only
-    // where a public address makes it matter (a byte comparison on every record costs).
-    const dstPublic = isPublicBytes(buf, dstFrom, dstTo)
-    const srcPublic = isPublicBytes(buf, srcFrom, srcTo)
-    const pktSrcTo = to[FIELD.pktSrcaddr]
-    const pktDstTo = to[FIELD.pktDstaddr]
-    const pktSrcPublic = pktSrcFrom >= 0 ? isPublicBytes(buf, pktSrcFrom, pktSrcTo) : srcPublic
-    const pktDstPublic = pktDstFrom >= 0 ? isPublicBytes(buf, pktDstFrom, pktDstTo) : dstPublic
-
-    // An interface that forwards packets it neither sent nor receives for itself, to or from the
-    // internet: a NAT gateway, or a NAT instance or proxy (pkt-* differ from the addresses on the wire).
-    if (
-      (pktSrcFrom >= 0 && (dstPublic || pktSrcPublic) && srcFrom >= 0 && !sameBytes(buf, pktSrcFrom, pktSrcTo, srcFrom, srcTo)) ||
-      (pktDstFrom >= 0 && (pktDstPublic || srcPublic) && dstFrom >= 0 && !sameBytes(buf, pktDstFrom, pktDstTo, dstFrom, dstTo))
-    ) {
-      // A NAT gateway's interface translates record after record: its statistics are kept at hand.
-      const ifaceFrom = from[FIELD.interfaceId]
-      const last = this.lastTranslating
-      let stats: InterfaceStats | undefined
-      if (last && last.name.length === to[FIELD.interfaceId] - ifaceFrom && sameText(buf, ifaceFrom, last.name)) {
-        stats = last.stats
-        this.tally(stats, value[FIELD.bytes], start, finish, E_PACKET_ADDRESSES)
-        if (stats.samples.length < SAMPLES_PER_INTERFACE) stats.samples.push(p.record)
-      } else {
-        stats = this.note(B_TRANSLATING, p, E_PACKET_ADDRESSES)
-        if (stats) this.lastTranslating = {name: this.interfaces.get(buf, ifaceFrom, to[FIELD.interfaceId]), stats}
-      }
-      if (stats && stats.instanceId === undefined) {
-        p.fetch(FIELD.instanceId)
-        if (from[FIELD.instanceId] >= 0) stats.instanceId = buf.toString('latin1', from[FIELD.instanceId], to[FIELD.instanceId])
-      }
-    }
+    // Public or not, of each address: most records of a private VPC touch none, and take none of
+    // the paths below that direction, forwarding and pairing need.
+    const dstPublic = isPublicField(buf, dstFrom, dstTo)
+    const srcPublic = isPublicField(buf, srcFrom, srcTo)
+    const pktSrcPublic = pktSrcFrom >= 0 ? isPublicField(buf, pktSrcFrom, to[FIELD.pktSrcaddr]) : srcPublic
+    const pktDstPublic = pktDstFrom >= 0 ? isPublicField(buf, pktDstFrom, to[FIELD.pktDstaddr]) : dstPublic
 
     // Keys are hashed as their text will read ("src -> dst", "src -> dst:port/proto") without building it.
     const key = this.key.start()
@@ -487,44 +508,116 @@ export class FlowAnalyzer {
     key.string(' -> ')
     hashField(key, buf, dstFrom, dstTo)
     key.end()
-    const byBytes = this.talkersBytes.count(key, bytes)
-    const byPackets = this.talkersPackets.count(key, value[FIELD.packets])
-    const wantBytes = this.talkersBytes.wants(byBytes)
-    const wantPackets = this.talkersPackets.wants(byPackets)
-    if (wantBytes || wantPackets) {
-      const talkers = `${text(buf, srcFrom, srcTo)} -> ${text(buf, dstFrom, dstTo)}`
-      if (wantBytes) this.talkersBytes.offer(talkers, byBytes)
-      if (wantPackets) this.talkersPackets.offer(talkers, byPackets)
+    // Counted in batches (see TalkersBatch); the record's bytes stay readable until the parser's flush.
+    const talkers = this.talkers
+    if (buf !== talkers.buf) {
+      this.flush()
+      talkers.buf = buf
     }
+    if (talkers.queue(key, bytes, value[FIELD.packets], srcFrom, srcTo, dstFrom, dstTo)) this.flush()
+    // The rejected key continues the talkers key just hashed.
+    if (rejected) this.countRejected(p, key)
 
+    if (dstPublic || srcPublic || pktSrcPublic || pktDstPublic) this.addPublic(p, egress, accepted, srcPublic, dstPublic, pktSrcPublic, pktDstPublic)
+
+    const viaInternet =
+      path === TRAFFIC_PATH_INTERNET_GATEWAY || (path === TRAFFIC_PATH_GATEWAY_OR_ENDPOINT && pktDstPublic)
+    if (egress && viaInternet) this.note(B_EGRESS, p, path === TRAFFIC_PATH_INTERNET_GATEWAY ? E_TRAFFIC_PATH : E_DESTINATION_ADDRESS)
     const dport = value[FIELD.dstport]
-    const protocol = value[FIELD.protocol]
-    if (rejected) {
-      const portFrom = from[FIELD.dstport]
-      const portTo = to[FIELD.dstport]
-      const protocolText = protocolName(protocol)
-      key.byte(58 /* : */)
-      hashField(key, buf, portFrom, portTo)
-      key.byte(47 /* / */)
-      key.string(protocolText)
-      key.end()
-      const estimate = this.rejected.count(key, 1)
-      if (this.rejected.wants(estimate)) {
-        this.rejected.offer(`${text(buf, srcFrom, srcTo)} -> ${text(buf, dstFrom, dstTo)}:${text(buf, portFrom, portTo)}/${protocolText}`, estimate)
+    if ((dport === 22 || dport === 3389) && value[FIELD.protocol] === 6 && !egress && !pktDstPublic) {
+      if (accepted) this.note(B_SSH_ACCEPTED, p, E_DESTINATION_PORT)
+      else if (rejected) this.note(B_SSH_REJECTED, p, E_DESTINATION_PORT)
+    }
+    if (from[FIELD.pktDstAwsService] >= 0 && egress && path >= 0 && path !== 1 && path !== 7) this.note(B_SERVICE, p, E_TRAFFIC_PATH)
+  }
+
+  /**
+   * Counts the talkers queued since the last flush, in the order they came. The parser calls this
+   * before it reuses the bytes of the records it handed over; result, serialize and merge call it too.
+   */
+  flush(): void {
+    const batch = this.talkers
+    const count = batch.size
+    if (count === 0) return
+    batch.size = 0
+    const cells = batch.cells
+    const amounts = batch.amounts
+    const at = batch.at
+    const key = batch.key
+    const byBytes = this.talkersBytes
+    const byPackets = this.talkersPackets
+    for (let i = 0; i < count; i++) {
+      key.cell0 = cells[4 * i]
+      key.cell1 = cells[4 * i + 1]
+      key.cell2 = cells[4 * i + 2]
+      key.cell3 = cells[4 * i + 3]
+      const bytesEstimate = byBytes.count(key, amounts[2 * i])
+      const packetsEstimate = byPackets.count(key, amounts[2 * i + 1])
+      const wantBytes = byBytes.wants(bytesEstimate)
+      const wantPackets = byPackets.wants(packetsEstimate)
+      if (wantBytes || wantPackets) {
+        const buf = batch.buf!
+        const talkers = `${text(buf, at[4 * i], at[4 * i + 1])} -> ${text(buf, at[4 * i + 2], at[4 * i + 3])}`
+        if (wantBytes) byBytes.offer(talkers, bytesEstimate)
+        if (wantPackets) byPackets.offer(talkers, packetsEstimate)
       }
+    }
+  }
+
+  /** A rejected record: counted by "src -> dst:port/proto", the talkers key being hashed further. */
+  private countRejected(p: FlowLineParser, key: SketchKey): void {
+    const buf = p.buf
+    const from = p.from
+    const to = p.to
+    const portFrom = from[FIELD.dstport]
+    const portTo = to[FIELD.dstport]
+    const protocolText = protocolName(p.value[FIELD.protocol])
+    key.byte(58 /* : */)
+    hashField(key, buf, portFrom, portTo)
+    key.byte(47 /* / */)
+    key.string(protocolText)
+    key.end()
+    const estimate = this.rejected.count(key, 1)
+    if (this.rejected.wants(estimate)) {
+      const src = text(buf, from[FIELD.srcaddr], to[FIELD.srcaddr])
+      const dst = text(buf, from[FIELD.dstaddr], to[FIELD.dstaddr])
+      this.rejected.offer(`${src} -> ${dst}:${text(buf, portFrom, portTo)}/${protocolText}`, estimate)
+    }
+  }
+
+  /**
+   * A record with a public address among its four: whether its interface forwards to or from the
+   * internet, who opened its connection (flags, else the opposite record, else the port rule) and,
+   * when it came in from outside, whether that is a finding. Kept apart from `add` so the common
+   * private record stays a short function.
+   */
+  private addPublic(p: FlowLineParser, egress: boolean, accepted: boolean, srcPublic: boolean, dstPublic: boolean, pktSrcPublic: boolean, pktDstPublic: boolean): void {
+    const buf = p.buf
+    const from = p.from
+    const to = p.to
+    const value = p.value
+    const srcFrom = from[FIELD.srcaddr]
+    const dstFrom = from[FIELD.dstaddr]
+    const pktSrcFrom = from[FIELD.pktSrcaddr]
+    const pktDstFrom = from[FIELD.pktDstaddr]
+
+    // An interface that forwards packets it neither sent nor receives for itself, to or from the
+    // internet: a NAT gateway, or a NAT instance or proxy (pkt-* differ from the addresses on the wire).
+    if (
+      (pktSrcFrom >= 0 && (dstPublic || pktSrcPublic) && srcFrom >= 0 && !sameBytes(buf, pktSrcFrom, to[FIELD.pktSrcaddr], srcFrom, to[FIELD.srcaddr])) ||
+      (pktDstFrom >= 0 && (pktDstPublic || srcPublic) && dstFrom >= 0 && !sameBytes(buf, pktDstFrom, to[FIELD.pktDstaddr], dstFrom, to[FIELD.dstaddr]))
+    ) {
+      this.noteTranslating(p)
     }
 
     // Public traffic accepted into the VPC: a connection started outside, or the answer to one started inside?
     const inbound = accepted && !egress && !dstPublic && pktSrcPublic
+    const protocol = value[FIELD.protocol]
     // Who opened an accepted TCP connection that touches a public address, by its flags: remembered
     // for the records that cannot tell (tcp-flags and srcport are decoded only here).
     let byFlags = UNDECIDED
     const connections = this.connections
-    if (
-      accepted &&
-      protocol === 6 &&
-      (dstPublic || srcPublic || pktSrcPublic || pktDstPublic)
-    ) {
+    if (accepted && protocol === 6) {
       p.fetch(FIELD.tcpFlags)
       byFlags = flagRule(value[FIELD.tcpFlags], protocol)
       if (byFlags !== UNDECIDED) {
@@ -533,42 +626,55 @@ export class FlowAnalyzer {
         connections.opened(byFlags === INITIATION)
       }
     }
-
-    const viaInternet =
-      path === TRAFFIC_PATH_INTERNET_GATEWAY || (path === TRAFFIC_PATH_GATEWAY_OR_ENDPOINT && pktDstPublic)
-    if (egress && viaInternet) this.note(B_EGRESS, p, path === TRAFFIC_PATH_INTERNET_GATEWAY ? E_TRAFFIC_PATH : E_DESTINATION_ADDRESS)
-
-    if (inbound) {
-      if (byFlags !== UNDECIDED) {
-        if (byFlags === INITIATION) this.note(B_INITIATED, p, E_FLAGS)
-      } else {
-        p.fetch(FIELD.srcport)
-        connections.key(buf, from, to, protocol)
-        const paired = connections.lookup()
-        const ports = portRule(value[FIELD.srcport], dport, protocol)
-        if (paired !== UNDECIDED) {
-          if (paired === INITIATION) this.note(B_INITIATED, p, E_PAIRING)
-        } else if (this.pending.length < MAX_PENDING) {
-          this.pending.push({
-            slot: connections.slot,
-            fingerprint: connections.fingerprint,
-            sourceIsLower: connections.sourceIsLower,
-            ports,
-            iface: this.interfaces.get(buf, from[FIELD.interfaceId], to[FIELD.interfaceId]),
-            bytes,
-            start,
-            finish,
-            sample: p.record,
-          })
-        } else if (ports === INITIATION) this.note(B_INITIATED, p, E_PORT_RULE)
-        else if (ports === UNDECIDED) this.note(B_UNDECIDED, p, E_NONE)
-      }
+    if (!inbound) return
+    if (byFlags !== UNDECIDED) {
+      if (byFlags === INITIATION) this.note(B_INITIATED, p, E_FLAGS)
+      return
     }
-    if ((dport === 22 || dport === 3389) && protocol === 6 && !egress && !pktDstPublic) {
-      if (accepted) this.note(B_SSH_ACCEPTED, p, E_DESTINATION_PORT)
-      else if (rejected) this.note(B_SSH_REJECTED, p, E_DESTINATION_PORT)
+    p.fetch(FIELD.srcport)
+    connections.key(buf, from, to, protocol)
+    const paired = connections.lookup()
+    const ports = portRule(value[FIELD.srcport], value[FIELD.dstport], protocol)
+    if (paired !== UNDECIDED) {
+      if (paired === INITIATION) this.note(B_INITIATED, p, E_PAIRING)
+    } else if (this.pending.length < MAX_PENDING) {
+      const start = value[FIELD.start]
+      this.pending.push({
+        slot: connections.slot,
+        fingerprint: connections.fingerprint,
+        sourceIsLower: connections.sourceIsLower,
+        ports,
+        iface: this.interfaces.get(buf, from[FIELD.interfaceId], to[FIELD.interfaceId]),
+        bytes: value[FIELD.bytes] > 0 ? value[FIELD.bytes] : 0,
+        start,
+        finish: value[FIELD.end] >= 0 ? value[FIELD.end] : start,
+        sample: p.record,
+      })
+    } else if (ports === INITIATION) this.note(B_INITIATED, p, E_PORT_RULE)
+    else if (ports === UNDECIDED) this.note(B_UNDECIDED, p, E_NONE)
+  }
+
+  /** A record whose interface translates; a NAT gateway's interface translates record after record, so its statistics are kept at hand. */
+  private noteTranslating(p: FlowLineParser): void {
+    const buf = p.buf
+    const from = p.from
+    const to = p.to
+    const ifaceFrom = from[FIELD.interfaceId]
+    const last = this.lastTranslating
+    let stats: InterfaceStats | undefined
+    if (last && last.name.length === to[FIELD.interfaceId] - ifaceFrom && sameText(buf, ifaceFrom, last.name)) {
+      stats = last.stats
+      const start = p.value[FIELD.start]
+      this.tally(stats, p.value[FIELD.bytes], start, p.value[FIELD.end] >= 0 ? p.value[FIELD.end] : start, E_PACKET_ADDRESSES)
+      if (stats.samples.length < SAMPLES_PER_INTERFACE) stats.samples.push(p.record)
+    } else {
+      stats = this.note(B_TRANSLATING, p, E_PACKET_ADDRESSES)
+      if (stats) this.lastTranslating = {name: this.interfaces.get(buf, ifaceFrom, to[FIELD.interfaceId]), stats}
     }
-    if (from[FIELD.pktDstAwsService] >= 0 && egress && path >= 0 && path !== 1 && path !== 7) this.note(B_SERVICE, p, E_TRAFFIC_PATH)
+    if (stats && stats.instanceId === undefined) {
+      p.fetch(FIELD.instanceId)
+      if (from[FIELD.instanceId] >= 0) stats.instanceId = buf.toString('latin1', from[FIELD.instanceId], to[FIELD.instanceId])
+    }
   }
 
   private note(bucket: number, p: FlowLineParser, evidence: number): InterfaceStats | undefined {
@@ -618,6 +724,7 @@ export class FlowAnalyzer {
 
   /** Folds another analyzer's state in (a worker's, or another file's). */
   merge(state: SerializedAnalyzer): void {
+    this.flush()
     const c = this.coverage
     for (const key of ['records', 'nodata', 'skipdata', 'malformed', 'headers'] as const) c[key] += state.coverage[key]
     for (const key of ['firstSeen', 'lastSeen', 'lastStart'] as const) {
@@ -657,6 +764,7 @@ export class FlowAnalyzer {
   }
 
   serialize(): SerializedAnalyzer {
+    this.flush()
     return {
       coverage: {...this.coverage},
       rejected: this.rejected.serialize(),
@@ -671,6 +779,7 @@ export class FlowAnalyzer {
   }
 
   result(): AnalysisResult {
+    this.flush()
     this.settle()
     const topN = this.options.topN ?? 20
     // NAT gateways: as told (--nat-eni, the account), else inferred from the records. An interface

@@ -86,6 +86,8 @@ function scanner(): object | undefined {
 export interface LineSink {
   add(parser: FlowLineParser): void
   count(outcome: Exclude<ParseOutcome, 'record'>): void
+  /** The bytes of the records handed over are about to be reused (or dropped): finish whatever still reads them. */
+  flush?(): void
 }
 
 /**
@@ -177,7 +179,11 @@ export class FlowLineParser {
     if (buf[end - 1] !== NEWLINE) throw new Error('scanLines needs whole lines')
     const next = this.next
     const memory = this.memory
-    if (!next || !memory) return this.scanBytes(buf, start, end, sink)
+    if (!next || !memory) {
+      this.scanBytes(buf, start, end, sink)
+      sink.flush?.()
+      return
+    }
     const fields = this.fields.length
     const hot = this.hotSlots.length
     while (start < end) {
@@ -188,6 +194,7 @@ export class FlowLineParser {
         if (stop <= start) {
           const newline = buf.indexOf(NEWLINE, start)
           this.scanBytes(buf, start, newline + 1, sink)
+          sink.flush?.()
           start = newline + 1
           continue
         }
@@ -207,6 +214,8 @@ export class FlowLineParser {
         }
         pos = newline + 1
       }
+      // The next copy overwrites these lines.
+      sink.flush?.()
       start = stop
     }
   }
