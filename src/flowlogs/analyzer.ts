@@ -457,8 +457,9 @@ export class FlowAnalyzer {
     this.endpointEnis = new Set(options.endpointEnis ?? [])
     const capacity = Math.max(50, (options.topN ?? 20) * 5)
     this.rejected = new HeavyHitters(capacity)
-    this.talkersBytes = new HeavyHitters(capacity)
-    this.talkersPackets = new HeavyHitters(capacity)
+    const [byBytes, byPackets] = HeavyHitters.paired(capacity)
+    this.talkersBytes = byBytes
+    this.talkersPackets = byPackets
   }
 
   count(outcome: Exclude<ParseOutcome, 'record'>): void {
