@@ -364,8 +364,8 @@ interface PendingRecord {
 const TALKERS_BATCH = 256
 
 /**
- * Talkers records hashed but not yet counted. Counting touches eight random cache lines of the two
- * 2 MB sketches, and a record's misses stall it: counted in a tight loop over a batch, the loads
+ * Talkers records hashed but not yet counted. Counting touches four random cache lines of the two
+ * interleaved 2 MB sketches (HeavyHitters.paired), and a record's misses stall it: counted in a tight loop over a batch, the loads
  * of several records are in flight at once. The order of counting is the records' order, so every
  * estimate and candidate is as if each record were counted when read. A rejected record's key for
  * the rejected sketch (four more random lines) rides in the same batch, for the same reason.
