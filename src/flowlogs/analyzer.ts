@@ -364,10 +364,11 @@ interface PendingRecord {
 const TALKERS_BATCH = 256
 
 /**
- * Talkers records hashed but not yet counted. Counting touches eight random cache lines of the two
- * 2 MB sketches, and a record's misses stall it: counted in a tight loop over a batch, the loads
+ * Talkers records hashed but not yet counted. Counting touches four random cache lines of the two
+ * interleaved 2 MB sketches (HeavyHitters.paired), and a record's misses stall it: counted in a tight loop over a batch, the loads
  * of several records are in flight at once. The order of counting is the records' order, so every
- * estimate and candidate is as if each record were counted when read.
+ * estimate and candidate is as if each record were counted when read. A rejected record's key for
+ * the rejected sketch (four more random lines) rides in the same batch, for the same reason.
  */
 class TalkersBatch {
   readonly key = new SketchKey()
@@ -377,6 +378,11 @@ class TalkersBatch {
   readonly amounts = new Float64Array(TALKERS_BATCH * 2)
   /** Where srcaddr and dstaddr lie in `buf` (from, to, from, to), to spell the key when it is wanted. */
   readonly at = new Int32Array(TALKERS_BATCH * 4)
+  /** Per queued record: whether it was rejected; for a rejected one, its protocol, its rejected key's cells and where dstport lies. */
+  readonly rejected = new Uint8Array(TALKERS_BATCH)
+  readonly rejectedProtocol = new Int32Array(TALKERS_BATCH)
+  readonly rejectedCells = new Int32Array(TALKERS_BATCH * 4)
+  readonly rejectedPortAt = new Int32Array(TALKERS_BATCH * 2)
   size = 0
   buf: Buffer | undefined
 
@@ -393,7 +399,21 @@ class TalkersBatch {
     this.at[4 * i + 1] = srcTo
     this.at[4 * i + 2] = dstFrom
     this.at[4 * i + 3] = dstTo
+    this.rejected[i] = 0
     return this.size === TALKERS_BATCH
+  }
+
+  /** Marks the record queued last as rejected, with its rejected key (hashed on from the talkers key). */
+  queueRejected(key: SketchKey, protocol: number, portFrom: number, portTo: number): void {
+    const i = this.size - 1
+    this.rejected[i] = 1
+    this.rejectedProtocol[i] = protocol
+    this.rejectedCells[4 * i] = key.cell0
+    this.rejectedCells[4 * i + 1] = key.cell1
+    this.rejectedCells[4 * i + 2] = key.cell2
+    this.rejectedCells[4 * i + 3] = key.cell3
+    this.rejectedPortAt[2 * i] = portFrom
+    this.rejectedPortAt[2 * i + 1] = portTo
   }
 }
 
@@ -423,7 +443,12 @@ export class FlowAnalyzer {
   private pending: PendingRecord[] = []
   private readonly formats = new Map<string, FormatSeen>()
   private lastParser: FlowLineParser | undefined
-  private lastTranslating: {name: string; stats: InterfaceStats} | undefined
+  /**
+   * Per bucket, the busiest interface noted so far: a NAT gateway's interface takes most of the
+   * egress and translating records, between other interfaces' records, so it is recognised by its
+   * bytes before any hashing or map lookup.
+   */
+  private readonly busiest: ({name: string; stats: InterfaceStats} | undefined)[] = BUCKETS.map(() => undefined)
   private lastFormat: FormatSeen | undefined
 
   constructor(private readonly options: AnalyzerOptions = {}) {
@@ -432,8 +457,9 @@ export class FlowAnalyzer {
     this.endpointEnis = new Set(options.endpointEnis ?? [])
     const capacity = Math.max(50, (options.topN ?? 20) * 5)
     this.rejected = new HeavyHitters(capacity)
-    this.talkersBytes = new HeavyHitters(capacity)
-    this.talkersPackets = new HeavyHitters(capacity)
+    const [byBytes, byPackets] = HeavyHitters.paired(capacity)
+    this.talkersBytes = byBytes
+    this.talkersPackets = byPackets
   }
 
   count(outcome: Exclude<ParseOutcome, 'record'>): void {
@@ -514,9 +540,10 @@ export class FlowAnalyzer {
       this.flush()
       talkers.buf = buf
     }
-    if (talkers.queue(key, bytes, value[FIELD.packets], srcFrom, srcTo, dstFrom, dstTo)) this.flush()
+    const full = talkers.queue(key, bytes, value[FIELD.packets], srcFrom, srcTo, dstFrom, dstTo)
     // The rejected key continues the talkers key just hashed.
-    if (rejected) this.countRejected(p, key)
+    if (rejected) this.queueRejected(p, key)
+    if (full) this.flush()
 
     if (dstPublic || srcPublic || pktSrcPublic || pktDstPublic) this.addPublic(p, egress, accepted, srcPublic, dstPublic, pktSrcPublic, pktDstPublic)
 
@@ -546,7 +573,9 @@ export class FlowAnalyzer {
     const key = batch.key
     const byBytes = this.talkersBytes
     const byPackets = this.talkersPackets
+    const rejected = batch.rejected
     for (let i = 0; i < count; i++) {
+      if (rejected[i] !== 0) this.countRejected(i)
       key.cell0 = cells[4 * i]
       key.cell1 = cells[4 * i + 1]
       key.cell2 = cells[4 * i + 2]
@@ -564,24 +593,32 @@ export class FlowAnalyzer {
     }
   }
 
-  /** A rejected record: counted by "src -> dst:port/proto", the talkers key being hashed further. */
-  private countRejected(p: FlowLineParser, key: SketchKey): void {
-    const buf = p.buf
-    const from = p.from
-    const to = p.to
-    const portFrom = from[FIELD.dstport]
-    const portTo = to[FIELD.dstport]
-    const protocolText = protocolName(p.value[FIELD.protocol])
+  /** A rejected record: keyed by "src -> dst:port/proto", the talkers key being hashed further; counted at the flush. */
+  private queueRejected(p: FlowLineParser, key: SketchKey): void {
+    const protocol = p.value[FIELD.protocol]
     key.byte(58 /* : */)
-    hashField(key, buf, portFrom, portTo)
+    hashField(key, p.buf, p.from[FIELD.dstport], p.to[FIELD.dstport])
     key.byte(47 /* / */)
-    key.string(protocolText)
+    key.string(protocolName(protocol))
     key.end()
+    this.talkers.queueRejected(key, protocol, p.from[FIELD.dstport], p.to[FIELD.dstport])
+  }
+
+  /** Counts the queued rejected record i (of the batch being flushed). */
+  private countRejected(i: number): void {
+    const batch = this.talkers
+    const key = batch.key
+    const cells = batch.rejectedCells
+    key.cell0 = cells[4 * i]
+    key.cell1 = cells[4 * i + 1]
+    key.cell2 = cells[4 * i + 2]
+    key.cell3 = cells[4 * i + 3]
     const estimate = this.rejected.count(key, 1)
     if (this.rejected.wants(estimate)) {
-      const src = text(buf, from[FIELD.srcaddr], to[FIELD.srcaddr])
-      const dst = text(buf, from[FIELD.dstaddr], to[FIELD.dstaddr])
-      this.rejected.offer(`${src} -> ${dst}:${text(buf, portFrom, portTo)}/${protocolText}`, estimate)
+      const buf = batch.buf!
+      const at = batch.at
+      const port = text(buf, batch.rejectedPortAt[2 * i], batch.rejectedPortAt[2 * i + 1])
+      this.rejected.offer(`${text(buf, at[4 * i], at[4 * i + 1])} -> ${text(buf, at[4 * i + 2], at[4 * i + 3])}:${port}/${protocolName(batch.rejectedProtocol[i])}`, estimate)
     }
   }
 
@@ -654,35 +691,31 @@ export class FlowAnalyzer {
     else if (ports === UNDECIDED) this.note(B_UNDECIDED, p, E_NONE)
   }
 
-  /** A record whose interface translates; a NAT gateway's interface translates record after record, so its statistics are kept at hand. */
+  /** A record whose interface translates; the first record naming an instance behind it tells which. */
   private noteTranslating(p: FlowLineParser): void {
-    const buf = p.buf
-    const from = p.from
-    const to = p.to
-    const ifaceFrom = from[FIELD.interfaceId]
-    const last = this.lastTranslating
-    let stats: InterfaceStats | undefined
-    if (last && last.name.length === to[FIELD.interfaceId] - ifaceFrom && sameText(buf, ifaceFrom, last.name)) {
-      stats = last.stats
-      const start = p.value[FIELD.start]
-      this.tally(stats, p.value[FIELD.bytes], start, p.value[FIELD.end] >= 0 ? p.value[FIELD.end] : start, E_PACKET_ADDRESSES)
-      if (stats.samples.length < SAMPLES_PER_INTERFACE) stats.samples.push(p.record)
-    } else {
-      stats = this.note(B_TRANSLATING, p, E_PACKET_ADDRESSES)
-      if (stats) this.lastTranslating = {name: this.interfaces.get(buf, ifaceFrom, to[FIELD.interfaceId]), stats}
-    }
+    const stats = this.note(B_TRANSLATING, p, E_PACKET_ADDRESSES)
     if (stats && stats.instanceId === undefined) {
       p.fetch(FIELD.instanceId)
-      if (from[FIELD.instanceId] >= 0) stats.instanceId = buf.toString('latin1', from[FIELD.instanceId], to[FIELD.instanceId])
+      const from = p.from[FIELD.instanceId]
+      if (from >= 0) stats.instanceId = p.buf.toString('latin1', from, p.to[FIELD.instanceId])
     }
   }
 
   private note(bucket: number, p: FlowLineParser, evidence: number): InterfaceStats | undefined {
     const start = p.value[FIELD.start]
     const finish = p.value[FIELD.end] >= 0 ? p.value[FIELD.end] : start
-    const iface = this.interfaces.get(p.buf, p.from[FIELD.interfaceId], p.to[FIELD.interfaceId])
-    const stats = this.statsOf(bucket, iface)
-    if (!stats) return undefined
+    const buf = p.buf
+    const ifaceFrom = p.from[FIELD.interfaceId]
+    const ifaceTo = p.to[FIELD.interfaceId]
+    const busiest = this.busiest[bucket]
+    let stats: InterfaceStats | undefined
+    if (busiest !== undefined && ifaceFrom >= 0 && busiest.name.length === ifaceTo - ifaceFrom && sameText(buf, ifaceFrom, busiest.name)) stats = busiest.stats
+    else {
+      const iface = this.interfaces.get(buf, ifaceFrom, ifaceTo)
+      stats = this.statsOf(bucket, iface)
+      if (!stats) return undefined
+      if (busiest === undefined || stats.count >= busiest.stats.count) this.busiest[bucket] = {name: iface, stats}
+    }
     this.tally(stats, p.value[FIELD.bytes], start, finish, evidence)
     if (stats.samples.length < SAMPLES_PER_INTERFACE) stats.samples.push(p.record)
     return stats

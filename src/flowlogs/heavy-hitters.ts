@@ -69,7 +69,10 @@ export class SketchKey {
  * distinct keys, most records touch nothing but the sketch.
  */
 export class HeavyHitters {
+  /** The sketch's cells, each at cell * lanes + lane: sketches counting the same keys share one array (see `paired`). */
   private readonly sketch: Float64Array
+  private readonly lanes: number
+  private readonly lane: number
   private readonly candidates = new Map<string, number>()
   private readonly key = new SketchKey()
   private floor = 0
@@ -77,8 +80,20 @@ export class HeavyHitters {
 
   readonly width = WIDTH
 
-  constructor(readonly capacity = 100) {
-    this.sketch = new Float64Array(DEPTH * WIDTH)
+  constructor(readonly capacity = 100, shared?: {sketch: Float64Array; lanes: number; lane: number}) {
+    this.sketch = shared?.sketch ?? new Float64Array(DEPTH * WIDTH)
+    this.lanes = shared?.lanes ?? 1
+    this.lane = shared?.lane ?? 0
+  }
+
+  /**
+   * Two sketches for keys always counted together (the talkers by bytes and by packets): their
+   * cells interleaved in one array, so a key's cell in both lies on one cache line and counting it
+   * misses the cache four times, not eight. Estimates are the same as two separate sketches'.
+   */
+  static paired(capacity: number): [HeavyHitters, HeavyHitters] {
+    const sketch = new Float64Array(2 * DEPTH * WIDTH)
+    return [new HeavyHitters(capacity, {sketch, lanes: 2, lane: 0}), new HeavyHitters(capacity, {sketch, lanes: 2, lane: 1})]
   }
 
   add(key: string, amount = 1): void {
@@ -91,10 +106,12 @@ export class HeavyHitters {
     if (amount <= 0) return 0
     this.total += amount
     const sketch = this.sketch
-    const cell0 = key.cell0
-    const cell1 = key.cell1
-    const cell2 = key.cell2
-    const cell3 = key.cell3
+    const lanes = this.lanes
+    const lane = this.lane
+    const cell0 = key.cell0 * lanes + lane
+    const cell1 = key.cell1 * lanes + lane
+    const cell2 = key.cell2 * lanes + lane
+    const cell3 = key.cell3 * lanes + lane
     const a = sketch[cell0]
     const b = sketch[cell1]
     const c = sketch[cell2]
@@ -142,7 +159,9 @@ export class HeavyHitters {
   private estimate(key: string): number {
     const cells = this.key.of(key)
     const sketch = this.sketch
-    return Math.min(sketch[cells.cell0], sketch[cells.cell1], sketch[cells.cell2], sketch[cells.cell3])
+    const lanes = this.lanes
+    const lane = this.lane
+    return Math.min(sketch[cells.cell0 * lanes + lane], sketch[cells.cell1 * lanes + lane], sketch[cells.cell2 * lanes + lane], sketch[cells.cell3 * lanes + lane])
   }
 
   top(n: number): {key: string; count: number}[] {
@@ -165,7 +184,7 @@ export class HeavyHitters {
     if (other.width !== this.width) throw new Error('cannot merge sketches of different widths')
     // Summing conservative-update sketches keeps every estimate at or above the truth.
     const sketch = other.sketch
-    for (let i = 0; i < this.sketch.length; i++) this.sketch[i] += sketch[i]
+    for (let i = 0; i < sketch.length; i++) this.sketch[i * this.lanes + this.lane] += sketch[i]
     this.total += other.total
     const keys = new Set([...this.candidates.keys(), ...other.candidates])
     this.candidates.clear()
@@ -178,7 +197,14 @@ export class HeavyHitters {
 
   /** State to hand to another thread (structured clone copies the typed array as one block). */
   serialize(): SerializedHeavyHitters {
-    return {width: this.width, total: this.total, sketch: this.sketch.slice(), candidates: [...this.candidates.keys()]}
+    let sketch: Float64Array
+    if (this.lanes === 1) sketch = this.sketch.slice()
+    else {
+      // Its own cells only, as a sketch of its own would hold them.
+      sketch = new Float64Array(DEPTH * WIDTH)
+      for (let i = 0; i < sketch.length; i++) sketch[i] = this.sketch[i * this.lanes + this.lane]
+    }
+    return {width: this.width, total: this.total, sketch, candidates: [...this.candidates.keys()]}
   }
 }
 
