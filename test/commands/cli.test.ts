@@ -145,7 +145,9 @@ describe('provision --dry-run', () => {
     const result = await runCli(['provision', '--env', 'prod', '--dry-run', '--no-validate', '--json', '--work-dir', work], {env: {AWS_ACCESS_KEY_ID: '', AWS_PROFILE: ''}})
     expect(result.exitCode).toBe(0)
     const report = JSON.parse(result.stdout)
-    expect(Object.keys(report)).toEqual(['environment', 'accountId', 'region', 'mode', 'synthMs', 'validated', 'stacks', 'acceptedRisksLog', 'outputDir', 'bootstrapState'])
+    expect(Object.keys(report)).toEqual(['environment', 'accountId', 'region', 'mode', 'synthMs', 'validated', 'stacks', 'acceptedRisksLog', 'outputDir', 'bootstrapState', 'serviceManifests'])
+    // prod has EKS: its service manifests are written beside the stacks and gated.
+    expect(report.serviceManifests).toMatchObject({dir: path.join(work, 'prod', 'k8s', 'manifests'), audit: {passed: true}})
     expect(report.stacks[1].audit.synthesized).toMatchObject({passed: true, summary: {critical: 0, high: 0}})
     expect(report).toMatchObject({environment: 'prod', accountId: '333333333333', mode: 'dry-run', validated: false})
     expect(report.stacks.map((stack: any) => stack.name)).toEqual(['prod-state', 'prod-estate'])
