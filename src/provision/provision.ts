@@ -13,9 +13,10 @@ import {enforceAudit, recordAcceptedRisks} from '../policy/gate.js'
 import {type AuditInput, resourcesFromJson} from '../policy/resources.js'
 import {type SynthesizedStack, stackNames, synthesizeEnvironment} from '../stacks/app.js'
 import {bootstrapLocalBackend, stateKey} from '../stacks/state.js'
-import type {PlanSummary, Terraform} from '../terraform/runner.js'
+import type {CallInFlight, PlanSummary, Terraform} from '../terraform/runner.js'
 import {summarizePlan} from '../terraform/runner.js'
 import {type TerraformSettings, terraformFactory} from '../terraform/workspace.js'
+import {type AbandonedCreate, clearInterruptedApplies, planAdoption, readInterruptedApplies, recordInterruptedApply, settleAgainstPlan, writeAdoptionImports, ADOPTION_FILE} from './adoption.js'
 import {type BootstrapStateHome, locateBootstrapState} from './bootstrap-state.js'
 import {type Placeholder, provisionServiceManifests} from './service-manifests.js'
 
@@ -75,6 +76,8 @@ export interface StackReport {
   skipped?: 'no-changes' | 'declined' | 'dry-run' | 'kept' | 'planned' | 'waits-for-bootstrap'
   /** The security gate: on the synthesized stack, and on the saved plan before it is applied. */
   audit: {synthesized?: AuditSummary; plan?: AuditSummary}
+  /** Creates an interrupted apply left in flight, and what this plan does about each; absent when there were none. */
+  abandoned?: AbandonedCreate[]
 }
 
 export interface AuditSummary {
@@ -196,7 +199,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
     const bootstrap = stack.name === bootstrapName ? await bootstrapBackend(options, stack, stateDir) : undefined
     if (bootstrap) report.bootstrapState = bootstrap.home
     if (reviewed) {
-      await applyReviewed(stack, reviewed, terraform, bootstrap, options)
+      await applyReviewed(stack, reviewed, terraform, bootstrap, options, envDir)
       if (stack.skipped === 'declined') break
       continue
     }
@@ -209,9 +212,10 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
         {
           title: `${stack.name}: terraform plan`,
           task: async () => {
-            hasChanges = await terraform.plan(planFile, {destroy: mode === 'destroy'})
+            hasChanges = mode === 'destroy' ? await terraform.plan(planFile, {destroy: true}) : await planAdopting(terraform, planFile, stack, synthesized.get(stack.name)!.config, envDir)
             const planJson = await terraform.showPlan(planFile)
             stack.plan = summarizePlan(planJson)
+            if (stack.abandoned) stack.abandoned = settleAgainstPlan(stack.abandoned, stack.plan.changes)
             // And again on the exact plan, where computed values are known, before anyone confirms it.
             if (mode !== 'destroy') {
               const audit = runAudit(resourcesFromJson(planJson, planFile, synthesized.get(stack.name)!.input.resources), auditOptions)
@@ -247,6 +251,8 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
     if (!hasChanges) {
       discardPlan()
       bootstrap?.dropOverride()
+      // Nothing to create or import: whatever an interruption left is in the state already.
+      if (mode === 'apply') clearInterruptedApplies(envDir, stack.name, stack.directory)
       stack.skipped = 'no-changes'
       continue
     }
@@ -263,7 +269,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
     }
     await runTasks(
       [
-        {title: `${stack.name}: terraform apply`, task: () => applyPlan(terraform, planFile)},
+        {title: `${stack.name}: terraform apply`, task: () => applyPlan(terraform, planFile, stack, envDir)},
         ...(bootstrap?.home === 'new'
           ? [{title: `${stack.name}: move its state into ${env.stateBucket}`, task: () => bootstrap.migrate(terraform)}]
           : []),
@@ -309,7 +315,7 @@ function staleError(message: string, fix: string): InfraError {
 }
 
 /** Applies one stack's reviewed plan; terraform itself refuses a plan whose state has moved on. */
-async function applyReviewed(stack: StackReport, reviewed: Reviewed, terraform: Terraform, bootstrap: BootstrapBackend | undefined, options: ProvisionOptions): Promise<void> {
+async function applyReviewed(stack: StackReport, reviewed: Reviewed, terraform: Terraform, bootstrap: BootstrapBackend | undefined, options: ProvisionOptions, envDir: string): Promise<void> {
   const {planFile: saved, waitsForBootstrap} = reviewed.get(stack.name)!
   try {
     // Planned before its state bucket existed: only now can it be planned, and that plan needs a review.
@@ -344,7 +350,7 @@ async function applyReviewed(stack: StackReport, reviewed: Reviewed, terraform: 
     }
     await runTasks(
       [
-        {title: `${stack.name}: terraform apply (reviewed plan)`, task: () => applyPlan(terraform, planFile)},
+        {title: `${stack.name}: terraform apply (reviewed plan)`, task: () => applyPlan(terraform, planFile, stack, envDir)},
         ...(bootstrap?.home === 'new' ? [{title: `${stack.name}: move its state into its bucket`, task: () => bootstrap.migrate(terraform)}] : []),
       ],
       options.renderer,
@@ -392,16 +398,56 @@ async function runTasks(tasks: ListrTask[], renderer: ProvisionOptions['renderer
   }).run()
 }
 
-async function applyPlan(terraform: Terraform, planFile: string): Promise<void> {
+/**
+ * Applies a saved plan. An interrupted apply records the creates it left in flight, for the next
+ * plan to adopt; a successful one settles what earlier interruptions left.
+ */
+async function applyPlan(terraform: Terraform, planFile: string, stack: StackReport, envDir: string): Promise<void> {
   try {
     await terraform.apply(planFile)
+    clearInterruptedApplies(envDir, stack.name, stack.directory)
+  } catch (error) {
+    if (error instanceof InfraError && error.code === 'TERRAFORM_INTERRUPTED') {
+      recordInterruptedApply(envDir, stack.name, (error.details as {inFlight?: CallInFlight[]} | null)?.inFlight ?? [])
+    }
+    throw error
   } finally {
     // A saved plan is single-use; never leave one that could be applied later by mistake.
     rmSync(planFile, {force: true})
   }
 }
 
-type TerraformConfig = {resource?: Record<string, Record<string, unknown>>}
+/**
+ * Plans with import blocks for what an interrupted apply may have created, by name. An import
+ * terraform finds nothing for was not created after all: it is dropped and the plan made again.
+ */
+async function planAdopting(terraform: Terraform, planFile: string, stack: StackReport, config: TerraformConfig, envDir: string): Promise<boolean> {
+  const records = readInterruptedApplies(envDir, stack.name)
+  if (records.length === 0) return terraform.plan(planFile)
+  const abandoned = planAdoption(config, records)
+  stack.abandoned = abandoned
+  try {
+    for (;;) {
+      writeAdoptionImports(stack.directory, abandoned)
+      try {
+        return await terraform.plan(planFile)
+      } catch (error) {
+        const missing = error instanceof InfraError && error.code === 'TERRAFORM_IMPORT_MISSING' ? (error.details as {addresses: string[]}).addresses : []
+        const dropped = abandoned.filter((entry) => entry.outcome === 'import' && missing.includes(entry.address))
+        if (dropped.length === 0) throw error
+        for (const entry of dropped) {
+          entry.outcome = 'not-created'
+          delete entry.id
+        }
+      }
+    }
+  } finally {
+    // The saved plan holds the imports; the stack folder stays what was synthesized.
+    rmSync(path.join(stack.directory, ADOPTION_FILE), {force: true})
+  }
+}
+
+type TerraformConfig = {resource?: Record<string, Record<string, Record<string, unknown>>>}
 
 function readSynthesized(stack: SynthesizedStack): {config: TerraformConfig; input: AuditInput; sha256: string} {
   const file = path.join(stack.workingDirectory, 'cdk.tf.json')

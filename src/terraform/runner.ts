@@ -17,12 +17,15 @@ export interface TerraformRunOptions {
   graceMs?: number
 }
 
-export type ChangeAction = 'create' | 'update' | 'replace' | 'delete' | 'read' | 'no-op'
+/** 'import': brought under management with no change; an import that also changes shows as that change, `importing` set. */
+export type ChangeAction = 'create' | 'update' | 'replace' | 'delete' | 'read' | 'import' | 'no-op'
 
 export interface ResourceChange {
   address: string
   type: string
   action: ChangeAction
+  /** The existing object's id, when the plan imports it. */
+  importing?: string
 }
 
 export interface PlanSummary {
@@ -30,7 +33,15 @@ export interface PlanSummary {
   update: number
   replace: number
   delete: number
+  /** Existing objects the plan brings under management (import blocks), whatever else it does to them. */
+  import: number
   changes: ResourceChange[]
+}
+
+/** A resource operation terraform had started and not finished when it was stopped. */
+export interface CallInFlight {
+  address: string
+  action: 'create' | 'update' | 'delete'
 }
 
 /** Thin wrapper over the terraform CLI: every call non-interactive, every failure one readable line. */
@@ -74,6 +85,10 @@ export class Terraform {
     const result = await this.run('plan', args, {allowFailure: true})
     if (result.exitCode === 0) return false
     if (result.exitCode === 2) return true
+    const missing = importsOfNothing(result.stderr + result.stdout)
+    if (missing.length > 0) {
+      throw new InfraError(`terraform plan failed in ${this.options.cwd}: nothing exists to import at ${missing.join(', ')}`, 'remove the import of an object that does not exist', 'TERRAFORM_IMPORT_MISSING', 1, {addresses: missing})
+    }
     throw this.failure('plan', result.stderr || result.stdout)
   }
 
@@ -103,7 +118,7 @@ export class Terraform {
     if (result.spawnError) {
       throw new InfraError(`could not run ${this.options.binary}: ${result.spawnError.message}`, 'check the terraform binary (--terraform, INFRA_TERRAFORM)', 'TERRAFORM_NOT_RUNNABLE')
     }
-    if (result.interrupted) throw interruption(step, this.options.cwd, result.interrupted, result.stderr || result.stdout)
+    if (result.interrupted) throw interruption(step, this.options.cwd, result.interrupted, result.stderr || result.stdout, step === 'apply' ? callsInFlight(result.stdout) : [])
     if (result.timedOut) {
       const said = firstError(result.stderr || result.stdout)
       throw new InfraError(
@@ -123,7 +138,7 @@ export class Terraform {
 }
 
 /** What an interrupted step leaves behind, and what to do next. */
-function interruption(step: string, cwd: string, interrupted: {signal: NodeJS.Signals; forced: boolean}, output: string): InfraError {
+function interruption(step: string, cwd: string, interrupted: {signal: NodeJS.Signals; forced: boolean}, output: string, inFlight: CallInFlight[]): InfraError {
   const what = `terraform ${step} in ${cwd} was interrupted (${interrupted.signal}${interrupted.forced ? ', then killed' : ''})`
   let left: string
   let fix: string
@@ -131,14 +146,20 @@ function interruption(step: string, cwd: string, interrupted: {signal: NodeJS.Si
     left = 'nothing was changed in AWS'
     fix = 'run the same command again when ready'
   } else if (!interrupted.forced) {
-    left = 'terraform stopped after the calls in flight, recorded what it had changed in the state and released its lock'
+    left = 'terraform stopped, recorded what it had finished in the state and released its lock'
     fix = 'run the same command again: it plans what is left'
   } else {
     left = 'terraform was killed: changes in flight may be missing from the state and its lock may remain'
     fix = `if the next run reports a state lock, check no one else is running and use \`terraform force-unlock ID\` in ${cwd}; then run again`
   }
+  // Stopping cancels the provider's calls in flight, but AWS may already have carried them out:
+  // a create then exists in AWS and not in the state.
+  if (inFlight.length > 0) {
+    left += `; it cancelled ${inFlight.length} call${inFlight.length === 1 ? '' : 's'} in flight that AWS may have carried out anyway (${inFlight.map((call) => `${call.address} ${call.action}`).join(', ')})`
+    if (inFlight.some((call) => call.action === 'create')) fix += ', and adopts (imports) what a cancelled create left in AWS where the resource is known by its name'
+  }
   const said = firstError(output)
-  return new InfraError(`${what}: ${left}`, fix, 'TERRAFORM_INTERRUPTED', 130, {step, directory: cwd, signal: interrupted.signal, forced: interrupted.forced, terraformSaid: said === 'no output' ? null : said})
+  return new InfraError(`${what}: ${left}`, fix, 'TERRAFORM_INTERRUPTED', 130, {step, directory: cwd, signal: interrupted.signal, forced: interrupted.forced, terraformSaid: said === 'no output' ? null : said, inFlight})
 }
 
 /** The likely cause of a terraform failure, from terraform's own words. */
@@ -186,17 +207,50 @@ export function firstError(output: string): string {
   return `${summary}: ${text.length > 400 ? `${text.slice(0, 400)}...` : text}`
 }
 
+const STARTED = /^(\S+): (Creating|Modifying|Destroying)\.\.\.(?: \[id=[^\]]*\])?$/
+const FINISHED = /^(\S+): (Creation|Modifications|Destruction) complete after /
+const STARTED_ACTION = {Creating: 'create', Modifying: 'update', Destroying: 'delete'} as const
+
+/**
+ * The operations an apply had started and not finished, from terraform's progress lines
+ * ("aws_x.y: Creating..." without its "Creation complete after"). A replacement's two halves are
+ * two operations; the last one started is what was in flight.
+ */
+export function callsInFlight(output: string): CallInFlight[] {
+  const open = new Map<string, CallInFlight['action']>()
+  for (const raw of output.split('\n')) {
+    const line = raw.trim()
+    const started = STARTED.exec(line)
+    if (started) {
+      open.set(started[1], STARTED_ACTION[started[2] as keyof typeof STARTED_ACTION])
+      continue
+    }
+    const finished = FINISHED.exec(line)
+    if (finished) open.delete(finished[1])
+  }
+  return [...open].map(([address, action]) => ({address, action}))
+}
+
+/** The addresses whose import block names an object that does not exist, from terraform's plan errors. */
+export function importsOfNothing(output: string): string[] {
+  if (!/Cannot import non-existent remote object/.test(output)) return []
+  const text = output.replace(/^[│╷╵]\s?/gm, '').replace(/\s+/g, ' ')
+  return [...new Set([...text.matchAll(/import an existing object to "([^"]+)"/g)].map((match) => match[1]))]
+}
+
 /** Counts a `terraform show -json` plan's resource changes, with replacements apart from updates. */
 export function summarizePlan(plan: unknown): PlanSummary {
   const changes: ResourceChange[] = []
-  const resourceChanges = (plan as {resource_changes?: {address: string; type: string; change: {actions: string[]}}[]}).resource_changes ?? []
+  const resourceChanges = (plan as {resource_changes?: {address: string; type: string; change: {actions: string[]; importing?: {id?: string}}}[]}).resource_changes ?? []
   for (const change of resourceChanges) {
-    const action = toAction(change.change.actions)
+    const importing = change.change.importing?.id
+    let action = toAction(change.change.actions)
+    if (importing !== undefined && action === 'no-op') action = 'import'
     if (action === 'no-op' || action === 'read') continue
-    changes.push({address: change.address, type: change.type, action})
+    changes.push({address: change.address, type: change.type, action, ...(importing === undefined ? {} : {importing})})
   }
   const count = (action: ChangeAction) => changes.filter((change) => change.action === action).length
-  return {create: count('create'), update: count('update'), replace: count('replace'), delete: count('delete'), changes}
+  return {create: count('create'), update: count('update'), replace: count('replace'), delete: count('delete'), import: changes.filter((change) => change.importing !== undefined).length, changes}
 }
 
 function toAction(actions: string[]): ChangeAction {

@@ -6,13 +6,14 @@ import path from 'node:path'
 import {DescribeFlowLogsCommand, DescribeInstancesCommand, DescribeSubnetsCommand, DescribeVpcEndpointsCommand, DescribeVpcsCommand, EC2Client} from '@aws-sdk/client-ec2'
 import {GetObjectCommand, ListObjectsV2Command, S3Client} from '@aws-sdk/client-s3'
 import {GetParametersByPathCommand, SSMClient, paginateGetParametersByPath} from '@aws-sdk/client-ssm'
-import {beforeAll, describe, expect, inject, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {awsClientConfig, createClient} from '../../src/aws/clients.js'
 import {findTarget, loadEstate} from '../../src/estate/load.js'
 import {INTERFACE_ENDPOINT_SERVICES} from '../../src/stacks/endpoints.js'
 import {FLOW_LOG_FORMAT} from '../../src/stacks/security.js'
 import {BIN, runCli} from '../support/cli.js'
+import {type HoldingProxy, startHoldingProxy} from '../support/holding-proxy.js'
 import {motoEnv, writeMotoEstate} from '../support/moto-estate.js'
 
 /**
@@ -22,13 +23,25 @@ import {motoEnv, writeMotoEstate} from '../support/moto-estate.js'
  * - eks: moto's EKS drops the cluster's accessConfig and the node group's updateConfig, so every
  *   plan replaces the cluster. Its configuration is covered by the synthesized-JSON tests and
  *   terraform validate.
+ * Every call goes through a proxy that holds the first CreateDBParameterGroup until terraform,
+ * interrupted, gives up on it, and then lets moto carry it out: the call in flight at Ctrl-C is
+ * chosen, not left to timing (it was the parameter group by chance in one CI run, and nothing
+ * in another).
  */
 const work = mkdtempSync(path.join(os.tmpdir(), 'infra-provision-'))
 const estateFile = path.join(work, 'estate.yaml')
 let cliEnv: Record<string, string>
+let proxy: HoldingProxy
 
-beforeAll(() => {
-  writeMotoEstate(estateFile, inject('motoEndpoint'), {
+beforeAll(async () => {
+  const ca = readFileSync(inject('motoCaBundle'))
+  proxy = await startHoldingProxy({
+    target: inject('motoEndpoint'),
+    tls: {cert: ca, key: readFileSync(path.join(path.dirname(inject('motoCaBundle')), 'key.pem'))},
+    ca,
+    hold: (_request, body) => body.includes('Action=CreateDBParameterGroup'),
+  })
+  writeMotoEstate(estateFile, proxy.endpoint, {
     environments: {
       dev: {accountId: '111111111111', vpcCidr: '10.1.0.0/16', sizing: 'small', omitLayers: ['cloudtrail', 'eks']},
       prod: {accountId: '333333333333', vpcCidr: '10.3.0.0/16', sizing: 'ha'},
@@ -36,6 +49,8 @@ beforeAll(() => {
   })
   cliEnv = motoEnv(inject('motoCaBundle'), {INFRA_WORK_DIR: path.join(work, '.infra')})
 })
+
+afterAll(() => proxy?.close())
 
 const provisionArgs = ['provision', '--env', 'dev', '--estate', () => estateFile, '--timeout', '10'] as const
 const args = (...extra: string[]) => [...provisionArgs.map((arg) => (typeof arg === 'function' ? arg() : arg)), ...extra]
@@ -108,13 +123,22 @@ describe('infra provision --env dev against moto', () => {
     expect(parameters.Parameters ?? []).toEqual([])
   })
 
-  it('stops terraform on Ctrl-C mid-apply: exit 130, no process or lock left, state recorded', async () => {
+  it('stops terraform on Ctrl-C mid-apply: exit 130, no process or lock left, state recorded, the call in flight named', async () => {
     const {ec2} = await devClients()
-    // Mid-apply for certain: terraform has created the VPC, and has more to create.
+    // Mid-apply for certain: terraform has created the VPC, and the parameter group's create is in flight.
+    let held = false
+    void proxy.held.then(() => (held = true))
     const vpcCreated = async () => ((await ec2.send(new DescribeVpcsCommand({}))).Vpcs ?? []).some((vpc) => vpc.CidrBlock === '10.1.0.0/16')
-    const result = await interruptWhen(args('--yes'), /dev-estate: terraform apply/, vpcCreated)
-    expect(result.stderr).toMatch(/terraform apply in .*dev-estate was interrupted \(SIGINT\): terraform stopped after the calls in flight, recorded what it had changed in the state and released its lock/)
+    const result = await interruptWhen(args('--yes'), /dev-estate: terraform apply/, async () => held && (await vpcCreated()))
+    expect(result.stderr).toMatch(/terraform apply in .*dev-estate was interrupted \(SIGINT\): terraform stopped, recorded what it had finished in the state and released its lock; it cancelled \d+ calls? in flight that AWS may have carried out anyway \([^)]*aws_db_parameter_group\.\S+ create/)
+    expect(result.stderr).toMatch(/adopts \(imports\) what a cancelled create left in AWS/)
     expect([result.exitCode, result.signal]).toEqual([130, null])
+    // AWS (moto) carried out the cancelled create: the parameter group exists, the state does not know it.
+    expect(await proxy.carriedOut).toMatchObject({status: 200, body: expect.stringContaining('<DBParameterGroupName>acme-dev-postgres16</DBParameterGroupName>')})
+    const record = JSON.parse(readFileSync(path.join(work, '.infra', 'dev', 'interrupted', 'dev-estate.json'), 'utf8'))
+    // Which other creates were still in flight depends on timing (terraform's waiters after a VPC's
+    // CreateVpc, say); the held one always is.
+    expect(record).toEqual([{stack: 'dev-estate', interruptedAt: expect.any(String), inFlight: expect.arrayContaining([{address: expect.stringMatching(/^aws_db_parameter_group\./), action: 'create'}])}])
     expect(processesIn(work)).toEqual([])
     const {s3} = await devClients()
     const keys = ((await s3.send(new ListObjectsV2Command({Bucket: STATE_BUCKET}))).Contents ?? []).map((object) => object.Key)
@@ -138,6 +162,19 @@ describe('infra provision --env dev against moto', () => {
     // The interrupted apply recorded what it had created: only the rest is created now.
     expect(report.stacks[1].plan.create).toBeGreaterThan(0)
     expect(report.stacks[1].plan.create).toBeLessThan(report.stacks[1].resources.total)
+    // The parameter group whose create was cancelled but carried out is imported, not created
+    // again (which failed with DBParameterGroupAlreadyExists before adoption existed).
+    // Others in flight are imported too when AWS made them, or created when it had not; one AWS
+    // names is left to check by hand only when the plan still creates it.
+    const abandoned: any[] = report.stacks[1].abandoned
+    expect(abandoned).toContainEqual({address: expect.stringMatching(/^aws_db_parameter_group\./), outcome: 'import', id: 'acme-dev-postgres16', interruptedAt: expect.any(String)})
+    const changes = new Map(report.stacks[1].plan.changes.map((change: any) => [change.address, change]))
+    for (const entry of abandoned) {
+      if (entry.outcome === 'import') expect(changes.get(entry.address)).toMatchObject({importing: entry.id})
+      else expect(changes.get(entry.address)).toMatchObject({action: 'create'})
+    }
+    expect(report.stacks[1].plan.import).toBe(abandoned.filter((entry) => entry.outcome === 'import').length)
+    expect(existsSync(path.join(work, '.infra', 'dev', 'interrupted', 'dev-estate.json'))).toBe(false)
     // Resources terraform was creating when interrupted are tainted by terraform and replaced
     // now; nothing is deleted outright.
     expect(report.stacks[1].plan.delete).toBe(0)

@@ -7,7 +7,13 @@ const SIGNS = {create: '+', update: '~', replace: '-/+', delete: '-'} as const
 export function renderStackPlan(stack: StackReport): string {
   const plan = stack.plan
   if (!plan) return `${stack.name}: not planned`
-  const lines = [`${stack.name}: ${plan.create} to create, ${plan.update} to update, ${plan.replace} to replace, ${plan.delete} to destroy`]
+  const lines = [`${stack.name}: ${plan.create} to create, ${plan.update} to update, ${plan.replace} to replace, ${plan.delete} to destroy${plan.import ? `, ${plan.import} to import` : ''}`]
+  for (const entry of stack.abandoned ?? []) {
+    const when = `the apply interrupted at ${entry.interruptedAt}`
+    if (entry.outcome === 'import') lines.push(`  Adopted from ${when}: ${entry.address} exists in AWS as ${entry.id} and is imported, not created again`)
+    else if (entry.outcome === 'not-created') lines.push(`  Not made by ${when}: ${entry.address} is created`)
+    else lines.push(`  Check by hand: ${entry.address} was being created when ${when.replace('the apply interrupted', 'an apply was interrupted')}; AWS names it, so if AWS made it, it is a duplicate outside the state: find it by its tags and delete it`)
+  }
   const risky = plan.changes.filter((change) => change.action === 'replace' || change.action === 'delete')
   if (risky.length > 0) {
     lines.push('  Replaced or destroyed (data in these is lost):')
@@ -36,7 +42,7 @@ export function renderProvisionReport(report: ProvisionReport): string {
   const rows = report.stacks.map((stack) => [
     stack.name,
     stack.resources.total,
-    stack.plan ? `+${stack.plan.create} ~${stack.plan.update} -/+${stack.plan.replace} -${stack.plan.delete}` : undefined,
+    stack.plan ? `+${stack.plan.create} ~${stack.plan.update} -/+${stack.plan.replace} -${stack.plan.delete}${stack.plan.import ? ` import ${stack.plan.import}` : ''}` : undefined,
     stack.applied ? 'applied' : (stack.skipped ?? 'not applied'),
   ])
   const lines = [header, '', renderTable(['STACK', 'RESOURCES', 'PLAN', 'RESULT'], rows)]
