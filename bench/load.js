@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // One load run in a process of its own, so that no run inherits the load generator's heap or
 // timers from the one before. Reads {"url": ..., "seconds": 8, "connections": 32, "paths": [...]}
-// on stdin and prints {rps, p50, p99, errors}. With `paths`, each request takes the next one.
+// on stdin and prints {rps, p50, p99, errors, non2xx, timeouts}. With `paths`, each request takes the next one.
 import {readFileSync} from 'node:fs'
 
 import autocannon from 'autocannon'
@@ -14,4 +14,4 @@ const result = await autocannon({
   ...options,
   ...(paths ? {requests: [{setupRequest: (request) => ({...request, path: paths[next++ % paths.length]})}]} : {}),
 })
-process.stdout.write(JSON.stringify({rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx}))
+process.stdout.write(JSON.stringify({rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx, non2xx: result.non2xx, timeouts: result.timeouts}))

@@ -53,13 +53,15 @@ const loader = fileURLToPath(new URL('load.js', import.meta.url))
 
 const run = promisify(execFile)
 
-/** {rps, p50, p99, errors, ok}: the same connections and time for every target (split over several URLs when given). */
+/**
+ * {rps, p50, p99, errors, non2xx, timeouts, ok}: errors counts both kinds, kept apart so a failing
+ * server (non-2xx answers) is not mistaken for an overloaded box (requests timed out). The same connections and time for every target (split over several URLs when given). */
 async function load({url, method = 'GET', headers = {}, body}) {
   if (Array.isArray(url)) {
     // One load generator per replica, the connections shared out: what a load balancer does.
     const parts = await Promise.all(url.map((one) => loadOne({url: one, method, headers, body}, Math.round(connections / url.length))))
     const sum = (key) => parts.reduce((total, part) => total + part[key], 0)
-    return {rps: sum('rps'), p50: Math.max(...parts.map((p) => p.p50)), p99: Math.max(...parts.map((p) => p.p99)), errors: sum('errors'), ok: sum('ok')}
+    return {rps: sum('rps'), p50: Math.max(...parts.map((p) => p.p50)), p99: Math.max(...parts.map((p) => p.p99)), errors: sum('errors'), non2xx: sum('non2xx'), timeouts: sum('timeouts'), ok: sum('ok')}
   }
   return loadOne({url, method, headers, body}, connections)
 }
@@ -77,7 +79,7 @@ async function loadOne({url, method, headers, body}, connections) {
     const bad = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0)
     const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)
     const errors = bad + (socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0)
-    return {rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]), p50: ms(50), p99: ms(99), errors, ok: total - bad}
+    return {rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]), p50: ms(50), p99: ms(99), errors, non2xx: bad, timeouts: socket ? Number(socket[4]) : 0, ok: total - bad}
   }
   const result = JSON.parse(await new Promise((resolve, reject) => {
     const child = execFile(process.execPath, [loader], {encoding: 'utf8'}, (error, stdout) => (error ? reject(error) : resolve(stdout)))
@@ -223,7 +225,7 @@ else {
 rmSync(work, {recursive: true, force: true})
 
 // --- Report --------------------------------------------------------------------------------------
-const row = (name, r) => console.log(`${name.padEnd(44)} ${Math.round(r.rps).toString().padStart(7)} req/s  p50 ${String(r.p50).padStart(5)} ms  p99 ${String(r.p99).padStart(6)} ms  errors ${r.errors}`)
+const row = (name, r) => console.log(`${name.padEnd(44)} ${Math.round(r.rps).toString().padStart(7)} req/s  p50 ${String(r.p50).padStart(5)} ms  p99 ${String(r.p99).padStart(6)} ms  errors ${r.errors}${r.errors ? ` (non-2xx ${r.non2xx}, timed out ${r.timeouts}, other socket ${r.errors - r.non2xx - r.timeouts})` : ''}`)
 console.log(`${seconds} s each, ${connections} connections, ${os.cpus().length} cores, load: ${wrk ? 'wrk -t2' : 'autocannon (wrk not installed)'}; seed: ${seedFooting}`)
 console.log(`databases in ${path.dirname(work)}${onTmpfs ? ' (tmpfs: fsync costs nothing and nothing is durable; both stacks are measured on CPU alone)' : ' (every 2xx committed with fsync)'}`)
 const durable = onTmpfs ? '' : ' (durable)'
