@@ -576,6 +576,8 @@ export function findTarget(estate: Estate, name: string): EnvironmentSpec {
       `unknown environment "${name}" in ${estate.source}`,
       `use one of: ${known.join(', ')}`,
       'UNKNOWN_ENV',
+      // A flag value that names nothing is the command line's fault, as a bad choice is.
+      EXIT.usage,
     )
   }
   return target

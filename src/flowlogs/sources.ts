@@ -1,7 +1,7 @@
 import {readdirSync, statSync} from 'node:fs'
 import path from 'node:path'
 
-import {InfraError} from '../errors.js'
+import {EXIT, InfraError} from '../errors.js'
 
 /** Expands paths and globs (*, ?, **) into files, sorted; a pattern that matches nothing is an error. */
 export function expandFiles(patterns: string[], cwd = process.cwd()): string[] {
@@ -18,7 +18,7 @@ export function expandFiles(patterns: string[], cwd = process.cwd()): string[] {
     const matcher = globToRegExp(absolute)
     const before = files.size
     walk(root, (file) => matcher.test(file) && files.add(file))
-    if (files.size === before) throw new InfraError(`no file matches ${pattern}`, 'check the path; quote globs so the shell does not expand them', 'FILE_NOT_FOUND')
+    if (files.size === before) throw new InfraError(`no file matches ${pattern}`, 'check the path; quote globs so the shell does not expand them', 'FILE_NOT_FOUND', EXIT.usage)
   }
   return [...files].sort()
 }

@@ -3,7 +3,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import type {CloudWatchLogsClient} from '@aws-sdk/client-cloudwatch-logs'
 
-import {InfraError} from '../errors.js'
+import {EXIT, InfraError} from '../errors.js'
 import {type LogQuery, filterPattern, matches, parseLine} from './query.js'
 
 /** One log line as read back: when it was written, where from (log stream or file), the line itself. */
@@ -104,7 +104,8 @@ export async function readLocalFile(file: string, query: LogQuery, window: TimeW
   try {
     size = statSync(file).size
   } catch {
-    throw new InfraError(`log file ${file} cannot be read`, 'name the file the service writes (infra service start --log-file FILE)', 'LOG_FILE_UNREADABLE')
+    // The file named on the command line is bad input (usage); one gone while followed is a failure.
+    throw new InfraError(`log file ${file} cannot be read`, 'name the file the service writes (infra service start --log-file FILE)', 'LOG_FILE_UNREADABLE', offset === 0 ? EXIT.usage : EXIT.failure)
   }
   // A file truncated or replaced by a smaller one (log rotation) is read again from its start.
   if (size < offset) offset = 0

@@ -131,9 +131,10 @@ describe('infra audit flow-logs on local files', () => {
 
   it('says clearly what is wrong with its input', async () => {
     const none = await runCli(['audit', 'flow-logs', '--file', path.join(dir, 'nothing-*.gz')])
-    expect(none.exitCode).toBe(1)
+    expect(none.exitCode).toBe(2)
     expect(none.stderr).toContain('no file matches')
     const since = await runCli(['audit', 'flow-logs', '--file', path.join(dir, 'leaky', 'a.log'), '--since', '24h'])
+    expect(since.exitCode).toBe(2)
     expect(since.stderr).toContain('--since reads records from S3 and needs --env')
     const format = await runCli(['audit', 'flow-logs', '--file', path.join(dir, 'leaky', 'a.log'), '--log-format', '${version} ${bogus}'])
     expect(format.stderr).toContain('unknown flow log field: bogus')

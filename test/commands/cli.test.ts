@@ -95,7 +95,7 @@ describe('bad input: one line, the fix, a non-zero exit', () => {
 
   it('names the environments that exist for an unknown one', async () => {
     const result = await runCli(['provision', '--env', 'staging', '--dry-run'])
-    expect(result.exitCode).toBe(1)
+    expect(result.exitCode).toBe(2)
     expect(result.stderr.trim()).toBe(`Error: unknown environment "staging" in ${path.resolve('config/estate.yaml')}: use one of: dev, test, prod`)
   })
 

@@ -37,7 +37,7 @@ describe('infra jobs against a running service', () => {
     const described = JSON.parse((await runCli(['jobs', 'result', id, '--output', out, '--json'], {env})).stdout)
     expect(described).toEqual({jobId: id, output: out, bytes: 12, rows: null, sha256: expect.stringMatching(/^[0-9a-f]{64}$/)})
     const needsFile = await runCli(['jobs', 'result', id, '--json'], {env})
-    expect(needsFile.exitCode).toBe(1)
+    expect(needsFile.exitCode).toBe(2)
     expect(JSON.parse(needsFile.stdout).error).toMatchObject({code: 'MISSING_FLAG', message: '--json needs --output FILE'})
     const stdout = await runCli(['jobs', 'result', id], {env})
     expect(stdout.stdout).toBe('servers: 42')

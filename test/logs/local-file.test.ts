@@ -101,7 +101,7 @@ describe('infra logs on a local file of the service', () => {
   })
 
   it('says which file cannot be read', async () => {
-    await expect(readLocalFile('/nonexistent/service.log', {jobId: 'j'})).rejects.toMatchObject({code: 'LOG_FILE_UNREADABLE'})
+    await expect(readLocalFile('/nonexistent/service.log', {jobId: 'j'})).rejects.toMatchObject({code: 'LOG_FILE_UNREADABLE', exitCode: 2})
   })
 })
 

@@ -263,7 +263,7 @@ describe('infra onboard-client against moto', () => {
 
   it('without a terminal, a missing flag is an error naming it', async () => {
     const result = await onboard('--name', 'soylent', '--ou', 'Clients', '--yes')
-    expect(result.exitCode).toBe(1)
+    expect(result.exitCode).toBe(2)
     expect(result.stderr.trim()).toBe('Error: missing --email: pass --email (no terminal to ask on, or --yes was given)')
   })
 

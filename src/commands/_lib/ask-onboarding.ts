@@ -1,7 +1,7 @@
 import {cidrProblem, nextFreeBlock} from '../../estate/pool.js'
 import type {Estate, Sizing} from '../../estate/model.js'
 import {SIZINGS} from '../../estate/model.js'
-import {InfraError} from '../../errors.js'
+import {EXIT, InfraError} from '../../errors.js'
 import {CLIENT_NAME, EMAIL, type OnboardRequest} from '../../onboarding/onboard.js'
 import type {OrganizationalUnit} from '../../onboarding/organization.js'
 
@@ -39,7 +39,7 @@ export async function completeRequest(
   listUnits: () => Promise<OrganizationalUnit[]>,
 ): Promise<OnboardRequest> {
   const missing = (flag: string): never => {
-    throw new InfraError(`missing ${flag}`, `pass ${flag} (no terminal to ask on, or --yes was given)`, 'MISSING_FLAG')
+    throw new InfraError(`missing ${flag}`, `pass ${flag} (no terminal to ask on, or --yes was given)`, 'MISSING_FLAG', EXIT.usage)
   }
   const prompts = interactive ? await import('@inquirer/prompts') : undefined
   const name = given.name ?? (prompts ? await prompts.input({message: 'Client name:', validate: (v) => CLIENT_NAME.test(v.trim()) || '2-31 lowercase letters, digits or dashes, starting with a letter'}) : missing('--name'))

@@ -9,7 +9,7 @@ import {renderHtml} from '../../flowlogs/html.js'
 import {renderFlowAudit} from '../_lib/render-flow-audit.js'
 import {expandFiles, parseTime} from '../../flowlogs/sources.js'
 import {InfraCommand, awsFlags} from '../_lib/base-command.js'
-import {InfraError} from '../../errors.js'
+import {EXIT, InfraError} from '../../errors.js'
 
 /** passed 0, failed 1, unproven 3: a run that read nothing usable must not look like a pass to a script. */
 const EXIT_CODES = {passed: 0, failed: 1, unproven: 3} as const
@@ -49,7 +49,7 @@ Exit codes: 0 passed, 1 a critical finding or configuration gap, 3 unproven (no 
     const estate = this.loadEstate(flags.estate)
     const files = flags.file ? expandFiles(flags.file) : []
     const targets = flags.env ? flags.env.map((name) => findTarget(estate, name)) : files.length ? [] : allTargets(estate)
-    if (flags.since && targets.length === 0) throw new InfraError('--since reads records from S3 and needs --env', 'add --env NAME, or drop --since to read only --file', 'MISSING_FLAG')
+    if (flags.since && targets.length === 0) throw new InfraError('--since reads records from S3 and needs --env', 'add --env NAME, or drop --since to read only --file', 'MISSING_FLAG', EXIT.usage)
     const since = flags.since ? parseTime(flags.since, '--since') : undefined
     const until = flags.until ? parseTime(flags.until, '--until') : undefined
     if (since && until && since > until) throw new InfraError('--since is after --until', 'swap them', 'BAD_TIME')

@@ -4,7 +4,7 @@ import {Flags} from '@oclif/core'
 
 import {findTarget} from '../../estate/load.js'
 import {InfraCommand} from '../_lib/base-command.js'
-import {InfraError} from '../../errors.js'
+import {EXIT, InfraError} from '../../errors.js'
 import {auditEnvironment, auditFile, exceptionsFor} from '../../policy/audit-stacks.js'
 import type {AuditReport} from '../../policy/engine.js'
 import {renderAudit} from '../_lib/render-policy-audit.js'
@@ -43,7 +43,7 @@ export default class AuditStacks extends InfraCommand {
       reports = auditEnvironment(estate, findTarget(estate, flags.env), flags['work-dir'], {blockAt})
     } else {
       const files = flags.file ?? []
-      if (files.length === 0) throw new InfraError('nothing to audit', 'pass --env NAME or --file PATH', 'MISSING_FLAG')
+      if (files.length === 0) throw new InfraError('nothing to audit', 'pass --env NAME or --file PATH', 'MISSING_FLAG', EXIT.usage)
       reports = files.map((file) => auditFile(file, {blockAt, protected: flags.protected, exceptions: exceptionsFor(estate)}, flags.configuration))
     }
     const passed = reports.every((report) => report.passed)

@@ -6,7 +6,7 @@ import {JobsClient, type JobView} from '../../jobs/client.js'
 import {savedToken} from '../../jobs/credentials.js'
 import {serviceFlags} from '../../jobs/flags.js'
 import {ServiceCommand} from '../_lib/base-command.js'
-import {InfraError} from '../../errors.js'
+import {EXIT, InfraError} from '../../errors.js'
 
 export default class JobsTrigger extends ServiceCommand {
   static override summary = 'Queue a collection job; --wait follows it to the end.'
@@ -35,7 +35,7 @@ export default class JobsTrigger extends ServiceCommand {
         throw new InfraError(`--config-file ${flags['config-file']}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`, 'pass a JSON file with the source\'s config', 'BAD_CONFIG')
       }
     }
-    if (!raw) throw new InfraError('missing --config', 'pass --config \'{"table": "users"}\' or --config-file FILE', 'MISSING_FLAG')
+    if (!raw) throw new InfraError('missing --config', 'pass --config \'{"table": "users"}\' or --config-file FILE', 'MISSING_FLAG', EXIT.usage)
     let config: Record<string, unknown>
     try {
       config = JSON.parse(raw)
