@@ -100,7 +100,7 @@ const STOPS_AT: {example: RegExp; error: RegExp; usage?: true}[] = [
   {example: /^infra deploy service --env dev --image \S+$/, error: /refusing to deploy to dev without confirmation: no terminal/},
   {example: /^infra deploy service --env prod /, error: /prod has no \/infra\/prod\/waf\/web-acl-arn/},
   {example: /^infra doctor --for tunnel/, error: /not ready for tunnel: .*session-manager-plugin/},
-  {example: /^infra onboard-client$/, error: /missing --name: pass --name \(no terminal to ask on/},
+  {example: /^infra onboard-client$/, error: /missing --name: pass --name \(no terminal to ask on/, usage: true},
   // Resuming needs the journal of an onboarding that was interrupted; without one the rest is missing.
   {example: /^infra onboard-client --name globex --yes +# resume/, error: /missing --ou: pass --ou \(no terminal to ask on/, usage: true},
   {example: /^infra onboard-client (?!.*--dry-run)/, error: /Organizations|organization|management account|AWSOrganizationsNotInUse/},
