@@ -1,9 +1,14 @@
-import {readdirSync, statSync} from 'node:fs'
+import {type Dirent, readdirSync, statSync} from 'node:fs'
 import path from 'node:path'
 
 import {EXIT, InfraError} from '../errors.js'
 
-/** Expands paths and globs (*, ?, **) into files, sorted; a pattern that matches nothing is an error. */
+/**
+ * Expands paths and globs (*, ? within a folder name; ** for any depth) into files, sorted; a
+ * pattern that matches nothing is an error. Only the folders the pattern can reach are read, one
+ * segment at a time: `/var/log/flows/*.gz` lists one folder, not everything below it, and a
+ * pattern at the root does not walk the whole machine. Links that lead nowhere are skipped.
+ */
 export function expandFiles(patterns: string[], cwd = process.cwd()): string[] {
   const files = new Set<string>()
   for (const pattern of patterns) {
@@ -12,43 +17,62 @@ export function expandFiles(patterns: string[], cwd = process.cwd()): string[] {
       continue
     }
     const absolute = path.resolve(cwd, pattern)
-    const segments = absolute.split(path.sep)
+    const segments = absolute.split(path.sep).filter((segment) => segment.length > 0)
     const firstWild = segments.findIndex((segment) => /[*?]/.test(segment))
-    const root = segments.slice(0, firstWild).join(path.sep) || path.sep
-    const matcher = globToRegExp(absolute)
     const before = files.size
-    walk(root, (file) => matcher.test(file) && files.add(file))
+    expandSegments(path.join(path.parse(absolute).root, ...segments.slice(0, firstWild)), segments.slice(firstWild), (file) => files.add(file))
     if (files.size === before) throw new InfraError(`no file matches ${pattern}`, 'check the path; quote globs so the shell does not expand them', 'FILE_NOT_FOUND', EXIT.usage)
   }
   return [...files].sort()
 }
 
-function walk(dir: string, visit: (file: string) => void): void {
-  let entries
-  try {
-    entries = readdirSync(dir, {withFileTypes: true})
-  } catch {
+function expandSegments(dir: string, segments: string[], visit: (file: string) => void): void {
+  const [head, ...rest] = segments
+  if (head === '**') {
+    if (rest.length === 0) return walkFiles(dir, visit)
+    // Zero folders deep, then one more for each folder below (not through links: they can loop).
+    expandSegments(dir, rest, visit)
+    for (const entry of entriesOf(dir)) if (entry.isDirectory()) expandSegments(path.join(dir, entry.name), segments, visit)
     return
   }
-  for (const entry of entries) {
-    const full = path.join(dir, entry.name)
-    if (entry.isDirectory()) walk(full, visit)
-    else if (entry.isFile() || (entry.isSymbolicLink() && statSync(full).isFile())) visit(full)
+  const matcher = /[*?]/.test(head) ? segmentRegExp(head) : undefined
+  const names = matcher ? entriesOf(dir).map((entry) => entry.name).filter((name) => matcher.test(name)) : [head]
+  for (const name of names) {
+    const full = path.join(dir, name)
+    const kind = kindOf(full)
+    if (rest.length === 0 && kind === 'file') visit(full)
+    else if (rest.length > 0 && kind === 'dir') expandSegments(full, rest, visit)
   }
 }
 
-function globToRegExp(glob: string): RegExp {
-  let pattern = ''
-  for (let i = 0; i < glob.length; i++) {
-    const char = glob[i]
-    if (char === '*' && glob[i + 1] === '*') {
-      pattern += '.*'
-      i++
-      if (glob[i + 1] === '/') i++
-    } else if (char === '*') pattern += '[^/]*'
-    else if (char === '?') pattern += '[^/]'
-    else pattern += char.replace(/[.+^${}()|[\]\\]/g, '\\$&')
+function walkFiles(dir: string, visit: (file: string) => void): void {
+  for (const entry of entriesOf(dir)) {
+    const full = path.join(dir, entry.name)
+    if (entry.isDirectory()) walkFiles(full, visit)
+    else if (kindOf(full) === 'file') visit(full)
   }
+}
+
+function entriesOf(dir: string): Dirent[] {
+  try {
+    return readdirSync(dir, {withFileTypes: true})
+  } catch {
+    return []
+  }
+}
+
+/** What a path is, following links; a link to nothing is neither. */
+function kindOf(file: string): 'file' | 'dir' | undefined {
+  try {
+    const stat = statSync(file)
+    return stat.isFile() ? 'file' : stat.isDirectory() ? 'dir' : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function segmentRegExp(segment: string): RegExp {
+  const pattern = [...segment].map((char) => (char === '*' ? '.*' : char === '?' ? '.' : char.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('')
   return new RegExp(`^${pattern}$`)
 }
 
