@@ -28,6 +28,7 @@ Protected environments (prod) and every --destroy need the target's name typed t
     '<%= config.bin %> provision --clients all --parallel 4',
     '<%= config.bin %> provision --env prod --yes --confirm prod',
     '<%= config.bin %> provision --env dev --plan-only --plan-dir plan',
+    '<%= config.bin %> provision --env dev --adopt aws_db_parameter_group.database_parameters_58B6739C',
   ]
 
   static override flags = {
@@ -47,6 +48,7 @@ Protected environments (prod) and every --destroy need the target's name typed t
     'from-plan': Flags.string({description: 'apply the reviewed plans in this folder if they are still current; otherwise plan again and stop (PLAN_STALE)', exclusive: ['dry-run', 'destroy', 'clients'], helpGroup: 'REVIEW', helpValue: 'DIR'}),
     clients: Flags.string({description: 'provision clients instead of one target: all, a list (a,b) or a glob (eu-*); one summary, one question', exclusive: ['env', 'destroy'], helpGroup: 'FLEET'}),
     parallel: Flags.integer({description: 'with --clients, how many clients are planned and applied at a time (default 4)', min: 1, dependsOn: ['clients'], helpGroup: 'FLEET'}),
+    adopt: Flags.string({description: 'import this resource\'s existing AWS object (found by the name the configuration gives it) instead of creating it: what an apply interrupted on another machine left (repeatable)', multiple: true, exclusive: ['dry-run', 'destroy', 'from-plan', 'clients'], helpValue: 'ADDRESS', helpGroup: 'TERRAFORM'}),
   }
 
   async run(): Promise<ProvisionReport | FleetReport> {
@@ -95,6 +97,7 @@ Protected environments (prod) and every --destroy need the target's name typed t
       mode,
       planDir,
       fromPlan: flags['from-plan'],
+      adopt: flags.adopt,
       workDir: flags['work-dir'],
       validate: flags.validate,
       profile: flags.profile,
@@ -105,7 +108,7 @@ Protected environments (prod) and every --destroy need the target's name typed t
         if (!this.jsonEnabled()) this.log(renderStackPlan(stack))
         const verb = mode === 'destroy' ? 'destroy' : 'apply'
         const agreed = await confirmChange({
-          action: `${verb} ${stack.plan!.create + stack.plan!.update + stack.plan!.replace + stack.plan!.delete} changes to ${stack.name} in account ${env.accountId}`,
+          action: `${verb} ${stack.plan!.create + stack.plan!.update + stack.plan!.replace + stack.plan!.delete} changes${stack.plan!.import ? ` and ${stack.plan!.import} import${stack.plan!.import === 1 ? '' : 's'}` : ''} to ${stack.name} in account ${env.accountId}`,
           typeToConfirm: env.protected || mode === 'destroy' ? env.name : undefined,
           yes: flags.yes,
           confirmName: flags.confirm,

@@ -1,6 +1,7 @@
 import {existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
+import {EXIT, InfraError} from '../errors.js'
 import type {CallInFlight, ResourceChange} from '../terraform/runner.js'
 
 /**
@@ -14,7 +15,8 @@ import type {CallInFlight, ResourceChange} from '../terraform/runner.js'
 /** The record an interrupted apply leaves beside the stacks (per stack), until an apply succeeds. */
 export interface InterruptedApply {
   stack: string
-  interruptedAt: string
+  /** null for addresses named with --adopt. */
+  interruptedAt: string | null
   inFlight: CallInFlight[]
 }
 
@@ -25,8 +27,8 @@ export interface AbandonedCreate {
   outcome: 'import' | 'not-created' | 'check-by-hand'
   /** The id imported, for outcome import. */
   id?: string
-  /** The interrupted apply this comes from. */
-  interruptedAt: string
+  /** The interrupted apply this comes from; null when it was named with --adopt. */
+  interruptedAt: string | null
 }
 
 /**
@@ -128,4 +130,28 @@ export function settleAgainstPlan(abandoned: AbandonedCreate[], changes: Resourc
     if (entry.outcome === 'import') return change?.importing !== undefined
     return change?.action === 'create'
   })
+}
+
+/**
+ * The --adopt addresses, checked against the synthesized stacks before anything runs: each must be
+ * a resource of one of them, of a type found by its name, with that name written out. Returns the
+ * addresses by stack.
+ */
+export function adoptionsByStack(addresses: string[], stacks: {name: string; config: TerraformConfig}[]): Map<string, string[]> {
+  const byStack = new Map<string, string[]>()
+  for (const address of addresses) {
+    const dot = address.indexOf('.')
+    const type = address.slice(0, dot)
+    const owner = dot > 0 ? stacks.find((stack) => stack.config.resource?.[type]?.[address.slice(dot + 1)]) : undefined
+    if (!owner) {
+      throw new InfraError(`--adopt ${address}: no such resource in ${stacks.map((stack) => stack.name).join(' or ')}`, 'pass the address terraform named (as in "with aws_db_parameter_group.x," in its error)', 'ADOPT_UNKNOWN_ADDRESS', EXIT.usage)
+    }
+    const attribute = IMPORT_ID_ATTRIBUTE[type]
+    const id = attribute ? owner.config.resource![type][address.slice(dot + 1)][attribute] : undefined
+    if (typeof id !== 'string' || id.includes('${')) {
+      throw new InfraError(`--adopt ${address}: a ${type} is not found by a name the configuration gives it`, `import it by its AWS id: terraform import ${address} ID, in ${owner.name}'s stack folder`, 'ADOPT_NOT_BY_NAME', EXIT.usage)
+    }
+    byStack.set(owner.name, [...(byStack.get(owner.name) ?? []), address])
+  }
+  return byStack
 }

@@ -16,7 +16,7 @@ import {bootstrapLocalBackend, stateKey} from '../stacks/state.js'
 import type {CallInFlight, PlanSummary, Terraform} from '../terraform/runner.js'
 import {summarizePlan} from '../terraform/runner.js'
 import {type TerraformSettings, terraformFactory} from '../terraform/workspace.js'
-import {type AbandonedCreate, clearInterruptedApplies, planAdoption, readInterruptedApplies, recordInterruptedApply, settleAgainstPlan, writeAdoptionImports, ADOPTION_FILE} from './adoption.js'
+import {type AbandonedCreate, IMPORT_ID_ATTRIBUTE, adoptionsByStack, clearInterruptedApplies, planAdoption, readInterruptedApplies, recordInterruptedApply, settleAgainstPlan, writeAdoptionImports, ADOPTION_FILE} from './adoption.js'
 import {type BootstrapStateHome, locateBootstrapState} from './bootstrap-state.js'
 import {type Placeholder, provisionServiceManifests} from './service-manifests.js'
 
@@ -57,6 +57,8 @@ export interface ProvisionOptions {
   planDir?: string
   /** apply mode: the folder of reviewed plans to apply instead of planning anew. */
   fromPlan?: string
+  /** Resources whose existing AWS object is imported by name instead of created (--adopt). */
+  adopt?: string[]
 }
 
 export interface ResourceCount {
@@ -179,6 +181,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
   }
 
   const reviewed = options.fromPlan ? readReviewedPlans(options.fromPlan, env, synthesized) : undefined
+  const adoptions = adoptionsByStack(options.adopt ?? [], reports.map((stack) => ({name: stack.name, config: synthesized.get(stack.name)!.config})))
   if (options.planDir) mkdirSync(options.planDir, {recursive: true})
   const manifest: PlanManifest = {environment: env.name, accountId: env.accountId, createdAt: new Date().toISOString(), stacks: []}
   if (options.planDir || reviewed) report.planDir = path.resolve((options.planDir ?? options.fromPlan)!)
@@ -212,7 +215,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
         {
           title: `${stack.name}: terraform plan`,
           task: async () => {
-            hasChanges = mode === 'destroy' ? await terraform.plan(planFile, {destroy: true}) : await planAdopting(terraform, planFile, stack, synthesized.get(stack.name)!.config, envDir)
+            hasChanges = mode === 'destroy' ? await terraform.plan(planFile, {destroy: true}) : await planAdopting(terraform, planFile, stack, synthesized.get(stack.name)!.config, envDir, adoptions.get(stack.name) ?? [])
             const planJson = await terraform.showPlan(planFile)
             stack.plan = summarizePlan(planJson)
             if (stack.abandoned) stack.abandoned = settleAgainstPlan(stack.abandoned, stack.plan.changes)
@@ -410,6 +413,8 @@ async function applyPlan(terraform: Terraform, planFile: string, stack: StackRep
     if (error instanceof InfraError && error.code === 'TERRAFORM_INTERRUPTED') {
       recordInterruptedApply(envDir, stack.name, (error.details as {inFlight?: CallInFlight[]} | null)?.inFlight ?? [])
     }
+    const existing = error instanceof InfraError ? (error.details as {existsOutsideState?: string[]} | null)?.existsOutsideState : undefined
+    if (existing) throw existsOutsideState(error as InfraError, existing, stack, envDir)
     throw error
   } finally {
     // A saved plan is single-use; never leave one that could be applied later by mistake.
@@ -418,11 +423,26 @@ async function applyPlan(terraform: Terraform, planFile: string, stack: StackRep
 }
 
 /**
+ * An apply that failed because objects of these names already exist: AWS has them, the state does
+ * not (an apply interrupted on another machine, or made by hand). Adopting is offered for the ones
+ * found by name; which they are is the operator's call, so nothing is imported unasked.
+ */
+function existsOutsideState(error: InfraError, addresses: string[], stack: StackReport, envDir: string): InfraError {
+  const byName = addresses.filter((address) => IMPORT_ID_ATTRIBUTE[address.slice(0, address.indexOf('.'))])
+  const env = path.basename(envDir)
+  const fix = byName.length > 0
+    ? `if ${addresses.length === 1 ? 'it is' : 'they are'} this estate's (left by an apply interrupted elsewhere), adopt: infra provision --env ${env} ${byName.map((address) => `--adopt ${address}`).join(' ')}; if not, remove or rename ${addresses.length === 1 ? 'it' : 'them'} in AWS`
+    : `import ${addresses.length === 1 ? 'it' : 'them'} by AWS id with terraform import in ${stack.directory}, or remove ${addresses.length === 1 ? 'it' : 'them'} in AWS`
+  return new InfraError(`${addresses.join(', ')} already exist${addresses.length === 1 ? 's' : ''} in AWS but not in ${stack.name}'s state (${error.message})`, fix, 'EXISTS_OUTSIDE_STATE', 1, {addresses, stack: stack.name})
+}
+
+/**
  * Plans with import blocks for what an interrupted apply may have created, by name. An import
  * terraform finds nothing for was not created after all: it is dropped and the plan made again.
  */
-async function planAdopting(terraform: Terraform, planFile: string, stack: StackReport, config: TerraformConfig, envDir: string): Promise<boolean> {
+async function planAdopting(terraform: Terraform, planFile: string, stack: StackReport, config: TerraformConfig, envDir: string, adopt: string[]): Promise<boolean> {
   const records = readInterruptedApplies(envDir, stack.name)
+  if (adopt.length > 0) records.push({stack: stack.name, interruptedAt: null, inFlight: adopt.map((address) => ({address, action: 'create'}))})
   if (records.length === 0) return terraform.plan(planFile)
   const abandoned = planAdoption(config, records)
   stack.abandoned = abandoned

@@ -133,7 +133,8 @@ export class Terraform {
 
   private failure(step: string, output: string): InfraError {
     const said = firstError(output)
-    return new InfraError(`terraform ${step} failed in ${this.options.cwd}: ${said}`, likelyFix(said), `TERRAFORM_${step.toUpperCase().replace('-', '_')}_FAILED`)
+    const existing = step === 'apply' ? createdOutsideState(output) : []
+    return new InfraError(`terraform ${step} failed in ${this.options.cwd}: ${said}`, likelyFix(said), `TERRAFORM_${step.toUpperCase().replace('-', '_')}_FAILED`, 1, existing.length > 0 ? {existsOutsideState: existing} : null)
   }
 }
 
@@ -236,6 +237,22 @@ export function importsOfNothing(output: string): string[] {
   if (!/Cannot import non-existent remote object/.test(output)) return []
   const text = output.replace(/^[│╷╵]\s?/gm, '').replace(/\s+/g, ' ')
   return [...new Set([...text.matchAll(/import an existing object to "([^"]+)"/g)].map((match) => match[1]))]
+}
+
+/**
+ * The addresses terraform failed to create because an object of that name already exists in AWS
+ * (DBParameterGroupAlreadyExists, EntityAlreadyExists, BucketAlreadyOwnedByYou, ...): there, and
+ * not in the state.
+ */
+export function createdOutsideState(output: string): string[] {
+  const text = output.replace(/^[│╷╵]\s?/gm, '')
+  const addresses = new Set<string>()
+  for (const block of text.split(/^Error: /m).slice(1)) {
+    if (!/^creating /.test(block) || !/AlreadyExists|AlreadyOwnedByYou|already exists/i.test(block)) continue
+    const address = /^\s*with (\S+),$/m.exec(block)?.[1]
+    if (address) addresses.add(address)
+  }
+  return [...addresses]
 }
 
 /** Counts a `terraform show -json` plan's resource changes, with replacements apart from updates. */

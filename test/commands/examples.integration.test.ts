@@ -107,6 +107,7 @@ const STOPS_AT: {example: RegExp; error: RegExp; usage?: true}[] = [
   {example: /^infra offboard-client /, error: /no client "globex"/},
   {example: /^infra provision --clients /, error: /has no clients to provision/},
   {example: /^infra provision --env dev --plan-only/, error: /no AWS credentials found/},
+  {example: /^infra provision --env dev --adopt /, error: /no AWS credentials found/},
 ]
 
 beforeAll(async () => {

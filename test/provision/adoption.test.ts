@@ -4,7 +4,7 @@ import path from 'node:path'
 
 import {describe, expect, it} from 'vitest'
 
-import {ADOPTION_FILE, clearInterruptedApplies, planAdoption, readInterruptedApplies, recordInterruptedApply, settleAgainstPlan, writeAdoptionImports} from '../../src/provision/adoption.js'
+import {ADOPTION_FILE, adoptionsByStack, clearInterruptedApplies, planAdoption, readInterruptedApplies, recordInterruptedApply, settleAgainstPlan, writeAdoptionImports} from '../../src/provision/adoption.js'
 
 const config = {
   resource: {
@@ -69,6 +69,18 @@ describe('adopting what an interrupted apply created', () => {
       {address: 'aws_iam_role.r', type: 'aws_iam_role', action: 'create' as const},
     ]
     expect(settleAgainstPlan(abandoned, changes).map((entry) => entry.address)).toEqual(['aws_db_parameter_group.pg', 'aws_kms_key.k', 'aws_iam_role.r'])
+  })
+
+  it('takes --adopt addresses only for resources of the stacks that are found by a written name', () => {
+    const stacks = [{name: 'dev-state', config: {resource: {aws_s3_bucket: {state: {bucket: 'acme-dev-tfstate'}}}}}, {name: 'dev-estate', config}]
+    expect(adoptionsByStack(['aws_db_parameter_group.pg', 'aws_s3_bucket.state', 'aws_cloudwatch_log_group.flow'], stacks)).toEqual(new Map([
+      ['dev-estate', ['aws_db_parameter_group.pg', 'aws_cloudwatch_log_group.flow']],
+      ['dev-state', ['aws_s3_bucket.state']],
+    ]))
+    expect(() => adoptionsByStack(['aws_db_parameter_group.nope'], stacks)).toThrow(expect.objectContaining({code: 'ADOPT_UNKNOWN_ADDRESS', exitCode: 2, message: '--adopt aws_db_parameter_group.nope: no such resource in dev-state or dev-estate'}))
+    expect(() => adoptionsByStack(['nodot'], stacks)).toThrow(expect.objectContaining({code: 'ADOPT_UNKNOWN_ADDRESS'}))
+    expect(() => adoptionsByStack(['aws_vpc.main'], stacks)).toThrow(expect.objectContaining({code: 'ADOPT_NOT_BY_NAME', fix: expect.stringContaining('terraform import aws_vpc.main ID')}))
+    expect(() => adoptionsByStack(['aws_iam_role.computed'], stacks)).toThrow(expect.objectContaining({code: 'ADOPT_NOT_BY_NAME'}))
   })
 
   it('reads an unreadable record as none rather than failing the run', () => {

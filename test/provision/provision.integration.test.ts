@@ -1,7 +1,8 @@
-import {spawn} from 'node:child_process'
+import {execFile, spawn} from 'node:child_process'
 import {existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import {promisify} from 'node:util'
 
 import {DescribeFlowLogsCommand, DescribeInstancesCommand, DescribeSubnetsCommand, DescribeVpcEndpointsCommand, DescribeVpcsCommand, EC2Client} from '@aws-sdk/client-ec2'
 import {GetObjectCommand, ListObjectsV2Command, S3Client} from '@aws-sdk/client-s3'
@@ -68,6 +69,8 @@ async function devClients() {
     s3Plain: new S3Client({...config, requestHandler: undefined, endpoint: inject('motoPlainEndpoint'), forcePathStyle: true}),
   }
 }
+
+const execFileAsync = promisify(execFile)
 
 const STATE_BUCKET = 'acme-dev-tfstate-111111111111'
 
@@ -227,6 +230,31 @@ describe('infra provision --env dev against moto', () => {
       {name: 'dev-state', skipped: 'no-changes', changes: []},
       {name: 'dev-estate', skipped: 'no-changes', changes: []},
     ])
+  })
+
+  it('an object AWS has and the state lost: the apply fails naming --adopt, and --adopt imports it', async () => {
+    // As an apply interrupted on another machine leaves it: AWS has the parameter group, this state does not.
+    const stackDir = path.join(work, '.infra', 'dev', 'cdktf.out', 'stacks', 'dev-estate')
+    // Asynchronously: terraform's calls go through the proxy, which runs on this process's event loop.
+    const terraform = async (...tfArgs: string[]) => (await execFileAsync('terraform', tfArgs, {cwd: stackDir, env: {...process.env, ...cliEnv}, encoding: 'utf8'})).stdout
+    const address = (await terraform('state', 'list')).split('\n').find((line) => line.startsWith('aws_db_parameter_group.'))!
+    await terraform('state', 'rm', address)
+
+    const failed = await runCli(args('--yes', '--json'), {env: cliEnv, timeoutMs: 600_000})
+    expect(failed.exitCode).toBe(1)
+    expect(JSON.parse(failed.stdout).error).toMatchObject({
+      code: 'EXISTS_OUTSIDE_STATE',
+      message: expect.stringMatching(new RegExp(`^${address} already exists in AWS but not in dev-estate's state \\(terraform apply failed .*DBParameterGroupAlreadyExists`)),
+      fix: expect.stringContaining(`adopt: infra provision --env dev --adopt ${address};`),
+    })
+
+    const adopted = await runCli(args('--yes', '--json', '--adopt', address), {env: cliEnv, timeoutMs: 600_000})
+    const report = JSON.parse(adopted.stdout)
+    expect(report.error).toBeUndefined()
+    expect(adopted.exitCode).toBe(0)
+    expect(report.stacks[1].abandoned).toEqual([{address, outcome: 'import', id: 'acme-dev-postgres16', interruptedAt: null}])
+    expect(report.stacks[1].plan).toMatchObject({create: 0, delete: 0, replace: 0, import: 1})
+    expect((await terraform('state', 'list')).split('\n')).toContain(address)
   })
 
   it('finds the state in the bucket from a fresh work folder: nothing re-created, nothing planned', async () => {

@@ -7,7 +7,7 @@ import {describe, expect, it} from 'vitest'
 
 import {findTerraformBinary, writeCliConfig} from '../../src/terraform/binary.js'
 import {groupMembers, runInOwnGroup} from '../../src/terraform/process.js'
-import {Terraform, callsInFlight, firstError, importsOfNothing, likelyFix, summarizePlan} from '../../src/terraform/runner.js'
+import {Terraform, callsInFlight, createdOutsideState, firstError, importsOfNothing, likelyFix, summarizePlan} from '../../src/terraform/runner.js'
 import {orderByManifest} from '../../src/stacks/app.js'
 
 describe('summarizePlan', () => {
@@ -67,6 +67,16 @@ describe('what an interrupted apply left in flight', () => {
       {address: 'aws_kms_key.k', action: 'delete'},
     ])
     expect(callsInFlight('Apply complete! Resources: 0 added, 0 changed, 0 destroyed.')).toEqual([])
+  })
+
+  it('finds the creates that failed because AWS already has an object of that name', () => {
+    // Captured: terraform 1.11 creating a parameter group moto already had.
+    const output = readFileSync(path.join(FIXTURES, 'already-exists.apply.txt'), 'utf8')
+    expect(createdOutsideState(output)).toEqual(['aws_db_parameter_group.pg'])
+    // The same in the boxed form terraform draws on a terminal, with an IAM role's wording.
+    const boxed = '╷\n│ Error: creating IAM Role (acme-dev-nodes): operation error IAM: CreateRole, https response error StatusCode: 409, EntityAlreadyExists: Role with name acme-dev-nodes already exists.\n│\n│   with aws_iam_role.nodes,\n│   on cdk.tf.json line 9\n╵'
+    expect(createdOutsideState(boxed)).toEqual(['aws_iam_role.nodes'])
+    expect(createdOutsideState('Error: updating VPC: InvalidParameterValue: already exists\n\n  with aws_vpc.a,')).toEqual([])
   })
 
   it('finds the addresses whose import names nothing in terraform\'s plan error', () => {
