@@ -149,7 +149,7 @@ export function adoptionsByStack(addresses: string[], stacks: {name: string; con
     const attribute = IMPORT_ID_ATTRIBUTE[type]
     const id = attribute ? owner.config.resource![type][address.slice(dot + 1)][attribute] : undefined
     if (typeof id !== 'string' || id.includes('${')) {
-      throw new InfraError(`--adopt ${address}: a ${type} is not found by a name the configuration gives it`, `import it by its AWS id: terraform import ${address} ID, in ${owner.name}'s stack folder`, 'ADOPT_NOT_BY_NAME', EXIT.usage)
+      throw new InfraError(`--adopt ${address}: an ${type} is not found by a name the configuration gives it`, `import it by its AWS id: terraform import ${address} ID, in ${owner.name}'s stack folder`, 'ADOPT_NOT_BY_NAME', EXIT.usage)
     }
     byStack.set(owner.name, [...(byStack.get(owner.name) ?? []), address])
   }

@@ -272,7 +272,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
     }
     await runTasks(
       [
-        {title: `${stack.name}: terraform apply`, task: () => applyPlan(terraform, planFile, stack, envDir)},
+        {title: `${stack.name}: terraform apply`, task: () => applyPlan(terraform, planFile, stack, envDir, env.name)},
         ...(bootstrap?.home === 'new'
           ? [{title: `${stack.name}: move its state into ${env.stateBucket}`, task: () => bootstrap.migrate(terraform)}]
           : []),
@@ -353,7 +353,7 @@ async function applyReviewed(stack: StackReport, reviewed: Reviewed, terraform: 
     }
     await runTasks(
       [
-        {title: `${stack.name}: terraform apply (reviewed plan)`, task: () => applyPlan(terraform, planFile, stack, envDir)},
+        {title: `${stack.name}: terraform apply (reviewed plan)`, task: () => applyPlan(terraform, planFile, stack, envDir, options.env.name)},
         ...(bootstrap?.home === 'new' ? [{title: `${stack.name}: move its state into its bucket`, task: () => bootstrap.migrate(terraform)}] : []),
       ],
       options.renderer,
@@ -405,7 +405,7 @@ async function runTasks(tasks: ListrTask[], renderer: ProvisionOptions['renderer
  * Applies a saved plan. An interrupted apply records the creates it left in flight, for the next
  * plan to adopt; a successful one settles what earlier interruptions left.
  */
-async function applyPlan(terraform: Terraform, planFile: string, stack: StackReport, envDir: string): Promise<void> {
+async function applyPlan(terraform: Terraform, planFile: string, stack: StackReport, envDir: string, envName: string): Promise<void> {
   try {
     await terraform.apply(planFile)
     clearInterruptedApplies(envDir, stack.name, stack.directory)
@@ -414,7 +414,7 @@ async function applyPlan(terraform: Terraform, planFile: string, stack: StackRep
       recordInterruptedApply(envDir, stack.name, (error.details as {inFlight?: CallInFlight[]} | null)?.inFlight ?? [])
     }
     const existing = error instanceof InfraError ? (error.details as {existsOutsideState?: string[]} | null)?.existsOutsideState : undefined
-    if (existing) throw existsOutsideState(error as InfraError, existing, stack, envDir)
+    if (existing) throw existsOutsideState(error as InfraError, existing, stack, envName)
     throw error
   } finally {
     // A saved plan is single-use; never leave one that could be applied later by mistake.
@@ -427,9 +427,8 @@ async function applyPlan(terraform: Terraform, planFile: string, stack: StackRep
  * not (an apply interrupted on another machine, or made by hand). Adopting is offered for the ones
  * found by name; which they are is the operator's call, so nothing is imported unasked.
  */
-function existsOutsideState(error: InfraError, addresses: string[], stack: StackReport, envDir: string): InfraError {
+function existsOutsideState(error: InfraError, addresses: string[], stack: StackReport, env: string): InfraError {
   const byName = addresses.filter((address) => IMPORT_ID_ATTRIBUTE[address.slice(0, address.indexOf('.'))])
-  const env = path.basename(envDir)
   const fix = byName.length > 0
     ? `if ${addresses.length === 1 ? 'it is' : 'they are'} this estate's (left by an apply interrupted elsewhere), adopt: infra provision --env ${env} ${byName.map((address) => `--adopt ${address}`).join(' ')}; if not, remove or rename ${addresses.length === 1 ? 'it' : 'them'} in AWS`
     : `import ${addresses.length === 1 ? 'it' : 'them'} by AWS id with terraform import in ${stack.directory}, or remove ${addresses.length === 1 ? 'it' : 'them'} in AWS`

@@ -12,8 +12,8 @@ export function renderStackPlan(stack: StackReport): string {
     const when = entry.interruptedAt ? `the apply interrupted at ${entry.interruptedAt}` : '--adopt'
     if (entry.outcome === 'import') lines.push(`  Adopted from ${when}: ${entry.address} exists in AWS as ${entry.id} and is imported, not created again`)
     else if (entry.outcome === 'not-created') lines.push(entry.interruptedAt ? `  Not made by ${when}: ${entry.address} is created` : `  Nothing to adopt for --adopt: ${entry.address} does not exist in AWS and is created`)
-    else if (!entry.interruptedAt) continue
-    else lines.push(`  Check by hand: ${entry.address} was being created when ${when.replace('the apply interrupted', 'an apply was interrupted')}; AWS names it, so if AWS made it, it is a duplicate outside the state: find it by its tags and delete it`)
+    // check-by-hand comes only from an interruption: --adopt refuses what is not found by name.
+    else lines.push(`  Check by hand: ${entry.address} was being created when an apply was interrupted at ${entry.interruptedAt}; AWS names it, so if AWS made it, it is a duplicate outside the state: find it by its tags and delete it`)
   }
   const risky = plan.changes.filter((change) => change.action === 'replace' || change.action === 'delete')
   if (risky.length > 0) {
