@@ -100,7 +100,7 @@ A dropped tunnel (idle timeout, websocket closed, expired credentials, plugin cr
           localPort: eksTunnel.localPort,
           serverName: resolved.eks.host,
           certificateAuthority: resolved.eks.certificateAuthority,
-          exec: tokenCommand(resolved.eks.name, ctx.env.name, flags),
+          exec: tokenCommand(resolved.eks.name, ctx.env.name, estate.source, flags),
         })
         report.kubeconfig = {file, context}
         this.say(`kubeconfig ${file}: context ${context} -> https://127.0.0.1:${eksTunnel.localPort} (kubectl --context ${context} get nodes)`)
@@ -143,8 +143,12 @@ A dropped tunnel (idle timeout, websocket closed, expired credentials, plugin cr
   }
 }
 
-/** How kubectl gets a token: this very CLI, so no AWS CLI is needed. */
-function tokenCommand(cluster: string, envName: string, flags: {estate?: string; profile?: string; region?: string}) {
+/**
+ * How kubectl gets a token: this very CLI, so no AWS CLI is needed. The estate file this run
+ * used is named by its absolute path whatever chose it (--estate, INFRA_ESTATE, ./infra.estate.yaml,
+ * the default): kubectl runs from any folder, with any environment.
+ */
+function tokenCommand(cluster: string, envName: string, estateFile: string, flags: {profile?: string; region?: string}) {
   let command = 'infra'
   try {
     if (process.argv[1]) command = realpathSync(process.argv[1])
@@ -152,7 +156,7 @@ function tokenCommand(cluster: string, envName: string, flags: {estate?: string;
     // keep "infra" from PATH
   }
   const args = ['eks', 'token', '--cluster', cluster, '--env', envName]
-  if (flags.estate) args.push('--estate', realpathSync(flags.estate))
+  args.push('--estate', realpathSync(estateFile))
   if (flags.region) args.push('--region', flags.region)
   return {command, args, env: flags.profile ? [{name: 'AWS_PROFILE', value: flags.profile}] : undefined}
 }
