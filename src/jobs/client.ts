@@ -3,7 +3,7 @@ import {createWriteStream, renameSync, rmSync} from 'node:fs'
 import {Readable, Transform} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
-import {InfraError} from '../errors.js'
+import {EXIT, InfraError} from '../errors.js'
 
 export interface JobView {
   job_id: string
@@ -125,16 +125,33 @@ export class JobsClient {
     return {bytes, sha256, rows: expected.rows}
   }
 
-  /** Polls until the job ends; calls back on each change of progress. */
-  async wait(id: string, onUpdate: (job: JobView) => void, pollMs = 500): Promise<JobView> {
+  /**
+   * Polls until the job ends; calls back on each change of progress. When `stop` aborts (a stop
+   * signal) it stops waiting, not the job, which goes on in the service.
+   */
+  async wait(id: string, onUpdate: (job: JobView) => void, pollMs = 500, stop?: AbortSignal): Promise<JobView> {
     let last = ''
     for (;;) {
+      if (stop?.aborted) throw stoppedWaiting(id, stop)
       const job = await this.status(id)
       const key = `${job.status}:${job.progress}:${job.attempts}`
       if (key !== last) onUpdate(job)
       last = key
       if (['succeeded', 'failed', 'cancelled'].includes(job.status)) return job
-      await new Promise((resolve) => setTimeout(resolve, pollMs))
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, pollMs)
+        function done() {
+          clearTimeout(timer)
+          stop?.removeEventListener('abort', done)
+          resolve()
+        }
+        stop?.addEventListener('abort', done, {once: true})
+      })
     }
   }
+}
+
+function stoppedWaiting(id: string, stop: AbortSignal): InfraError {
+  const signal = typeof stop.reason === 'string' ? ` (${stop.reason})` : ''
+  return new InfraError(`stopped waiting for job ${id}${signal}; the job goes on in the service`, `follow it with: infra jobs status ${id}`, 'INTERRUPTED', EXIT.interrupted)
 }

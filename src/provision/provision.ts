@@ -410,7 +410,8 @@ async function applyPlan(terraform: Terraform, planFile: string, stack: StackRep
     await terraform.apply(planFile)
     clearInterruptedApplies(envDir, stack.name, stack.directory)
   } catch (error) {
-    if (error instanceof InfraError && error.code === 'TERRAFORM_INTERRUPTED') {
+    // Interrupted by a signal or stopped on --timeout: the creates it cancelled are recorded for adoption.
+    if (error instanceof InfraError && (error.code === 'TERRAFORM_INTERRUPTED' || error.code === 'TERRAFORM_TIMEOUT')) {
       recordInterruptedApply(envDir, stack.name, (error.details as {inFlight?: CallInFlight[]} | null)?.inFlight ?? [])
     }
     const existing = error instanceof InfraError ? (error.details as {existsOutsideState?: string[]} | null)?.existsOutsideState : undefined

@@ -213,3 +213,27 @@ describe('infra service start', () => {
     expect(stderr).toContain(`warning: no live API token: every request will be refused; create one with \`infra service token create --name NAME --data-dir ${dataDir}\``)
   })
 })
+
+describe('infra jobs trigger --wait, stopped', () => {
+  // A job that never ends: the service's answers while it runs (the shapes of src/jobs/client.ts).
+  // What is under test is the waiting CLI, so the service is reduced to its two answers.
+  it.each(['SIGHUP', 'SIGTERM'] as const)('on %s stops waiting (not the job), says how to follow it, exit 130', async (signal) => {
+    let polls = 0
+    const server = http.createServer((request, response) => {
+      response.writeHead(request.method === 'POST' ? 201 : 200, {'content-type': 'application/json'})
+      if (request.method === 'POST') return response.end(JSON.stringify({job_id: 'job-forever', status: 'queued', created: true}))
+      polls++
+      response.end(JSON.stringify({id: 'job-forever', status: 'running', progress: 0.5, attempts: 1, max_attempts: 3, error: null}))
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const child = execa('node', [BIN, 'jobs', 'trigger', '--source-type', 'file', '--config', '{"path": "x"}', '--wait', '--json'], {env: {INFRA_SERVICE_URL: url, INFRA_SERVICE_TOKEN: 'tok'}, reject: false})
+    const deadline = Date.now() + 30_000
+    while (polls < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+    child.kill(signal)
+    const result = await child
+    server.close()
+    expect([result.exitCode, result.signal]).toEqual([130, undefined])
+    expect(JSON.parse(result.stdout).error).toMatchObject({code: 'INTERRUPTED', message: `stopped waiting for job job-forever (${signal}); the job goes on in the service`, fix: 'follow it with: infra jobs status job-forever'})
+  })
+})

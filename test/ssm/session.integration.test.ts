@@ -181,8 +181,9 @@ describe('infra session: the session-manager-plugin contract of the AWS CLI', ()
     expect(started()).toEqual([])
   })
 
-  it('on SIGINT (no terminal) ends the plugin group and the session in AWS, leaving no process behind', async () => {
-    const child = execa('node', [BIN, 'session', 'bastion', '--env', 'ops', '--estate', estateFile, '--reason', 'sigint', '--command', 'sleep 60'], {
+  // SIGHUP: the operator's terminal closed or the SSH connection to the jump box dropped.
+  it.each(['SIGINT', 'SIGHUP'] as const)('on %s (no terminal) ends the plugin group and the session in AWS, leaving no process behind', async (signal) => {
+    const child = execa('node', [BIN, 'session', 'bastion', '--env', 'ops', '--estate', estateFile, '--reason', signal, '--command', 'sleep 60'], {
       reject: false,
       env: {CI: '', ...baseEnv()},
       stdin: 'ignore',
@@ -193,7 +194,7 @@ describe('infra session: the session-manager-plugin contract of the AWS CLI', ()
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
     const [run] = pluginRuns()
-    child.kill('SIGINT')
+    child.kill(signal)
     const result = await child
     expect(result.exitCode).toBe(130)
     expect(terminated()).toEqual([run.sessionId])

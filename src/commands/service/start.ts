@@ -8,6 +8,7 @@ import pino from 'pino'
 import {ServiceCommand} from '../_lib/base-command.js'
 import {InfraError} from '../../errors.js'
 import {startService} from '../../service/server.js'
+import {onStopSignal} from '../../signals.js'
 
 export default class ServiceStart extends ServiceCommand {
   static override summary = 'Run the collection service: SQLite in the data folder, or one of several replicas on PostgreSQL (--database-url).'
@@ -104,8 +105,14 @@ export default class ServiceStart extends ServiceCommand {
       service.app.log.info({signal}, 'stopping: no new work; running jobs finish or go back to the queue')
       service.stop().then(() => process.exit(0), () => process.exit(1))
     }
-    process.once('SIGTERM', () => shutdown('SIGTERM'))
-    process.once('SIGINT', () => shutdown('SIGINT'))
+    // The first stop signal (SIGTERM from Kubernetes, Ctrl-C, SIGHUP from a closed terminal) drains;
+    // a second one ends it at once.
+    let stopping = false
+    onStopSignal((signal) => {
+      if (stopping) process.exit(130)
+      stopping = true
+      shutdown(signal)
+    })
     await new Promise(() => {})
   }
 }

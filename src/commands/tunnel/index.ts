@@ -28,7 +28,7 @@ export default class Tunnel extends InfraCommand {
   static override description = `Each tunnel is a Session Manager session (AWS-StartPortForwardingSessionToRemoteHost) through the bastion, with a session-manager-plugin process of its own. With no --local-port a free port is chosen and printed.
 db: the database from /infra/<env>/database/endpoint; --psql starts psql through it with an RDS IAM authentication token.
 eks: the private EKS API; a kubeconfig context infra-<env> is written (server https://127.0.0.1:PORT, tls-server-name the cluster's host, the cluster's CA) whose credentials come from "infra eks token".
-A dropped tunnel (idle timeout, websocket closed, expired credentials, plugin crash) is re-established on the same port with backoff, and you are told. Ctrl-C or SIGTERM terminates every session in AWS and ends every plugin.`
+A dropped tunnel (idle timeout, websocket closed, expired credentials, plugin crash) is re-established on the same port with backoff, and you are told. Ctrl-C, SIGTERM or SIGHUP terminates every session in AWS and ends every plugin.`
 
   static override examples = [
     '<%= config.bin %> tunnel db --env prod --reason "INC-123: slow queries"',
