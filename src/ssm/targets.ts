@@ -81,7 +81,15 @@ export async function describeEks(ctx: SsmContext, clusterName?: string): Promis
   const name = clusterName ?? (await readDiscoveryParameter(ctx.ssm, ctx.env.name, 'eksClusterName'))
   if (!name) throw missing(ctx.env.name, 'eks/cluster-name', 'eks')
   const eks = new EKSClient(await awsClientConfig(ctx.access))
-  const {cluster} = await eks.send(new DescribeClusterCommand({name}))
+  const {cluster} = await eks.send(new DescribeClusterCommand({name})).catch((error: {name?: string}) => {
+    // EKS: ResourceNotFoundException "No cluster found for name: X." (a stale name in the parameter).
+    if (error?.name !== 'ResourceNotFoundException') throw error
+    throw new InfraError(
+      `EKS has no cluster ${name} in ${ctx.env.name} (${ctx.env.accountId}, ${ctx.region})${clusterName ? '' : `, the name /infra/${ctx.env.name}/eks/cluster-name gives`}`,
+      `provision the eks layer again (infra provision --env ${ctx.env.name}), which publishes the cluster's name; or check --region`,
+      'EKS_CLUSTER_NOT_FOUND',
+    )
+  })
   if (!cluster?.endpoint || !cluster.certificateAuthority?.data) {
     throw new InfraError(`EKS cluster ${name} has no endpoint or certificate yet (status ${cluster?.status ?? 'unknown'})`, 'wait until it is ACTIVE, then run again', 'EKS_NOT_READY')
   }
