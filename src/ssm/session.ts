@@ -39,7 +39,7 @@ export async function planSession(
   const request: StartSessionRequest = {Target: target.instanceId, Reason: reason}
   let document = SHELL_DOCUMENT
   if (options.command !== undefined) {
-    if (!options.command.trim()) throw new InfraError('--command is empty', 'give the command to run, e.g. --command "systemctl status amazon-ssm-agent"', 'BAD_FLAG')
+    if (!options.command.trim()) throw new InfraError('--command is empty', 'give the command to run, e.g. --command "systemctl status amazon-ssm-agent"', 'BAD_FLAG', EXIT.usage)
     document = options.tty ? INTERACTIVE_COMMAND_DOCUMENT : NON_INTERACTIVE_COMMAND_DOCUMENT
     request.DocumentName = document
     // Without a terminal the agent is asked to report the command's status (see command-status.ts).

@@ -9,7 +9,7 @@ import {DEFAULT_DB_NAME, DEFAULT_DB_USER, runPsql} from '../../ssm/psql.js'
 import {checkReason} from '../../ssm/session.js'
 import {checkTunnelArguments, resolveTunnels} from '../../ssm/targets.js'
 import {type TunnelEvent, type TunnelState, PORT_FORWARD_DOCUMENT, TunnelSet, portForwardRequest} from '../../ssm/tunnel.js'
-import {InfraError} from '../../errors.js'
+import {EXIT, InfraError} from '../../errors.js'
 import {InfraCommand} from '../_lib/base-command.js'
 import {SESSION_PURPOSE, commandSsmContext, sessionFlags, sessionReason, stopSignal, targetPicker} from '../_lib/ssm.js'
 
@@ -62,7 +62,7 @@ A dropped tunnel (idle timeout, websocket closed, expired credentials, plugin cr
   async run(): Promise<TunnelReport> {
     const {argv, flags} = await this.parse(Tunnel)
     const names = argv as string[]
-    if (flags.psql && !names.includes('db')) throw new InfraError('--psql needs the db tunnel', 'run: infra tunnel db --psql --env ...', 'BAD_FLAG')
+    if (flags.psql && !names.includes('db')) throw new InfraError('--psql needs the db tunnel', 'run: infra tunnel db --psql --env ...', 'BAD_FLAG', EXIT.usage)
     checkTunnelArguments(names, flags.to ?? [], flags['local-port'] ?? [])
     const interactive = this.interactive()
     const reason = checkReason(await sessionReason(flags.reason, interactive))
