@@ -152,6 +152,12 @@ function isAwsServiceError(error: unknown): error is AwsServiceError {
  */
 const AWS_REFUSALS: {code: string; test: RegExp; what: string; fix: string; exit?: number}[] = [
   {
+    code: 'AWS_NO_ORGANIZATION',
+    test: /^AWSOrganizationsNotInUseException$/,
+    what: 'the account infra acts as is not in an AWS Organization',
+    fix: 'use the credentials of the organization\'s management account (--profile), whose id the estate names',
+  },
+  {
     code: 'AWS_CREDENTIALS_EXPIRED',
     test: /^(ExpiredToken(Exception)?|RequestExpired|InvalidClientTokenId|UnrecognizedClientException|InvalidSignatureException|SignatureDoesNotMatch)$/,
     what: 'AWS did not accept the credentials',
@@ -159,7 +165,7 @@ const AWS_REFUSALS: {code: string; test: RegExp; what: string; fix: string; exit
   },
   {
     code: 'AWS_ACCESS_DENIED',
-    test: /^(AccessDenied(Exception)?|UnauthorizedOperation|AuthorizationError|AuthorizationErrorException|NotAuthorized(Exception)?|Forbidden|ForbiddenException|UnauthorizedException|AWSOrganizationsNotInUseException)$/,
+    test: /^(AccessDenied(Exception)?|UnauthorizedOperation|AuthorizationError|AuthorizationErrorException|NotAuthorized(Exception)?|Forbidden|ForbiddenException|UnauthorizedException)$/,
     what: 'AWS denied the call',
     fix: 'the identity infra acts as (the role it assumes in the target account, or your own for the management account) needs the permission AWS names; an SCP or a permission boundary may deny it too',
   },
