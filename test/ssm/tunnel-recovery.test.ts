@@ -104,7 +104,7 @@ function tunnelSet(api: SessionApi, credentials: () => {expiration?: Date}, extr
     onEvent: (event) => events.push(event),
     ...extra,
   })
-  const next = async (type: TunnelEvent['type'], count = 1, timeoutMs = 20_000) => {
+  const next = async (type: TunnelEvent['type'], count = 1, timeoutMs = 20_000): Promise<TunnelEvent & {detail?: string}> => {
     const deadline = Date.now() + timeoutMs
     while (events.filter((e) => e.type === type).length < count) {
       if (Date.now() > deadline) throw new Error(`no ${type}: ${JSON.stringify(events)}`)
