@@ -32,7 +32,7 @@ export default class JobsTrigger extends ServiceCommand {
       try {
         raw = readFileSync(flags['config-file'], 'utf8')
       } catch (error) {
-        throw new InfraError(`--config-file ${flags['config-file']}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`, 'pass a JSON file with the source\'s config', 'BAD_CONFIG')
+        throw new InfraError(`--config-file ${flags['config-file']}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`, 'pass a JSON file with the source\'s config', 'BAD_CONFIG', EXIT.usage)
       }
     }
     if (!raw) throw new InfraError('missing --config', 'pass --config \'{"table": "users"}\' or --config-file FILE', 'MISSING_FLAG', EXIT.usage)
@@ -40,7 +40,7 @@ export default class JobsTrigger extends ServiceCommand {
     try {
       config = JSON.parse(raw)
     } catch (error) {
-      throw new InfraError(`--config is not JSON: ${(error as Error).message}`, 'quote it for your shell, e.g. --config \'{"table": "users"}\'', 'BAD_CONFIG')
+      throw new InfraError(`--config is not JSON: ${(error as Error).message}`, 'quote it for your shell, e.g. --config \'{"table": "users"}\'', 'BAD_CONFIG', EXIT.usage)
     }
     const client = new JobsClient(flags.endpoint, flags.token || savedToken(flags.endpoint))
     const queued = await client.trigger(flags['source-type'], config, flags['idempotency-key'])
