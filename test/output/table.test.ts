@@ -42,7 +42,7 @@ describe('tables for people and for pipes', () => {
 
   it('shortens identifiers in the middle and prose at the end', () => {
     expect(shorten('arn:aws:iam::111111111111:role/OrganizationAccountAccessRole', 20)).toBe('arn:aws:i…AccessRole')
-    expect(shorten('Buckets refuse plain HTTP', 12)).toBe('Buckets…')
+    expect(shorten('Buckets refuse plain HTTP', 12)).toBe('Buckets ref…')
   })
 
   it('follows NO_COLOR, FORCE_COLOR, TERM=dumb and the terminal', () => {
