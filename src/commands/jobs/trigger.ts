@@ -6,6 +6,7 @@ import {JobsClient, type JobView} from '../../jobs/client.js'
 import {savedToken} from '../../jobs/credentials.js'
 import {serviceFlags} from '../../jobs/flags.js'
 import {ServiceCommand} from '../_lib/base-command.js'
+import {followJob} from '../_lib/follow-job.js'
 import {EXIT, InfraError} from '../../errors.js'
 
 export default class JobsTrigger extends ServiceCommand {
@@ -46,9 +47,7 @@ export default class JobsTrigger extends ServiceCommand {
     const queued = await client.trigger(flags['source-type'], config, flags['idempotency-key'])
     if (!this.jsonEnabled()) this.log(`${queued.created ? 'Queued' : 'Already queued (same idempotency key)'}: ${queued.job_id}`)
     if (!flags.wait) return queued
-    const job = await client.wait(queued.job_id, (update) => {
-      if (!this.jsonEnabled()) this.log(`${update.status.padEnd(9)} ${(update.progress * 100).toFixed(0).padStart(3)}%  attempt ${update.attempts}/${update.max_attempts}${update.error ? `  (${update.error})` : ''}`)
-    })
+    const job = await followJob(client, queued.job_id, this.jsonEnabled() ? undefined : (line) => this.log(line))
     if (job.status !== 'succeeded') process.exitCode = 1
     return {...queued, job}
   }
