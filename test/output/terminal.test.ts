@@ -68,3 +68,28 @@ describe('output at a terminal', () => {
     expect(screen).toMatch(/\btest\b.*222222222222|222222222222.*\btest\b/s)
   })
 })
+
+describe('log lines at a terminal', () => {
+  it('logs --file shows readable lines at a terminal and JSON when piped', async () => {
+    const {mkdtempSync, writeFileSync} = await import('node:fs')
+    const os = await import('node:os')
+    const path = await import('node:path')
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'infra-log-lines-')), 'service.log')
+    const job = '0b7c2f7e-1111-4222-8333-444455556666'
+    writeFileSync(
+      file,
+      [
+        {level: 30, time: Date.UTC(2026, 11, 7, 9, 30, 0), pid: 7, hostname: 'pod-a', jobId: job, attempt: 1, msg: 'job claimed'},
+        {level: 50, time: Date.UTC(2026, 11, 7, 9, 30, 2), pid: 7, hostname: 'pod-a', jobId: job, err: 'source timed out', msg: 'job failed'},
+      ]
+        .map((line) => JSON.stringify(line))
+        .join('\n') + '\n',
+    )
+    const shown = stripAnsi((await inTerminal(['logs', '--file', file, '--job', job])).output)
+    expect(shown).toMatch(/INFO.*job claimed/)
+    expect(shown).toMatch(/ERROR.*job failed/)
+    expect(shown).not.toContain('"level":30')
+    const piped = await runCli(['logs', '--file', file, '--job', job])
+    expect(piped.stdout.trim().split('\n').map((line) => JSON.parse(line).msg)).toEqual(['job claimed', 'job failed'])
+  })
+})
