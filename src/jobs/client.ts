@@ -3,7 +3,7 @@ import {createWriteStream, renameSync, rmSync} from 'node:fs'
 import {Readable, Transform} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
-import {EXIT, InfraError} from '../errors.js'
+import {InfraError} from '../errors.js'
 
 export interface JobView {
   job_id: string
@@ -125,14 +125,11 @@ export class JobsClient {
     return {bytes, sha256, rows: expected.rows}
   }
 
-  /**
-   * Polls until the job ends; calls back on each change of progress. When `stop` aborts (a stop
-   * signal) it stops waiting, not the job, which goes on in the service.
-   */
-  async wait(id: string, onUpdate: (job: JobView) => void, pollMs = 500, stop?: AbortSignal): Promise<JobView> {
+  /** Polls until the job ends; calls back on each change of progress. */
+  /** Follows a job to its end; `signal` stops following (the job runs on), returning undefined. */
+  async wait(id: string, onUpdate: (job: JobView) => void, pollMs = 500, signal?: AbortSignal): Promise<JobView | undefined> {
     let last = ''
-    for (;;) {
-      if (stop?.aborted) throw stoppedWaiting(id, stop)
+    while (!signal?.aborted) {
       const job = await this.status(id)
       const key = `${job.status}:${job.progress}:${job.attempts}`
       if (key !== last) onUpdate(job)
@@ -142,16 +139,12 @@ export class JobsClient {
         const timer = setTimeout(done, pollMs)
         function done() {
           clearTimeout(timer)
-          stop?.removeEventListener('abort', done)
+          signal?.removeEventListener('abort', done)
           resolve()
         }
-        stop?.addEventListener('abort', done, {once: true})
+        signal?.addEventListener('abort', done, {once: true})
       })
     }
+    return undefined
   }
-}
-
-function stoppedWaiting(id: string, stop: AbortSignal): InfraError {
-  const signal = typeof stop.reason === 'string' ? ` (${stop.reason})` : ''
-  return new InfraError(`stopped waiting for job ${id}${signal}; the job goes on in the service`, `follow it with: infra jobs status ${id}`, 'INTERRUPTED', EXIT.interrupted)
 }
