@@ -88,10 +88,18 @@ export interface JobStore {
   list(query: ListQuery): Promise<{jobs: Job[]; nextCursor: string | null}>
   /** Atomically takes up to `limit` of the oldest runnable jobs and leases them. */
   claim(leaseMs: number, limit?: number, now?: Date): Promise<Job[]>
+  /**
+   * The writes below are fenced by the attempt this store claimed: once the job's lease ran out and
+   * it was claimed again (by this store or another), the earlier attempt's writes match nothing.
+   */
   extendLease(id: string, leaseMs: number): Promise<void>
   progress(id: string, progress: number): Promise<void>
-  succeed(id: string, result: JobResultMeta): Promise<void>
-  /** Fails for good (permanent errors, attempts used up), or requeues after backoffMs. */
+  /** True when recorded; false when the job is no longer this attempt's (its result must be dropped). */
+  succeed(id: string, result: JobResultMeta): Promise<boolean>
+  /**
+   * Fails for good (permanent errors, attempts used up), or requeues after backoffMs. A stale
+   * attempt changes nothing and gets the job's state as it stands.
+   */
   fail(id: string, error: string, backoffMs: number, permanent?: boolean): Promise<JobState>
   /** Queued jobs end at once; running ones are flagged and end when their worker sees it. */
   cancel(id: string): Promise<Job | undefined>

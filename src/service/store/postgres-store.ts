@@ -276,7 +276,7 @@ export class PostgresJobStore implements JobStore {
     await this.query('jobs-progress', `UPDATE jobs SET progress = $2, updated_at = ${clock('NULL')} WHERE id = $1 AND status = 'running' AND ($3::int IS NULL OR attempts = $3)`, [id, Math.max(0, Math.min(1, progress)), this.fence(id)])
   }
 
-  async succeed(id: string, result: JobResultMeta): Promise<void> {
+  async succeed(id: string, result: JobResultMeta): Promise<boolean> {
     const fence = this.fence(id)
     const {rowCount} = await this.query(
       'jobs-succeed',
@@ -285,6 +285,7 @@ export class PostgresJobStore implements JobStore {
       [id, JSON.stringify(result), fence],
     )
     this.release(id, rowCount)
+    return (rowCount ?? 0) > 0
   }
 
   /** The job is no longer ours once a fenced write ended it; a write that matched nothing keeps the fence. */

@@ -1,9 +1,14 @@
 import {randomUUID} from 'node:crypto'
+import {existsSync, mkdtempSync, readFileSync} from 'node:fs'
+import http from 'node:http'
+import os from 'node:os'
+import path from 'node:path'
 
 import {afterEach, describe, expect, it} from 'vitest'
 
 import type {JobStore, NewJob, Token} from '../../../src/service/store/job-store.js'
 import {newJobId} from '../../../src/service/store/job-id.js'
+import {type AttemptFinished, WorkerPool} from '../../../src/service/workers.js'
 
 /**
  * What every job store must do alike: the same cases run against SQLite and PostgreSQL.
@@ -204,6 +209,85 @@ export function jobStoreContract(name: string, open: () => Promise<StoreUnderTes
       expect(await store.get(b.id)).toMatchObject({status: 'queued', attempts: 0})
       await store.requeue([])
       expect((await store.claim(60_000, 2)).map((j) => j.id)).toEqual([a.id, b.id])
+    })
+
+    it('fences a stale attempt: once its lease was taken over, its heartbeat, progress, success, failure, cancel and requeue change nothing', async () => {
+      const {store: stale, another} = await fresh()
+      const {job: created} = await stale.create(job({maxAttempts: 3}))
+      expect((await stale.claim(5_000, 1)).map((j) => j.attempts)).toEqual([1])
+      // Its lease ran out (a stalled worker); another store requeues the job and claims attempt 2.
+      const live = await another()
+      expect(await live.recoverExpired(later(10_000))).toBe(1)
+      expect((await live.claim(60_000, 1)).map((j) => [j.id, j.attempts])).toEqual([[created.id, 2]])
+      await stale.extendLease(created.id, 600_000)
+      await stale.progress(created.id, 0.9)
+      expect(await stale.succeed(created.id, {...result, path: 'stale'})).toBe(false)
+      expect(await live.get(created.id)).toMatchObject({status: 'running', attempts: 2, progress: 0, result: null})
+      expect(Date.parse((await live.get(created.id))!.leaseUntil!)).toBeLessThan(Date.now() + 120_000)
+      // A stale failure neither requeues the live attempt nor ends it; it is told how the job stands.
+      expect(await stale.fail(created.id, 'late', 0)).toBe('running')
+      await stale.markCancelled(created.id)
+      await stale.requeue([created.id])
+      expect(await live.get(created.id)).toMatchObject({status: 'running', attempts: 2, error: null})
+      expect(await live.succeed(created.id, {...result, path: 'live'})).toBe(true)
+      // After the success, the stale attempt's failure cannot turn it back to queued.
+      expect(await stale.fail(created.id, 'late again', 0, false)).toBe('succeeded')
+      expect(await stale.fail(created.id, 'late again', 0, true)).toBe('succeeded')
+      expect(await stale.get(created.id)).toMatchObject({status: 'succeeded', attempts: 2, error: null, result: {path: 'live'}})
+      expect((await stale.countsByState()).queued).toBe(0)
+    })
+
+    it('stops an attempt whose lease was taken over before the next one runs, and keeps the result per attempt', async () => {
+      const {store, another} = await fresh()
+      const requests: {attempt: number; arrived: number; closed?: number; respond: (body: string) => void}[] = []
+      const server = http.createServer((request, response) => {
+        const entry = {attempt: requests.length + 1, arrived: performance.now(), closed: undefined as number | undefined, respond: (body: string) => response.end(body)}
+        requests.push(entry)
+        request.socket.once('close', () => (entry.closed = performance.now()))
+      })
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      const resultsDir = mkdtempSync(path.join(os.tmpdir(), 'infra-attempts-'))
+      const pool = new WorkerPool(store, {
+        concurrency: 2,
+        jobTimeoutMs: 30_000,
+        leaseMs: 30_000,
+        pollMs: 50,
+        backoffBaseMs: 10,
+        resultsDir,
+        settings: {fileRoot: os.tmpdir(), connections: {}, allowPrivateHttp: true, httpTimeoutMs: 30_000, maxResultBytes: 1000, maxRows: 10},
+      })
+      const finished: AttemptFinished[] = []
+      pool.onAttemptFinished((event) => finished.push(event))
+      const {job: created} = await store.create(job({sourceType: 'http', config: {url: `http://127.0.0.1:${(server.address() as {port: number}).port}/`}, maxAttempts: 3}))
+      try {
+        await pool.start()
+        const until = async (check: () => boolean | Promise<boolean>) => {
+          const deadline = Date.now() + 10_000
+          while (!(await check())) {
+            if (Date.now() > deadline) throw new Error('timed out')
+            await new Promise((resolve) => setTimeout(resolve, 10))
+          }
+        }
+        await until(() => requests.length === 1)
+        // As after a stall past the lease: the job is requeued, and this very pool claims it again.
+        const other = await another()
+        expect(await other.recoverExpired(later(3_600_000))).toBe(1)
+        await until(() => requests.length === 2 && requests[0].closed !== undefined)
+        // The first attempt was stopped when the second was claimed, not at a later heartbeat.
+        expect(requests[0].closed! - requests[1].arrived).toBeLessThan(200)
+        expect(finished.map((event) => [event.job.attempts, event.state])).toEqual([[1, 'lease_lost']])
+        requests[1].respond('fresh')
+        await until(async () => (await other.get(created.id))?.status === 'succeeded')
+        const done = (await other.get(created.id))!
+        expect(done).toMatchObject({attempts: 2, result: {bytes: 5}})
+        expect(done.result!.path).toBe(path.join(resultsDir, `${created.id}.2.out`))
+        expect(readFileSync(done.result!.path, 'utf8')).toBe('fresh')
+        expect(existsSync(path.join(resultsDir, `${created.id}.1.out`))).toBe(false)
+      } finally {
+        await pool.stop(0)
+        server.closeAllConnections()
+        server.close()
+      }
     })
 
     it('keeps tokens: scopes, lookup by hash, revocation by id or name (once), seen by another store', async () => {
