@@ -31,7 +31,7 @@ export default class ServiceStart extends ServiceCommand {
     'auth-failure-limit': Flags.integer({description: 'requests without a valid token per second per client address (bursts of ten times that), then 429', default: 2, min: 1}),
     'max-result-bytes': Flags.integer({description: 'ceiling of one result\'s size; a job may only ask for less', default: 100 * 1024 * 1024, min: 1}),
     'max-rows': Flags.integer({description: 'ceiling of rows (database) and objects (s3) per result; a job may only ask for less', default: 1_000_000, min: 1}),
-    'http-timeout': Flags.integer({description: 'seconds one http source request may take', default: 30, min: 1}),
+    'http-timeout': Flags.integer({description: 'deadline in seconds for one http source request as a whole (redirects and every byte of the body), not an idle timeout', default: 30, min: 1}),
     'lease-seconds': Flags.integer({description: 'how long a running job stays claimed without a heartbeat; after a crash it is requeued then', default: 15, min: 1, hidden: true}),
     'max-attempts': Flags.integer({description: 'attempts per job before it fails', default: 3, min: 1, max: 10}),
     'file-root': Flags.string({description: 'folder the file source may read', env: 'INFRA_SERVICE_FILE_ROOT'}),

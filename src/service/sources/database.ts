@@ -67,7 +67,13 @@ export const databaseSource: Source = {
   async run(config, ctx, settings) {
     const name = String(config.connection ?? 'default')
     if (!Object.hasOwn(settings.connections, name)) throw new PermanentJobError(`config.connection "${name}" is not configured on the server`)
-    const db = new Database(settings.connections[name], {readonly: true, fileMustExist: true})
+    let db: Database.Database
+    try {
+      db = new Database(settings.connections[name], {readonly: true, fileMustExist: true})
+    } catch (error) {
+      // A missing file or one that is not a database stays so on every retry.
+      throw new PermanentJobError(`config.connection "${name}" cannot be opened: ${(error as Error).message}`)
+    }
     try {
       const table = String(config.table)
       const known = db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?").get(table)
