@@ -11,7 +11,7 @@ import {SOURCES} from './sources/index.js'
 import type {SourceSettings} from './sources/source.js'
 import {newJobId} from './store/job-id.js'
 import type {ResultStore} from './results.js'
-import {JOB_STATES, type Job, type JobStore, type Scope, TERMINAL, type Token} from './store/job-store.js'
+import {JOB_STATES, type Job, type JobStore, QueueFullError, type Scope, TERMINAL, type Token} from './store/job-store.js'
 import {TokenVerifier, hasScope, mayAccess, wellFormed} from './tokens.js'
 import {type ServiceTracing, TRACEPARENT_KEY} from './tracing.js'
 import type {WorkerPool} from './workers.js'
@@ -23,6 +23,8 @@ export interface AppOptions {
   /** Where results are read from (default: the local file the job's result names). */
   results?: ResultStore
   maxAttempts: number
+  /** Queued jobs one token may have at once; past it a trigger answers 429 (unlimited when absent). */
+  maxQueuedPerToken?: number
   /** Requests per second per token, with bursts of twice that. */
   rateLimitPerSecond: number
   /**
@@ -372,14 +374,24 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       if (problem) throw new HttpError(400, 'VALIDATION', problem, problem.split(' ')[0])
       const key = request.headers['idempotency-key'] as string | undefined
       const traceparent = options.tracing?.traceparentOf(request)
-      const {job, created} = await store.create({
-        id: newJobId(),
-        sourceType: body.source_type,
-        config: traceparent ? {...body.config, [TRACEPARENT_KEY]: traceparent} : body.config,
-        maxAttempts: body.max_attempts ?? options.maxAttempts,
-        idempotencyKey: key,
-        tokenId: request.token!.id,
-      })
+      let accepted
+      try {
+        accepted = await store.create({
+          id: newJobId(),
+          sourceType: body.source_type,
+          config: traceparent ? {...body.config, [TRACEPARENT_KEY]: traceparent} : body.config,
+          maxAttempts: body.max_attempts ?? options.maxAttempts,
+          idempotencyKey: key,
+          tokenId: request.token!.id,
+          maxQueuedPerToken: options.maxQueuedPerToken,
+        })
+      } catch (error) {
+        if (!(error instanceof QueueFullError)) throw error
+        // Room comes back as the token's jobs start; one token cannot queue without limit.
+        reply.header('retry-after', '10')
+        throw new HttpError(429, 'QUEUE_FULL', error.message)
+      }
+      const {job, created} = accepted
       if (created) workers.wake()
       return reply.status(202).header('location', `/api/v1/jobs/status/${job.id}`).send({job_id: job.id, status: job.status, created})
     },

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3'
 
 import {InfraError} from '../../errors.js'
 
-import {type Job, type JobResultMeta, type JobState, type JobStore, JOB_STATES, type ListQuery, type NewJob, type Scope, type Token} from './job-store.js'
+import {type Job, type JobResultMeta, type JobState, type JobStore, JOB_STATES, type ListQuery, type NewJob, type PurgedJob, QueueFullError, type Scope, type Token, interleave} from './job-store.js'
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (
@@ -42,6 +42,12 @@ CREATE TABLE IF NOT EXISTS tokens (
   scopes TEXT NOT NULL DEFAULT 'jobs:write jobs:read'
 );
 CREATE INDEX IF NOT EXISTS jobs_owner ON jobs(token_id, created_at, id);
+-- Fair claims: the tokens with queued jobs (a skip scan) and each one's oldest; the queue quota.
+CREATE INDEX IF NOT EXISTS jobs_fair ON jobs(status, token_id, created_at, id);
+-- Retention: ended jobs by when they ended.
+CREATE INDEX IF NOT EXISTS jobs_finished ON jobs(finished_at) WHERE finished_at IS NOT NULL;
+-- When each token was last served by a claim (a counter): the next claim starts with the oldest turn.
+CREATE TABLE IF NOT EXISTS token_turns (token_id TEXT PRIMARY KEY, turn INTEGER NOT NULL);
 `
 
 /**
@@ -224,7 +230,7 @@ export class SqliteJobStore implements JobStore {
    * The group commits, made once: better-sqlite3's transaction() builds four wrapper functions
    * each time it is called, which cost about as much as a small batch's inserts (profiled).
    */
-  private readonly commitJobs: Database.Transaction<(batch: {job: NewJob}[], now: string) => {job: Job; created: boolean}[]>
+  private readonly commitJobs: Database.Transaction<(batch: {job: NewJob}[], now: string) => ({job: Job; created: boolean} | {refused: QueueFullError})[]>
   private readonly commitWorkerWrites: Database.Transaction<(batch: {write: () => unknown}[]) => unknown[]>
   /** The lock file, when this store owns its database (the service's store does). */
   private readonly ownerLock?: {lock: string; nonce: string}
@@ -269,7 +275,19 @@ export class SqliteJobStore implements JobStore {
       // A claim picks the oldest runnable jobs, then takes them, in one write transaction (taken
       // at BEGIN): no other writer comes between. Two statements cost a third less than one
       // UPDATE ... WHERE id IN (SELECT ...) (measured).
-      runnable: workerDb.prepare(`SELECT id FROM jobs WHERE status = 'queued' AND run_after <= ? ORDER BY created_at, id LIMIT ?`).pluck(),
+      // The tokens with queued jobs, one index probe each (a loose index scan), the one served
+      // longest ago first; then each token's oldest runnable jobs.
+      owners: workerDb.prepare(`WITH RECURSIVE owners(token_id) AS (
+          SELECT MIN(token_id) FROM jobs WHERE status = 'queued'
+          UNION ALL
+          SELECT (SELECT MIN(token_id) FROM jobs WHERE status = 'queued' AND token_id > owners.token_id) FROM owners WHERE owners.token_id IS NOT NULL)
+        SELECT o.token_id FROM owners o LEFT JOIN token_turns t ON t.token_id = o.token_id WHERE o.token_id IS NOT NULL ORDER BY COALESCE(t.turn, 0), o.token_id`).pluck(),
+      runnable: workerDb.prepare(`SELECT id FROM jobs WHERE status = 'queued' AND token_id = ? AND run_after <= ? ORDER BY created_at, id LIMIT ?`).pluck(),
+      served: workerDb.prepare(`INSERT INTO token_turns (token_id, turn) VALUES (?, (SELECT COALESCE(MAX(turn), 0) + 1 FROM token_turns))
+        ON CONFLICT (token_id) DO UPDATE SET turn = excluded.turn`),
+      queuedOf: db.prepare(`SELECT COUNT(*) FROM jobs WHERE status = 'queued' AND token_id = ?`).pluck(),
+      ended: workerDb.prepare(`SELECT id, result FROM jobs WHERE finished_at < ? AND status IN ('succeeded', 'failed', 'cancelled') ORDER BY finished_at LIMIT ?`),
+      purge: workerDb.prepare('DELETE FROM jobs WHERE id = ?'),
       take: workerDb.prepare(`UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = ?, started_at = COALESCE(started_at, ?), updated_at = ?
         WHERE id = ? AND status = 'queued' RETURNING ${JOB_COLUMNS}`).raw(),
       // Every write a worker makes is fenced by its attempt (@fence null: a store that did not claim
@@ -306,6 +324,10 @@ export class SqliteJobStore implements JobStore {
           const existing = this.statements.byIdempotency.get(job.tokenId, job.idempotencyKey) as JobRow | undefined
           if (existing) return {job: toJob(existing), created: false}
         }
+        // Counted inside the write transaction: exact, even for a batch of one token's jobs.
+        if (job.maxQueuedPerToken !== undefined && (this.statements.queuedOf.get(job.tokenId) as number) >= job.maxQueuedPerToken) {
+          return {refused: new QueueFullError(job.tokenId, job.maxQueuedPerToken)}
+        }
         this.statements.insert.run(job.id, job.sourceType, JSON.stringify(job.config), job.maxAttempts, now, now, now, job.tokenId, job.idempotencyKey ?? null)
         return {job: newJob(job, now), created: true}
       }),
@@ -329,7 +351,11 @@ export class SqliteJobStore implements JobStore {
     this.pending = []
     try {
       const results = this.commitJobs.immediate(batch, iso())
-      batch.forEach((entry, index) => entry.resolve(results[index]))
+      batch.forEach((entry, index) => {
+        const result = results[index]
+        if ('refused' in result) entry.reject(result.refused)
+        else entry.resolve(result)
+      })
     } catch (error) {
       for (const entry of batch) entry.reject(error)
     }
@@ -421,7 +447,16 @@ export class SqliteJobStore implements JobStore {
     const at = iso(now)
     const lease = iso(new Date(now.getTime() + leaseMs))
     return this.workerWrite(() => {
-      const jobs = (this.statements.runnable.all(at, limit) as string[]).flatMap((id) => {
+      // At most `limit` tokens can be served this round: stop looking once that many have jobs.
+      const perToken: {tokenId: string; ids: string[]}[] = []
+      for (const tokenId of this.statements.owners.all() as string[]) {
+        const ids = this.statements.runnable.all(tokenId, at, limit) as string[]
+        if (ids.length) perToken.push({tokenId, ids})
+        if (perToken.length >= limit) break
+      }
+      const picked = interleave(perToken.map((entry) => entry.ids), limit)
+      for (const {tokenId, ids} of perToken) if (picked.includes(ids[0])) this.statements.served.run(tokenId)
+      const jobs = picked.flatMap((id) => {
         this.forget(id)
         const row = this.statements.take.get(lease, at, at, id) as JobRow | undefined
         return row ? [toJob(row)] : []
@@ -502,6 +537,16 @@ export class SqliteJobStore implements JobStore {
         const fence = this.fence(id)
         this.held.delete(id)
         this.statements.requeueHeld.run({id, now, fence})
+      }),
+    )
+  }
+
+  purgeFinished(before: Date, limit: number): Promise<PurgedJob[]> {
+    return this.workerWrite(() =>
+      (this.statements.ended.all(iso(before), limit) as {id: string; result: string | null}[]).map(({id, result}) => {
+        this.forget(id)
+        this.statements.purge.run(id)
+        return {id, resultPath: result ? (JSON.parse(result) as JobResultMeta).path : null}
       }),
     )
   }
