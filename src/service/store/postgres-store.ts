@@ -271,6 +271,11 @@ export class PostgresJobStore implements JobStore {
             SELECT (SELECT min(token_id) FROM jobs WHERE status = 'queued' AND token_id > owners.token_id) FROM owners WHERE owners.token_id IS NOT NULL)
           SELECT o.token_id FROM owners o LEFT JOIN token_turns t ON t.token_id = o.token_id WHERE o.token_id IS NOT NULL ORDER BY COALESCE(t.turn, 0), o.token_id`,
       })
+      if (owners.rows.length === 0) {
+        await client.query('COMMIT')
+        client.release()
+        return []
+      }
       // Each token's oldest runnable jobs; replicas claiming at once skip each other's locked rows.
       const candidates = await client.query<{ord: string; id: string}>({
         name: 'jobs-candidates',
