@@ -42,7 +42,7 @@ export function resolveEstatePath(flag?: string, cwd = process.cwd(), env = proc
         EXIT.usage,
       )
     }
-    if (statSync(absolute).isDirectory()) throw new InfraError(`estate file ${absolute} is a folder`, 'pass the estate file inside it, e.g. --estate infra.estate.yaml', 'ESTATE_IS_FOLDER', EXIT.usage)
+    if (statSync(absolute).isDirectory()) throw new InfraError(`${absolute} is a folder, not a file`, 'pass the estate file inside it, e.g. --estate infra.estate.yaml', 'ESTATE_IS_FOLDER', EXIT.usage)
     return absolute
   }
   const local = LOCAL_ESTATE_FILES.map((name) => path.join(cwd, name)).find((file) => existsSync(file))
