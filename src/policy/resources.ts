@@ -12,13 +12,26 @@ export interface AuditResource {
   constructPath?: string
 }
 
-export type AuditInputKind = 'synthesized' | 'plan'
+/** synthesized: our stacks' JSON as it is; configuration: any Terraform configuration, evaluated; plan: terraform show -json. */
+export type AuditInputKind = 'synthesized' | 'configuration' | 'plan'
+
+/** An attribute whose value cannot be known without a plan (a data source, a variable with no value). */
+export interface NotEvaluatedAttribute {
+  address: string
+  attribute: string
+  reason: string
+}
 
 export interface AuditInput {
   kind: AuditInputKind
   source: string
   resources: AuditResource[]
+  /** What the audit could not evaluate; the rules saw those attributes as unset. */
+  notEvaluated?: NotEvaluatedAttribute[]
 }
+
+/** Whether a parsed JSON document is a `terraform show -json` plan rather than configuration. */
+export const isPlanDocument = (doc: unknown): boolean => typeof doc === 'object' && doc !== null && ('planned_values' in doc || 'resource_changes' in doc)
 
 /**
  * Reads a synthesized cdk.tf.json / any Terraform JSON configuration, or a `terraform show -json`
@@ -27,7 +40,7 @@ export interface AuditInput {
  */
 export function resourcesFromJson(document: unknown, source: string, configuration?: AuditResource[]): AuditInput {
   const doc = document as Record<string, any>
-  if (doc && typeof doc === 'object' && ('planned_values' in doc || 'resource_changes' in doc)) {
+  if (isPlanDocument(doc)) {
     return {kind: 'plan', source, resources: fromPlan(doc, configuration)}
   }
   if (doc && typeof doc === 'object' && ('resource' in doc || 'terraform' in doc || 'provider' in doc)) {
@@ -92,16 +105,17 @@ const isExpression = (value: unknown): boolean =>
   typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).every((key) => key === 'constant_value' || key === 'references')
 
 /** What an expression or nested block says before apply: its constant, else "${reference}". */
-function expressionValue(expression: any): unknown {
-  if (Array.isArray(expression)) return expression.map((block) => expressionValue(block))
+function expressionValue(expression: any, modulePrefix = ''): unknown {
+  if (Array.isArray(expression)) return expression.map((block) => expressionValue(block, modulePrefix))
   if (typeof expression !== 'object' || expression === null) return undefined
   if (isExpression(expression)) {
     if ('constant_value' in expression) return expression.constant_value
     const reference = (expression.references as string[] | undefined)?.find((ref) => /^[a-z0-9_]+\.[^.]+\.[a-z_]+$/.test(ref))
-    return reference ? `\${${reference}}` : undefined
+    // References inside a module are relative to it; the audit addresses are absolute.
+    return reference ? `\${${modulePrefix}${reference}}` : undefined
   }
   // A nested block: each of its attributes is an expression or a block in turn.
-  return Object.fromEntries(Object.entries(expression).map(([key, value]) => [key, expressionValue(value)]).filter(([, value]) => value !== undefined))
+  return Object.fromEntries(Object.entries(expression).map(([key, value]) => [key, expressionValue(value, modulePrefix)]).filter(([, value]) => value !== undefined))
 }
 
 /** address -> the attribute values each resource's configuration states, per module. */
@@ -111,7 +125,7 @@ function configurationValues(module: Record<string, any> | undefined, prefix = '
   for (const resource of module.resources ?? []) {
     const attributes: Record<string, unknown> = {}
     for (const [attribute, expression] of Object.entries<any>(resource.expressions ?? {})) {
-      const value = expressionValue(expression)
+      const value = expressionValue(expression, prefix)
       if (value !== undefined) attributes[attribute] = value
     }
     map.set(`${prefix}${resource.address}`, attributes)

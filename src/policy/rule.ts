@@ -38,7 +38,9 @@ export const list = <T = any>(value: unknown): T[] => (Array.isArray(value) ? va
 /** Whether a value (a reference string or a known id/name) points at the target resource. */
 export function refersTo(value: unknown, target: AuditResource): boolean {
   if (typeof value !== 'string') return list(value).some((item) => typeof item === 'string' && refersTo(item, target))
-  if (value.includes(`\${${target.type}.${target.name}.`) || value.includes(`\${${target.address}.`)) return true
+  // type.name alone names a root-module resource; inside a module only the full address does.
+  const rootAddress = target.address.replace(/\[[^\]]*\]/g, '') === `${target.type}.${target.name}`
+  if ((rootAddress && value.includes(`\${${target.type}.${target.name}.`)) || value.includes(`\${${target.address}.`)) return true
   const known = [target.values.id, target.values.bucket, target.values.name, target.values.arn].filter((v) => typeof v === 'string' && !v.includes('${'))
   return known.includes(value)
 }

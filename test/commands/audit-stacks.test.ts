@@ -34,8 +34,8 @@ describe('infra audit stacks', () => {
     const result = await runCli(['audit', 'stacks', '--file', bad, '--json'])
     expect(result.exitCode).toBe(1)
     const body = JSON.parse(result.stdout)
-    expect(Object.keys(body)).toEqual(['passed', 'reports'])
-    expect(Object.keys(body.reports[0])).toEqual(['source', 'kind', 'resources', 'rules', 'findings', 'summary', 'failOn', 'passed'])
+    expect(Object.keys(body)).toEqual(['passed', 'proven', 'reports'])
+    expect(Object.keys(body.reports[0])).toEqual(['source', 'kind', 'resources', 'rules', 'findings', 'summary', 'failOn', 'passed', 'notEvaluated'])
     expect(Object.keys(body.reports[0].findings[0])).toEqual(['rule', 'checkov', 'title', 'severity', 'address', 'resourceType', 'constructPath', 'message', 'fix', 'status', 'exception'])
   })
 
