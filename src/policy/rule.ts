@@ -22,6 +22,10 @@ export interface Rule {
   id: string
   /** The equivalent checkov check, where one exists. */
   checkov?: string
+  /** Where the rule deliberately fails more than the checkov check it names, and why (`audit rules` says it). */
+  stricter?: string
+  /** The AWS documentation its resource types, exemptions and key tests follow. */
+  source?: string
   title: string
   severity: Severity
   types: string[]

@@ -89,10 +89,14 @@ describe('infra audit rules', () => {
     const {rules} = JSON.parse(json.stdout)
     expect(rules.map((rule: any) => rule.id)).toEqual(RULES.map((rule) => rule.id))
     expect(rules.find((rule: any) => rule.id === 'INFRA_RDS_PRIVATE')).toEqual({
-      id: 'INFRA_RDS_PRIVATE', checkov: 'CKV_AWS_17', severity: 'critical', title: 'Databases are not publicly accessible', resourceTypes: ['aws_db_instance'], fix: 'set publicly_accessible = false',
+      id: 'INFRA_RDS_PRIVATE', checkov: 'CKV_AWS_17', severity: 'critical', title: 'Databases are not publicly accessible', resourceTypes: ['aws_db_instance', 'aws_rds_cluster_instance'], fix: 'set publicly_accessible = false',
+      stricterThanCheckov: null, source: null,
     })
+    // Where a rule fails more than its checkov check, the listing says so and why.
+    expect(rules.find((rule: any) => rule.id === 'INFRA_SECRET_CMK').stricterThanCheckov).toMatch(/alias\/aws\/secretsmanager/)
     const text = await runCli(['audit', 'rules'])
     for (const rule of RULES) expect(text.stdout).toMatch(new RegExp(`^${rule.id}\\s+${rule.checkov ?? '-'}\\s+${rule.severity}\\s`, 'm'))
     expect(text.stdout).toContain(`${RULES.length} rules.`)
+    expect(text.stdout).toMatch(/Stricter than the checkov check they name:\n {2}INFRA_SECRET_CMK: /)
   })
 })
