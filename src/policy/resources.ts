@@ -84,8 +84,9 @@ function fromPlan(doc: Record<string, any>, configuration: AuditResource[] = [])
       for (const [attribute, value] of Object.entries<any>(resource.values ?? {})) {
         if (value !== null && value !== undefined) values[attribute] = value
       }
+      const key = /\[([^\]]*)\]$/.exec(resource.address)?.[1]
       for (const [attribute, value] of Object.entries(configuredInPlan.get(configAddress(resource.address)) ?? {})) {
-        if (values[attribute] === undefined || values[attribute] === null) values[attribute] = value
+        if (values[attribute] === undefined || values[attribute] === null) values[attribute] = key === undefined ? value : withInstanceKey(value, key)
       }
       resources.push({address: resource.address, type: resource.type, name: resource.name, values, constructPath: base?.constructPath})
     }
@@ -94,6 +95,16 @@ function fromPlan(doc: Record<string, any>, configuration: AuditResource[] = [])
   walk(doc.planned_values?.root_module)
   // A destroy plan has no planned values: nothing there can break the promise.
   return resources
+}
+
+/** Stands for the instance key in a reference written with each.key or count.index, until the instance is known. */
+const INSTANCE_KEY = '\u0000key\u0000'
+
+function withInstanceKey(value: unknown, key: string): unknown {
+  if (typeof value === 'string') return value.replaceAll(INSTANCE_KEY, key)
+  if (Array.isArray(value)) return value.map((item) => withInstanceKey(item, key))
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, item]) => [k, withInstanceKey(item, key)]))
+  return value
 }
 
 function configAddress(address: string): string {
@@ -110,9 +121,16 @@ function expressionValue(expression: any, modulePrefix = ''): unknown {
   if (typeof expression !== 'object' || expression === null) return undefined
   if (isExpression(expression)) {
     if ('constant_value' in expression) return expression.constant_value
-    const reference = (expression.references as string[] | undefined)?.find((ref) => /^[a-z0-9_]+\.[^.]+\.[a-z_]+$/.test(ref))
+    const references = (expression.references as string[] | undefined) ?? []
+    const reference = references.find((ref) => /^[a-z0-9_]+\.[^.]+\.[a-z_]+$/.test(ref))
     // References inside a module are relative to it; the audit addresses are absolute.
-    return reference ? `\${${modulePrefix}${reference}}` : undefined
+    if (reference) return `\${${modulePrefix}${reference}}`
+    // aws_s3_bucket.x[each.key].id is listed as ["aws_s3_bucket.x", "each.key"]: the instance's own
+    // key (from its address) names the instance it points at. The attribute is not listed; the link is what rules need.
+    const collection = references.find((ref) => /^[a-z0-9_]+\.[a-z0-9_-]+$/i.test(ref) && !/^(var|local|each|count|module|data|path|terraform|self)\./.test(ref))
+    if (collection && references.includes('each.key')) return `\${${modulePrefix}${collection}[${INSTANCE_KEY}].id}`
+    if (collection && references.includes('count.index')) return `\${${modulePrefix}${collection}[${INSTANCE_KEY}].id}`
+    return undefined
   }
   // A nested block: each of its attributes is an expression or a block in turn.
   return Object.fromEntries(Object.entries(expression).map(([key, value]) => [key, expressionValue(value, modulePrefix)]).filter(([, value]) => value !== undefined))
