@@ -45,6 +45,8 @@ interface ModuleSource {
   variables: Map<string, Block>
   locals: Map<string, unknown>
   resources: {type: string; name: string; body: Block}[]
+  /** Data sources: only aws_iam_policy_document is evaluated (it is computed locally, never read from AWS). */
+  data: {type: string; name: string; body: Block}[]
   calls: Map<string, Block>
   outputs: Map<string, Block>
   children: Map<string, ModuleSource | string>
@@ -52,8 +54,8 @@ interface ModuleSource {
 
 /** Meta-arguments: how many instances and in what order, never what a rule reads. */
 const META = new Set(['count', 'for_each', 'depends_on', 'lifecycle', 'provider', 'provisioner', 'connection', '//'])
-/** Attributes no rule reads; an unknown tag is not worth an unproven audit. */
-const UNREAD = new Set(['tags', 'tags_all'])
+/** Attributes no rule reads; an unknown tag or account id there is not worth an unproven audit. */
+const UNREAD = new Set(['tags', 'tags_all', 'expected_bucket_owner'])
 
 const body = (value: unknown): Block => (Array.isArray(value) ? (value[0] as Block) : (value as Block)) ?? {}
 const blocks = (value: unknown): Block[] => (Array.isArray(value) ? (value as Block[]) : value ? [value as Block] : [])
@@ -116,7 +118,7 @@ async function readChildren(module: ModuleSource, root: string, installed: Map<s
 function moduleTemplates(module: ModuleSource | string, into: Set<string>): Set<string> {
   if (typeof module === 'string') return into
   for (const map of [module.variables, module.locals, module.calls, module.outputs]) collectTemplates([...map.values()], into)
-  collectTemplates(module.resources.map((resource) => resource.body), into)
+  collectTemplates([...module.resources, ...module.data].map((resource) => resource.body), into)
   for (const child of module.children.values()) moduleTemplates(child, into)
   return into
 }
@@ -220,14 +222,42 @@ class ModuleInstance {
         return traverse({workspace: 'default'}, rest, 'terraform')
       case 'module':
         return traverse(this.child(String(first)), more, `module.${first}`)
-      case 'data':
-        throw new NotEvaluated(`data.${rest.slice(0, 2).join('.')} is read from AWS at plan time`)
+      case 'data': {
+        const [name, ...attributes] = more
+        const source = this.source.data.find((candidate) => candidate.type === first && candidate.name === name)
+        if (first === 'aws_iam_policy_document' && source) {
+          const address = `${this.prefix}data.${first}.${name}`
+          const rendered = this.instances(address, source.body).map((instance) => {
+            const json = this.policyDocument(source.body, instance)
+            return {json, minified_json: json}
+          })
+          const value = 'count' in source.body ? rendered : 'for_each' in source.body ? Object.fromEntries(this.instances(address, source.body).map((instance, index) => [String(instance.each?.key), rendered[index]])) : rendered[0]
+          return traverse(value, attributes, `data.${first}.${name}`)
+        }
+        throw new NotEvaluated(`data.${first}.${name} is read from AWS at plan time`)
+      }
       case 'self':
         throw new NotEvaluated('self is known only in provisioners')
     }
     const resource = this.source.resources.find((candidate) => candidate.type === root && candidate.name === first)
     if (!resource) throw new NotEvaluated(`${root}.${first} is not declared in ${this.prefix || 'the root module'}`)
     return traverse(this.resourceValue(resource), more, `${root}.${first}`)
+  }
+
+  /** aws_iam_policy_document, rendered as the provider renders it (it calls no AWS API). */
+  private policyDocument(documentBody: Block, instance: Instance): string {
+    const {address} = instance
+    if (instance.unknownRepetition) throw new NotEvaluated(instance.unknownRepetition)
+    if (this.evaluating.has(address)) throw new NotEvaluated(`${address} refers to itself`)
+    this.evaluating.add(address)
+    try {
+      const reasons: string[] = []
+      const values = evaluateBody(documentBody, this.scope(instance), (attribute, reason) => reasons.push(`${attribute}: ${reason}`))
+      if (reasons.length > 0) throw new NotEvaluated(`${address} ${reasons[0]}`)
+      return renderPolicyDocument(values)
+    } finally {
+      this.evaluating.delete(address)
+    }
   }
 
   private variable(name: string): unknown {
@@ -349,6 +379,55 @@ class ModuleInstance {
   }
 }
 
+const items = (value: unknown): unknown[] => (Array.isArray(value) ? value : value === undefined || value === null ? [] : [value])
+/** The provider writes a one-element list as a plain string. */
+const compact = (value: unknown): unknown => {
+  const list = items(value)
+  return list.length === 1 ? list[0] : list
+}
+
+/**
+ * The JSON of an aws_iam_policy_document (provider docs, data source aws_iam_policy_document):
+ * source_policy_documents' statements first, then statement blocks, then override documents
+ * replacing statements with the same Sid.
+ */
+function renderPolicyDocument(values: Record<string, unknown>): string {
+  const parse = (document: unknown) => items((JSON.parse(String(document)) as {Statement?: unknown}).Statement) as Record<string, unknown>[]
+  const statements: Record<string, unknown>[] = items(values.source_policy_documents).flatMap(parse)
+  for (const block of items(values.statement) as Record<string, any>[]) {
+    const statement: Record<string, unknown> = {}
+    if (block.sid) statement.Sid = block.sid
+    statement.Effect = block.effect ?? 'Allow'
+    const principals = (key: string) => {
+      const blocks = items(block[key]) as {type: string; identifiers: unknown}[]
+      if (blocks.length === 0) return undefined
+      if (blocks.length === 1 && blocks[0].type === '*') return '*'
+      return Object.fromEntries(blocks.map((p) => [p.type, compact(p.identifiers)]))
+    }
+    const fields: [string, unknown][] = [
+      ['Action', block.actions], ['NotAction', block.not_actions], ['Resource', block.resources], ['NotResource', block.not_resources],
+    ]
+    for (const [field, value] of fields) if (items(value).length > 0) statement[field] = compact(value)
+    const principal = principals('principals')
+    if (principal) statement.Principal = principal
+    const notPrincipal = principals('not_principals')
+    if (notPrincipal) statement.NotPrincipal = notPrincipal
+    const conditions = items(block.condition) as {test: string; variable: string; values: unknown}[]
+    if (conditions.length > 0) {
+      const condition: Record<string, Record<string, unknown>> = {}
+      for (const c of conditions) (condition[c.test] ??= {})[c.variable] = compact(c.values)
+      statement.Condition = condition
+    }
+    statements.push(statement)
+  }
+  for (const override of items(values.override_policy_documents).flatMap(parse)) {
+    const at = override.Sid ? statements.findIndex((statement) => statement.Sid === override.Sid) : -1
+    if (at >= 0) statements[at] = override
+    else statements.push(override)
+  }
+  return JSON.stringify({Version: values.version ?? '2012-10-17', Statement: statements})
+}
+
 /** A resource body evaluated: nested blocks as lists, dynamic blocks expanded, unknowns reported. */
 function evaluateBody(resourceBody: Block, scope: Scope, report: (attribute: string, reason: string) => void, prefix = ''): Record<string, unknown> {
   const values: Record<string, unknown> = {}
@@ -442,7 +521,7 @@ export async function configurationInput(target: string, input: VariableInput = 
   return {kind: 'configuration', source: target, resources, notEvaluated}
 }
 
-const emptyModule = (dir: string): ModuleSource => ({dir, variables: new Map(), locals: new Map(), resources: [], calls: new Map(), outputs: new Map(), children: new Map()})
+const emptyModule = (dir: string): ModuleSource => ({dir, variables: new Map(), locals: new Map(), resources: [], data: [], calls: new Map(), outputs: new Map(), children: new Map()})
 
 /** Adds one file's blocks to its module (HCL through hcl2json and JSON syntax have the same shape). */
 function addDocument(module: ModuleSource, document: Record<string, unknown>): void {
@@ -450,6 +529,9 @@ function addDocument(module: ModuleSource, document: Record<string, unknown>): v
   for (const group of blocks(document.locals)) for (const [name, value] of Object.entries(group)) module.locals.set(name, value)
   for (const [type, byName] of Object.entries<Record<string, unknown>>((document.resource as any) ?? {})) {
     for (const [name, value] of Object.entries(byName)) module.resources.push({type, name, body: body(value)})
+  }
+  for (const [type, byName] of Object.entries<Record<string, unknown>>((document.data as any) ?? {})) {
+    for (const [name, value] of Object.entries(byName)) module.data.push({type, name, body: body(value)})
   }
   for (const [name, value] of Object.entries(document.module ?? {})) module.calls.set(name, body(value))
   for (const [name, value] of Object.entries(document.output ?? {})) module.outputs.set(name, body(value))

@@ -29,6 +29,9 @@ export class NotEvaluated extends Error {
   }
 }
 
+/** An error terraform would raise while evaluating (a missing key, bad JSON): try() and can() catch these, never a NotEvaluated. */
+export class EvaluationError extends NotEvaluated {}
+
 export interface Node {
   type: string
   meta?: Record<string, any>
@@ -214,15 +217,15 @@ export function traverse(value: unknown, rest: (string | number)[], what: string
       current = current.get(String(key))
       continue
     }
-    if (current === null || current === undefined) throw new NotEvaluated(`${what} reads ${key} of null`)
+    if (current === null || current === undefined) throw new EvaluationError(`${what} reads ${key} of null`)
     if (Array.isArray(current)) {
-      if (typeof key !== 'number' && !/^\d+$/.test(String(key))) throw new NotEvaluated(`${what} reads ${key} of a list`)
+      if (typeof key !== 'number' && !/^\d+$/.test(String(key))) throw new EvaluationError(`${what} reads ${key} of a list`)
       current = current[Number(key)]
     } else if (typeof current === 'object') {
-      if (!(String(key) in current)) throw new NotEvaluated(`${what} has no ${key}`)
+      if (!(String(key) in current)) throw new EvaluationError(`${what} has no ${key}`)
       current = (current as Record<string, unknown>)[String(key)]
     } else {
-      throw new NotEvaluated(`${what} reads ${key} of a ${typeof current}`)
+      throw new EvaluationError(`${what} reads ${key} of a ${typeof current}`)
     }
   }
   return current
@@ -284,7 +287,7 @@ function bool(value: unknown, what: string): boolean {
   if (value instanceof Reference) throw new NotEvaluated(`${what} is known only after apply`)
   if (typeof value === 'boolean') return value
   if (value === 'true' || value === 'false') return value === 'true'
-  throw new NotEvaluated(`${what} is not a bool`)
+  throw new EvaluationError(`${what} is not a bool`)
 }
 
 /** A value inside a string: a reference keeps its token, as in synthesized JSON. */
@@ -293,8 +296,8 @@ function text(value: unknown, what: string): string {
   if (isLazy(value)) return `\${${value.token}}`
   if (typeof value === 'string') return value
   if (typeof value === 'number' || typeof value === 'boolean') return String(value)
-  if (value === null) throw new NotEvaluated(`${what} is null inside a string`)
-  throw new NotEvaluated(`${what} is not a string`)
+  if (value === null) throw new EvaluationError(`${what} is null inside a string`)
+  throw new EvaluationError(`${what} is not a string`)
 }
 
 const known = (value: unknown, what: string): unknown => {
@@ -357,12 +360,12 @@ function plain(value: unknown, what: string): unknown {
 const asList = (value: unknown, what: string): unknown[] => {
   const v = known(value, what)
   if (Array.isArray(v)) return v
-  throw new NotEvaluated(`${what} is not a list`)
+  throw new EvaluationError(`${what} is not a list`)
 }
 const asObject = (value: unknown, what: string): Record<string, unknown> => {
   const v = known(value, what)
   if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>
-  throw new NotEvaluated(`${what} is not a map`)
+  throw new EvaluationError(`${what} is not a map`)
 }
 
 /** format()'s verbs that matter for names and policies: %s %d %v %q %%. */
@@ -383,7 +386,11 @@ function format(spec: string, args: unknown[], what: string): string {
 type Fn = (args: unknown[], what: string, scope: Scope) => unknown
 const FUNCTIONS: Record<string, Fn> = {
   jsonencode: ([value], what) => JSON.stringify(plain(value, what)),
-  jsondecode: ([value], what) => JSON.parse(String(known(value, what))),
+  jsondecode: ([value], what) => {
+    const text = known(value, what)
+    if (typeof text !== 'string') throw new EvaluationError(`${what}: jsondecode needs a string`)
+    return JSON.parse(text)
+  },
   merge: (args, what) => Object.assign({}, ...args.filter((arg) => arg !== null).map((arg) => asObject(arg, what))),
   concat: (args, what) => args.flatMap((arg) => asList(arg, what)),
   tostring: ([value], what) => (value === null ? null : value instanceof Reference ? value : text(value, what)),
@@ -394,6 +401,7 @@ const FUNCTIONS: Record<string, Fn> = {
   tomap: ([value], what) => asObject(value, what),
   format: ([spec, ...args], what) => format(String(known(spec, what)), args, what),
   lower: ([value], what) => String(known(value, what)).toLowerCase(),
+  title: ([value], what) => String(known(value, what)).replace(/\b\p{L}/gu, (letter) => letter.toUpperCase()),
   upper: ([value], what) => String(known(value, what)).toUpperCase(),
   trimspace: ([value], what) => String(known(value, what)).trim(),
   join: ([separator, ...lists], what) => lists.flatMap((l) => asList(l, what)).map((item) => text(item, what)).join(String(known(separator, what))),
@@ -416,7 +424,7 @@ const FUNCTIONS: Record<string, Fn> = {
     const m = asObject(map, what)
     const k = String(known(key, what))
     if (k in m) return m[k]
-    if (fallback === undefined) throw new NotEvaluated(`${what}: no ${k}`)
+    if (fallback === undefined) throw new EvaluationError(`${what}: no ${k}`)
     return fallback
   },
   element: ([list, index], what) => {
@@ -453,15 +461,17 @@ function call(node: Node, scope: Scope): unknown {
   const what = source(node)
   const argNodes = node.children ?? []
   // try() and can() turn a failure into the next value, as terraform does for errors it knows at plan time.
-  if (name === 'try') {
+  if (name === 'try' || name === 'can') {
     for (const argNode of argNodes) {
       try {
-        return evaluate(argNode, scope)
+        const value = evaluate(argNode, scope)
+        return name === 'can' ? true : value
       } catch (error) {
-        if (error instanceof NotEvaluated && /known only after apply|not evaluated/.test(error.reason)) throw error
+        if (!(error instanceof EvaluationError)) throw error
+        if (name === 'can') return false
       }
     }
-    throw new NotEvaluated(`${what}: no argument succeeded`)
+    throw new EvaluationError(`${what}: no argument succeeded`)
   }
   const fn = FUNCTIONS[name]
   if (!fn) throw new NotEvaluated(`${what}: function ${name}() is not evaluated without a plan`)
@@ -471,6 +481,6 @@ function call(node: Node, scope: Scope): unknown {
     return fn(args, what, scope)
   } catch (error) {
     if (error instanceof NotEvaluated) throw error
-    throw new NotEvaluated(`${what}: ${(error as Error).message}`)
+    throw new EvaluationError(`${what}: ${(error as Error).message}`)
   }
 }
