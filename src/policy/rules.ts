@@ -48,6 +48,7 @@ function portRule(id: string, checkov: string, port: number, service: string): R
   return {
     id,
     checkov,
+    stricter: `${checkov} fails ${port} open to 0.0.0.0/0 only; this rule fails ${port} open to any source, since shells and ports are reached through Session Manager`,
     title: `No ingress on ${port} (${service}) from anywhere: access is through Session Manager`,
     severity: 'critical',
     types: SG_TYPES,

@@ -1,4 +1,4 @@
-import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -28,6 +28,33 @@ describe('infra audit stacks', () => {
     expect(result.stdout).toContain('CRITICAL          INFRA_RDS_PRIVATE (CKV_AWS_17)')
     expect(result.stdout).toContain('aws_db_instance.orders is reachable from the internet')
     expect(result.stdout).toContain('fix: set publicly_accessible = false')
+  })
+
+  it('audits a folder of .tf files: --var as terraform -var, and exit 3 naming what only a plan can tell', async () => {
+    const tf = path.join(dir, 'tf')
+    mkdirSync(tf, {recursive: true})
+    writeFileSync(path.join(tf, 'main.tf'), [
+      'variable "public" { default = true }',
+      'variable "key" {}',
+      'resource "aws_db_instance" "orders" {',
+      '  engine = "postgres"',
+      '  publicly_accessible = var.public',
+      '  storage_encrypted = true',
+      '  manage_master_user_password = true',
+      '  backup_retention_period = 7',
+      '  iam_database_authentication_enabled = true',
+      '  kms_key_id = var.key',
+      '}',
+      '',
+    ].join('\n'))
+    const failing = await runCli(['audit', 'stacks', '--file', tf, '--var', 'key=arn:aws:kms:eu-west-1:111111111111:key/1'])
+    expect(failing.exitCode).toBe(1)
+    expect(failing.stdout).toContain('aws_db_instance.orders is reachable from the internet')
+    const unproven = await runCli(['audit', 'stacks', '--file', tf, '--var', 'public=false', '--json'])
+    expect(unproven.exitCode).toBe(3)
+    const body = JSON.parse(unproven.stdout)
+    expect(body).toMatchObject({passed: true, proven: false})
+    expect(body.reports[0].notEvaluated).toEqual([{address: 'aws_db_instance.orders', attribute: 'kms_key_id', reason: 'var.key has no value: give --var key=VALUE or --var-file'}])
   })
 
   it('gives --json a stable shape and exits 1 on failure', async () => {
