@@ -43,7 +43,12 @@ export async function auditFile(file: string, options: AuditOptions, configurati
   if (!file.endsWith('.json') && isConfigurationPath(file)) return runAudit(await configurationInput(file, variables), options)
   const document = readJson(file)
   if (isPlanDocument(document)) {
-    const configuration = configurationFile ? resourcesFromJson(readJson(configurationFile), configurationFile).resources : undefined
+    // --configuration may be the .tf folder the plan came from: evaluated, it fills what the plan leaves unknown (a jsonencode holding an ARN).
+    const configuration = !configurationFile
+      ? undefined
+      : !configurationFile.endsWith('.json') && isConfigurationPath(configurationFile)
+        ? (await configurationInput(configurationFile, variables)).resources
+        : resourcesFromJson(readJson(configurationFile), configurationFile).resources
     return runAudit(resourcesFromJson(document, file, configuration), options)
   }
   resourcesFromJson(document, file) // refuses JSON that is neither configuration nor a plan

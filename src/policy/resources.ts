@@ -79,7 +79,7 @@ function fromPlan(doc: Record<string, any>, configuration: AuditResource[] = [])
     if (!module) return
     for (const resource of module.resources ?? []) {
       if (resource.mode !== 'managed') continue
-      const base = configured.get(configAddress(resource.address))
+      const base = configured.get(resource.address) ?? configured.get(configAddress(resource.address))
       const values: Record<string, any> = {...(base?.values ?? {})}
       for (const [attribute, value] of Object.entries<any>(resource.values ?? {})) {
         if (value !== null && value !== undefined) values[attribute] = value

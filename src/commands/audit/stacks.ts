@@ -32,7 +32,7 @@ export default class AuditStacks extends InfraCommand {
     format: Flags.string({description: 'output format', options: ['table', 'json', 'sarif'], default: 'table'}),
     output: Flags.string({char: 'o', description: 'write the report to this file instead of stdout'}),
     'fail-on': Flags.string({description: 'lowest severity that fails the audit', options: [...SEVERITIES], default: 'high'}),
-    configuration: Flags.string({description: 'with a plan --file: the Terraform JSON it was planned from (cdk.tf.json); by default the plan\'s own configuration section supplies values unknown until apply'}),
+    configuration: Flags.string({description: 'with a plan --file: the configuration it was planned from (cdk.tf.json, or the .tf folder, evaluated with --var/--var-file); by default the plan\'s own configuration section supplies values unknown until apply'}),
     protected: Flags.boolean({description: 'with --file: apply production rules (deletion protection, Multi-AZ, a year of logs)'}),
     'work-dir': Flags.string({description: 'folder for synthesized stacks', env: 'INFRA_WORK_DIR', default: '.infra'}),
   }

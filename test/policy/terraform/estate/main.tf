@@ -128,3 +128,20 @@ module "database" {
   name      = local.prefix
   retention = 3
 }
+
+resource "aws_iam_role" "app" {
+  name = "${local.prefix}-app"
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Principal = { Service = "ec2.amazonaws.com" }, Action = "sts:AssumeRole" }]
+  })
+}
+
+# Every action on one bucket, named by its ARN: the plan knows the policy only after apply.
+resource "aws_iam_role_policy" "bucket_admin" {
+  role = aws_iam_role.app.id
+  policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = "*", Resource = aws_s3_bucket.named.arn }]
+  })
+}
