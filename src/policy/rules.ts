@@ -302,8 +302,6 @@ export const RULES: Rule[] = [
     source: 'https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.Managing.Backups.html',
     stricter: 'CKV_AWS_133 passes 1 to 35 days, and an unset value (AWS keeps 1 day); this rule asks 7 or more, so a mistake found after a weekend can still be undone',
     check: (r) => {
-      // A read replica's retention is its source's (RDS user guide, read replicas); it is not set here.
-      if (r.values.replicate_source_db) return undefined
       if (r.values.backup_retention_period === undefined || r.values.backup_retention_period === null) return 'sets no backup_retention_period, so AWS keeps 1 day of backups'
       const days = Number(r.values.backup_retention_period)
       return days >= 7 ? undefined : `keeps ${days} day${days === 1 ? '' : 's'} of backups`

@@ -53,14 +53,10 @@ const astCache = new Map<string, Node | null>()
 
 /** Parses every template string once, ahead of the (synchronous) evaluation. */
 export async function parseTemplates(strings: Iterable<string>): Promise<void> {
-  for (const text of strings) {
-    if (astCache.has(text)) continue
-    try {
-      astCache.set(text, withoutHeredocNewline((await getExpressionAst('expression.tf', heredoc(text))) as Node | null))
-    } catch {
-      astCache.set(text, null)
-    }
-  }
+  const pending = [...new Set(strings)].filter((text) => !astCache.has(text))
+  // Handed to the parser together: one await per template costs a turn of the event loop each.
+  const asts = await Promise.all(pending.map((text) => getExpressionAst('expression.tf', heredoc(text)).then((ast) => withoutHeredocNewline(ast as Node | null), () => null)))
+  for (const [index, text] of pending.entries()) astCache.set(text, asts[index])
 }
 
 /**
