@@ -6,6 +6,8 @@ import {describe, expect, it} from 'vitest'
 
 import {auditFile} from '../../src/policy/audit-stacks.js'
 import {runAudit} from '../../src/policy/engine.js'
+import {RULES} from '../../src/policy/rules.js'
+import {toSarif} from '../../src/policy/sarif.js'
 import {configurationInput} from '../../src/policy/terraform-config.js'
 
 /**
@@ -157,6 +159,10 @@ resource "aws_ebs_volume" "v" {
       {address: 'aws_sns_topic.t', attribute: 'kms_master_key_id', reason: 'data.aws_kms_key.k is read from AWS at plan time'},
     ])
     expect(report.notEvaluated).toHaveLength(3)
+    const sarif = toSarif([report], RULES, '1.0.0') as any
+    expect(sarif.runs[0].invocations[0].toolExecutionNotifications.map((n: any) => n.message.text)).toContain(
+      'not evaluated: aws_sns_topic.t kms_master_key_id (data.aws_kms_key.k is read from AWS at plan time); rules saw it unset',
+    )
   })
 
   it('refuses HCL that terraform would refuse, naming the file (exit 2)', async () => {
