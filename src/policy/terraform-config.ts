@@ -1,8 +1,6 @@
 import {existsSync, readFileSync, readdirSync, statSync} from 'node:fs'
 import path from 'node:path'
 
-import {parse as parseHcl} from '@cdktf/hcl2json'
-
 import {EXIT, InfraError} from '../errors.js'
 import type {AuditInput, AuditResource, NotEvaluatedAttribute} from './resources.js'
 import {
@@ -14,6 +12,7 @@ import {
   evaluateString,
   isLazy,
   iterate,
+  parseHclFile,
   parseTemplates,
   traverse,
 } from './terraform-expression.js'
@@ -73,7 +72,7 @@ async function parseFile(file: string): Promise<Record<string, unknown>> {
   const text = readFileSync(file, 'utf8')
   try {
     if (file.endsWith('.json')) return JSON.parse(text) as Record<string, unknown>
-    return await parseHcl(path.basename(file), text)
+    return await parseHclFile(path.basename(file), text)
   } catch (error) {
     throw new InfraError(
       `${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'HCL'} (${(error as Error).message.split('\n')[0].replace(/^parse config: /, '')})`,

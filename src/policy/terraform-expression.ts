@@ -1,7 +1,7 @@
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
 
-import {getExpressionAst} from '@cdktf/hcl2json'
+import {getExpressionAst, parse} from '@cdktf/hcl2json'
 
 /**
  * Terraform expressions, evaluated the way terraform evaluates them at plan time for the subset an
@@ -50,6 +50,11 @@ export interface Scope {
 }
 
 const astCache = new Map<string, Node | null>()
+
+/** One HCL file as Terraform JSON syntax (hcl2json): the one place HCL text is parsed into blocks. */
+export async function parseHclFile(name: string, text: string): Promise<Record<string, unknown>> {
+  return parse(name, text)
+}
 
 /** Parses every template string once, ahead of the (synchronous) evaluation. */
 export async function parseTemplates(strings: Iterable<string>): Promise<void> {
