@@ -94,7 +94,8 @@ export const RULES: Rule[] = [
     check: (r, ctx) => (!encryptsEbsByDefault(ctx) && list(r.values.block_device_mappings).some((m: any) => one(m.ebs) && !truthy(one(m.ebs).encrypted)) ? 'has an unencrypted EBS volume' : undefined),
   },
   {
-    id: 'INFRA_EBS_INSTANCE_ENCRYPTED', checkov: 'CKV_AWS_8', severity: 'high', types: ['aws_instance'],
+    // aws_launch_configuration (the older launch resource of Auto Scaling) has the same root_block_device/ebs_block_device blocks (provider 5.100 schema).
+    id: 'INFRA_EBS_INSTANCE_ENCRYPTED', checkov: 'CKV_AWS_8', severity: 'high', types: ['aws_instance', 'aws_launch_configuration'],
     title: 'Instance volumes are encrypted', fix: 'set root_block_device.encrypted = true and ebs_block_device.encrypted = true',
     check: (r, ctx) => {
       if (encryptsEbsByDefault(ctx)) return undefined
@@ -168,7 +169,7 @@ export const RULES: Rule[] = [
 
   // Nothing public
   {
-    id: 'INFRA_INSTANCE_NO_PUBLIC_IP', checkov: 'CKV_AWS_88', severity: 'high', types: ['aws_instance'],
+    id: 'INFRA_INSTANCE_NO_PUBLIC_IP', checkov: 'CKV_AWS_88', severity: 'high', types: ['aws_instance', 'aws_launch_configuration'],
     title: 'Instances have no public IP', fix: 'set associate_public_ip_address = false and launch in a private subnet',
     check: (r) => (truthy(r.values.associate_public_ip_address) ? 'gets a public IP' : undefined),
   },
@@ -201,7 +202,7 @@ export const RULES: Rule[] = [
     },
   },
   {
-    id: 'INFRA_INSTANCE_IMDSV2', checkov: 'CKV_AWS_79', severity: 'high', types: ['aws_instance', 'aws_launch_template'],
+    id: 'INFRA_INSTANCE_IMDSV2', checkov: 'CKV_AWS_79', severity: 'high', types: ['aws_instance', 'aws_launch_template', 'aws_launch_configuration'],
     title: 'Instance metadata requires IMDSv2 tokens', fix: 'set metadata_options { http_tokens = "required" }',
     check: (r) => {
       const options = list(r.values.metadata_options)[0] ?? r.values.metadata_options
@@ -254,7 +255,7 @@ export const RULES: Rule[] = [
     check: (r) => (list(r.values.remote_access).some((ra: any) => ra?.ec2_ssh_key) ? 'opens SSH to the nodes' : undefined),
   },
   {
-    id: 'INFRA_NO_KEY_PAIR', severity: 'medium', types: ['aws_instance', 'aws_launch_template'],
+    id: 'INFRA_NO_KEY_PAIR', severity: 'medium', types: ['aws_instance', 'aws_launch_template', 'aws_launch_configuration'],
     title: 'Instances carry no SSH key pair', fix: 'remove key_name; access is through Session Manager',
     check: (r) => (r.values.key_name ? `carries key pair ${r.values.key_name}` : undefined),
   },

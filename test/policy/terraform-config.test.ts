@@ -345,6 +345,19 @@ resource "aws_secretsmanager_secret" "example" {
     expect((await audit({'main.tf': named})).verdicts).toEqual(['aws_iam_policy.policy INFRA_IAM_NO_ADMIN_WILDCARD'])
   })
 
+  it('aws_launch_configuration, the older launch resource, is held to the instance rules', async () => {
+    // hashicorp/terraform-provider-aws website/docs/r/launch_configuration.html.markdown, Example Usage (image from a variable here).
+    const {verdicts} = await audit({
+      'main.tf': `variable "ami" { default = "ami-0123456789abcdef0" }
+resource "aws_launch_configuration" "as_conf" {
+  name          = "web_config"
+  image_id      = var.ami
+  instance_type = "t2.micro"
+}`,
+    })
+    expect(verdicts.sort()).toEqual(['aws_launch_configuration.as_conf INFRA_EBS_INSTANCE_ENCRYPTED', 'aws_launch_configuration.as_conf INFRA_INSTANCE_IMDSV2'])
+  })
+
   it('aws_s3_bucket_versioning: the provider docs example versions its bucket', async () => {
     // hashicorp/terraform-provider-aws website/docs/r/s3_bucket_versioning.html.markdown, "With Versioning Enabled".
     const {verdicts} = await audit({
