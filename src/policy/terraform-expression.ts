@@ -384,6 +384,9 @@ function format(spec: string, args: unknown[], what: string): string {
   })
 }
 
+/** Functions whose result is a string made from their arguments. */
+const STRING_FUNCTIONS = new Set(['replace', 'format', 'lower', 'upper', 'title', 'trimspace', 'substr', 'join'])
+
 type Fn = (args: unknown[], what: string, scope: Scope) => unknown
 const FUNCTIONS: Record<string, Fn> = {
   jsonencode: ([value], what) => JSON.stringify(plain(value, what)),
@@ -478,6 +481,9 @@ function call(node: Node, scope: Scope): unknown {
   if (!fn) throw new NotEvaluated(`${what}: function ${name}() is not evaluated without a plan`)
   let args = argNodes.map((argNode) => evaluate(argNode, scope))
   if (node.meta!.expandedFinalArgument && args.length > 0) args = [...args.slice(0, -1), ...asList(args.at(-1), what)]
+  // A string function of a value known only after apply is itself known only after apply: it keeps
+  // its place as a "${...}" token, as synthesized JSON writes it, rather than hiding the document around it.
+  if (STRING_FUNCTIONS.has(name) && args.some((arg) => arg instanceof Reference)) return new Reference(what)
   try {
     return fn(args, what, scope)
   } catch (error) {

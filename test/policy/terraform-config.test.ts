@@ -165,6 +165,34 @@ resource "aws_ebs_volume" "v" {
     )
   })
 
+  it('keeps a string function of a value known only after apply as a token, so the policy around it is still read', async () => {
+    // The IRSA trust policy of the EKS docs: the condition key is built from the OIDC provider's URL.
+    const {input, verdicts} = await audit({
+      'main.tf': `resource "aws_eks_cluster" "c" {
+  name     = "c"
+  role_arn = "arn:aws:iam::111111111111:role/eks"
+  vpc_config {
+    subnet_ids = ["subnet-1"]
+  }
+}
+resource "aws_iam_openid_connect_provider" "eks" { url = aws_eks_cluster.c.identity[0].oidc[0].issuer }
+resource "aws_iam_role" "irsa" {
+  assume_role_policy = jsonencode({
+    Statement = [{
+      Effect    = "Allow"
+      Principal = "*"
+      Action    = "sts:AssumeRoleWithWebIdentity"
+      Condition = { StringEquals = { "\${replace(aws_iam_openid_connect_provider.eks.url, "https://", "")}:sub" = "system:serviceaccount:app:app" } }
+    }]
+  })
+}`,
+    })
+    expect(input.notEvaluated).toEqual([])
+    const policy = JSON.parse(input.resources.find((r) => r.address === 'aws_iam_role.irsa')!.values.assume_role_policy)
+    expect(Object.keys(policy.Statement[0].Condition.StringEquals)).toEqual(['\${replace(aws_iam_openid_connect_provider.eks.url, "https://", "")}:sub'])
+    expect(verdicts).not.toContain('aws_iam_role.irsa INFRA_IAM_ROLE_TRUST_NOT_PUBLIC')
+  })
+
   it('refuses HCL that terraform would refuse, naming the file (exit 2)', async () => {
     const dir = folder({'main.tf': 'resource "aws_s3_bucket" "b" { bucket = }\n'})
     await expect(configurationInput(dir)).rejects.toMatchObject({code: 'AUDIT_INPUT_UNREADABLE', exitCode: 2, message: expect.stringContaining('main.tf is not valid HCL')})
