@@ -53,8 +53,8 @@ interface ModuleSource {
 
 /** Meta-arguments: how many instances and in what order, never what a rule reads. */
 const META = new Set(['count', 'for_each', 'depends_on', 'lifecycle', 'provider', 'provisioner', 'connection', '//'])
-/** Attributes no rule reads; an unknown tag or account id there is not worth an unproven audit. */
-const UNREAD = new Set(['tags', 'tags_all', 'expected_bucket_owner'])
+/** Attributes no rule reads (tags, the bucket owner's account, the machine image): unknown there is not worth an unproven audit. */
+const UNREAD = new Set(['tags', 'tags_all', 'expected_bucket_owner', 'ami', 'image_id'])
 
 const body = (value: unknown): Block => (Array.isArray(value) ? (value[0] as Block) : (value as Block)) ?? {}
 const blocks = (value: unknown): Block[] => (Array.isArray(value) ? (value as Block[]) : value ? [value as Block] : [])

@@ -26,7 +26,8 @@ export function renderAudit(reports: AuditReport[]): string {
     const below = SEVERITIES.filter((severity) => !atLeast(severity, report.failOn))
     // What the rules could not see is named, never passed in silence (exit 3 when nothing failed).
     if (report.notEvaluated.length > 0) {
-      lines.push(`  NOT EVALUATED     ${report.notEvaluated.length} attribute${report.notEvaluated.length > 1 ? 's' : ''} need a plan (rules saw them unset; audit \`terraform show -json\` output to prove them):`)
+      const many = report.notEvaluated.length > 1
+      lines.push(`  NOT EVALUATED     ${report.notEvaluated.length} attribute${many ? 's need' : ' needs'} a plan (rules saw them unset; audit \`terraform show -json\` output to prove them):`)
       for (const entry of report.notEvaluated) lines.push(`  ${''.padEnd(17)} ${entry.address} ${entry.attribute}: ${entry.reason}`)
     }
     lines.push(
