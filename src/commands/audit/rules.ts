@@ -28,7 +28,7 @@ export default class AuditRules extends CliCommand {
       this.log(renderTable(['RULE', 'CHECKOV', 'SEVERITY', 'CHECKS', 'FIX'], rules.map((rule) => [rule.id, rule.checkov ?? '-', rule.severity, rule.title, rule.fix])))
       const stricter = rules.filter((rule) => rule.stricterThanCheckov)
       if (stricter.length > 0) this.log(`\nStricter than the checkov check they name:\n${stricter.map((rule) => `  ${rule.id}: ${rule.stricterThanCheckov}`).join('\n')}`)
-      this.log(`\n${rules.length} rules. Exceptions go in the estate file (exceptions:), or --accept-risk RULE --reason "..." for one provision run.`)
+      this.log(`\n${rules.length} rules. Exceptions go in the estate file (exceptions:),\nor --accept-risk RULE --reason "..." for one provision run.`)
     }
     return {rules}
   }
