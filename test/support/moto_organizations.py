@@ -1,4 +1,4 @@
-"""Starts moto (through moto_server.py, with its fixes) with two Organizations gaps filled.
+"""Starts moto (through moto_server.py, with its fixes) with three Organizations gaps filled.
 
 moto creates every account at once and accepts any e-mail; AWS does neither:
 - CreateAccount is asynchronous: DescribeCreateAccountStatus reads IN_PROGRESS (no AccountId) for
@@ -7,6 +7,12 @@ moto creates every account at once and accepts any e-mail; AWS does neither:
   then SUCCEEDED. Unset or 0 keeps moto's behaviour.
 - An e-mail belongs to one AWS account: CreateAccount with an e-mail that any account already
   uses (in any organization moto holds) ends FAILED with EMAIL_ALREADY_EXISTS, as AWS reports it.
+- Account objects (DescribeAccount, ListAccounts, ListAccountsForParent) carry `State` (ACTIVE,
+  PENDING_ACTIVATION, SUSPENDED, PENDING_CLOSURE, CLOSED) and no `Status`: Organizations retired
+  `Status` on 2026-09-09. Source: the note on `Account.Status` in @aws-sdk/client-organizations
+  (dist-types/models/models_0.d.ts: "The Status parameter in the Account object will be retired on
+  September 9, 2026 ... use the State parameter instead"), and the AccountState enum
+  (dist-types/models/enums.d.ts). moto 5.2 still sends both.
 Nothing else changes.
 
 Usage: python3 moto_organizations.py [moto_server arguments]
@@ -85,6 +91,18 @@ def _describe_create_account_status(self, **kwargs):
 
 
 OrganizationsBackend.describe_create_account_status = _describe_create_account_status
+
+_original_describe_account = FakeAccount.describe
+
+
+def _describe_account(self):
+    # Organizations as it answers since 2026-09-09: the lifecycle is in State only (see the docstring).
+    described = dict(_original_describe_account(self))
+    described.pop("Status", None)
+    return described
+
+
+FakeAccount.describe = _describe_account
 
 if __name__ == "__main__":
     launcher = os.path.join(os.path.dirname(os.path.abspath(__file__)), "moto_server.py")
