@@ -115,8 +115,8 @@ export function createAccountRefused(error: unknown, client: string): InfraError
  * Why MoveAccount, TagResource or CloseAccount was refused, as one line with a fix. The exceptions
  * are those the SDK models list for the calls (@aws-sdk/client-organizations, commands/
  * CloseAccountCommand.d.ts and MoveAccountCommand.d.ts); CloseAccount's quota reasons are
- * CLOSE_ACCOUNT_QUOTA_EXCEEDED (10% of member accounts per rolling 30 days) and
- * CLOSE_ACCOUNT_REQUESTS_LIMIT_EXCEEDED.
+ * CLOSE_ACCOUNT_QUOTA_EXCEEDED (the higher of 250 or 20% of member accounts, at most 1,000, per
+ * rolling 30 days) and CLOSE_ACCOUNT_REQUESTS_LIMIT_EXCEEDED.
  */
 export function accountChangeRefused(operation: 'MoveAccount' | 'TagResource' | 'CloseAccount', error: unknown, accountId: string): InfraError {
   const err = error as {name?: string; message?: string; Reason?: string}
@@ -134,7 +134,7 @@ export function accountChangeRefused(operation: 'MoveAccount' | 'TagResource' | 
       return refused('the account is already closed or closing: nothing more to close; run the same command again to finish', 'ALREADY_CLOSED')
     case 'ConstraintViolationException':
       if (err.Reason === 'CLOSE_ACCOUNT_QUOTA_EXCEEDED' || err.Reason === 'CLOSE_ACCOUNT_REQUESTS_LIMIT_EXCEEDED') {
-        return refused('AWS lets an organization close only 10% of its member accounts in 30 days: run the same command again after the quota frees up, or ask AWS Support to raise it', 'QUOTA')
+        return refused('AWS lets an organization close at most the higher of 250 or 20% of its member accounts (up to 1,000) in a rolling 30 days: run the same command again once the quota frees up', 'QUOTA')
       }
       return refused(`see the reason in the AWS Organizations documentation for ${operation}, fix it, then run the same command again`, 'CONSTRAINT')
     case 'ConcurrentModificationException':

@@ -7,22 +7,25 @@ import {findTarget} from '../estate/load.js'
 import {type Estate, OPTIONAL_LAYERS, type OptionalLayer, SIZINGS, type Sizing} from '../estate/model.js'
 import {cidrProblem, poolUsage} from '../estate/pool.js'
 import {setClientFields, updateEstateFile} from '../estate/writer.js'
-import {InfraError} from '../errors.js'
+import {EXIT, InfraError} from '../errors.js'
 import {interruptible, stopIfInterrupted} from '../process/interrupts.js'
 import {type ProvisionOptions, type ProvisionReport, provision} from '../provision/provision.js'
 import {type ClientAccount, findClientAccount} from './account-step.js'
 import {type BaselineRecord, recordBaseline} from './baseline.js'
 import {type OnboardingJournal, journalPath, newJournal, readJournal, writeJournal} from './journal.js'
 import {
+  type AccountFacts,
   type CallerCheck,
   type OrganizationalUnit,
   assumeAccessRole,
   checkCaller,
+  describeAccountFacts,
   listOrganizationalUnits,
   placeAccount,
   resolveOrganizationalUnit,
   tagAccount,
 } from './organization.js'
+import {estateHolders} from './ownership.js'
 import {reserveClient} from './reserve.js'
 
 /** Everything onboarding needs to know about the new client. */
@@ -408,6 +411,28 @@ function reportOf(run: Run): OnboardReport {
     journal: journalPath(run.options.workDir, run.request.name),
     estateFile: run.options.plan.estateFile,
   }
+}
+
+/**
+ * The account --adopt-account names, read before its name is typed: it must be in this
+ * organization and be no estate account (prod, the management account, another client).
+ */
+export async function describeAdoption(estate: Estate, accountId: string, client: string, profile?: string): Promise<AccountFacts> {
+  if (!/^\d{12}$/.test(accountId)) throw new InfraError(`--adopt-account "${accountId}" is not an account id`, 'pass the 12-digit id of the account to adopt', 'INVALID_ACCOUNT_ID', EXIT.usage)
+  const organizations = new OrganizationsClient(await awsClientConfig({estate, profile, region: 'us-east-1', purpose: 'onboard'}))
+  const account = await describeAccountFacts(organizations, accountId, await listOrganizationalUnits(organizations))
+  if (!account) {
+    throw new InfraError(`account ${accountId} is not in the organization`, 'pass the id of a member account of this organization (see `aws organizations list-accounts`)', 'ACCOUNT_NOT_IN_ORGANIZATION', EXIT.usage)
+  }
+  const holders = estateHolders(estate, accountId, client)
+  if (holders.length > 0) {
+    throw new InfraError(
+      `account ${accountId} ("${account.name}", in ${account.parent.path}) is ${holders.join(' and ')} of the estate: an estate account is never adopted`,
+      `give ${client} an account of its own (drop --adopt-account)`,
+      'ACCOUNT_IN_ESTATE',
+    )
+  }
+  return account
 }
 
 /** The organization's OUs, for the prompt. */

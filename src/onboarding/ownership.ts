@@ -73,6 +73,15 @@ export function proveOwnership(estate: Estate, evidence: OwnershipEvidence): Own
 /** Only a live account can become a client's: a suspended or closing one keeps its e-mail but cannot be used. */
 export function requireActive(account: AccountFacts, email: string): void {
   if (account.state === 'ACTIVE') return
+  if (account.state === 'PENDING_ACTIVATION') {
+    throw new InfraError(
+      `account ${account.id} (${account.name}) with ${email} is still being activated (PENDING_ACTIVATION)`,
+      'run the same command again in a few minutes: it continues with this account',
+      'ACCOUNT_PENDING_ACTIVATION',
+      1,
+      {accountId: account.id, state: account.state},
+    )
+  }
   throw new InfraError(
     `${email} belongs to account ${account.id} (${account.name}), which is ${account.state}: its e-mail stays taken`,
     'reopen that account through AWS Support, or onboard the client with another e-mail',
