@@ -115,7 +115,7 @@ beforeAll(async () => {
   prod = {id: prodId, ou: prodOu}
   ESTATE = estateText(prodId)
   writeFileSync(estateFile, ESTATE)
-}, 120_000)
+}, 300_000)
 
 afterAll(async () => {
   await moto?.stop()
