@@ -487,6 +487,8 @@ describe('infra onboard-client against moto', () => {
         reject: false,
         env: {...env, CI: '', INFRA_ONBOARD_POLL_MS: '3000'},
         stdin: 'ignore',
+        // execa follows a SIGTERM with SIGKILL after 5 s by default; a loaded machine may need longer to exit.
+        forceKillAfterDelay: false,
       })
       const deadline = Date.now() + 60_000
       let exited = false
@@ -497,7 +499,7 @@ describe('infra onboard-client against moto', () => {
       }
       child.kill(signal)
       const result = await child
-      expect(result.exitCode, `${signal}: ${result.stderr}`).toBe(130)
+      expect(result.exitCode, `${signal} (ended by ${result.signal ?? 'exit'}): ${result.stderr}`).toBe(130)
       const journal = JSON.parse(readFileSync(journalFile, 'utf8'))
       expect(journal.lastFailure).toMatchObject({step: 'account', code: 'INTERRUPTED'})
       const resumed = JSON.parse((await onboard('--name', client, '--yes', '--json')).stdout)
