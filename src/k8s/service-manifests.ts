@@ -13,6 +13,7 @@ import {layoutSubnets} from '../estate/cidr.js'
 import type {EnvironmentSpec, Estate} from '../estate/model.js'
 import {hasLayer, openSearchEnabled} from '../estate/model.js'
 import {serviceLogGroupName} from '../stacks/discovery-keys.js'
+import {serviceResultsBucketName} from '../stacks/service-role.js'
 import {logShipperObjects} from './log-shipper.js'
 import {alertRules, grafanaDashboard, scrapeConfig} from './monitoring.js'
 
@@ -25,6 +26,11 @@ export const CONTAINER_PORT = 8080
 export const RUN_AS_USER = 65532
 export const DATABASE_SECRET = 'infra-service-database'
 export const POSTGRES_PORT = 5432
+/**
+ * Where the image keeps the RDS global CA bundle (the Dockerfile fetches it at build, pinned by
+ * SHA-256): the database URL names it as sslrootcert, so verify-full has a chain to check.
+ */
+export const RDS_CA_BUNDLE = '/etc/ssl/rds/global-bundle.pem'
 
 /** A Kubernetes object as it is written to the manifests: plain JSON. */
 export interface KubeObject {
@@ -170,7 +176,7 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
           creationPolicy: 'Owner',
           template: {
             engineVersion: 'v2',
-            data: {url: `postgres://{{ .username | urlquery }}:{{ .password | urlquery }}@${endpoint}/infra?sslmode=verify-full`},
+            data: {url: `postgres://{{ .username | urlquery }}:{{ .password | urlquery }}@${endpoint}/infra?sslmode=verify-full&sslrootcert=${RDS_CA_BUNDLE}`},
           },
         },
         data: [
@@ -228,7 +234,8 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
                   {name: 'INFRA_SERVICE_HOST', value: '0.0.0.0'},
                   {name: 'INFRA_SERVICE_PORT', value: String(CONTAINER_PORT)},
                   {name: 'INFRA_SERVICE_DATA_DIR', value: '/var/lib/infra'},
-                  {name: 'INFRA_SERVICE_RESULTS_BUCKET', value: `${estate.organization.name}-${env.name}-service-results-${env.accountId}`},
+                  // `service start` takes an s3:// URL (a bare name exits 2 BAD_FLAG).
+                  {name: 'INFRA_SERVICE_RESULTS_BUCKET', value: `s3://${serviceResultsBucketName(`${estate.organization.name}-${env.name}`, env.accountId)}`},
                   {name: 'AWS_REGION', value: env.region},
                   ...(withDatabase ? [{name: 'INFRA_SERVICE_DATABASE_URL', valueFrom: {secretKeyRef: {name: DATABASE_SECRET, key: 'url'}}}] : []),
                   ...tracingEnv(env),

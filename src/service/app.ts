@@ -293,12 +293,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
   app.setNotFoundHandler((request, reply) => reply.status(404).send({error: {code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}`, requestId: request.id}}))
 
+  // Probes give up after 2 s (the Deployment's timeoutSeconds): a database that does not answer
+  // (a failover in progress, a dropped route) is reported failing before that, not left hanging.
   const checkDatabase = async () => {
+    let timer: NodeJS.Timeout | undefined
     try {
-      await store.ping()
+      await Promise.race([store.ping(), new Promise((_resolve, reject) => {
+        timer = setTimeout(() => reject(new Error('no answer within 1.5 s')), 1500)
+      })])
       return 'ok'
     } catch (error) {
       return `failing: ${(error as Error).message}`
+    } finally {
+      clearTimeout(timer)
     }
   }
   // The workers' claim loop runs every poll interval; one silent for much longer is stuck.

@@ -119,6 +119,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     version: config.version,
     tracing,
   })
+  workers.onStoreError((error) => app.log.warn({err: error}, 'job store unreachable from the workers; retrying (health and readiness say 503 meanwhile)'))
   workers.onAttemptFinished(({job, state, seconds}) =>
     app.log.info({msg: 'job finished', jobId: job.id, sourceType: job.sourceType, attempt: job.attempts, state, seconds}),
   )

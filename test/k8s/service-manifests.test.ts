@@ -111,7 +111,7 @@ describe('the service manifests', () => {
     expect(prod.find('ServiceAccount').metadata.annotations['eks.amazonaws.com/role-arn']).toBe('arn:aws:iam::333333333333:role/acme-prod-service')
     // And the bucket that role may write, by the name the stacks give it.
     const [container] = dev.find('Deployment').spec.template.spec.containers
-    expect(container.env.find((e: any) => e.name === 'INFRA_SERVICE_RESULTS_BUCKET').value).toBe(serviceResultsBucketName('acme-dev', '111111111111'))
+    expect(container.env.find((e: any) => e.name === 'INFRA_SERVICE_RESULTS_BUCKET').value).toBe(`s3://${serviceResultsBucketName('acme-dev', '111111111111')}`)
   })
 
   it('take the database URL from the RDS-managed secret, synced by External Secrets with the service\'s own identity', () => {
@@ -124,7 +124,7 @@ describe('the service manifests', () => {
       {key: DISCOVERED.databaseSecretArn, property: 'username'},
       {key: DISCOVERED.databaseSecretArn, property: 'password'},
     ])
-    expect(external.spec.target.template.data.url).toBe(`postgres://{{ .username | urlquery }}:{{ .password | urlquery }}@${DISCOVERED.databaseEndpoint}/infra?sslmode=verify-full`)
+    expect(external.spec.target.template.data.url).toBe(`postgres://{{ .username | urlquery }}:{{ .password | urlquery }}@${DISCOVERED.databaseEndpoint}/infra?sslmode=verify-full&sslrootcert=/etc/ssl/rds/global-bundle.pem`)
   })
 
   it('are reached through an internal ALB behind the WAF web ACL, and a NetworkPolicy both ways', () => {
