@@ -22,6 +22,17 @@ export const NAMESPACE = 'infra'
 export const APP = 'infra-service'
 export const SERVICE_ACCOUNT = 'infra-service'
 export const CONTAINER_PORT = 8080
+/**
+ * Shutdown: on SIGTERM the pod says not ready at once and keeps serving for DRAIN_SECONDS (the
+ * ALB's target deregistration reaches its nodes within seconds and sends requests until then;
+ * EKS best practices, "Load balancing": graceful shutdown), while running jobs get
+ * STOP_GRACE_SECONDS to finish before they go back to the queue. The image has no shell, so no
+ * exec preStop: the delay is in the process (`--drain-seconds`).
+ */
+export const DRAIN_SECONDS = 20
+export const STOP_GRACE_SECONDS = 30
+/** What the kubelet waits before SIGKILL: both phases end within it, with room to close. */
+export const TERMINATION_GRACE_SECONDS = DRAIN_SECONDS + STOP_GRACE_SECONDS + 10
 /** The image's non-root user (distroless nonroot). */
 export const RUN_AS_USER = 65532
 export const DATABASE_SECRET = 'infra-service-database'
@@ -217,8 +228,8 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
               fsGroup: RUN_AS_USER,
               seccompProfile: {type: 'RuntimeDefault'},
             },
-            // Running jobs finish or go back to the queue on SIGTERM (service start's shutdown).
-            terminationGracePeriodSeconds: 60,
+            // Drain, then running jobs finish or go back to the queue (service start's shutdown).
+            terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
             topologySpreadConstraints: [
               {maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: {matchLabels: selector}},
               {maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: {matchLabels: selector}},
@@ -237,12 +248,16 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
                   // `service start` takes an s3:// URL (a bare name exits 2 BAD_FLAG).
                   {name: 'INFRA_SERVICE_RESULTS_BUCKET', value: `s3://${serviceResultsBucketName(`${estate.organization.name}-${env.name}`, env.accountId)}`},
                   {name: 'AWS_REGION', value: env.region},
+                  {name: 'INFRA_SERVICE_DRAIN_SECONDS', value: String(DRAIN_SECONDS)},
+                  {name: 'INFRA_SERVICE_STOP_GRACE_SECONDS', value: String(STOP_GRACE_SECONDS)},
                   ...(withDatabase ? [{name: 'INFRA_SERVICE_DATABASE_URL', valueFrom: {secretKeyRef: {name: DATABASE_SECRET, key: 'url'}}}] : []),
                   ...tracingEnv(env),
                 ],
                 resources: {requests: sizing.requests, limits: sizing.limits},
                 startupProbe: probe('/health', 2, 30),
-                livenessProbe: probe('/health', 10, 3),
+                // Liveness asks only whether the process answers (/live): /health also says 503
+                // through a database outage, and restarting every replica then helps nothing.
+                livenessProbe: probe('/live', 10, 3),
                 readinessProbe: probe('/ready', 5, 2),
                 securityContext: {
                   readOnlyRootFilesystem: true,
@@ -291,6 +306,9 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
     'alb.ingress.kubernetes.io/target-type': 'ip',
     'alb.ingress.kubernetes.io/healthcheck-path': '/ready',
     'alb.ingress.kubernetes.io/load-balancer-attributes': 'routing.http.drop_invalid_header_fields.enabled=true',
+    // A deregistered pod gets no new requests; in-flight ones have the pod's drain time to end
+    // (the default is 300 s, longer than the pod lives after SIGTERM).
+    'alb.ingress.kubernetes.io/target-group-attributes': `deregistration_delay.timeout_seconds=${DRAIN_SECONDS}`,
     'alb.ingress.kubernetes.io/listen-ports': options.certificateArn ? '[{"HTTPS": 443}]' : '[{"HTTP": 80}]',
   }
   if (options.certificateArn) {

@@ -216,7 +216,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // First, so the request span covers the token check and every answer, refusals included.
   options.tracing?.instrument(app)
   const tokens = new TokenVerifier(store)
-  const open = new Set(['/health', '/ready', '/metrics'])
+  const open = new Set(['/health', '/ready', '/live', '/metrics'])
   // Callback-style hooks: an async hook costs a promise per request on the hot path.
   app.addHook('onRequest', (request, reply, done) => {
     ;(request as FastifyRequest & {startedAt: number}).startedAt = performance.now()
@@ -316,12 +316,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const age = Date.now() - workers.lastTickAt
     return workers.lastTickAt && age > stalledAfterMs ? `stalled: no claim round for ${Math.round(age / 1000)} s` : 'ok'
   }
-  // Liveness: the process, its database and its workers. Draining (stopping) is alive, not healthy.
+  // Health in full: the process, its database and its workers (503 while any fails or it drains).
   app.get('/health', {schema: {hide: true}}, async (_request, reply) => {
     const checks = {database: await checkDatabase(), workers: checkWorkers()}
     const healthy = checks.database === 'ok' && checks.workers === 'ok'
     return reply.status(healthy ? 200 : 503).send({status: healthy ? 'ok' : 'unhealthy', checks, workers: {busy: workers.busy, concurrency: workers.options.concurrency}, version: options.version})
   })
+  // Liveness for the kubelet: the process answers. Not the database: restarting every replica
+  // during a database failover would not bring it back, and a restart with the database still
+  // away ends in CrashLoopBackOff. Nor draining: the pod is on its way out already.
+  app.get('/live', {schema: {hide: true}}, async () => ({status: 'alive'}))
   // Readiness: send work here only while the workers run and the store answers; never while draining.
   app.get('/ready', {schema: {hide: true}}, async (_request, reply) => {
     const checks = {database: await checkDatabase(), workers: checkWorkers()}

@@ -43,6 +43,13 @@ export interface ServiceConfig {
   settings: SourceSettings
   /** OTLP/HTTP collector base URL (--otlp-endpoint); the OTEL_* variables are read too. Off without either. */
   otlpEndpoint?: string
+  /**
+   * On stop, how long the listener keeps serving while /ready says 503 (default 0): the time a
+   * load balancer takes to see the pod leave and stop sending to it.
+   */
+  drainMs?: number
+  /** On stop, how long running jobs may take to finish before they go back to the queue (default 10 s). */
+  stopGraceMs?: number
 }
 
 export interface RunningService {
@@ -148,12 +155,15 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     store,
     workers,
     url: address,
-    async stop(graceMs = 10_000) {
+    async stop(graceMs = config.stopGraceMs ?? 10_000) {
       if (stopped) return
       stopped = true
-      // Workers drain first, while the API still answers (and /ready says 503, so a load balancer
-      // sends no more); then the listener closes.
-      await workers.stop(graceMs)
+      // From now /ready says 503 (the workers are stopping) and no new job is claimed, while the
+      // listener keeps answering for the drain time: the load balancer's deregistration reaches
+      // its nodes in a few seconds and sends requests here until then. Running jobs finish within
+      // the grace, or go back to the queue; then the listener closes.
+      const draining = new Promise((resolve) => setTimeout(resolve, config.drainMs ?? 0))
+      await Promise.all([workers.stop(graceMs), draining])
       await app.close()
       await store.close()
       // Last: the spans of the final requests and jobs are flushed to the collector.

@@ -81,9 +81,9 @@ describe('the service manifests', () => {
     expect(dev.find('Namespace', 'infra').metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted')
   })
 
-  it('probe /health for liveness and /ready for readiness, with requests and limits set', () => {
+  it('probe /live for liveness (not the database), /health at startup and /ready for readiness, with requests and limits set', () => {
     const [container] = dev.find('Deployment').spec.template.spec.containers
-    expect(container.livenessProbe.httpGet).toEqual({path: '/health', port: 'http'})
+    expect(container.livenessProbe.httpGet).toEqual({path: '/live', port: 'http'})
     expect(container.readinessProbe.httpGet).toEqual({path: '/ready', port: 'http'})
     expect(container.ports).toEqual([{name: 'http', containerPort: 8080, protocol: 'TCP'}])
     expect(container.resources).toEqual({requests: {cpu: '250m', memory: '256Mi'}, limits: {cpu: '1', memory: '512Mi'}})

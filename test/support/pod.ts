@@ -70,7 +70,7 @@ export function imageAddedFiles(): {url: string; dest: string; checksum?: string
     .map((i) => ({url: i.args[0], dest: i.args[1], checksum: substitute(i.flags.checksum)}))
 }
 
-export async function startPod(objects: PodObjects, options: {secrets?: Record<string, Record<string, string>>; files?: Record<string, string>; extraArgs?: string[]} = {}): Promise<PodProcess> {
+export async function startPod(objects: PodObjects, options: {secrets?: Record<string, Record<string, string>>; files?: Record<string, string>; extraArgs?: string[]; envOverrides?: Record<string, string>} = {}): Promise<PodProcess> {
   const spec = objects.deployment.spec.template.spec
   const [container] = spec.containers
   const mounts: Record<string, string> = {}
@@ -98,9 +98,13 @@ export async function startPod(objects: PodObjects, options: {secrets?: Record<s
   }
   if (env.INFRA_SERVICE_PORT !== String(containerPort)) throw new Error(`INFRA_SERVICE_PORT ${env.INFRA_SERVICE_PORT} is not the container port ${containerPort}`)
   env.INFRA_SERVICE_PORT = String(port)
+  for (const [name, value] of Object.entries(options.envOverrides ?? {})) {
+    if (!(name in env)) throw new Error(`the pod sets no ${name} to override`)
+    env[name] = value
+  }
   const args = [...container.args.map(swap), ...(options.extraArgs ?? [])]
   let output = ''
-  const child = execa('node', [BIN, ...args], {env: {PATH: process.env.PATH!, ...env}, extendEnv: false, reject: false, stdin: 'ignore', all: true})
+  const child = execa('node', [BIN, ...args], {env: {PATH: process.env.PATH!, ...env}, extendEnv: false, reject: false, stdin: 'ignore', all: true, forceKillAfterDelay: false})
   child.all?.on('data', (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-2_000_000)
   })

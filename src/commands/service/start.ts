@@ -37,6 +37,8 @@ export default class ServiceStart extends ServiceCommand {
     'file-root': Flags.string({description: 'folder the file source may read', env: 'INFRA_SERVICE_FILE_ROOT'}),
     connection: Flags.string({description: 'database connection for the database source, NAME=sqlite-file (repeatable)', multiple: true}),
     'allow-private-http': Flags.boolean({description: 'let the http source reach private and metadata addresses'}),
+    'drain-seconds': Flags.integer({description: 'on SIGTERM, seconds the listener keeps serving while /ready says 503 (a load balancer\'s deregistration time)', env: 'INFRA_SERVICE_DRAIN_SECONDS', default: 0, min: 0, max: 3600}),
+    'stop-grace-seconds': Flags.integer({description: 'on SIGTERM, seconds running jobs may take to finish before they go back to the queue', env: 'INFRA_SERVICE_STOP_GRACE_SECONDS', default: 10, min: 0, max: 3600}),
     'log-level': Flags.string({options: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'], default: 'info', env: 'INFRA_SERVICE_LOG_LEVEL'}),
     'otlp-endpoint': Flags.string({description: 'send OpenTelemetry traces to this OTLP/HTTP collector (base URL, e.g. http://otel-collector:4318); the OTEL_* variables work too; off without either', helpValue: 'URL'}),
     'log-file': Flags.string({description: 'append the JSON log lines to this file (owner-only) instead of stdout; `infra logs --file` reads it', env: 'INFRA_SERVICE_LOG_FILE'}),
@@ -84,6 +86,8 @@ export default class ServiceStart extends ServiceCommand {
       logDestination,
       version: this.config.version,
       otlpEndpoint: flags['otlp-endpoint'],
+      drainMs: flags['drain-seconds'] * 1000,
+      stopGraceMs: flags['stop-grace-seconds'] * 1000,
       settings: {
         fileRoot,
         connections,
@@ -101,7 +105,7 @@ export default class ServiceStart extends ServiceCommand {
     if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify({url: service.url, pid: process.pid, dataDir: path.resolve(flags['data-dir'])})}\n`)
     else process.stderr.write(`infra service listening on ${service.url}\n`)
     const shutdown = (signal: string) => {
-      service.app.log.info({signal}, 'stopping: no new work; running jobs finish or go back to the queue')
+      service.app.log.info({signal, drainSeconds: flags['drain-seconds'], graceSeconds: flags['stop-grace-seconds']}, 'stopping: not ready, no new work, still serving while draining; running jobs finish or go back to the queue')
       service.stop().then(() => process.exit(0), () => process.exit(1))
     }
     process.once('SIGTERM', () => shutdown('SIGTERM'))
