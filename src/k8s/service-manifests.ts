@@ -140,6 +140,11 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
     ...(extra.annotations ? {annotations: extra.annotations} : {}),
   })
   const withDatabase = hasLayer(env, 'database')
+  // The internal ALB is placed in the app subnets by name (the network stack's Name tags; the
+  // controller's alb.ingress.kubernetes.io/subnets takes IDs or Name tags), so the service knows
+  // which peers are the balancer: only their X-Forwarded-For is believed, only they get in.
+  const albSubnets = layoutSubnets(env.vpcCidr, env.availabilityZones.length).app
+  const albSubnetNames = env.availabilityZones.map((az) => `${estate.organization.name}-${env.name}-app-${az}`)
   const objects: KubeObject[] = []
   const add = (object: {toJSON(): unknown} | KubeObject) => objects.push(('toJSON' in object && typeof object.toJSON === 'function' ? object.toJSON() : object) as KubeObject)
 
@@ -248,6 +253,7 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
                   // `service start` takes an s3:// URL (a bare name exits 2 BAD_FLAG).
                   {name: 'INFRA_SERVICE_RESULTS_BUCKET', value: `s3://${serviceResultsBucketName(`${estate.organization.name}-${env.name}`, env.accountId)}`},
                   {name: 'AWS_REGION', value: env.region},
+                  {name: 'INFRA_SERVICE_TRUSTED_PROXIES', value: albSubnets.join(',')},
                   {name: 'INFRA_SERVICE_DRAIN_SECONDS', value: String(DRAIN_SECONDS)},
                   {name: 'INFRA_SERVICE_STOP_GRACE_SECONDS', value: String(STOP_GRACE_SECONDS)},
                   ...(withDatabase ? [{name: 'INFRA_SERVICE_DATABASE_URL', valueFrom: {secretKeyRef: {name: DATABASE_SECRET, key: 'url'}}}] : []),
@@ -304,6 +310,7 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
   const annotations: Record<string, string> = {
     'alb.ingress.kubernetes.io/scheme': 'internal',
     'alb.ingress.kubernetes.io/target-type': 'ip',
+    'alb.ingress.kubernetes.io/subnets': albSubnetNames.join(','),
     'alb.ingress.kubernetes.io/healthcheck-path': '/ready',
     'alb.ingress.kubernetes.io/load-balancer-attributes': 'routing.http.drop_invalid_header_fields.enabled=true',
     // A deregistered pod gets no new requests; in-flight ones have the pod's drain time to end
@@ -326,7 +333,9 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
     }),
   )
 
-  // In: the ALB's interfaces and Prometheus, all inside the VPC. Out: DNS, PostgreSQL in the data
+  // In: the ALB's interfaces (its subnets; the pods share them, so this narrows the VPC to those
+  // subnets, and the node security group admits only the ALB's backend security group, which the
+  // controller adds). Out: DNS, PostgreSQL in the data
   // subnets, and HTTPS (AWS through the endpoints, http sources through NAT), never the node's metadata.
   const dataSubnets = layoutSubnets(env.vpcCidr, env.availabilityZones.length).data
   add(
@@ -335,7 +344,7 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
       spec: {
         podSelector: {matchLabels: selector},
         policyTypes: ['Ingress', 'Egress'],
-        ingress: [{from: [{ipBlock: {cidr: env.vpcCidr}}], ports: [{protocol: 'TCP', port: CONTAINER_PORT}]}],
+        ingress: [{from: albSubnets.map((cidr) => ({ipBlock: {cidr}})), ports: [{protocol: 'TCP', port: CONTAINER_PORT}]}],
         egress: [
           {
             to: [{namespaceSelector: {matchLabels: {'kubernetes.io/metadata.name': 'kube-system'}}, podSelector: {matchLabels: {'k8s-app': 'kube-dns'}}}],

@@ -30,6 +30,12 @@ export interface AppOptions {
    */
   authFailuresPerSecond: number
   bodyLimitBytes: number
+  /**
+   * Peers whose X-Forwarded-For is believed (CIDRs: the load balancer's subnets). The client's
+   * address is then the nearest one in the header that is not such a peer; from anyone else the
+   * header is ignored, so a client cannot pick the address its failures are counted against.
+   */
+  trustedProxies?: string[]
   logLevel: string
   /** Where log lines go (default: stdout). */
   logDestination?: DestinationStream
@@ -190,6 +196,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // One structured line per request (written in onResponse) instead of Fastify's two.
     logController: new LogController({disableRequestLogging: true}),
     bodyLimit: options.bodyLimitBytes,
+    // Fastify's trustProxy with a CIDR list (proxy-addr): request.ip walks X-Forwarded-For from the
+    // right past trusted hops only. Without a list, the TCP peer is the client.
+    trustProxy: options.trustedProxies?.length ? options.trustedProxies : false,
     requestIdHeader: 'x-request-id',
     genReqId: (request) => {
       const given = request.headers['x-request-id']
@@ -253,14 +262,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // A token seen within the last second is admitted without waiting on the store.
     const cached = tokens.cached(presented)
     if (cached) return admit(cached)
-    // Everything else may cost a store read: an address that failed too often waits first.
+    // An address that failed too often is refused, except for a well-formed token that proves
+    // valid: another client's failures behind the same address (a NAT, a proxy not trusted) never
+    // lock out a token holder. A malformed or missing token costs no store read either way.
     const wait = perAddress.wait(request.ip)
-    if (wait > 0) {
+    const limited = () => {
       reply.header('retry-after', String(wait))
       return done(new HttpError(429, 'RATE_LIMITED', `too many requests without a valid token from this address; retry in ${wait} s`))
     }
-    if (!wellFormed(presented)) return admit(undefined)
-    tokens.verify(presented).then(admit, done)
+    if (!wellFormed(presented)) return wait > 0 ? limited() : admit(undefined)
+    tokens.verify(presented).then((token) => (token || wait === 0 ? admit(token) : limited()), done)
   })
   app.addHook('onClose', (_instance, done) => {
     log.close()

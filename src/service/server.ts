@@ -36,6 +36,8 @@ export interface ServiceConfig {
   rateLimitPerSecond?: number
   /** Requests without a valid token per second per client address (default 2, bursts of ten times that). */
   authFailuresPerSecond?: number
+  /** CIDRs of the load balancer whose X-Forwarded-For names the client (default: none, the TCP peer is the client). */
+  trustedProxies?: string[]
   logLevel: string
   /** Where log lines go (default: stdout). */
   logDestination?: DestinationStream
@@ -120,6 +122,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     maxAttempts: config.maxAttempts,
     rateLimitPerSecond: config.rateLimitPerSecond ?? 2000,
     authFailuresPerSecond: config.authFailuresPerSecond ?? 2,
+    trustedProxies: config.trustedProxies,
     bodyLimitBytes: 1 << 20,
     logLevel: config.logLevel,
     logDestination: config.logDestination,

@@ -133,7 +133,12 @@ describe('the service manifests', () => {
     expect(ingress.metadata.annotations).toMatchObject({'alb.ingress.kubernetes.io/scheme': 'internal', 'alb.ingress.kubernetes.io/wafv2-acl-arn': DISCOVERED.wafWebAclArn, 'alb.ingress.kubernetes.io/target-type': 'ip'})
     const policy = dev.find('NetworkPolicy')
     expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress'])
-    expect(policy.spec.ingress).toEqual([{from: [{ipBlock: {cidr: '10.1.0.0/16'}}], ports: [{protocol: 'TCP', port: 8080}]}])
+    // In only from the ALB's subnets, which the Ingress names and whose X-Forwarded-For the pod believes.
+    const albSubnets = layoutSubnets('10.1.0.0/16', 3).app
+    expect(policy.spec.ingress).toEqual([{from: albSubnets.map((cidr) => ({ipBlock: {cidr}})), ports: [{protocol: 'TCP', port: 8080}]}])
+    expect(ingress.metadata.annotations['alb.ingress.kubernetes.io/subnets']).toBe('acme-dev-app-eu-west-1a,acme-dev-app-eu-west-1b,acme-dev-app-eu-west-1c')
+    const [container] = dev.find('Deployment').spec.template.spec.containers
+    expect(container.env.find((e: any) => e.name === 'INFRA_SERVICE_TRUSTED_PROXIES').value).toBe(albSubnets.join(','))
     const database = policy.spec.egress.find((rule: any) => rule.ports.some((p: any) => p.port === 5432))
     expect(database.to.map((to: any) => to.ipBlock.cidr)).toEqual(layoutSubnets('10.1.0.0/16', 3).data)
     const out = policy.spec.egress.find((rule: any) => rule.to.some((to: any) => to.ipBlock?.cidr === '0.0.0.0/0'))

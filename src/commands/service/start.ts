@@ -37,6 +37,7 @@ export default class ServiceStart extends ServiceCommand {
     'file-root': Flags.string({description: 'folder the file source may read', env: 'INFRA_SERVICE_FILE_ROOT'}),
     connection: Flags.string({description: 'database connection for the database source, NAME=sqlite-file (repeatable)', multiple: true}),
     'allow-private-http': Flags.boolean({description: 'let the http source reach private and metadata addresses'}),
+    'trusted-proxies': Flags.string({description: 'comma-separated CIDRs of the load balancer: X-Forwarded-For from these peers names the client (rate limits count per client); from others it is ignored', env: 'INFRA_SERVICE_TRUSTED_PROXIES', helpValue: 'CIDR,...'}),
     'drain-seconds': Flags.integer({description: 'on SIGTERM, seconds the listener keeps serving while /ready says 503 (a load balancer\'s deregistration time)', env: 'INFRA_SERVICE_DRAIN_SECONDS', default: 0, min: 0, max: 3600}),
     'stop-grace-seconds': Flags.integer({description: 'on SIGTERM, seconds running jobs may take to finish before they go back to the queue', env: 'INFRA_SERVICE_STOP_GRACE_SECONDS', default: 10, min: 0, max: 3600}),
     'log-level': Flags.string({options: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'], default: 'info', env: 'INFRA_SERVICE_LOG_LEVEL'}),
@@ -82,6 +83,7 @@ export default class ServiceStart extends ServiceCommand {
       leaseMs: flags['lease-seconds'] * 1000,
       rateLimitPerSecond: flags['rate-limit'],
       authFailuresPerSecond: flags['auth-failure-limit'],
+      trustedProxies: parseTrustedProxies(flags['trusted-proxies']),
       logLevel: flags['log-level'],
       logDestination,
       version: this.config.version,
@@ -112,4 +114,20 @@ export default class ServiceStart extends ServiceCommand {
     process.once('SIGINT', () => shutdown('SIGINT'))
     await new Promise(() => {})
   }
+}
+
+/** IPv4 or IPv6 CIDRs (or single addresses), comma-separated; anything else is a usage error. */
+function parseTrustedProxies(value: string | undefined): string[] | undefined {
+  if (!value?.trim()) return undefined
+  const list = value.split(',').map((entry) => entry.trim()).filter(Boolean)
+  for (const entry of list) {
+    const [address, bits, ...rest] = entry.split('/')
+    const v4 = /^(\d{1,3})(\.\d{1,3}){3}$/.test(address) && address.split('.').every((part) => Number(part) <= 255)
+    const v6 = !v4 && /^[0-9a-f:]+$/i.test(address) && address.includes(':')
+    const max = v4 ? 32 : 128
+    if ((!v4 && !v6) || rest.length > 0 || (bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= max))) {
+      throw new InfraError(`--trusted-proxies ${entry} is not a CIDR`, 'write addresses or CIDRs separated by commas, e.g. 10.1.0.0/24,10.1.1.0/24', 'BAD_FLAG', 2)
+    }
+  }
+  return list
 }
