@@ -140,6 +140,9 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
     ...(extra.annotations ? {annotations: extra.annotations} : {}),
   })
   const withDatabase = hasLayer(env, 'database')
+  const resultsBucket = serviceResultsBucketName(`${estate.organization.name}-${env.name}`, env.accountId)
+  // The s3 source's buckets as the IRSA role grants them: never the results bucket.
+  const sourceBuckets = (env.service?.s3Buckets ?? []).filter((name) => name !== resultsBucket)
   // The internal ALB is placed in the app subnets by name (the network stack's Name tags; the
   // controller's alb.ingress.kubernetes.io/subnets takes IDs or Name tags), so the service knows
   // which peers are the balancer: only their X-Forwarded-For is believed, only they get in.
@@ -251,9 +254,10 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
                   {name: 'INFRA_SERVICE_PORT', value: String(CONTAINER_PORT)},
                   {name: 'INFRA_SERVICE_DATA_DIR', value: '/var/lib/infra'},
                   // `service start` takes an s3:// URL (a bare name exits 2 BAD_FLAG).
-                  {name: 'INFRA_SERVICE_RESULTS_BUCKET', value: `s3://${serviceResultsBucketName(`${estate.organization.name}-${env.name}`, env.accountId)}`},
+                  {name: 'INFRA_SERVICE_RESULTS_BUCKET', value: `s3://${resultsBucket}`},
                   {name: 'AWS_REGION', value: env.region},
                   {name: 'INFRA_SERVICE_TRUSTED_PROXIES', value: albSubnets.join(',')},
+                  ...(sourceBuckets.length ? [{name: 'INFRA_SERVICE_S3_BUCKETS', value: sourceBuckets.join(',')}] : []),
                   {name: 'INFRA_SERVICE_DRAIN_SECONDS', value: String(DRAIN_SECONDS)},
                   {name: 'INFRA_SERVICE_STOP_GRACE_SECONDS', value: String(STOP_GRACE_SECONDS)},
                   ...(withDatabase ? [{name: 'INFRA_SERVICE_DATABASE_URL', valueFrom: {secretKeyRef: {name: DATABASE_SECRET, key: 'url'}}}] : []),

@@ -93,6 +93,10 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
   if (config.resultsBucket && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(config.resultsBucket)) {
     throw new InfraError(`--results-bucket ${config.resultsBucket} is not an S3 URL`, 'write s3://BUCKET or s3://BUCKET/PREFIX', 'BAD_FLAG', 2)
   }
+  const resultsBucketName = config.resultsBucket?.slice('s3://'.length).split('/')[0]
+  if (resultsBucketName && config.settings.s3Buckets?.includes(resultsBucketName)) {
+    throw new InfraError(`--s3-buckets lists ${resultsBucketName}, the results bucket: the s3 source would hand out every token's results`, 'remove it from the s3 source\'s buckets (the estate\'s service.s3Buckets)', 'BAD_FLAG', 2)
+  }
   const store = await openStore(config, {owner: true})
   const shared = 'saveResult' in store ? (store as PostgresJobStore) : undefined
   if (config.resultsBucket && !shared) {

@@ -1,7 +1,12 @@
+import {mkdtempSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
 import {CreateBucketCommand, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {caBundleHandler} from '../../src/aws/clients.js'
+import {startService} from '../../src/service/server.js'
 import {type TestService, startTestService, waitForJob} from '../support/service.js'
 
 /** The s3 source against moto: the service's own AWS identity, objects under a prefix. */
@@ -15,7 +20,10 @@ beforeAll(async () => {
   await s3.send(new PutObjectCommand({Bucket: 'exports', Key: 'other/skip.txt', Body: 'no'}))
   await s3.send(new PutObjectCommand({Bucket: 'exports', Key: 'large/a.bin', Body: 'a'.repeat(3000)}))
   await s3.send(new PutObjectCommand({Bucket: 'exports', Key: 'large/b.bin', Body: 'b'.repeat(3000)}))
-  t = await startTestService({maxRows: 100})
+  // A bucket the service's identity can read (moto allows everything) but the estate does not list.
+  await s3.send(new CreateBucketCommand({Bucket: 'acme-dev-service-results-111111111111', CreateBucketConfiguration: {LocationConstraint: 'eu-west-1'}}))
+  await s3.send(new PutObjectCommand({Bucket: 'acme-dev-service-results-111111111111', Key: 'results/other-token.out', Body: 'someone else\'s data'}))
+  t = await startTestService({maxRows: 100, s3Buckets: ['exports', 'no-such-bucket']})
 })
 afterAll(async () => {
   await t.service.stop()
@@ -23,6 +31,15 @@ afterAll(async () => {
 })
 
 describe('the s3 source', () => {
+  it('reads only the buckets the estate lists: any other is a 400 and no job, and the results bucket may not be listed', async () => {
+    const refused = await t.call('POST', '/api/v1/jobs/trigger', {body: {source_type: 's3', config: {bucket: 'acme-dev-service-results-111111111111'}}})
+    expect(refused.status).toBe(400)
+    expect(refused.body.error).toMatchObject({code: 'VALIDATION', field: 'config.bucket', message: expect.stringContaining('allowed: exports, no-such-bucket')})
+    expect((await t.call('GET', '/api/v1/jobs')).body.jobs.filter((job: any) => job.source_type === 's3' && job.status !== 'failed' && job.status !== 'succeeded')).toEqual([])
+    await expect(startService({host: '127.0.0.1', port: 0, dataDir: mkdtempSync(path.join(os.tmpdir(), 'infra-s3-')), resultsBucket: 's3://acme-dev-service-results-111111111111/results', concurrency: 1, jobTimeoutMs: 1000, maxAttempts: 1, logLevel: 'silent', version: 'test',
+      settings: {fileRoot: os.tmpdir(), connections: {}, allowPrivateHttp: false, httpTimeoutMs: 1000, maxResultBytes: 1000, maxRows: 10, s3Buckets: ['exports', 'acme-dev-service-results-111111111111']}})).rejects.toMatchObject({code: 'BAD_FLAG', message: expect.stringContaining('the results bucket')})
+  })
+
   it('collects the objects under a prefix, text as text and binary as base64', async () => {
     const queued = await t.call('POST', '/api/v1/jobs/trigger', {body: {source_type: 's3', config: {bucket: 'exports', prefix: 'daily/'}}})
     const job = await waitForJob(t, queued.body.job_id)

@@ -37,6 +37,7 @@ export default class ServiceStart extends ServiceCommand {
     'file-root': Flags.string({description: 'folder the file source may read', env: 'INFRA_SERVICE_FILE_ROOT'}),
     connection: Flags.string({description: 'database connection for the database source, NAME=sqlite-file (repeatable)', multiple: true}),
     'allow-private-http': Flags.boolean({description: 'let the http source reach private and metadata addresses'}),
+    's3-buckets': Flags.string({description: 'comma-separated buckets the s3 source may read (the estate\'s service.s3Buckets); none: it reads nothing. Never the results bucket', env: 'INFRA_SERVICE_S3_BUCKETS', helpValue: 'BUCKET,...'}),
     'trusted-proxies': Flags.string({description: 'comma-separated CIDRs of the load balancer: X-Forwarded-For from these peers names the client (rate limits count per client); from others it is ignored', env: 'INFRA_SERVICE_TRUSTED_PROXIES', helpValue: 'CIDR,...'}),
     'drain-seconds': Flags.integer({description: 'on SIGTERM, seconds the listener keeps serving while /ready says 503 (a load balancer\'s deregistration time)', env: 'INFRA_SERVICE_DRAIN_SECONDS', default: 0, min: 0, max: 3600}),
     'stop-grace-seconds': Flags.integer({description: 'on SIGTERM, seconds running jobs may take to finish before they go back to the queue', env: 'INFRA_SERVICE_STOP_GRACE_SECONDS', default: 10, min: 0, max: 3600}),
@@ -97,6 +98,7 @@ export default class ServiceStart extends ServiceCommand {
         httpTimeoutMs: flags['http-timeout'] * 1000,
         maxResultBytes: flags['max-result-bytes'],
         maxRows: flags['max-rows'],
+        s3Buckets: flags['s3-buckets']?.split(',').map((name) => name.trim()).filter(Boolean),
       },
     })
     if (!(await service.store.listTokens()).some((token) => !token.revokedAt)) {

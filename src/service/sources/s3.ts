@@ -36,13 +36,21 @@ export const s3Source: Source = {
       max_objects: {type: 'integer', minimum: 1, maximum: settings.maxRows, description: 'read at most this many objects (the server\'s row ceiling applies regardless)'},
     },
   }),
-  validate(config) {
+  validate(config, settings) {
     if (typeof config.bucket !== 'string' || !BUCKET.test(config.bucket)) return 'config.bucket must be an S3 bucket name'
+    // Only the buckets the estate lists for the service: its own identity could otherwise read
+    // whatever it may (its results bucket holds every token's results).
+    const allowed = settings.s3Buckets ?? []
+    if (!allowed.includes(config.bucket)) {
+      return `config.bucket ${config.bucket} is not one this service may read (${allowed.length ? `allowed: ${allowed.join(', ')}` : 'none is allowed: list buckets in the estate\'s service.s3Buckets'})`
+    }
     if (config.prefix !== undefined && typeof config.prefix !== 'string') return 'config.prefix must be a string'
     if (config.max_objects !== undefined && (!Number.isInteger(config.max_objects) || (config.max_objects as number) < 1)) return 'config.max_objects must be a positive integer'
     return undefined
   },
-  async run(config, ctx) {
+  async run(config, ctx, settings) {
+    // Checked again where it is read: a job queued before the list changed reads nothing it no longer names.
+    if (!(settings.s3Buckets ?? []).includes(String(config.bucket))) throw new PermanentJobError(`config.bucket ${String(config.bucket)} is not one this service may read`)
     const {
       sdk: {GetObjectCommand, paginateListObjectsV2},
       client,
