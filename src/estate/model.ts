@@ -122,6 +122,8 @@ export interface ServiceSettings {
    * s3 source reads nothing.
    */
   s3Buckets?: string[]
+  /** Days finished jobs and their results are kept (the service's --retention-days; 30 when absent). */
+  retentionDays?: number
 }
 
 export interface Estate {
@@ -233,3 +235,9 @@ export interface RiskException {
   /** YYYY-MM-DD; after it the finding fails again. */
   expires: string
 }
+
+/** Days the service keeps finished jobs and results when the estate says nothing (the service's own --retention-days default). */
+export const DEFAULT_SERVICE_RETENTION_DAYS = 30
+
+/** Days the environment's service keeps finished jobs and their results. */
+export const serviceRetentionDays = (env: Pick<EnvironmentSpec, 'service'>): number => env.service?.retentionDays ?? DEFAULT_SERVICE_RETENTION_DAYS

@@ -11,7 +11,7 @@ import {stringify} from 'yaml'
 
 import {layoutSubnets} from '../estate/cidr.js'
 import type {EnvironmentSpec, Estate} from '../estate/model.js'
-import {hasLayer, openSearchEnabled} from '../estate/model.js'
+import {hasLayer, openSearchEnabled, serviceRetentionDays} from '../estate/model.js'
 import {serviceLogGroupName} from '../stacks/discovery-keys.js'
 import {serviceResultsBucketName} from '../stacks/service-role.js'
 import {logShipperObjects} from './log-shipper.js'
@@ -260,6 +260,8 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
                   ...(sourceBuckets.length ? [{name: 'INFRA_SERVICE_S3_BUCKETS', value: sourceBuckets.join(',')}] : []),
                   {name: 'INFRA_SERVICE_DRAIN_SECONDS', value: String(DRAIN_SECONDS)},
                   {name: 'INFRA_SERVICE_STOP_GRACE_SECONDS', value: String(STOP_GRACE_SECONDS)},
+                  // Finished jobs and results (rows, S3 objects) expire after the estate's service.retentionDays.
+                  {name: 'INFRA_SERVICE_RETENTION_DAYS', value: String(serviceRetentionDays(env))},
                   ...(withDatabase ? [{name: 'INFRA_SERVICE_DATABASE_URL', valueFrom: {secretKeyRef: {name: DATABASE_SECRET, key: 'url'}}}] : []),
                   ...tracingEnv(env),
                 ],

@@ -7,6 +7,7 @@ import type {DestinationStream} from 'pino'
 import {InfraError} from '../errors.js'
 import {buildApp} from './app.js'
 import {LocalResults, type ResultStore, SharedResults} from './results.js'
+import {RetentionSweeper} from './retention.js'
 import {checkSourceSettings} from './settings-check.js'
 import type {SourceSettings} from './sources/source.js'
 import type {JobStore} from './store/job-store.js'
@@ -43,6 +44,10 @@ export interface ServiceConfig {
   logDestination?: DestinationStream
   version: string
   settings: SourceSettings
+  /** Finished jobs and their results are deleted this long after they ended (default 30 days). */
+  retentionMs?: number
+  /** Queued jobs one token may have at once; past it a trigger answers 429 (default 10,000). */
+  maxQueuedPerToken?: number
   /** OTLP/HTTP collector base URL (--otlp-endpoint); the OTEL_* variables are read too. Off without either. */
   otlpEndpoint?: string
   /**
@@ -53,6 +58,11 @@ export interface ServiceConfig {
   /** On stop, how long running jobs may take to finish before they go back to the queue (default 10 s). */
   stopGraceMs?: number
 }
+
+/** How long finished jobs and results are kept when nothing else is said (--retention-days, the estate's service.retentionDays). */
+export const DEFAULT_RETENTION_DAYS = 30
+/** Queued jobs per token when nothing else is said (--max-queued-per-token). */
+export const DEFAULT_MAX_QUEUED_PER_TOKEN = 10_000
 
 export interface RunningService {
   app: FastifyInstance
@@ -124,6 +134,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     settings: config.settings,
     results,
     maxAttempts: config.maxAttempts,
+    maxQueuedPerToken: config.maxQueuedPerToken ?? DEFAULT_MAX_QUEUED_PER_TOKEN,
     rateLimitPerSecond: config.rateLimitPerSecond ?? 2000,
     authFailuresPerSecond: config.authFailuresPerSecond ?? 2,
     trustedProxies: config.trustedProxies,
@@ -156,6 +167,11 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     throw error
   }
   await workers.start()
+  const retention = new RetentionSweeper(store, results, {
+    retentionMs: config.retentionMs ?? DEFAULT_RETENTION_DAYS * 86_400_000,
+    onError: (error) => app.log.warn({err: error}, 'retention sweep failed; the next one tries again'),
+  })
+  retention.start()
   let stopped = false
   return {
     app,
@@ -171,6 +187,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
       // the grace, or go back to the queue; then the listener closes.
       const draining = new Promise((resolve) => setTimeout(resolve, config.drainMs ?? 0))
       await Promise.all([workers.stop(graceMs), draining])
+      await retention.stop()
       await app.close()
       await store.close()
       // Last: the spans of the final requests and jobs are flushed to the collector.

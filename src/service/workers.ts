@@ -191,6 +191,9 @@ export class WorkerPool {
 
   private execute(job: Job, trace?: JobTrace): void {
     const controller = new AbortController()
+    // An earlier attempt of this job still running here lost its lease (its writes are fenced out):
+    // it stops now, so two attempts of one job never run side by side.
+    this.running.get(job.id)?.abort(new LeaseLostError())
     this.running.set(job.id, controller)
     const started = performance.now()
     const limits = this.limitsFor(job)
@@ -213,7 +216,7 @@ export class WorkerPool {
     }, Math.max(50, Math.floor(this.options.leaseMs / 3)))
     let failure: unknown
     this.run(job, controller.signal, limits, trace)
-      .then(() => 'succeeded')
+      .then((recorded) => (recorded ? 'succeeded' : 'lease_lost'))
       .catch(async (error: unknown) => {
         failure = error
         if (controller.signal.reason instanceof LeaseLostError) return 'lease_lost'
@@ -232,7 +235,7 @@ export class WorkerPool {
       .then((state) => {
         clearTimeout(timeout)
         clearInterval(heartbeat)
-        this.running.delete(job.id)
+        if (this.running.get(job.id) === controller) this.running.delete(job.id)
         const seconds = (performance.now() - started) / 1000
         trace?.end(state, failure)
         for (const listener of this.finishedListeners) listener({job, state, seconds})
@@ -240,11 +243,13 @@ export class WorkerPool {
       })
   }
 
-  private async run(job: Job, signal: AbortSignal, limits: JobLimits, trace?: JobTrace): Promise<void> {
+  /** Collects and keeps the result; false when the job was no longer this attempt's at the end (nothing kept). */
+  private async run(job: Job, signal: AbortSignal, limits: JobLimits, trace?: JobTrace): Promise<boolean> {
     const step = <T>(name: string, work: () => Promise<T>): Promise<T> => (trace ? trace.step(name, work) : work())
     const source = SOURCES[job.sourceType]
     if (!source) throw new PermanentJobError(`unknown source type ${job.sourceType}`)
-    const final = path.join(this.options.resultsDir, `${job.id}.out`)
+    // One file per attempt: an attempt that lost its lease never writes over the one that took over.
+    const final = path.join(this.options.resultsDir, `${job.id}.${job.attempts}.out`)
     const partial = `${final}.partial`
     const hash = createHash('sha256')
     let bytes = 0
@@ -273,7 +278,7 @@ export class WorkerPool {
         },
         this.options.settings,
       ))
-      await step('job.result.store', async () => {
+      return await step('job.result.store', async () => {
         out ??= createWriteStream(partial, {mode: 0o600})
         const stream = out
         await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())))
@@ -283,11 +288,11 @@ export class WorkerPool {
         if (location === undefined) throw new Error('the job store was unreachable when the job finished; its lease hands it back')
         const sha256 = hash.digest('hex')
         // The data is collected and kept: an outage now must not throw it away and run it again.
-        const recorded = await this.persist(async () => {
-          await this.store.succeed(job.id, {rows, bytes, sha256, contentType: source.contentType, path: location})
-          return true
-        }, false)
-        if (!recorded) throw new Error('the job store was unreachable when the job finished; its lease hands it back')
+        const recorded = await this.persist(() => this.store.succeed(job.id, {rows, bytes, sha256, contentType: source.contentType, path: location}), undefined)
+        if (recorded === undefined) throw new Error('the job store was unreachable when the job finished; its lease hands it back')
+        // Fenced out: this attempt's copy is nobody's result.
+        if (!recorded) await (results?.discard(location) ?? rmSync(final, {force: true}))
+        return recorded
       })
     } catch (error) {
       if (out) {
