@@ -1,6 +1,7 @@
 import {FIELD_VERSIONS, RECOMMENDED_FORMAT, TRAFFIC_PATH_GATEWAY_OR_ENDPOINT, TRAFFIC_PATH_INTERNET_GATEWAY} from './fields.js'
 import {FIELD, type FlowLineParser, type FlowRecord, type ParseOutcome} from './record.js'
 import {HeavyHitters, type SerializedHeavyHitters, SketchKey} from './heavy-hitters.js'
+import {type ConnectionTableStats, ConnectionKey, Connections, NOT_KNOWN, OPENED_BY_SOURCE, type SerializedConnections} from './connections.js'
 
 export type FindingId =
   | 'internet-egress-not-via-nat'
@@ -102,8 +103,6 @@ const SAMPLES_PER_INTERFACE = 2
 const MAX_INTERFACES = 20_000
 /** Inbound public records whose direction waits for the end of the input (the opposite record may come later). */
 const MAX_PENDING = 10_000
-const CONNECTION_BITS = 16
-const CONNECTION_MASK = (1 << CONNECTION_BITS) - 1
 
 interface InterfaceStats {
   count: number
@@ -185,6 +184,19 @@ const CHECKS: {id: CheckId; gating: boolean; needs: string[][]}[] = [
   {id: 'aws-service-via-nat', gating: false, needs: [['interface-id', 'pkt-dst-aws-service', 'traffic-path']]},
 ]
 
+/**
+ * Inbound public accepted records by what placed them (as started outside, or as replies): their
+ * own tcp-flags, the exact connection seen opening (pairing), the port rule, or nothing.
+ */
+export interface DirectionEvidence {
+  records: number
+  placedBy: {'tcp-flags': number; pairing: number; 'port-rule': number; none: number}
+  /** Records that could not wait for the end of the input for their opposite record (decided by their ports at once). */
+  decidedWithoutWaiting: number
+  /** Connections seen opening; of them, pushed out of the table by newer ones; and keys too long to hold. */
+  connections: ConnectionTableStats
+}
+
 export interface AnalysisResult {
   coverage: Coverage
   natInterfaces: {interfaceId: string; source: NatSource}[]
@@ -198,6 +210,8 @@ export interface AnalysisResult {
   timeline: [number, number, number][]
   /** Which checks could run on the records read, and which fields were missing where not. */
   checks: CheckStatus[]
+  /** How the direction of public traffic accepted into the VPC was decided, and what the connection table could not hold. */
+  direction: DirectionEvidence
   /** passed: every gating check ran and no critical finding; failed: a critical finding; unproven: neither can be said. */
   verdict: Verdict
   /** Why the verdict is unproven (empty otherwise), and the log format that would supply what is missing. */
@@ -292,66 +306,12 @@ const [B_EGRESS, B_INITIATED, B_UNDECIDED, B_TRANSLATING, B_SSH_ACCEPTED, B_SSH_
 const ACCEPT = 65 // "A"CCEPT
 const REJECT = 82 // "R"EJECT
 const EGRESS = 101 // "e"gress
-const FNV_OFFSET = 0x811c9dc5
-const FNV_PRIME = 0x01000193
-
-function mix(h: number): number {
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35)
-  return h ^ (h >>> 16)
-}
-
-function fnv(h: number, buf: Uint8Array, from: number, to: number): number {
-  if (from < 0) return Math.imul(h ^ 45, FNV_PRIME)
-  for (let i = from; i < to; i++) h = Math.imul(h ^ buf[i], FNV_PRIME)
-  return h
-}
-
-/**
- * Who opened each connection whose SYN was seen, by interface and 5-tuple, in fixed memory: a
- * direct-mapped table of 65,536 slots, each one 32-bit word holding a fingerprint of the key (30
- * bits) and the opening side (2 bits), so a record touches one cache line. A newer connection may
- * take an older one's slot; its later records then fall to the port rule.
- */
-class Connections {
-  slots = new Int32Array(1 << CONNECTION_BITS)
-  /** The key of the record last given to `key`: its slot, fingerprint (low two bits clear), and whether its source is the lower endpoint. */
-  slot = 0
-  fingerprint = 0
-  sourceIsLower = false
-
-  /** Hashes interface, protocol and both endpoints, the same from either direction. */
-  key(buf: Uint8Array, from: Int32Array, to: Int32Array, protocol: number): void {
-    const source = fnv(fnv(FNV_OFFSET, buf, from[FIELD.srcaddr], to[FIELD.srcaddr]) ^ 58, buf, from[FIELD.srcport], to[FIELD.srcport]) >>> 0
-    const destination = fnv(fnv(FNV_OFFSET, buf, from[FIELD.dstaddr], to[FIELD.dstaddr]) ^ 58, buf, from[FIELD.dstport], to[FIELD.dstport]) >>> 0
-    this.sourceIsLower = source <= destination
-    const iface = fnv(FNV_OFFSET, buf, from[FIELD.interfaceId], to[FIELD.interfaceId])
-    const h = mix(mix(mix(iface ^ Math.imul(protocol + 1, 0x9e3779b1)) ^ (this.sourceIsLower ? source : destination)) + (this.sourceIsLower ? destination : source))
-    this.slot = h & CONNECTION_MASK
-    this.fingerprint = (mix(h ^ 0x9747b28c) & ~3) | 4
-  }
-
-  /** Notes that the source of the keyed record opened the connection (or answered it). */
-  opened(bySource: boolean): void {
-    this.slots[this.slot] = this.fingerprint | (bySource === this.sourceIsLower ? 1 : 2)
-  }
-
-  /** For the keyed record: INITIATION when its source opened the connection, REPLY when the other side did. */
-  lookup(slot = this.slot, fingerprint = this.fingerprint, sourceIsLower = this.sourceIsLower): number {
-    const entry = this.slots[slot]
-    if ((entry & ~3) !== fingerprint || (entry & 3) === 0) return UNDECIDED
-    return ((entry & 3) === 1) === sourceIsLower ? INITIATION : REPLY
-  }
-
-  merge(other: Int32Array): void {
-    for (let i = 0; i < other.length; i++) if (other[i] !== 0) this.slots[i] = other[i]
-  }
-}
-
 /** An inbound public record whose flags did not decide it, waiting for the opposite record. */
 interface PendingRecord {
-  slot: number
-  fingerprint: number
+  /** The exact key of its connection (empty when too long to hold), its hash, and which end its source is. */
+  key: Uint8Array
+  keyLength: number
+  hash: number
   sourceIsLower: boolean
   ports: number
   iface: string
@@ -439,7 +399,11 @@ export class FlowAnalyzer {
   private readonly talkers = new TalkersBatch()
   private readonly natGateways = new Map<string, NatSource>()
   private readonly endpointEnis: Set<string>
-  private readonly connections = new Connections()
+  private connections = new Connections()
+  private readonly connectionKey = new ConnectionKey()
+  /** Inbound public accepted records by what placed them (EVIDENCE order), and those that found no room to wait. */
+  private readonly placed = EVIDENCE.map(() => 0)
+  private pendingOverflow = 0
   private pending: PendingRecord[] = []
   private readonly formats = new Map<string, FormatSeen>()
   private lastParser: FlowLineParser | undefined
@@ -654,32 +618,36 @@ export class FlowAnalyzer {
     // for the records that cannot tell (tcp-flags and srcport are decoded only here).
     let byFlags = UNDECIDED
     const connections = this.connections
+    const key = this.connectionKey
     if (accepted && protocol === 6) {
       p.fetch(FIELD.tcpFlags)
       byFlags = flagRule(value[FIELD.tcpFlags], protocol)
       if (byFlags !== UNDECIDED) {
         p.fetch(FIELD.srcport)
-        connections.key(buf, from, to, protocol)
-        connections.opened(byFlags === INITIATION)
+        connections.note(key.of(buf, from, to, value), byFlags === INITIATION)
       }
     }
     if (!inbound) return
     if (byFlags !== UNDECIDED) {
+      this.placed[E_FLAGS]++
       if (byFlags === INITIATION) this.note(B_INITIATED, p, E_FLAGS)
       return
     }
     p.fetch(FIELD.srcport)
-    connections.key(buf, from, to, protocol)
-    const paired = connections.lookup()
+    key.of(buf, from, to, value)
+    const paired = connections.lookup(key.bytes, key.length, key.hash, key.sourceIsLower)
     const ports = portRule(value[FIELD.srcport], value[FIELD.dstport], protocol)
-    if (paired !== UNDECIDED) {
-      if (paired === INITIATION) this.note(B_INITIATED, p, E_PAIRING)
+    if (paired !== NOT_KNOWN) {
+      this.placed[E_PAIRING]++
+      if (paired === OPENED_BY_SOURCE) this.note(B_INITIATED, p, E_PAIRING)
     } else if (this.pending.length < MAX_PENDING) {
       const start = value[FIELD.start]
+      const waiting = key.copy()
       this.pending.push({
-        slot: connections.slot,
-        fingerprint: connections.fingerprint,
-        sourceIsLower: connections.sourceIsLower,
+        key: waiting.bytes,
+        keyLength: key.length,
+        hash: waiting.hash,
+        sourceIsLower: waiting.sourceIsLower,
         ports,
         iface: this.interfaces.get(buf, from[FIELD.interfaceId], to[FIELD.interfaceId]),
         bytes: value[FIELD.bytes] > 0 ? value[FIELD.bytes] : 0,
@@ -687,8 +655,13 @@ export class FlowAnalyzer {
         finish: value[FIELD.end] >= 0 ? value[FIELD.end] : start,
         sample: p.record,
       })
-    } else if (ports === INITIATION) this.note(B_INITIATED, p, E_PORT_RULE)
-    else if (ports === UNDECIDED) this.note(B_UNDECIDED, p, E_NONE)
+    } else {
+      // No room to wait for the opposite record: the ports decide now.
+      this.pendingOverflow++
+      this.placed[ports === UNDECIDED ? E_NONE : E_PORT_RULE]++
+      if (ports === INITIATION) this.note(B_INITIATED, p, E_PORT_RULE)
+      else if (ports === UNDECIDED) this.note(B_UNDECIDED, p, E_NONE)
+    }
   }
 
   /** A record whose interface translates; the first record naming an instance behind it tells which. */
@@ -742,11 +715,13 @@ export class FlowAnalyzer {
   /** Decides the waiting records: by the opposite record of their connection if any input held it, else by the port rule. */
   private settle(): void {
     for (const record of this.pending) {
-      const paired = this.connections.lookup(record.slot, record.fingerprint, record.sourceIsLower)
+      const found = this.connections.lookup(record.key, record.keyLength, record.hash, record.sourceIsLower)
+      const paired = found === NOT_KNOWN ? UNDECIDED : found === OPENED_BY_SOURCE ? INITIATION : REPLY
       const verdict = paired !== UNDECIDED ? paired : record.ports
+      const evidence = paired !== UNDECIDED ? E_PAIRING : verdict === UNDECIDED ? E_NONE : E_PORT_RULE
+      this.placed[evidence]++
       if (verdict === REPLY) continue
       const bucket = verdict === INITIATION ? B_INITIATED : B_UNDECIDED
-      const evidence = paired !== UNDECIDED ? E_PAIRING : verdict === INITIATION ? E_PORT_RULE : E_NONE
       const stats = this.statsOf(bucket, record.iface)
       if (!stats) continue
       this.tally(stats, record.bytes, record.start, record.finish, evidence)
@@ -777,7 +752,9 @@ export class FlowAnalyzer {
     }
     for (const {fields, records} of state.formats) this.formatOf(fields).records += records
     this.connections.merge(state.connections)
-    this.pending.push(...state.pending)
+    for (const [index, n] of state.placed.entries()) this.placed[index] += n
+    this.pendingOverflow += state.pendingOverflow
+    for (const record of state.pending) this.pending.push(record)
     for (const [name, entries] of state.buckets) {
       const byInterface = this.buckets[BUCKETS.indexOf(name)]
       for (const [iface, stats] of entries) {
@@ -805,7 +782,9 @@ export class FlowAnalyzer {
       talkersPackets: this.talkersPackets.serialize(),
       timeline: [...this.timeline].map(([minute, [records, bytes]]) => [minute, records, bytes]),
       formats: [...this.formats.values()],
-      connections: this.connections.slots,
+      connections: this.connections.serialize(),
+      placed: [...this.placed],
+      pendingOverflow: this.pendingOverflow,
       pending: this.pending,
       buckets: this.buckets.flatMap((byInterface, index) => (byInterface.size > 0 ? [[BUCKETS[index], [...byInterface]] as [(typeof BUCKETS)[number], [string, InterfaceStats][]]] : [])),
     }
@@ -882,9 +861,20 @@ export class FlowAnalyzer {
       topError: Math.max(this.rejected.errorBound, this.talkersBytes.errorBound, this.talkersPackets.errorBound),
       timeline: [...this.timeline].sort((a, b) => a[0] - b[0]).map(([minute, [records, bytes]]) => [minute, records, bytes]),
       checks,
+      direction: this.direction(),
       verdict,
       unproven,
       passed: verdict === 'passed',
+    }
+  }
+
+  private direction(): DirectionEvidence {
+    const placed = this.placed
+    return {
+      records: placed[E_FLAGS] + placed[E_PAIRING] + placed[E_PORT_RULE] + placed[E_NONE],
+      placedBy: {'tcp-flags': placed[E_FLAGS], pairing: placed[E_PAIRING], 'port-rule': placed[E_PORT_RULE], none: placed[E_NONE]},
+      decidedWithoutWaiting: this.pendingOverflow,
+      connections: this.connections.stats(),
     }
   }
 
@@ -936,7 +926,9 @@ export interface SerializedAnalyzer {
   talkersPackets: SerializedHeavyHitters
   timeline: [number, number, number][]
   formats: FormatSeen[]
-  connections: Int32Array
+  connections: SerializedConnections
+  placed: number[]
+  pendingOverflow: number
   pending: PendingRecord[]
   buckets: [(typeof BUCKETS)[number], [string, InterfaceStats][]][]
 }

@@ -8,7 +8,10 @@ const {files, fields, topN} = workerData as {files: string[]; fields?: string[];
 const analyzer = new FlowAnalyzer({topN})
 try {
   await analyzeFiles(files, analyzer, fields)
-  parentPort!.postMessage({ok: true, state: analyzer.serialize()})
+  const state = analyzer.serialize()
+  // The connection table's arrays move to the main thread rather than being copied.
+  const table = state.connections
+  parentPort!.postMessage({ok: true, state}, [table.keys, table.lengths, table.hashes, table.states, table.stamps].map((array) => array.buffer as ArrayBuffer))
 } catch (error) {
   const err = error as Error & {fix?: string; code?: string}
   parentPort!.postMessage({ok: false, message: err.message, fix: err.fix, code: err.code})
