@@ -124,6 +124,8 @@ export interface AnalyzerOptions {
   natGateways?: {interfaceId: string; source: NatSource}[]
   endpointEnis?: Iterable<string>
   topN?: number
+  /** Interfaces to say whether any record carries (the NAT gateways named; default: natGateways or natEnis). */
+  watchInterfaces?: string[]
 }
 
 export interface Coverage {
@@ -161,7 +163,8 @@ export interface CheckStatus {
   id: CheckId
   /** Whether the isolation promise depends on it: a gating check that could not run makes the verdict UNPROVEN. */
   gating: boolean
-  status: 'ran' | 'partial' | 'unproven'
+  /** not-run: no record was read, so the check ran on nothing. */
+  status: 'ran' | 'partial' | 'unproven' | 'not-run'
   /** Fields the formats of the unchecked records lack. */
   missing: string[]
   recordsUnchecked: number
@@ -212,6 +215,8 @@ export interface AnalysisResult {
   checks: CheckStatus[]
   /** How the direction of public traffic accepted into the VPC was decided, and what the connection table could not hold. */
   direction: DirectionEvidence
+  /** What the reader should know before trusting the result: a named NAT interface no record carries, lines of another format. */
+  warnings: string[]
   /** passed: every gating check ran and no critical finding; failed: a critical finding; unproven: neither can be said. */
   verdict: Verdict
   /** Why the verdict is unproven (empty otherwise), and the log format that would supply what is missing. */
@@ -404,6 +409,11 @@ export class FlowAnalyzer {
   /** Inbound public accepted records by what placed them (EVIDENCE order), and those that found no room to wait. */
   private readonly placed = EVIDENCE.map(() => 0)
   private pendingOverflow = 0
+  /** The interfaces watched (NAT gateways named), and those some record carried. */
+  private readonly watched: Buffer[]
+  private readonly seenWatched = new Set<string>()
+  /** Lines whose field count is not the format's: how many, the most fields seen, and the format's count. */
+  private readonly wrongFieldCount = {lines: 0, found: 0, expected: 0}
   private pending: PendingRecord[] = []
   private readonly formats = new Map<string, FormatSeen>()
   private lastParser: FlowLineParser | undefined
@@ -419,11 +429,26 @@ export class FlowAnalyzer {
     for (const {interfaceId, source} of options.natGateways ?? []) this.natGateways.set(interfaceId, source)
     if (!options.natGateways) for (const iface of options.natEnis ?? []) this.natGateways.set(iface, options.natSource ?? 'flag')
     this.endpointEnis = new Set(options.endpointEnis ?? [])
+    this.watched = (options.watchInterfaces ?? [...this.natGateways.keys()]).map((id) => Buffer.from(id, 'latin1'))
     const capacity = Math.max(50, (options.topN ?? 20) * 5)
     this.rejected = new HeavyHitters(capacity)
     const [byBytes, byPackets] = HeavyHitters.paired(capacity)
     this.talkersBytes = byBytes
     this.talkersPackets = byPackets
+  }
+
+  fieldCount(found: number, expected: number): void {
+    this.wrongFieldCount.lines++
+    this.wrongFieldCount.found = Math.max(this.wrongFieldCount.found, found)
+    this.wrongFieldCount.expected = expected
+  }
+
+  /** Notes a watched interface the record carries; stops looking once all are seen. */
+  private watch(buf: Buffer, from: number, to: number): void {
+    if (from < 0) return
+    for (const id of this.watched) {
+      if (id.length === to - from && buf.compare(id, 0, id.length, from, to) === 0) this.seenWatched.add(id.toString('latin1'))
+    }
   }
 
   count(outcome: Exclude<ParseOutcome, 'record'>): void {
@@ -472,6 +497,7 @@ export class FlowAnalyzer {
         this.lastSlot = slot
       }
     }
+    if (this.seenWatched.size < this.watched.length) this.watch(buf, from[FIELD.interfaceId], to[FIELD.interfaceId])
     const srcFrom = from[FIELD.srcaddr]
     const srcTo = to[FIELD.srcaddr]
     const dstFrom = from[FIELD.dstaddr]
@@ -754,6 +780,11 @@ export class FlowAnalyzer {
     this.connections.merge(state.connections)
     for (const [index, n] of state.placed.entries()) this.placed[index] += n
     this.pendingOverflow += state.pendingOverflow
+    for (const id of state.seenInterfaces) this.seenWatched.add(id)
+    const wrong = this.wrongFieldCount
+    wrong.lines += state.wrongFieldCount.lines
+    wrong.found = Math.max(wrong.found, state.wrongFieldCount.found)
+    wrong.expected ||= state.wrongFieldCount.expected
     for (const record of state.pending) this.pending.push(record)
     for (const [name, entries] of state.buckets) {
       const byInterface = this.buckets[BUCKETS.indexOf(name)]
@@ -785,6 +816,8 @@ export class FlowAnalyzer {
       connections: this.connections.serialize(),
       placed: [...this.placed],
       pendingOverflow: this.pendingOverflow,
+      seenInterfaces: [...this.seenWatched],
+      wrongFieldCount: {...this.wrongFieldCount},
       pending: this.pending,
       buckets: this.buckets.flatMap((byInterface, index) => (byInterface.size > 0 ? [[BUCKETS[index], [...byInterface]] as [(typeof BUCKETS)[number], [string, InterfaceStats][]]] : [])),
     }
@@ -850,7 +883,8 @@ export class FlowAnalyzer {
     const order: FlowSeverity[] = ['critical', 'high', 'medium', 'info']
     findings.sort((a, b) => order.indexOf(a.severity) - order.indexOf(b.severity) || b.count - a.count)
     const checks = this.checks()
-    const {verdict, unproven} = judge(this.coverage, findings, checks)
+    const warnings = this.warnings()
+    const {verdict, unproven} = judge(this.coverage, findings, checks, this.wrongFieldCount)
     return {
       coverage: {...this.coverage},
       natInterfaces: [...nat].map(([interfaceId, source]) => ({interfaceId, source})),
@@ -862,10 +896,24 @@ export class FlowAnalyzer {
       timeline: [...this.timeline].sort((a, b) => a[0] - b[0]).map(([minute, [records, bytes]]) => [minute, records, bytes]),
       checks,
       direction: this.direction(),
+      warnings,
       verdict,
       unproven,
       passed: verdict === 'passed',
     }
+  }
+
+  private warnings(): string[] {
+    const warnings: string[] = []
+    for (const [iface, source] of this.natGateways) {
+      if (this.seenWatched.has(iface)) continue
+      warnings.push(
+        `NAT gateway interface ${iface} (from ${source === 'flag' ? '--nat-eni' : source}) appears in no record read, so the NAT gateway is not recognised: check the id (aws ec2 describe-nat-gateways --query 'NatGateways[].NatGatewayAddresses[].NetworkInterfaceId') and that the records cover its VPC`,
+      )
+    }
+    const wrong = this.wrongFieldCount
+    if (wrong.lines > 0) warnings.push(fieldCountText(wrong))
+    return warnings
   }
 
   private direction(): DirectionEvidence {
@@ -891,14 +939,22 @@ export class FlowAnalyzer {
         recordsUnchecked += format.records
         for (const field of lacking.reduce((fewest, fields) => (fields.length < fewest.length ? fields : fewest))) missing.add(field)
       }
-      const status = recordsUnchecked === 0 ? 'ran' : recordsUnchecked === total ? 'unproven' : 'partial'
+      const status = total === 0 ? 'not-run' : recordsUnchecked === 0 ? 'ran' : recordsUnchecked === total ? 'unproven' : 'partial'
       return {id, gating, status, missing: [...missing], recordsUnchecked}
     })
   }
 }
 
 /** The verdict: never a pass that the records read cannot support. */
-function judge(coverage: Coverage, findings: FlowFinding[], checks: CheckStatus[]): {verdict: Verdict; unproven: AnalysisResult['unproven']} {
+/** Lines with more (or fewer) fields than the format read: most often files without a header line in a custom format. */
+function fieldCountText(wrong: {lines: number; found: number; expected: number}): string {
+  return (
+    `${wrong.lines.toLocaleString('en')} line(s) have ${wrong.found > wrong.expected ? 'more' : 'fewer'} fields (up to ${wrong.found}) than the format read (${wrong.expected}; without a header line that is the default version 2 format): ` +
+    "if the files have no header line, pass --log-format with the flow log's LogFormat (aws ec2 describe-flow-logs --query 'FlowLogs[].LogFormat')"
+  )
+}
+
+function judge(coverage: Coverage, findings: FlowFinding[], checks: CheckStatus[], wrong: {lines: number; found: number; expected: number}): {verdict: Verdict; unproven: AnalysisResult['unproven']} {
   const reasons: string[] = []
   const missing = new Set<string>()
   if (coverage.records === 0) {
@@ -908,9 +964,10 @@ function judge(coverage: Coverage, findings: FlowFinding[], checks: CheckStatus[
       coverage.skipdata && `${coverage.skipdata} SKIPDATA`,
     ].filter(Boolean)
     reasons.push(`no flow log record was read${read.length ? ` (only ${read.join(', ')})` : ''}`)
+    if (wrong.lines > 0) reasons.push(fieldCountText(wrong))
   }
   for (const check of checks) {
-    if (!check.gating || check.status === 'ran') continue
+    if (!check.gating || check.status === 'ran' || check.status === 'not-run') continue
     for (const field of check.missing) missing.add(field)
     reasons.push(`the ${check.id} check could not run on ${check.recordsUnchecked.toLocaleString('en')} record(s): their format lacks ${check.missing.map((field) => `${field} (version ${FIELD_VERSIONS[field]})`).join(', ')}`)
   }
@@ -929,6 +986,8 @@ export interface SerializedAnalyzer {
   connections: SerializedConnections
   placed: number[]
   pendingOverflow: number
+  seenInterfaces: string[]
+  wrongFieldCount: {lines: number; found: number; expected: number}
   pending: PendingRecord[]
   buckets: [(typeof BUCKETS)[number], [string, InterfaceStats][]][]
 }

@@ -4,8 +4,9 @@ import {FlowAnalyzer} from './analyzer.js'
 import {analyzeFiles} from './read.js'
 
 /** Analyzes a share of the files on its own core and hands back the bounded aggregates. */
-const {files, fields, topN} = workerData as {files: string[]; fields?: string[]; topN: number}
-const analyzer = new FlowAnalyzer({topN})
+const {files, fields, topN, watch} = workerData as {files: string[]; fields?: string[]; topN: number; watch: string[]}
+// The NAT interfaces named: the worker notes which of them its records carry.
+const analyzer = new FlowAnalyzer({topN, watchInterfaces: watch})
 try {
   await analyzeFiles(files, analyzer, fields)
   const state = analyzer.serialize()

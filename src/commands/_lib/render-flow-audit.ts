@@ -37,7 +37,8 @@ export function renderFlowAudit(report: FlowAuditReport): string {
       `Coverage gaps: ${c.nodata} NODATA, ${c.skipdata} SKIPDATA; ${c.malformed} malformed line(s) skipped`,
       `NAT gateway interfaces: ${records.natInterfaces.map((n) => `${n.interfaceId} (${n.source})`).join(', ') || 'none known (pass --nat-eni)'}`,
       directionText(records.direction),
-      `Checks: ${records.checks.map((check) => `${check.id} ${check.status}${check.missing.length ? ` (lacks ${check.missing.join(', ')})` : ''}`).join('; ')}`,
+      `Checks: ${records.checks.map((check) => `${check.id} ${check.status === 'not-run' ? 'not run (no record)' : check.status}${check.missing.length ? ` (lacks ${check.missing.join(', ')})` : ''}`).join('; ')}`,
+      ...records.warnings.map((warning) => `WARNING: ${warning}`),
       '',
     )
     if (records.findings.length === 0) lines.push('No findings.')
@@ -64,7 +65,8 @@ export function renderFlowAudit(report: FlowAuditReport): string {
     const unproven = records?.unproven
     lines.push('UNPROVEN: what was read cannot show that the isolation promise holds.')
     for (const reason of unproven?.reasons ?? []) lines.push(`  - ${reason}`)
-    if (unproven?.missingFields.length) lines.push(`  fix: deliver flow logs in a custom format with every field through version 5 (as infra provision creates): ${unproven.logFormat}`)
+    if (unproven?.reasons.some((reason) => reason.includes('--log-format'))) lines.push("  fix: pass --log-format with the flow log's LogFormat (files without a header line are read in the default version 2 format)")
+    else if (unproven?.missingFields.length) lines.push(`  fix: deliver flow logs in a custom format with every field through version 5 (as infra provision creates): ${unproven.logFormat}`)
     else lines.push('  fix: check the --file paths or the --since/--until range, and that the flow log delivers (infra audit flow-logs --env NAME)')
   }
   return lines.join('\n')
