@@ -648,7 +648,9 @@ export class FlowAnalyzer {
     if (accepted && protocol === 6) {
       p.fetch(FIELD.tcpFlags)
       byFlags = flagRule(value[FIELD.tcpFlags], protocol)
-      if (byFlags !== UNDECIDED) {
+      // A connection opened and closed (FIN or RST) in the same window has no later window to
+      // decide: most connections are short, and keeping them out leaves the table to long flows.
+      if (byFlags !== UNDECIDED && (value[FIELD.tcpFlags] & 5) === 0) {
         p.fetch(FIELD.srcport)
         connections.note(key.of(buf, from, to, value), byFlags === INITIATION)
       }
@@ -660,9 +662,11 @@ export class FlowAnalyzer {
       return
     }
     p.fetch(FIELD.srcport)
+    const ports = portRule(value[FIELD.srcport], value[FIELD.dstport], protocol)
+    // Only TCP connections are seen opening (SYN): a record of another protocol has nothing to pair with.
+    if (protocol !== 6) return this.byPorts(p, ports)
     key.of(buf, from, to, value)
     const paired = connections.lookup(key.bytes, key.length, key.hash, key.sourceIsLower)
-    const ports = portRule(value[FIELD.srcport], value[FIELD.dstport], protocol)
     if (paired !== NOT_KNOWN) {
       this.placed[E_PAIRING]++
       if (paired === OPENED_BY_SOURCE) this.note(B_INITIATED, p, E_PAIRING)
@@ -684,10 +688,15 @@ export class FlowAnalyzer {
     } else {
       // No room to wait for the opposite record: the ports decide now.
       this.pendingOverflow++
-      this.placed[ports === UNDECIDED ? E_NONE : E_PORT_RULE]++
-      if (ports === INITIATION) this.note(B_INITIATED, p, E_PORT_RULE)
-      else if (ports === UNDECIDED) this.note(B_UNDECIDED, p, E_NONE)
+      this.byPorts(p, ports)
     }
+  }
+
+  /** An inbound public record placed by the port rule, or undecided when the ports say nothing. */
+  private byPorts(p: FlowLineParser, ports: number): void {
+    this.placed[ports === UNDECIDED ? E_NONE : E_PORT_RULE]++
+    if (ports === INITIATION) this.note(B_INITIATED, p, E_PORT_RULE)
+    else if (ports === UNDECIDED) this.note(B_UNDECIDED, p, E_NONE)
   }
 
   /** A record whose interface translates; the first record naming an instance behind it tells which. */

@@ -103,14 +103,16 @@ function parseLogFormat(format: string): string[] {
 }
 
 /**
- * Files are split across worker threads by size; each worker returns bounded aggregates to merge.
+ * Files are split across worker threads in contiguous runs; each worker returns bounded aggregates to merge.
  * One worker too: its small heap keeps the collections zlib's buffers set off cheap, where this
  * thread's heap carries the whole CLI.
  */
 async function analyzeFiles(files: string[], analyzer: FlowAnalyzer, fields: string[] | undefined, options: FlowAuditOptions, watch: string[]): Promise<void> {
   const workers = Math.max(1, Math.min(options.parallel, files.length, os.availableParallelism()))
-  const shares: string[][] = Array.from({length: workers}, () => [])
-  files.forEach((file, index) => shares[index % workers].push(file))
+  // Each worker a contiguous run of the files, sorted by name (S3 names carry the time): a long
+  // flow's later windows then mostly meet its opening in the same worker's table, where dealing the
+  // files in turn would part them in every other file.
+  const shares: string[][] = Array.from({length: workers}, (_, k) => files.slice(Math.floor((k * files.length) / workers), Math.floor(((k + 1) * files.length) / workers)))
   const states = await Promise.all(
     shares.map(
       (share) =>
