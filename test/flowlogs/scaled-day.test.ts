@@ -7,7 +7,7 @@ import {DAY_FIELDS, PLANTED_FINDINGS, PLANTED_INTERFACES, scaledDay} from '../..
 
 /**
  * Reads a generated day the way `audit flow-logs` reads S3's delivery files: files of `perFile`
- * records dealt to `workers` analyzers in turn (as the CLI deals files to worker threads), each
+ * records dealt to `workers` analyzers in contiguous runs (as the CLI deals files to worker threads), each
  * handing its state over to be merged, with nothing told about the NAT gateway.
  */
 async function analyzeDay(options: {records: number; seed: number; plant: boolean; workloads?: number}, workers = 2, perFile = 25_000): Promise<AnalysisResult> {
@@ -18,7 +18,8 @@ async function analyzeDay(options: {records: number; seed: number; plant: boolea
   const flush = () => {
     if (file.length === 0) return
     const buf = Buffer.from(`${file.join('\n')}\n`, 'latin1')
-    parser.scanLines(buf, 0, buf.length, analyzers[files++ % workers])
+    // Contiguous runs of files per worker, as the CLI deals them (the day's size is approximate).
+    parser.scanLines(buf, 0, buf.length, analyzers[Math.min(workers - 1, Math.floor((files++ * workers) / Math.ceil(options.records / perFile)))])
     file = []
   }
   for (const minute of scaledDay(options) as Iterable<string[]>) {
@@ -44,8 +45,12 @@ describe('a day of a private VPC at scale, with long flows, NAT replies and many
     const result = await analyzeDay({records: 1_000_000, seed: 11, plant: true})
     expect(result.coverage.records).toBeGreaterThan(950_000)
     expect(result.coverage.malformed).toBe(0)
-    // The table is too small for the day: connections are pushed out, and nothing is decided by chance.
-    expect(result.direction.connections.evicted).toBeGreaterThan(100_000)
+    // Every kind of evidence is at work: flags, pairing (long flows' later windows, across files
+    // and workers), the port rule (UDP answers); each record placed once.
+    const placed = result.direction.placedBy
+    expect(Math.min(placed['tcp-flags'], placed.pairing, placed['port-rule']), JSON.stringify(result.direction)).toBeGreaterThan(1000)
+    expect(placed['tcp-flags'] + placed.pairing + placed['port-rule'] + placed.none).toBe(result.direction.records)
+    expect(result.direction.connections.opened).toBeGreaterThan(5000)
     expect(criticalInterfaces(result).filter((eni) => !PLANTED_INTERFACES.has(eni))).toEqual([])
     for (const [id, eni] of PLANTED_FINDINGS as [string, string][]) {
       expect(result.findings.find((f) => f.id === id)?.interfaces.map((i) => i.interfaceId), `${id} ${eni}`).toContain(eni)
