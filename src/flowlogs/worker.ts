@@ -14,6 +14,6 @@ try {
   const table = state.connections
   parentPort!.postMessage({ok: true, state}, [table.keys, table.lengths, table.hashes, table.states, table.stamps].map((array) => array.buffer as ArrayBuffer))
 } catch (error) {
-  const err = error as Error & {fix?: string; code?: string}
-  parentPort!.postMessage({ok: false, message: err.message, fix: err.fix, code: err.code})
+  const err = error as Error & {fix?: string; code?: string; exitCode?: number}
+  parentPort!.postMessage({ok: false, message: err.message, fix: err.fix, code: err.code, exitCode: err.exitCode})
 }
