@@ -25,9 +25,9 @@ export interface GitHubReader {
 }
 
 /** `gh`, authenticated by GH_TOKEN (the job's token with actions: read and pull-requests: read). */
-export function ghReader(repository: string): GitHubReader {
+export function ghReader(repository: string, env: NodeJS.ProcessEnv = process.env): GitHubReader {
   const gh = async (args: string[]) => {
-    const result = await execa('gh', args, {reject: false}).catch((error: Error) => {
+    const result = await execa('gh', args, {reject: false, env, extendEnv: false}).catch((error: Error) => {
       throw new InfraError(`cannot run gh: ${error.message}`, 'install the GitHub CLI (preinstalled on GitHub-hosted runners) and set GH_TOKEN', 'GH_UNAVAILABLE')
     })
     if (result.exitCode !== 0) {

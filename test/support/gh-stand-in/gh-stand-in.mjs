@@ -22,6 +22,15 @@
 //   https://docs.github.com/en/rest/deployments/branch-policies): {total_count, branch_policies: [{name, type}]}.
 // - gh api prints the body and exits 1 with "gh: Not Found (HTTP 404)" on stderr for a 404
 //   (https://cli.github.com/manual/gh_api).
+// - PUT /repos/{owner}/{repo}/environments/{environment_name} ("Create or update an environment"): body
+//   {prevent_self_review, reviewers: [{type, id}], deployment_branch_policy}; the answer's protection_rules hold
+//   {type: required_reviewers, prevent_self_review, reviewers: [{type, reviewer: {...}}]} when reviewers are given and
+//   {type: branch_policy} when a deployment branch policy is set.
+// - POST .../environments/{environment_name}/deployment-branch-policies ("Create a deployment branch policy"):
+//   {name, type}; 404 when the environment's policy is not custom_branch_policies.
+// - GET /users/{username} and GET /orgs/{org}/teams/{team_slug}: objects with an id.
+// - gh api: -f/--raw-field key=value fields make the request a POST unless -X says otherwise, --input -
+//   reads the body from stdin, --jq FILTER filters the answer (only `.id` is served here).
 // - gh run download RUN_ID --name NAME --dir DIR (https://cli.github.com/manual/gh_run_download) extracts
 //   the named artifact into DIR; a name the run does not have is "no artifact matches any of the names or
 //   patterns provided", exit 1.
@@ -55,13 +64,38 @@ function api() {
     if (valued.has(args[i])) i++
     else if (!args[i].startsWith('-')) rest.push(args[i])
   }
-  const method = (option('-X') ?? option('--method') ?? 'GET').toUpperCase()
+  const fields = {}
+  args.forEach((arg, i) => {
+    if (['-f', '--raw-field', '-F', '--field'].includes(arg)) {
+      const [key, ...value] = args[i + 1].split('=')
+      fields[key] = value.join('=')
+    }
+  })
+  const method = (option('-X') ?? option('--method') ?? (Object.keys(fields).length ? 'POST' : 'GET')).toUpperCase()
+  const body = option('--input') === '-' ? JSON.parse(readFileSync(0, 'utf8')) : fields
   const url = new URL(rest[0].replace(/^\//, ''), 'https://api.github.com/')
   const parts = url.pathname.split('/').filter(Boolean)
+  if (parts[0] === 'users' && state.users?.[parts[1]]) return print({login: parts[1], id: state.users[parts[1]]})
+  if (parts[0] === 'orgs' && parts[2] === 'teams' && state.teams?.[`${parts[1]}/${parts[3]}`]) return print({slug: parts[3], id: state.teams[`${parts[1]}/${parts[3]}`]})
   const repository = `${parts[1]}/${parts[2]}`
   if (parts[0] !== 'repos' || repository !== state.repository) notFound()
   const tail = parts.slice(3)
-  if (method !== 'GET') fail(`gh stand-in: ${method} is not served`)
+  if (method === 'PUT' && tail[0] === 'environments' && tail.length === 2) {
+    const rules = []
+    if ((body.reviewers ?? []).length) rules.push({id: 1, type: 'required_reviewers', prevent_self_review: Boolean(body.prevent_self_review), reviewers: body.reviewers.map((r) => ({type: r.type, reviewer: {id: r.id}}))})
+    if (body.deployment_branch_policy) rules.push({id: 2, type: 'branch_policy'})
+    state.environments = {...state.environments, [tail[1]]: {protection_rules: rules, deployment_branch_policy: body.deployment_branch_policy ?? null}}
+    save()
+    return print({name: tail[1], ...state.environments[tail[1]]})
+  }
+  if (method === 'POST' && tail[0] === 'environments' && tail[2] === 'deployment-branch-policies') {
+    if (!state.environments?.[tail[1]]?.deployment_branch_policy?.custom_branch_policies) notFound()
+    const policies = (state.branchPolicies ??= {})[tail[1]] ??= []
+    if (!policies.some((policy) => policy.name === body.name)) policies.push({id: policies.length + 1, name: body.name, type: body.type ?? 'branch'})
+    save()
+    return print(policies.find((policy) => policy.name === body.name))
+  }
+  if (method !== 'GET') fail(`gh stand-in: ${method} ${url.pathname} is not served`)
 
   if (tail[0] === 'commits' && tail[2] === 'pulls') {
     const sha = tail[1]
@@ -95,7 +129,14 @@ function api() {
 }
 
 function print(body) {
+  const jq = option('--jq') ?? option('-q')
+  if (jq === '.id') return process.stdout.write(`${body.id}\n`)
+  if (jq) fail(`gh stand-in: --jq ${jq} is not served`)
   process.stdout.write(`${JSON.stringify(body)}\n`)
+}
+
+function save() {
+  writeFileSync(process.env.GH_STANDIN_STATE, JSON.stringify(state))
 }
 
 function runDownload() {
@@ -110,6 +151,7 @@ function runDownload() {
   }
 }
 
-if (args[0] === 'api') api()
+if (args[0] === '--version') process.stdout.write('gh version 2.63.0 (stand-in)\n')
+else if (args[0] === 'api') api()
 else if (args[0] === 'run' && args[1] === 'download') runDownload()
 else fail(`gh stand-in: ${args.join(' ')} is not served`)
