@@ -50,7 +50,7 @@ export function runningInfra(): {name: string; version: string} {
 }
 
 /** One workflow per environment the estate's delivery settings name, rendered from the shipped template. */
-export function renderPipelines(estate: Estate, tool: PipelineTool, provider: CiProvider = 'github'): PipelineFile[] {
+export function renderPipelines(estate: Estate, tool: PipelineTool, estateFile: string, provider: CiProvider = 'github'): PipelineFile[] {
   if (!INTEGRITY.test(tool.integrity)) {
     throw new InfraError(`"${tool.integrity}" is not the sha512 integrity of an npm tarball`, `pass --infra-integrity with the value of \`npm view ${tool.name}@${tool.version} dist.integrity\` (sha512-...)`, 'BAD_INTEGRITY', 2)
   }
@@ -80,10 +80,28 @@ export function renderPipelines(estate: Estate, tool: PipelineTool, provider: Ci
       infraName: tool.name,
       infraPackage: `${tool.name}@${tool.version}`,
       infraIntegrity: tool.integrity,
+      estateFile,
     }
     const body = pinActions(fillTemplate(template, values))
     return {path: `.github/workflows/infra-${env.name}.yml`, environment: env.name, content: withHash(body)}
   })
+}
+
+/**
+ * Where the pipelines find the estate: its path inside the repository they run in. A file outside
+ * the repository (or the shipped default) would not be there when the workflow checks it out.
+ */
+export function estateFileInRepository(root: string, source: string): string {
+  const relative = path.relative(path.resolve(root), path.resolve(source))
+  if (!relative || relative.startsWith('..') || path.isAbsolute(relative)) {
+    throw new InfraError(
+      `the estate file ${source} is not inside the repository ${path.resolve(root)}: its pipelines could not read it`,
+      `copy it into the repository (e.g. ${path.join(root, 'infra.estate.yaml')}) and pass --estate with that path`,
+      'ESTATE_OUTSIDE_REPOSITORY',
+      2,
+    )
+  }
+  return relative.split(path.sep).join('/')
 }
 
 /** Replaces %%name%% placeholders; a line left empty by its placeholder is dropped. */

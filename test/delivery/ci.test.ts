@@ -25,9 +25,8 @@ const manifest = JSON.parse(readFileSync(path.join(ROOT, 'oclif.manifest.json'),
 }
 
 /** The shipped estate with a repository to deliver from, as a file a user would keep. */
-function estateFile(extra = 'delivery:\n  repository: acme/estate\n'): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'infra-ci-estate-'))
-  const file = path.join(dir, 'estate.yaml')
+function estateFile(extra = 'delivery:\n  repository: acme/estate\n', dir = mkdtempSync(path.join(os.tmpdir(), 'infra-ci-estate-')), name = 'estate.yaml'): string {
+  const file = path.join(dir, name)
   writeFileSync(file, `${SHIPPED}\n${extra}`)
   return file
 }
@@ -56,7 +55,7 @@ function infraInvocations(script: string): {id: string; flags: string[]; line: s
 }
 
 describe('pipeline templates', () => {
-  const files = renderPipelines(shippedWithDelivery(), TOOL)
+  const files = renderPipelines(shippedWithDelivery(), TOOL, 'infra.estate.yaml')
 
   it('renders one workflow per delivered environment, each valid against the published GitHub workflow schema', () => {
     expect(files.map((file) => file.path)).toEqual(['.github/workflows/infra-dev.yml', '.github/workflows/infra-test.yml', '.github/workflows/infra-prod.yml'])
@@ -221,7 +220,7 @@ describe('pipeline templates', () => {
   })
 
   it('says what to add when the estate names no repository', () => {
-    expect(() => renderPipelines(parseEstate(parseYaml(SHIPPED), 'estate.yaml'), TOOL)).toThrow(/names no repository/)
+    expect(() => renderPipelines(parseEstate(parseYaml(SHIPPED), 'estate.yaml'), TOOL, 'infra.estate.yaml')).toThrow(/names no repository/)
   })
 
   it('rejects delivery settings that name unknown environments or share a branch', () => {
@@ -234,21 +233,27 @@ describe('pipeline templates', () => {
 describe('infra init ci', () => {
   it('writes into an empty folder, is idempotent, updates what it wrote, and refuses edited files without --force', async () => {
     const repo = mkdtempSync(path.join(os.tmpdir(), 'infra-ci-repo-'))
-    const estate = estateFile()
+    const estate = estateFile(undefined, repo, 'infra.estate.yaml')
     const run = (args: string[], file = estate) => runCli(['init', 'ci', '--provider', 'github', '--dir', repo, '--estate', file, '--json', ...TOOL_FLAGS, ...args])
     const outcomes = async (args: string[] = [], file = estate) => {
       const result = await run(args, file)
       return {exitCode: result.exitCode, body: JSON.parse(result.stdout)}
     }
 
+    // An estate file the repository does not hold could not be read by its pipelines.
+    const outside = await run([], estateFile())
+    expect(outside.exitCode).toBe(2)
+    expect(JSON.parse(outside.stdout).error.code).toBe('ESTATE_OUTSIDE_REPOSITORY')
+
     const first = await outcomes()
     expect(first.exitCode).toBe(0)
+    expect(parseYaml(readFileSync(path.join(repo, '.github/workflows/infra-prod.yml'), 'utf8')).env.INFRA_ESTATE).toBe('infra.estate.yaml')
     expect(first.body.files.map((f: {outcome: string}) => f.outcome)).toEqual(['created', 'created', 'created'])
     const second = await outcomes()
     expect(second.body.files.map((f: {outcome: string}) => f.outcome)).toEqual(['unchanged', 'unchanged', 'unchanged'])
 
     // The estate changed (a branch), nobody edited the files: infra updates its own.
-    const renamed = estateFile('delivery:\n  repository: acme/estate\n  branches: {dev: development, test: test, prod: main}\n')
+    const renamed = estateFile('delivery:\n  repository: acme/estate\n  branches: {dev: development, test: test, prod: main}\n', repo, 'infra.estate.yaml')
     const third = await outcomes([], renamed)
     expect(third.body.files.map((f: {outcome: string}) => f.outcome)).toEqual(['updated', 'unchanged', 'unchanged'])
 

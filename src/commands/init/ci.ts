@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {CI_PROVIDERS, type PipelineTool, type WrittenPipeline, publishedIntegrity, renderPipelines, runningInfra, writePipelines} from '../../delivery/ci.js'
+import {CI_PROVIDERS, type PipelineTool, estateFileInRepository, type WrittenPipeline, publishedIntegrity, renderPipelines, runningInfra, writePipelines} from '../../delivery/ci.js'
 import {type EnvironmentSetup, configureEnvironment, environmentSetups, parseReviewer} from '../../delivery/environments.js'
 import {renderTable} from '../../output/table.js'
 import {InfraCommand} from '../_lib/base-command.js'
@@ -35,8 +35,9 @@ Running it again updates the files infra wrote and nobody edited since; edited f
     const reviewers = (flags.reviewer ?? []).map(parseReviewer)
     const running = runningInfra()
     const version = flags['infra-version'] ?? running.version
+    const estateFile = estateFileInRepository(flags.dir, estate.source)
     const tool = {name: running.name, version, integrity: flags['infra-integrity'] ?? (await publishedIntegrity(running.name, version))}
-    const files = writePipelines(flags.dir, renderPipelines(estate, tool, flags.provider as 'github'), flags.force)
+    const files = writePipelines(flags.dir, renderPipelines(estate, tool, estateFile, flags.provider as 'github'), flags.force)
     const setups = environmentSetups(estate, reviewers)
     if (flags.configure) for (const setup of setups) await configureEnvironment(setup)
     if (!this.jsonEnabled()) {
