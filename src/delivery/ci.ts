@@ -77,7 +77,6 @@ export function renderPipelines(estate: Estate, tool: PipelineTool, estateFile: 
       terraformVersion: PIPELINE_TERRAFORM_VERSION,
       trivyVersion: PIPELINE_TRIVY_VERSION,
       awsProviderVersion: pinnedAwsProviderVersion(),
-      infraName: tool.name,
       infraPackage: `${tool.name}@${tool.version}`,
       infraIntegrity: tool.integrity,
       estateFile,

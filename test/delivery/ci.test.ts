@@ -180,7 +180,7 @@ describe('pipeline templates', () => {
       expect(job.permissions).toEqual({contents: 'read'})
       const steps = job.steps
       const sbom = steps.find((step) => step.run?.includes('sbom.cdx.json'))!
-      expect(sbom.run).toContain(`"$(npm root --global)/${TOOL.name}/sbom.cdx.json"`)
+      expect(sbom.run).toContain('cp "$RUNNER_TEMP/infra/sbom.cdx.json" supply-chain-reports/infra.sbom.cdx.json')
       const trivy = steps.filter((step) => step.uses?.startsWith('aquasecurity/trivy-action@'))
       expect(trivy.map((step) => step.with!['scan-type'])).toEqual(['sbom', 'fs'])
       expect(trivy[0].with!['scan-ref']).toBe('supply-chain-reports/infra.sbom.cdx.json')
@@ -206,15 +206,17 @@ describe('pipeline templates', () => {
         // Nothing that needs infra's source: no lockfile install, no npx, no package scripts, no image build.
         expect(script, name).not.toMatch(/npm ci|npx |npm run|docker|Dockerfile|package-lock/)
         expect(JSON.stringify(job.steps)).not.toMatch(/docker\/|Dockerfile/)
-        const install = job.steps.findIndex((step) => step.run?.includes('npm install --global'))
-        const firstInfra = job.steps.findIndex((step) => /^infra |\n\s*infra |npm root --global/.test(step.run ?? ''))
+        const install = job.steps.findIndex((step) => step.run?.includes('npm ci --omit=dev'))
+        const firstInfra = job.steps.findIndex((step) => /^infra |\n\s*infra |RUNNER_TEMP\/infra\/sbom/.test(step.run ?? ''))
         expect(install, name).toBeGreaterThanOrEqual(0)
         expect(install, name).toBeLessThan(firstInfra)
         const installScript = job.steps[install].run!
         // Downloaded, compared with the pin, and only then installed, from the file that was checked.
         expect(installScript.indexOf('npm pack "$INFRA_PACKAGE"')).toBeLessThan(installScript.indexOf('"$INFRA_INTEGRITY"'))
-        expect(installScript.indexOf('exit 1')).toBeLessThan(installScript.indexOf('npm install --global'))
-        expect(installScript).toContain('npm install --global --no-audit --no-fund "$RUNNER_TEMP/$tarball"')
+        expect(installScript.indexOf('exit 1')).toBeLessThan(installScript.indexOf('tar -xzf'))
+        // Its dependencies from the shrinkwrap it carries, by npm ci (integrity-checked), not resolved anew.
+        expect(installScript).toContain('npm ci --omit=dev --no-audit --no-fund')
+        expect(installScript).not.toContain('--global')
       }
     }
   })
