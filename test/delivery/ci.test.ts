@@ -204,7 +204,10 @@ describe('pipeline templates', () => {
       for (const [name, job] of Object.entries(workflow.jobs)) {
         const script = runs(job)
         // Nothing that needs infra's source: no lockfile install, no npx, no package scripts, no image build.
-        expect(script, name).not.toMatch(/npm ci|npx |npm run|docker|Dockerfile|package-lock/)
+        expect(script, name).not.toMatch(/npx |npm run|npm install|docker|Dockerfile|package-lock/)
+        // npm ci only inside the unpacked infra package (its shrinkwrap), never in the repository.
+        for (const step of job.steps.filter((candidate) => candidate.run?.includes('npm ci'))) expect(step.run!.indexOf('cd "$RUNNER_TEMP/infra"')).toBeLessThan(step.run!.indexOf('npm ci'))
+        expect(script.split('\n').filter((line) => line.includes('npm ci'))).toHaveLength(1)
         expect(JSON.stringify(job.steps)).not.toMatch(/docker\/|Dockerfile/)
         const install = job.steps.findIndex((step) => step.run?.includes('npm ci --omit=dev'))
         const firstInfra = job.steps.findIndex((step) => /^infra |\n\s*infra |RUNNER_TEMP\/infra\/sbom/.test(step.run ?? ''))
