@@ -1,4 +1,4 @@
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync, readFileSync, statSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parse as parseYaml} from 'yaml'
@@ -39,8 +39,10 @@ export function resolveEstatePath(flag?: string, cwd = process.cwd(), env = proc
         `estate file ${absolute} does not exist`,
         `pass an existing file with --estate or INFRA_ESTATE, or copy ${DEFAULT_ESTATE_FILE}`,
         'ESTATE_NOT_FOUND',
+        EXIT.usage,
       )
     }
+    if (statSync(absolute).isDirectory()) throw new InfraError(`${absolute} is a folder, not a file`, 'pass the estate file inside it, e.g. --estate infra.estate.yaml', 'ESTATE_IS_FOLDER', EXIT.usage)
     return absolute
   }
   const local = LOCAL_ESTATE_FILES.map((name) => path.join(cwd, name)).find((file) => existsSync(file))
@@ -343,17 +345,22 @@ function parseLogSettings(
   return {opensearch: {enabled: enabled === true, instanceType: String(instanceType), instanceCount, volumeGb}}
 }
 
-/** `service: {tracing: {otlpEndpoint: URL}}`: where the service on the cluster sends its traces. */
+/** `service: {tracing: {otlpEndpoint: URL}, retentionDays: N}`: where the service on the cluster sends its traces, how long it keeps finished jobs. */
 function parseServiceSettings(value: unknown, field: string, problem: Problem): ServiceSettings | undefined {
   if (value === undefined || value === null) return undefined
   if (!isObject(value)) return problem(field, 'is not a mapping', 'write service: {tracing: {otlpEndpoint: http://otel-collector.observability:4318}}'), undefined
-  for (const key of Object.keys(value)) if (key !== 'tracing') problem(`${field}.${key}`, 'is not a known setting', 'remove it; known: tracing')
+  for (const key of Object.keys(value)) if (key !== 'tracing' && key !== 'retentionDays') problem(`${field}.${key}`, 'is not a known setting', 'remove it; known: tracing, retentionDays')
+  const retention = value.retentionDays
+  if (retention !== undefined && !(Number.isInteger(retention) && (retention as number) >= 1 && (retention as number) <= 3650)) {
+    problem(`${field}.retentionDays`, `${JSON.stringify(retention)} is not a whole number of days from 1 to 3650`, 'write the days finished jobs and results are kept, e.g. retentionDays: 30')
+  }
+  const retentionDays = typeof retention === 'number' && Number.isInteger(retention) ? {retentionDays: retention} : {}
   const tracing = value.tracing
-  if (tracing === undefined || tracing === null) return {}
+  if (tracing === undefined || tracing === null) return retentionDays
   if (!isObject(tracing)) return problem(`${field}.tracing`, 'is not a mapping', 'write tracing: {otlpEndpoint: http://otel-collector.observability:4318}'), undefined
   for (const key of Object.keys(tracing)) if (key !== 'otlpEndpoint') problem(`${field}.tracing.${key}`, 'is not a known setting', 'remove it; known: otlpEndpoint')
   const endpoint = optionalString(tracing, 'otlpEndpoint')
-  if (endpoint === undefined) return {}
+  if (endpoint === undefined) return retentionDays
   let url: URL | undefined
   try {
     url = new URL(endpoint)
@@ -362,7 +369,7 @@ function parseServiceSettings(value: unknown, field: string, problem: Problem): 
     problem(`${field}.tracing.otlpEndpoint`, `"${endpoint}" is not an http(s) URL`, 'write the collector\'s OTLP/HTTP base URL, e.g. http://otel-collector.observability:4318 (no credentials in it)')
     return undefined
   }
-  return {tracing: {otlpEndpoint: endpoint}}
+  return {...retentionDays, tracing: {otlpEndpoint: endpoint}}
 }
 
 function checkVpcCidr(vpcCidr: string, field: string, problem: Problem): void {

@@ -116,6 +116,8 @@ export function openSearchEnabled(env: EnvironmentSpec): OpenSearchSettings | un
 export interface ServiceSettings {
   /** OpenTelemetry tracing: off unless an OTLP/HTTP collector is named. */
   tracing?: {otlpEndpoint: string}
+  /** Days finished jobs and their results are kept (the service's --retention-days; 30 when absent). */
+  retentionDays?: number
 }
 
 export interface Estate {
@@ -227,3 +229,9 @@ export interface RiskException {
   /** YYYY-MM-DD; after it the finding fails again. */
   expires: string
 }
+
+/** Days the service keeps finished jobs and results when the estate says nothing (the service's own --retention-days default). */
+export const DEFAULT_SERVICE_RETENTION_DAYS = 30
+
+/** Days the environment's service keeps finished jobs and their results. */
+export const serviceRetentionDays = (env: Pick<EnvironmentSpec, 'service'>): number => env.service?.retentionDays ?? DEFAULT_SERVICE_RETENTION_DAYS

@@ -11,7 +11,7 @@ import {stringify} from 'yaml'
 
 import {layoutSubnets} from '../estate/cidr.js'
 import type {EnvironmentSpec, Estate} from '../estate/model.js'
-import {hasLayer, openSearchEnabled} from '../estate/model.js'
+import {hasLayer, openSearchEnabled, serviceRetentionDays} from '../estate/model.js'
 import {serviceLogGroupName} from '../stacks/discovery-keys.js'
 import {logShipperObjects} from './log-shipper.js'
 import {alertRules, grafanaDashboard, scrapeConfig} from './monitoring.js'
@@ -230,6 +230,8 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
                   {name: 'INFRA_SERVICE_DATA_DIR', value: '/var/lib/infra'},
                   {name: 'INFRA_SERVICE_RESULTS_BUCKET', value: `${estate.organization.name}-${env.name}-service-results-${env.accountId}`},
                   {name: 'AWS_REGION', value: env.region},
+                  // Finished jobs and results (rows, S3 objects) expire after the estate's service.retentionDays.
+                  {name: 'INFRA_SERVICE_RETENTION_DAYS', value: String(serviceRetentionDays(env))},
                   ...(withDatabase ? [{name: 'INFRA_SERVICE_DATABASE_URL', valueFrom: {secretKeyRef: {name: DATABASE_SECRET, key: 'url'}}}] : []),
                   ...tracingEnv(env),
                 ],

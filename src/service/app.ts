@@ -1,6 +1,7 @@
 import {randomUUID} from 'node:crypto'
 import {createReadStream} from 'node:fs'
 
+import {AjvCompiler, type BuildCompilerFromPool} from '@fastify/ajv-compiler'
 import Fastify, {type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController} from 'fastify'
 import type {DestinationStream} from 'pino'
 
@@ -10,7 +11,7 @@ import {SOURCES} from './sources/index.js'
 import type {SourceSettings} from './sources/source.js'
 import {newJobId} from './store/job-id.js'
 import type {ResultStore} from './results.js'
-import {JOB_STATES, type Job, type JobStore, type Scope, TERMINAL, type Token} from './store/job-store.js'
+import {JOB_STATES, type Job, type JobStore, QueueFullError, type Scope, TERMINAL, type Token} from './store/job-store.js'
 import {TokenVerifier, hasScope, mayAccess, wellFormed} from './tokens.js'
 import {type ServiceTracing, TRACEPARENT_KEY} from './tracing.js'
 import type {WorkerPool} from './workers.js'
@@ -22,6 +23,8 @@ export interface AppOptions {
   /** Where results are read from (default: the local file the job's result names). */
   results?: ResultStore
   maxAttempts: number
+  /** Queued jobs one token may have at once; past it a trigger answers 429 (unlimited when absent). */
+  maxQueuedPerToken?: number
   /** Requests per second per token, with bursts of twice that. */
   rateLimitPerSecond: number
   /**
@@ -180,6 +183,37 @@ const SECURITY_HEADERS = {
 }
 const API_HEADERS = {...SECURITY_HEADERS, 'content-security-policy': "default-src 'none'; frame-ancestors 'none'", 'cache-control': 'no-store'}
 
+/**
+ * The client's x-request-id when it is a plain id (8-64 letters, digits, '_', '.', '-'), else a new
+ * UUID: only a checked id is logged and echoed back (no markup, no 6 KB header in every log line).
+ */
+export function requestIdOf(request: {headers: Record<string, string | string[] | undefined>}): string {
+  const given = request.headers['x-request-id']
+  return typeof given === 'string' && /^[\w.-]{8,64}$/.test(given) ? given : randomUUID()
+}
+
+/**
+ * The token of an `Authorization: Bearer TOKEN` header. The scheme name is case-insensitive (RFC
+ * 7235 §2.1, RFC 6750 §2.1): `bearer`, `BEARER` and `Bearer` are the same; one or more spaces follow it.
+ */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = header === undefined ? null : /^bearer +(\S+) *$/i.exec(header)
+  return match ? match[1] : undefined
+}
+
+const compilers = AjvCompiler()
+/**
+ * Validation without type coercion for bodies: JSON has types, and "100", 12345 or ["a.txt"] where
+ * the schema says integer or string are refused (400), not converted. Query strings, path
+ * parameters and headers are text by nature, so they are still converted (`?limit=50` is 50).
+ */
+const validatorFactory: BuildCompilerFromPool = (externalSchemas, options) => {
+  const shared = {...(options?.customOptions as object | undefined), removeAdditional: false, allErrors: false, discriminator: true}
+  const bodies = compilers(externalSchemas, {...options, mode: undefined, customOptions: {...shared, coerceTypes: false}})
+  const text = compilers(externalSchemas, {...options, mode: undefined, customOptions: {...shared, coerceTypes: 'array'}})
+  return (route) => (route.httpPart === 'body' ? bodies : text)(route)
+}
+
 /** The collection service's HTTP API: Fastify, with its schemas serving validation and OpenAPI alike. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const {store, workers} = options
@@ -190,12 +224,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // One structured line per request (written in onResponse) instead of Fastify's two.
     logController: new LogController({disableRequestLogging: true}),
     bodyLimit: options.bodyLimitBytes,
-    requestIdHeader: 'x-request-id',
-    genReqId: (request) => {
-      const given = request.headers['x-request-id']
-      return typeof given === 'string' && /^[\w.-]{8,64}$/.test(given) ? given : randomUUID()
-    },
-    ajv: {customOptions: {removeAdditional: false, coerceTypes: 'array', allErrors: false, discriminator: true}},
+    // Off: with a header name set, Fastify takes the header's value as the id without calling
+    // genReqId (fastify lib/req-id-gen-factory.js), so any text would be logged and echoed.
+    requestIdHeader: false,
+    genReqId: requestIdOf,
+    schemaController: {compilersFactory: {buildValidator: validatorFactory}},
   })
 
   const {default: swagger} = await import('@fastify/swagger')
@@ -234,7 +267,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return done(new HttpError(429, 'RATE_LIMITED', `too many requests from this address; retry in ${wait} s`))
     }
     const header = request.headers.authorization
-    const presented = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined
+    const presented = bearerToken(header)
     const admit = (token: Token | undefined) => {
       if (!token) {
         // A failure costs the address one of its allowance.
@@ -341,14 +374,24 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       if (problem) throw new HttpError(400, 'VALIDATION', problem, problem.split(' ')[0])
       const key = request.headers['idempotency-key'] as string | undefined
       const traceparent = options.tracing?.traceparentOf(request)
-      const {job, created} = await store.create({
-        id: newJobId(),
-        sourceType: body.source_type,
-        config: traceparent ? {...body.config, [TRACEPARENT_KEY]: traceparent} : body.config,
-        maxAttempts: body.max_attempts ?? options.maxAttempts,
-        idempotencyKey: key,
-        tokenId: request.token!.id,
-      })
+      let accepted
+      try {
+        accepted = await store.create({
+          id: newJobId(),
+          sourceType: body.source_type,
+          config: traceparent ? {...body.config, [TRACEPARENT_KEY]: traceparent} : body.config,
+          maxAttempts: body.max_attempts ?? options.maxAttempts,
+          idempotencyKey: key,
+          tokenId: request.token!.id,
+          maxQueuedPerToken: options.maxQueuedPerToken,
+        })
+      } catch (error) {
+        if (!(error instanceof QueueFullError)) throw error
+        // Room comes back as the token's jobs start; one token cannot queue without limit.
+        reply.header('retry-after', '10')
+        throw new HttpError(429, 'QUEUE_FULL', error.message)
+      }
+      const {job, created} = accepted
       if (created) workers.wake()
       return reply.status(202).header('location', `/api/v1/jobs/status/${job.id}`).send({job_id: job.id, status: job.status, created})
     },

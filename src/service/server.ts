@@ -7,6 +7,7 @@ import type {DestinationStream} from 'pino'
 import {InfraError} from '../errors.js'
 import {buildApp} from './app.js'
 import {LocalResults, type ResultStore, SharedResults} from './results.js'
+import {RetentionSweeper} from './retention.js'
 import {checkSourceSettings} from './settings-check.js'
 import type {SourceSettings} from './sources/source.js'
 import type {JobStore} from './store/job-store.js'
@@ -41,9 +42,18 @@ export interface ServiceConfig {
   logDestination?: DestinationStream
   version: string
   settings: SourceSettings
+  /** Finished jobs and their results are deleted this long after they ended (default 30 days). */
+  retentionMs?: number
+  /** Queued jobs one token may have at once; past it a trigger answers 429 (default 10,000). */
+  maxQueuedPerToken?: number
   /** OTLP/HTTP collector base URL (--otlp-endpoint); the OTEL_* variables are read too. Off without either. */
   otlpEndpoint?: string
 }
+
+/** How long finished jobs and results are kept when nothing else is said (--retention-days, the estate's service.retentionDays). */
+export const DEFAULT_RETENTION_DAYS = 30
+/** Queued jobs per token when nothing else is said (--max-queued-per-token). */
+export const DEFAULT_MAX_QUEUED_PER_TOKEN = 10_000
 
 export interface RunningService {
   app: FastifyInstance
@@ -111,6 +121,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     settings: config.settings,
     results,
     maxAttempts: config.maxAttempts,
+    maxQueuedPerToken: config.maxQueuedPerToken ?? DEFAULT_MAX_QUEUED_PER_TOKEN,
     rateLimitPerSecond: config.rateLimitPerSecond ?? 2000,
     authFailuresPerSecond: config.authFailuresPerSecond ?? 2,
     bodyLimitBytes: 1 << 20,
@@ -141,6 +152,11 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     throw error
   }
   await workers.start()
+  const retention = new RetentionSweeper(store, results, {
+    retentionMs: config.retentionMs ?? DEFAULT_RETENTION_DAYS * 86_400_000,
+    onError: (error) => app.log.warn({err: error}, 'retention sweep failed; the next one tries again'),
+  })
+  retention.start()
   let stopped = false
   return {
     app,
@@ -153,6 +169,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
       // Workers drain first, while the API still answers (and /ready says 503, so a load balancer
       // sends no more); then the listener closes.
       await workers.stop(graceMs)
+      await retention.stop()
       await app.close()
       await store.close()
       // Last: the spans of the final requests and jobs are flushed to the collector.

@@ -152,6 +152,9 @@ export class WorkerPool {
 
   private execute(job: Job, trace?: JobTrace): void {
     const controller = new AbortController()
+    // An earlier attempt of this job still running here lost its lease (its writes are fenced out):
+    // it stops now, so two attempts of one job never run side by side.
+    this.running.get(job.id)?.abort(new LeaseLostError())
     this.running.set(job.id, controller)
     const started = performance.now()
     const limits = this.limitsFor(job)
@@ -166,7 +169,7 @@ export class WorkerPool {
     }, Math.max(50, Math.floor(this.options.leaseMs / 3)))
     let failure: unknown
     this.run(job, controller.signal, limits, trace)
-      .then(() => 'succeeded')
+      .then((recorded) => (recorded ? 'succeeded' : 'lease_lost'))
       .catch(async (error: unknown) => {
         failure = error
         if (controller.signal.reason instanceof LeaseLostError) return 'lease_lost'
@@ -183,7 +186,7 @@ export class WorkerPool {
       .then((state) => {
         clearTimeout(timeout)
         clearInterval(heartbeat)
-        this.running.delete(job.id)
+        if (this.running.get(job.id) === controller) this.running.delete(job.id)
         const seconds = (performance.now() - started) / 1000
         trace?.end(state, failure)
         for (const listener of this.finishedListeners) listener({job, state, seconds})
@@ -191,11 +194,13 @@ export class WorkerPool {
       })
   }
 
-  private async run(job: Job, signal: AbortSignal, limits: JobLimits, trace?: JobTrace): Promise<void> {
+  /** Collects and keeps the result; false when the job was no longer this attempt's at the end (nothing kept). */
+  private async run(job: Job, signal: AbortSignal, limits: JobLimits, trace?: JobTrace): Promise<boolean> {
     const step = <T>(name: string, work: () => Promise<T>): Promise<T> => (trace ? trace.step(name, work) : work())
     const source = SOURCES[job.sourceType]
     if (!source) throw new PermanentJobError(`unknown source type ${job.sourceType}`)
-    const final = path.join(this.options.resultsDir, `${job.id}.out`)
+    // One file per attempt: an attempt that lost its lease never writes over the one that took over.
+    const final = path.join(this.options.resultsDir, `${job.id}.${job.attempts}.out`)
     const partial = `${final}.partial`
     const hash = createHash('sha256')
     let bytes = 0
@@ -224,13 +229,16 @@ export class WorkerPool {
         },
         this.options.settings,
       ))
-      await step('job.result.store', async () => {
+      return await step('job.result.store', async () => {
         out ??= createWriteStream(partial, {mode: 0o600})
         const stream = out
         await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())))
         renameSync(partial, final)
         const location = this.options.results ? await this.options.results.keep(job, final) : final
-        await this.store.succeed(job.id, {rows, bytes, sha256: hash.digest('hex'), contentType: source.contentType, path: location})
+        const recorded = await this.store.succeed(job.id, {rows, bytes, sha256: hash.digest('hex'), contentType: source.contentType, path: location})
+        // Fenced out: this attempt's copy is nobody's result.
+        if (!recorded) await (this.options.results?.discard(location) ?? rmSync(final, {force: true}))
+        return recorded
       })
     } catch (error) {
       if (out) {

@@ -1,3 +1,4 @@
+import {serviceRetentionDays} from '../estate/model.js'
 import {Construct, type IamOpenidConnectProvider, type IamRole, IamRolePolicy} from './cdktf.js'
 import {type StackContext, policyDocument} from './context.js'
 import {irsaRole} from './irsa.js'
@@ -37,6 +38,9 @@ export class ServiceRole extends Construct {
       bucketName: serviceResultsBucketName(ctx.prefix, ctx.env.accountId),
       kmsKeyArn: props.keyArn,
       noncurrentVersionDays: 7,
+      // The service deletes results past its retention; a day later S3 expires any it missed
+      // (a replica down at the time, a delete that failed).
+      expireCurrentDays: serviceRetentionDays(ctx.env) + 1,
     })
     this.role = irsaRole(this, {
       name: serviceRoleName(ctx.prefix),

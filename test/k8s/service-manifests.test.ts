@@ -140,6 +140,14 @@ describe('the service manifests', () => {
     expect(out.to[0].ipBlock.except).toContain('169.254.169.254/32')
   })
 
+  it('pass the estate\'s retention to the service (30 days unless service.retentionDays says otherwise), in the variable its flag reads', async () => {
+    const retention = (objects: ReturnType<typeof synthesizedObjects>) => objects.find('Deployment').spec.template.spec.containers[0].env.find((e: any) => e.name === 'INFRA_SERVICE_RETENTION_DAYS')
+    expect(retention(dev)).toEqual({name: 'INFRA_SERVICE_RETENTION_DAYS', value: '30'})
+    expect(retention(synthesizedObjects('dev', estateWith((doc) => (doc.environments.dev.service = {retentionDays: 7}))))).toEqual({name: 'INFRA_SERVICE_RETENTION_DAYS', value: '7'})
+    const {default: ServiceStart} = await import('../../src/commands/service/start.js')
+    expect(ServiceStart.flags['retention-days']).toMatchObject({env: 'INFRA_SERVICE_RETENTION_DAYS', default: 30})
+  })
+
   it('send traces to the estate\'s collector only when it names one, and let only that traffic out', () => {
     const envOf = (objects: ReturnType<typeof synthesizedObjects>) => objects.find('Deployment').spec.template.spec.containers[0].env as {name: string; value?: string}[]
     // Off by default: no OTEL_* variable (the service never loads the SDK) and no egress beyond the usual.

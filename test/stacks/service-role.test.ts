@@ -44,6 +44,17 @@ describe('the collection service IRSA role', () => {
     expect(report.passed).toBe(true)
   })
 
+  it('expires results in S3 a day after the service\'s retention, as a backstop to its own deletes', () => {
+    const expiry = (out: ReturnType<typeof synth>) => {
+      const bucket = out.all('aws_s3_bucket').find((b) => String(b.bucket).includes('service-results'))
+      const name = Object.entries(out.estate.resource.aws_s3_bucket as Record<string, {bucket: string}>).find(([, b]) => b === bucket || b.bucket === bucket?.bucket)![0]
+      const lifecycle = out.all('aws_s3_bucket_lifecycle_configuration').find((l) => String(l.bucket).includes(`aws_s3_bucket.${name}.`))
+      return lifecycle!.rule.find((rule: {id: string}) => rule.id === 'expire-current')
+    }
+    expect(expiry(dev)).toMatchObject({status: 'Enabled', expiration: [{days: 31}]})
+    expect(expiry(synth('dev', estateWith((doc) => (doc.environments.dev.service = {retentionDays: 7}))))).toMatchObject({expiration: [{days: 8}]})
+  })
+
   it('is left out with the EKS layer, and without a database grants no secret', () => {
     const noEks = synth('dev', estateWith((doc) => (doc.environments.dev.omitLayers = ['eks'])))
     expect(noEks.all('aws_iam_role').map((r) => r.name)).not.toContain('acme-dev-service')

@@ -5,9 +5,10 @@ import path from 'node:path'
 import {Flags} from '@oclif/core'
 import pino from 'pino'
 
+import {readableDestination} from '../../output/log-lines.js'
 import {ServiceCommand} from '../_lib/base-command.js'
 import {InfraError} from '../../errors.js'
-import {startService} from '../../service/server.js'
+import {DEFAULT_MAX_QUEUED_PER_TOKEN, DEFAULT_RETENTION_DAYS, startService} from '../../service/server.js'
 
 export default class ServiceStart extends ServiceCommand {
   static override summary = 'Run the collection service: SQLite in the data folder, or one of several replicas on PostgreSQL (--database-url).'
@@ -31,8 +32,10 @@ export default class ServiceStart extends ServiceCommand {
     'auth-failure-limit': Flags.integer({description: 'requests without a valid token per second per client address (bursts of ten times that), then 429', default: 2, min: 1}),
     'max-result-bytes': Flags.integer({description: 'ceiling of one result\'s size; a job may only ask for less', default: 100 * 1024 * 1024, min: 1}),
     'max-rows': Flags.integer({description: 'ceiling of rows (database) and objects (s3) per result; a job may only ask for less', default: 1_000_000, min: 1}),
-    'http-timeout': Flags.integer({description: 'seconds one http source request may take', default: 30, min: 1}),
+    'http-timeout': Flags.integer({description: 'deadline in seconds for one http source request as a whole (redirects and every byte of the body), not an idle timeout', default: 30, min: 1}),
     'lease-seconds': Flags.integer({description: 'how long a running job stays claimed without a heartbeat; after a crash it is requeued then', default: 15, min: 1, hidden: true}),
+    'retention-days': Flags.integer({description: 'days finished jobs and their results (files, database rows, S3 objects) are kept after they ended', env: 'INFRA_SERVICE_RETENTION_DAYS', default: DEFAULT_RETENTION_DAYS, min: 1}),
+    'max-queued-per-token': Flags.integer({description: 'queued jobs one token may have at once; past it a trigger answers 429', env: 'INFRA_SERVICE_MAX_QUEUED_PER_TOKEN', default: DEFAULT_MAX_QUEUED_PER_TOKEN, min: 1}),
     'max-attempts': Flags.integer({description: 'attempts per job before it fails', default: 3, min: 1, max: 10}),
     'file-root': Flags.string({description: 'folder the file source may read', env: 'INFRA_SERVICE_FILE_ROOT'}),
     connection: Flags.string({description: 'database connection for the database source, NAME=sqlite-file (repeatable)', multiple: true}),
@@ -65,6 +68,9 @@ export default class ServiceStart extends ServiceCommand {
         throw new InfraError(`--log-file ${logFile} cannot be opened: ${(error as Error).message}`, 'name a file in a folder that exists and is writable', 'BAD_FLAG', 2)
       }
       logDestination = pino.destination({dest: fd, sync: true})
+    } else if (process.stdout.isTTY && !this.jsonEnabled()) {
+      // A person watching the service reads lines; a container's stdout (no terminal) stays JSON.
+      logDestination = readableDestination()
     }
     const service = await startService({
       host: flags.host,
@@ -77,6 +83,8 @@ export default class ServiceStart extends ServiceCommand {
       concurrency: flags.concurrency,
       jobTimeoutMs: flags['job-timeout'] * 1000,
       maxAttempts: flags['max-attempts'],
+      retentionMs: flags['retention-days'] * 86_400_000,
+      maxQueuedPerToken: flags['max-queued-per-token'],
       leaseMs: flags['lease-seconds'] * 1000,
       rateLimitPerSecond: flags['rate-limit'],
       authFailuresPerSecond: flags['auth-failure-limit'],
