@@ -103,7 +103,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     .filter((check) => (purpose ? check.requiredFor.includes(purpose) : PURPOSES.every((p) => check.requiredFor.includes(p))))
     .map((check) => check.id)
   const missing = checks.filter((check) => check.status === 'missing')
-  const readyFor = PURPOSES.filter((p) => !missing.some((check) => check.requiredFor.includes(p)))
+  const readyFor = decidedPurposes(purpose).filter((p) => !missing.some((check) => check.requiredFor.includes(p)))
   return {purpose, checks, blocking, ok: blocking.length === 0, missing: missing.map((check) => check.id), readyFor}
 }
 
@@ -325,13 +325,18 @@ export function compareVersions(a: string, b: string): number {
   return 0
 }
 
+/** The purposes a run decides: `ci` only with --for ci, the one run that reads GitHub's environments. */
+function decidedPurposes(purpose: Purpose | null): Purpose[] {
+  return purpose === 'ci' ? [...PURPOSES] : PURPOSES.filter((p) => p !== 'ci')
+}
+
 /** "Ready" only when nothing is missing; otherwise what is ready and what is not, and why. */
 export function readiness(report: DoctorReport): string {
   const purpose = report.purpose ? ` for ${report.purpose}` : ''
   if (report.missing.length === 0) return `Ready${purpose}.`
   const missing = `${report.missing.join(', ')} missing`
   if (report.purpose) return `Ready for ${report.purpose} (${missing}: not needed for it).`
-  const notReady = PURPOSES.filter((p) => !report.readyFor.includes(p))
-  if (notReady.length === 0) return `Ready for ${PURPOSES.join(', ')} (${missing}: see the fixes above).`
+  const notReady = decidedPurposes(report.purpose).filter((p) => !report.readyFor.includes(p))
+  if (notReady.length === 0) return `Ready for ${decidedPurposes(report.purpose).join(', ')} (${missing}: see the fixes above).`
   return `Not ready for ${notReady.join(', ')} (${missing})${report.readyFor.length ? `; ready for ${report.readyFor.join(', ')}` : ''}.`
 }
