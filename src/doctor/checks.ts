@@ -129,7 +129,7 @@ function checkEstate(file: string | undefined, env: NodeJS.ProcessEnv): {estate?
     return {estate, result: {...base, status: 'ok', detail: `${estate.source}: ${estate.environments.length} environment(s), ${estate.clients.length} client(s)${targets ? '' : ' (none to act on)'}`, fix: null}}
   } catch (error) {
     if (!(error instanceof InfraError)) throw error
-    return {result: {...base, status: 'missing', detail: error.message, fix: error.fix ?? 'fix the estate file (see README: The estate file)'}}
+    return {result: {...base, status: 'missing', detail: error.message, fix: error.fix ?? 'fix the estate file (see docs/provisioning.md, "The estate file")'}}
   }
 }
 
