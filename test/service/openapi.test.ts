@@ -1,8 +1,8 @@
 import {writeFileSync} from 'node:fs'
 import path from 'node:path'
 
-import Ajv from 'ajv'
-import addFormats from 'ajv-formats'
+import {Ajv} from 'ajv'
+import formatsPlugin from 'ajv-formats'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {METRICS_EXAMPLE, TRIGGER_EXAMPLES} from '../../src/service/openapi.js'
@@ -35,6 +35,9 @@ function registeredRoutes(tree: string): string[] {
 }
 
 const examplesOf = (media: Media): unknown[] => (media.example === undefined ? Object.values(media.examples ?? {}).map((e) => e.value) : [media.example])
+
+// ajv-formats is CommonJS with its function as both the module and its `default`.
+const addFormats = (formatsPlugin as unknown as {default: (ajv: Ajv) => Ajv}).default
 
 /** A UUID version 7, as src/service/store/job-id.ts makes them. */
 const JOB_ID_SHAPE = /^[\da-f]{8}-[\da-f]{4}-7[\da-f]{3}-[89ab][\da-f]{3}-[\da-f]{12}$/
