@@ -116,6 +116,12 @@ export function openSearchEnabled(env: EnvironmentSpec): OpenSearchSettings | un
 export interface ServiceSettings {
   /** OpenTelemetry tracing: off unless an OTLP/HTTP collector is named. */
   tracing?: {otlpEndpoint: string}
+  /**
+   * The buckets the s3 source may read (`service.s3Buckets`): the service's IRSA role may read
+   * exactly these, the service refuses any other, and never its own results bucket. None: the
+   * s3 source reads nothing.
+   */
+  s3Buckets?: string[]
   /** Days finished jobs and their results are kept (the service's --retention-days; 30 when absent). */
   retentionDays?: number
 }

@@ -34,6 +34,12 @@ export interface AppOptions {
    */
   authFailuresPerSecond: number
   bodyLimitBytes: number
+  /**
+   * Peers whose X-Forwarded-For is believed (CIDRs: the load balancer's subnets). The client's
+   * address is then the nearest one in the header that is not such a peer; from anyone else the
+   * header is ignored, so a client cannot pick the address its failures are counted against.
+   */
+  trustedProxies?: string[]
   logLevel: string
   /** Where log lines go (default: stdout). */
   logDestination?: DestinationStream
@@ -199,6 +205,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // One structured line per request (written in onResponse) instead of Fastify's two.
     logController: new LogController({disableRequestLogging: true}),
     bodyLimit: options.bodyLimitBytes,
+    // Fastify's trustProxy with a CIDR list (proxy-addr): request.ip walks X-Forwarded-For from the
+    // right past trusted hops only. Without a list, the TCP peer is the client.
+    trustProxy: options.trustedProxies?.length ? options.trustedProxies : false,
     // Off: with a header name set, Fastify takes the header's value as the id without calling
     // genReqId (fastify lib/req-id-gen-factory.js), so any text would be logged and echoed.
     requestIdHeader: false,
@@ -224,7 +233,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // First, so the request span covers the token check and every answer, refusals included.
   options.tracing?.instrument(app)
   const tokens = new TokenVerifier(store)
-  const open = new Set(['/health', '/ready', '/metrics'])
+  const open = new Set(['/health', '/ready', '/live', '/metrics'])
   // Callback-style hooks: an async hook costs a promise per request on the hot path.
   app.addHook('onRequest', (request, reply, done) => {
     ;(request as FastifyRequest & {startedAt: number}).startedAt = performance.now()
@@ -261,14 +270,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // A token seen within the last second is admitted without waiting on the store.
     const cached = tokens.cached(presented)
     if (cached) return admit(cached)
-    // Everything else may cost a store read: an address that failed too often waits first.
+    // An address that failed too often is refused, except for a well-formed token that proves
+    // valid: another client's failures behind the same address (a NAT, a proxy not trusted) never
+    // lock out a token holder. A malformed or missing token costs no store read either way.
     const wait = perAddress.wait(request.ip)
-    if (wait > 0) {
+    const limited = () => {
       reply.header('retry-after', String(wait))
       return done(new HttpError(429, 'RATE_LIMITED', `too many requests without a valid token from this address; retry in ${wait} s`))
     }
-    if (!wellFormed(presented)) return admit(undefined)
-    tokens.verify(presented).then(admit, done)
+    if (!wellFormed(presented)) return wait > 0 ? limited() : admit(undefined)
+    tokens.verify(presented).then((token) => (token || wait === 0 ? admit(token) : limited()), done)
   })
   app.addHook('onClose', (_instance, done) => {
     log.close()
@@ -301,12 +312,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
   app.setNotFoundHandler((request, reply) => reply.status(404).send({error: {code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}`, requestId: request.id}}))
 
+  // Probes give up after 2 s (the Deployment's timeoutSeconds): a database that does not answer
+  // (a failover in progress, a dropped route) is reported failing before that, not left hanging.
   const checkDatabase = async () => {
+    let timer: NodeJS.Timeout | undefined
     try {
-      await store.ping()
+      await Promise.race([store.ping(), new Promise((_resolve, reject) => {
+        timer = setTimeout(() => reject(new Error('no answer within 1.5 s')), 1500)
+      })])
       return 'ok'
     } catch (error) {
       return `failing: ${(error as Error).message}`
+    } finally {
+      clearTimeout(timer)
     }
   }
   // The workers' claim loop runs every poll interval; one silent for much longer is stuck.
@@ -317,12 +335,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const age = Date.now() - workers.lastTickAt
     return workers.lastTickAt && age > stalledAfterMs ? `stalled: no claim round for ${Math.round(age / 1000)} s` : 'ok'
   }
-  // Liveness: the process, its database and its workers. Draining (stopping) is alive, not healthy.
+  // Health in full: the process, its database and its workers (503 while any fails or it drains).
   app.get('/health', {schema: ROUTE_DOCS.health}, async (_request, reply) => {
     const checks = {database: await checkDatabase(), workers: checkWorkers()}
     const healthy = checks.database === 'ok' && checks.workers === 'ok'
     return reply.status(healthy ? 200 : 503).send({status: healthy ? 'ok' : 'unhealthy', checks, workers: {busy: workers.busy, concurrency: workers.options.concurrency}, version: options.version})
   })
+  // Liveness for the kubelet: the process answers. Not the database: restarting every replica
+  // during a database failover would not bring it back, and a restart with the database still
+  // away ends in CrashLoopBackOff. Nor draining: the pod is on its way out already.
+  app.get('/live', {schema: ROUTE_DOCS.live}, async () => ({status: 'alive'}))
   // Readiness: send work here only while the workers run and the store answers; never while draining.
   app.get('/ready', {schema: ROUTE_DOCS.ready}, async (_request, reply) => {
     const checks = {database: await checkDatabase(), workers: checkWorkers()}

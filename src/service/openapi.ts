@@ -122,7 +122,7 @@ const ready = (description: string, status: 'ready' | 'not ready', check: Record
 /** Lines as src/service/metrics.ts writes them (test/service/openapi.test.ts checks they are among /metrics' own). */
 export const METRICS_EXAMPLE = '# HELP infra_queue_depth Jobs waiting to run.\n# TYPE infra_queue_depth gauge\ninfra_queue_depth 0\n# HELP infra_jobs_running Jobs running in this process.\n# TYPE infra_jobs_running gauge\ninfra_jobs_running 0\n'
 
-const FAILING = {database: 'failing: SQLITE_BUSY: database is locked', workers: 'ok'}
+const FAILING = {database: 'failing: no answer within 1.5 s', workers: 'ok'}
 const OK = {database: 'ok', workers: 'ok'}
 const OPEN = {tags: ['operations'], security: []}
 const JOBS = {tags: ['jobs']}
@@ -132,7 +132,12 @@ export const ROUTE_DOCS = {
   health: {
     ...OPEN,
     summary: 'Liveness: the process, its database and its workers (no token)',
-    response: {200: health('Alive: the database answers and the workers claim work.', 'ok', OK), 503: health('Unhealthy: a check failed (draining counts as alive only while the checks pass).', 'unhealthy', FAILING), ...rateLimited('from this address')},
+    response: {200: health('Alive: the database answers and the workers claim work.', 'ok', OK), 503: health('Unhealthy: a check failed, or the service is draining (workers: stopping).', 'unhealthy', FAILING), ...rateLimited('from this address')},
+  },
+  live: {
+    ...OPEN,
+    summary: 'Liveness for the kubelet: the process answers; the database and draining are not checked (no token)',
+    response: {200: {description: 'The process answers.', type: 'object', additionalProperties: true, properties: {status: {type: 'string', enum: ['alive']}}, examples: [{status: 'alive'}]}, ...rateLimited('from this address')},
   },
   ready: {
     ...OPEN,

@@ -37,6 +37,8 @@ export interface ServiceConfig {
   rateLimitPerSecond?: number
   /** Requests without a valid token per second per client address (default 2, bursts of ten times that). */
   authFailuresPerSecond?: number
+  /** CIDRs of the load balancer whose X-Forwarded-For names the client (default: none, the TCP peer is the client). */
+  trustedProxies?: string[]
   logLevel: string
   /** Where log lines go (default: stdout). */
   logDestination?: DestinationStream
@@ -48,6 +50,13 @@ export interface ServiceConfig {
   maxQueuedPerToken?: number
   /** OTLP/HTTP collector base URL (--otlp-endpoint); the OTEL_* variables are read too. Off without either. */
   otlpEndpoint?: string
+  /**
+   * On stop, how long the listener keeps serving while /ready says 503 (default 0): the time a
+   * load balancer takes to see the pod leave and stop sending to it.
+   */
+  drainMs?: number
+  /** On stop, how long running jobs may take to finish before they go back to the queue (default 10 s). */
+  stopGraceMs?: number
 }
 
 /** How long finished jobs and results are kept when nothing else is said (--retention-days, the estate's service.retentionDays). */
@@ -94,6 +103,10 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
   if (config.resultsBucket && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(config.resultsBucket)) {
     throw new InfraError(`--results-bucket ${config.resultsBucket} is not an S3 URL`, 'write s3://BUCKET or s3://BUCKET/PREFIX', 'BAD_FLAG', 2)
   }
+  const resultsBucketName = config.resultsBucket?.slice('s3://'.length).split('/')[0]
+  if (resultsBucketName && config.settings.s3Buckets?.includes(resultsBucketName)) {
+    throw new InfraError(`--s3-buckets lists ${resultsBucketName}, the results bucket: the s3 source would hand out every token's results`, 'remove it from the s3 source\'s buckets (the estate\'s service.s3Buckets)', 'BAD_FLAG', 2)
+  }
   const store = await openStore(config, {owner: true})
   const shared = 'saveResult' in store ? (store as PostgresJobStore) : undefined
   if (config.resultsBucket && !shared) {
@@ -124,12 +137,14 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     maxQueuedPerToken: config.maxQueuedPerToken ?? DEFAULT_MAX_QUEUED_PER_TOKEN,
     rateLimitPerSecond: config.rateLimitPerSecond ?? 2000,
     authFailuresPerSecond: config.authFailuresPerSecond ?? 2,
+    trustedProxies: config.trustedProxies,
     bodyLimitBytes: 1 << 20,
     logLevel: config.logLevel,
     logDestination: config.logDestination,
     version: config.version,
     tracing,
   })
+  workers.onStoreError((error) => app.log.warn({err: error}, 'job store unreachable from the workers; retrying (health and readiness say 503 meanwhile)'))
   workers.onAttemptFinished(({job, state, seconds}) =>
     app.log.info({msg: 'job finished', jobId: job.id, sourceType: job.sourceType, attempt: job.attempts, state, seconds}),
   )
@@ -163,12 +178,15 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     store,
     workers,
     url: address,
-    async stop(graceMs = 10_000) {
+    async stop(graceMs = config.stopGraceMs ?? 10_000) {
       if (stopped) return
       stopped = true
-      // Workers drain first, while the API still answers (and /ready says 503, so a load balancer
-      // sends no more); then the listener closes.
-      await workers.stop(graceMs)
+      // From now /ready says 503 (the workers are stopping) and no new job is claimed, while the
+      // listener keeps answering for the drain time: the load balancer's deregistration reaches
+      // its nodes in a few seconds and sends requests here until then. Running jobs finish within
+      // the grace, or go back to the queue; then the listener closes.
+      const draining = new Promise((resolve) => setTimeout(resolve, config.drainMs ?? 0))
+      await Promise.all([workers.stop(graceMs), draining])
       await retention.stop()
       await app.close()
       await store.close()

@@ -74,15 +74,15 @@ describe('the OpenAPI document and /docs', () => {
   it('documents every route Fastify answers, the docs UI aside; /openapi.json is the same document', async () => {
     const routes = registeredRoutes(t.service.app.printRoutes({commonPrefix: false}))
     const api = routes.filter((route) => !route.split(' ')[1].startsWith('/docs'))
-    // The parse found the tree: the five job routes, /health, /ready, /metrics and /openapi.json at least.
-    expect(api.length).toBeGreaterThanOrEqual(9)
+    // The parse found the tree: the five job routes, /health, /live, /ready, /metrics and /openapi.json at least.
+    expect(api.length).toBeGreaterThanOrEqual(10)
     for (const route of api) {
       const [method, url] = route.split(' ')
       expect(operation(method, url), `${route} is not in the OpenAPI document`).toBeDefined()
     }
     const documented = Object.entries(doc.paths).flatMap(([url, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${url.replaceAll(/{(\w+)}/g, ':$1')}`))
     expect(documented.sort()).toEqual(api.sort())
-    for (const open of ['/health', '/ready', '/metrics', '/openapi.json']) expect(operation('GET', open).security).toEqual([])
+    for (const open of ['/health', '/live', '/ready', '/metrics', '/openapi.json']) expect(operation('GET', open).security).toEqual([])
     expect((await t.call('GET', '/openapi.json', {token: null})).body).toEqual(doc)
   })
 
@@ -123,6 +123,7 @@ describe('the OpenAPI document and /docs', () => {
     expectDocumented('GET', '/health', health)
     expect(Object.keys(health.body).sort()).toEqual(['checks', 'status', 'version', 'workers'])
     expectDocumented('GET', '/ready', await t.call('GET', '/ready', {token: null}))
+    expectDocumented('GET', '/live', await t.call('GET', '/live', {token: null}))
     const metrics = await t.call('GET', '/metrics', {token: null})
     expect(metrics.status).toBe(200)
     expect(metrics.headers.get('content-type')).toContain('text/plain')

@@ -68,8 +68,18 @@ export function poolConfig(databaseUrl: string, env = process.env): pg.PoolConfi
     throw new InfraError('--database-url is not a URL', 'write postgres://USER@HOST:5432/DB?sslmode=verify-full&sslrootcert=/path/global-bundle.pem', 'BAD_DATABASE_URL', 2)
   }
   const params = url.searchParams
-  const sslmode = params.get('sslmode') ?? 'prefer'
   const iam = params.get('iam') === 'true'
+  // libpq's default (prefer) falls back to cleartext and checks no certificate: a URL must say
+  // what it wants. sslrootcert or iam alone mean verify-full (below).
+  if (!params.has('sslmode') && !params.has('sslrootcert') && !iam) {
+    throw new InfraError(
+      '--database-url names no sslmode: the connection would be neither verified nor surely encrypted',
+      'add ?sslmode=verify-full&sslrootcert=/path/global-bundle.pem (or sslmode=disable for a local test server)',
+      'BAD_DATABASE_URL',
+      2,
+    )
+  }
+  const sslmode = params.get('sslmode') ?? 'verify-full'
   const user = decodeURIComponent(url.username)
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
   const port = url.port ? Number(url.port) : 5432
@@ -97,7 +107,9 @@ export function poolConfig(databaseUrl: string, env = process.env): pg.PoolConfi
     ssl = {ca, rejectUnauthorized: true, ...(sslmode === 'verify-ca' ? {checkServerIdentity: () => undefined} : {})}
   } else if (sslmode === 'require') {
     throw new InfraError('--database-url: sslmode=require encrypts without checking who answers', 'use sslmode=verify-full&sslrootcert=/path/global-bundle.pem', 'BAD_DATABASE_URL', 2)
-  } else if (!['disable', 'prefer', 'allow'].includes(sslmode)) {
+  } else if (sslmode === 'prefer' || sslmode === 'allow') {
+    throw new InfraError(`--database-url: sslmode=${sslmode} falls back to cleartext and checks no certificate`, 'use sslmode=verify-full&sslrootcert=/path/global-bundle.pem (or sslmode=disable for a local test server)', 'BAD_DATABASE_URL', 2)
+  } else if (sslmode !== 'disable') {
     throw new InfraError(`--database-url: unknown sslmode ${sslmode}`, 'use sslmode=verify-full (or disable for a local test server)', 'BAD_DATABASE_URL', 2)
   }
   let password: pg.PoolConfig['password'] = url.password ? decodeURIComponent(url.password) : env.PGPASSWORD
