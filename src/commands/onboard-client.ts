@@ -7,6 +7,9 @@ import {completeRequest} from './_lib/ask-onboarding.js'
 import {InfraCommand, terraformFlags, terraformOptions} from './_lib/base-command.js'
 import {renderOnboardPlan, renderOnboardReport} from './_lib/render-onboarding.js'
 import {renderStackPlan} from './_lib/render-provision.js'
+import {type StackGuard, confirmStack, refuseUnconfirmable} from './_lib/provision-guard.js'
+import {findTarget} from '../estate/load.js'
+import type {EnvironmentSpec} from '../estate/model.js'
 
 export default class OnboardClient extends InfraCommand {
   static override summary = 'Vend a client account end to end: account, OU, tags, access role, estate entry, baseline.'
@@ -32,6 +35,7 @@ Every step checks what exists before acting and progress is journaled in the wor
     tag: Flags.string({description: 'account tag key=value (repeatable)', multiple: true}),
     'omit-layer': Flags.string({description: 'optional layer the client goes without (repeatable; recorded as omitLayers)', multiple: true}),
     yes: Flags.boolean({char: 'y', description: 'go ahead without asking; every missing answer is then an error'}),
+    confirm: Flags.string({description: 'the client\'s exact name: with --yes, confirms provisioning a protected (ha) client where no name can be typed', helpValue: 'NAME'}),
     'dry-run': Flags.boolean({description: 'show the plan and touch nothing'}),
     provision: Flags.boolean({description: 'provision the baseline stacks after the account is ready', default: true, allowNo: true}),
     'work-dir': Flags.string({description: 'folder for the onboarding journal, synthesized stacks and plans', env: 'INFRA_WORK_DIR', default: '.infra', helpGroup: 'TERRAFORM'}),
@@ -68,6 +72,11 @@ Every step checks what exists before acting and progress is journaled in the wor
       if (!this.jsonEnabled()) this.log('\nDry run: nothing was changed.')
       return {dryRun: true, plan}
     }
+    // A protected client's stacks are changed only with its name given, as `infra provision` asks;
+    // when that cannot be given, nothing is done at all.
+    const guardFor = (target: EnvironmentSpec): StackGuard => ({target, mode: 'apply', yes: flags.yes, confirmName: flags.confirm, interactive, json: this.jsonEnabled(), planCommand: `see every change first with \`infra provision --env ${target.name} --plan-only\``})
+    const recorded = estate.clients.find((client) => client.name === request.name)
+    if (flags.provision && recorded?.protected) refuseUnconfirmable(guardFor(recorded))
     const agreed = await confirmChange({action: `onboard client ${request.name} (${request.email}) into the organization`, yes: flags.yes, interactive})
     if (!agreed) throw new InfraError('onboarding not confirmed: nothing was changed', 'run again and answer yes, or pass --yes', 'NOT_CONFIRMED', EXIT.declined)
     const report = await onboardClient({
@@ -84,6 +93,8 @@ Every step checks what exists before acting and progress is journaled in the wor
             profile: flags.profile,
             terraform: terraformOptions(flags),
             confirm: async (stack) => {
+              const target = findTarget(this.loadEstate(flags.estate), request.name)
+              if (target.protected) return confirmStack(stack, guardFor(target), (text) => this.log(text))
               if (!this.jsonEnabled()) this.log(renderStackPlan(stack))
               const risky = stack.plan!.replace + stack.plan!.delete
               // The onboarding plan was agreed; only replacing or destroying something asks again.

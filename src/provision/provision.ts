@@ -74,8 +74,13 @@ export interface StackReport {
   /** Absent on a dry run. */
   plan?: PlanSummary
   applied: boolean
-  /** Why nothing was applied: no changes, declined, a dry run, kept on destroy, planned for review, or waiting for its state bucket. */
-  skipped?: 'no-changes' | 'declined' | 'dry-run' | 'kept' | 'planned' | 'waits-for-bootstrap'
+  /**
+   * Why nothing was applied: no changes, declined, a dry run, kept on destroy, planned for review,
+   * waiting for its state bucket, or (destroy) the environment was never applied.
+   */
+  skipped?: 'no-changes' | 'declined' | 'dry-run' | 'kept' | 'planned' | 'waits-for-bootstrap' | 'never-applied'
+  /** plan mode: the saved plan kept for review (absent when the stack has no changes). */
+  savedPlan?: string
   /** The security gate: on the synthesized stack, and on the saved plan before it is applied. */
   audit: {synthesized?: AuditSummary; plan?: AuditSummary}
   /** Creates an interrupted apply left in flight, and what this plan does about each; absent when there were none. */
@@ -104,6 +109,8 @@ export interface ProvisionReport {
   bootstrapState: BootstrapStateHome | null
   /** plan mode: the folder holding the saved plans; apply with fromPlan: the folder applied from. */
   planDir?: string
+  /** destroy: the environment was never applied (no state bucket), so there was nothing to destroy. */
+  nothingToDestroy?: {stateBucket: string}
   /**
    * The service's Kubernetes manifests, written beside the stacks and held to the Kubernetes rules;
    * null without an EKS cluster, and on destroy.
@@ -189,6 +196,11 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
   // Destroying removes the estate; the bootstrap's state bucket (with its history) is kept.
   const order = mode === 'destroy' ? reports.filter((stack) => stack.dependencies.length > 0).reverse() : reports
   for (const stack of reports) if (!order.includes(stack)) stack.skipped = 'kept'
+  if (mode === 'destroy' && !(await everApplied(options, stateDir))) {
+    for (const stack of reports) stack.skipped = 'never-applied'
+    report.nothingToDestroy = {stateBucket: env.stateBucket}
+    return report
+  }
   const bootstrapName = stackNames(env).bootstrap
   for (const stack of order) {
     const terraform = terraformFor!(stack.directory)
@@ -236,7 +248,10 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
     })
     if (mode === 'plan') {
       const kept = hasChanges ? `${stack.name}.tfplan` : null
-      if (kept) copyFileSync(planFile, path.join(options.planDir!, kept))
+      if (kept) {
+        stack.savedPlan = path.resolve(options.planDir!, kept)
+        copyFileSync(planFile, stack.savedPlan)
+      }
       manifest.stacks.push({name: stack.name, configSha256: synthesized.get(stack.name)!.sha256, planFile: kept, summary: stack.plan ?? null})
       discardPlan()
       bootstrap?.dropOverride()
@@ -283,6 +298,22 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
   }
   if (mode === 'plan') writeFileSync(path.join(options.planDir!, PLAN_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`)
   return report
+}
+
+/**
+ * Whether the environment was ever applied: every stack's state lives in the bucket its bootstrap
+ * creates, so without that bucket no stack was (and a destroy would only fail on the missing bucket).
+ */
+async function everApplied(options: ProvisionOptions, stateDir: string): Promise<boolean> {
+  const {estate, env} = options
+  const bootstrap = stackNames(env).bootstrap
+  try {
+    return (await locateBootstrapState({estate, target: env, profile: options.profile, purpose: 'provision'}, env, stateKey(env, bootstrap), path.join(stateDir, `${bootstrap}.tfstate`))) !== 'new'
+  } catch (error) {
+    // The bucket is there without its own stack's state: the estate's stacks may still be in it.
+    if (error instanceof InfraError && error.code === 'STATE_BOOTSTRAP_MISSING') return true
+    throw error
+  }
 }
 
 type Reviewed = Map<string, {planFile: string | null; waitsForBootstrap: boolean}>
