@@ -60,6 +60,8 @@ export async function provisionClients(input: FleetCommandInput): Promise<FleetR
   })
   if (!input.json) input.log(`\n${renderFleetReport(report)}`)
   if (report.failed > 0) process.exitCode = 1
+  // A "no" to a question: what it covered was not applied, as for a single target (exit 4).
+  else if (report.clients.some((client) => client.status === 'declined')) process.exitCode = EXIT.declined
   return report
 }
 
