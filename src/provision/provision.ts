@@ -201,100 +201,36 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
     report.nothingToDestroy = {stateBucket: env.stateBucket}
     return report
   }
-  const bootstrapName = stackNames(env).bootstrap
+  const run: RunContext = {options, report, synthesized, adoptions, auditOptions, envDir, stateDir, manifest, terraformFor: terraformFor!}
   for (const stack of order) {
-    const terraform = terraformFor!(stack.directory)
-    const planFile = path.join(stack.directory, 'infra.tfplan')
-    rmSync(planFile, {force: true})
-    let hasChanges = false
-    // A saved plan that is refused, declined or fails must not stay behind to be applied later.
-    const discardPlan = () => rmSync(planFile, {force: true})
-    // The bootstrap's state goes into the bucket it creates; until that bucket exists it is a
-    // local file, selected by an override file that is removed again before the migration.
-    const bootstrap = stack.name === bootstrapName ? await bootstrapBackend(options, stack, stateDir) : undefined
-    if (bootstrap) report.bootstrapState = bootstrap.home
+    const step = await prepareStack(run, stack)
     if (reviewed) {
-      await applyReviewed(stack, reviewed, terraform, bootstrap, options, envDir)
+      await applyReviewed(stack, reviewed, step.terraform, step.bootstrap, options, envDir)
       if (stack.skipped === 'declined') break
       continue
     }
-    await runTasks(
-      [
-        {title: `${stack.name}: terraform init`, task: () => terraform.init({backend: true})},
-        ...(bootstrap?.home === 'local'
-          ? [{title: `${stack.name}: move its state into ${env.stateBucket}`, task: () => bootstrap.migrate(terraform)}]
-          : []),
-        {
-          title: `${stack.name}: terraform plan`,
-          task: async () => {
-            hasChanges = mode === 'destroy' ? await terraform.plan(planFile, {destroy: true}) : await planAdopting(terraform, planFile, stack, synthesized.get(stack.name)!.config, envDir, adoptions.get(stack.name) ?? [])
-            const planJson = await terraform.showPlan(planFile)
-            stack.plan = summarizePlan(planJson)
-            if (stack.abandoned) stack.abandoned = settleAgainstPlan(stack.abandoned, stack.plan.changes)
-            // And again on the exact plan, where computed values are known, before anyone confirms it.
-            if (mode !== 'destroy') {
-              const audit = runAudit(resourcesFromJson(planJson, planFile, synthesized.get(stack.name)!.input.resources), auditOptions)
-              stack.audit.plan = summarizeAudit(audit)
-              enforceAudit([audit], 'plan')
-            }
-          },
-        },
-      ],
-      options.renderer,
-    ).catch((error: unknown) => {
-      discardPlan()
-      bootstrap?.dropOverride()
-      throw error
-    })
+    const hasChanges = await planStack(run, stack, step)
     if (mode === 'plan') {
-      const kept = hasChanges ? `${stack.name}.tfplan` : null
-      if (kept) {
-        stack.savedPlan = path.resolve(options.planDir!, kept)
-        copyFileSync(planFile, stack.savedPlan)
-      }
-      manifest.stacks.push({name: stack.name, configSha256: synthesized.get(stack.name)!.sha256, planFile: kept, summary: stack.plan ?? null})
-      discardPlan()
-      bootstrap?.dropOverride()
-      stack.skipped = hasChanges ? 'planned' : 'no-changes'
-      // The stacks after a new state bucket cannot even be initialized until that bucket exists.
-      if (hasChanges && bootstrap?.home === 'new') {
-        for (const later of order.slice(order.indexOf(stack) + 1)) {
-          later.skipped = 'waits-for-bootstrap'
-          manifest.stacks.push({name: later.name, configSha256: synthesized.get(later.name)!.sha256, planFile: null, summary: null, waitsForBootstrap: true})
-        }
-        break
-      }
+      if (keepForReview(run, stack, step, hasChanges, order)) break
       continue
     }
     if (!hasChanges) {
-      discardPlan()
-      bootstrap?.dropOverride()
+      step.discard()
       // Nothing to create or import: whatever an interruption left is in the state already.
       if (mode === 'apply') clearInterruptedApplies(envDir, stack.name, stack.directory)
       stack.skipped = 'no-changes'
       continue
     }
     const agreed = await options.confirm(stack).catch((error: unknown) => {
-      discardPlan()
-      bootstrap?.dropOverride()
+      step.discard()
       throw error
     })
     if (!agreed) {
-      discardPlan()
-      bootstrap?.dropOverride()
+      step.discard()
       stack.skipped = 'declined'
       break
     }
-    await runTasks(
-      [
-        {title: `${stack.name}: terraform apply`, task: () => applyPlan(terraform, planFile, stack, envDir, env.name)},
-        ...(bootstrap?.home === 'new'
-          ? [{title: `${stack.name}: move its state into ${env.stateBucket}`, task: () => bootstrap.migrate(terraform)}]
-          : []),
-      ],
-      options.renderer,
-    ).finally(() => bootstrap?.dropOverride())
-    stack.applied = true
+    await applyStack(run, stack, step)
   }
   if (mode === 'plan') writeFileSync(path.join(options.planDir!, PLAN_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`)
   return report
@@ -314,6 +250,119 @@ async function everApplied(options: ProvisionOptions, stateDir: string): Promise
     if (error instanceof InfraError && error.code === 'STATE_BOOTSTRAP_MISSING') return true
     throw error
   }
+}
+
+/** What every step of one run shares. */
+interface RunContext {
+  options: ProvisionOptions
+  report: ProvisionReport
+  synthesized: Map<string, {config: TerraformConfig; input: AuditInput; sha256: string}>
+  adoptions: Map<string, string[]>
+  auditOptions: Parameters<typeof runAudit>[1]
+  envDir: string
+  stateDir: string
+  manifest: PlanManifest
+  terraformFor: (stackDir: string) => Terraform
+}
+
+/** One stack's terraform, its saved plan file and (for the bootstrap stack) its backend. */
+interface StackStep {
+  terraform: Terraform
+  planFile: string
+  bootstrap: BootstrapBackend | undefined
+  /** A saved plan that is refused, declined, kept elsewhere or fails must not stay behind to be applied later. */
+  discard(): void
+}
+
+async function prepareStack(run: RunContext, stack: StackReport): Promise<StackStep> {
+  const terraform = run.terraformFor(stack.directory)
+  const planFile = path.join(stack.directory, 'infra.tfplan')
+  rmSync(planFile, {force: true})
+  // The bootstrap's state goes into the bucket it creates; until that bucket exists it is a
+  // local file, selected by an override file that is removed again before the migration.
+  const bootstrap = stack.name === stackNames(run.options.env).bootstrap ? await bootstrapBackend(run.options, stack, run.stateDir) : undefined
+  if (bootstrap) run.report.bootstrapState = bootstrap.home
+  return {
+    terraform,
+    planFile,
+    bootstrap,
+    discard() {
+      rmSync(planFile, {force: true})
+      bootstrap?.dropOverride()
+    },
+  }
+}
+
+/**
+ * init (and the bootstrap state's move into its bucket), plan, read the plan back, and hold it to
+ * the security gate again, now that computed values are known. Returns whether anything changes.
+ */
+async function planStack(run: RunContext, stack: StackReport, step: StackStep): Promise<boolean> {
+  const {options, synthesized} = run
+  const {terraform, planFile, bootstrap} = step
+  let hasChanges = false
+  await runTasks(
+    [
+      {title: `${stack.name}: terraform init`, task: () => terraform.init({backend: true})},
+      ...(bootstrap?.home === 'local' ? [{title: `${stack.name}: move its state into ${options.env.stateBucket}`, task: () => bootstrap.migrate(terraform)}] : []),
+      {
+        title: `${stack.name}: terraform plan`,
+        task: async () => {
+          hasChanges = options.mode === 'destroy' ? await terraform.plan(planFile, {destroy: true}) : await planAdopting(terraform, planFile, stack, synthesized.get(stack.name)!.config, run.envDir, run.adoptions.get(stack.name) ?? [])
+          const planJson = await terraform.showPlan(planFile)
+          stack.plan = summarizePlan(planJson)
+          if (stack.abandoned) stack.abandoned = settleAgainstPlan(stack.abandoned, stack.plan.changes)
+          // And again on the exact plan, where computed values are known, before anyone confirms it.
+          if (options.mode !== 'destroy') {
+            const audit = runAudit(resourcesFromJson(planJson, planFile, synthesized.get(stack.name)!.input.resources), run.auditOptions)
+            stack.audit.plan = summarizeAudit(audit)
+            enforceAudit([audit], 'plan')
+          }
+        },
+      },
+    ],
+    options.renderer,
+  ).catch((error: unknown) => {
+    step.discard()
+    throw error
+  })
+  return hasChanges
+}
+
+/**
+ * plan mode: the saved plan is copied into the review folder and recorded in its manifest. Returns
+ * true when the stacks after this one cannot be planned yet (their state bucket is only planned).
+ */
+function keepForReview(run: RunContext, stack: StackReport, step: StackStep, hasChanges: boolean, order: StackReport[]): boolean {
+  const {options, synthesized, manifest} = run
+  const kept = hasChanges ? `${stack.name}.tfplan` : null
+  if (kept) {
+    stack.savedPlan = path.resolve(options.planDir!, kept)
+    copyFileSync(step.planFile, stack.savedPlan)
+  }
+  manifest.stacks.push({name: stack.name, configSha256: synthesized.get(stack.name)!.sha256, planFile: kept, summary: stack.plan ?? null})
+  step.discard()
+  stack.skipped = hasChanges ? 'planned' : 'no-changes'
+  if (!(hasChanges && step.bootstrap?.home === 'new')) return false
+  // The stacks after a new state bucket cannot even be initialized until that bucket exists.
+  for (const later of order.slice(order.indexOf(stack) + 1)) {
+    later.skipped = 'waits-for-bootstrap'
+    manifest.stacks.push({name: later.name, configSha256: synthesized.get(later.name)!.sha256, planFile: null, summary: null, waitsForBootstrap: true})
+  }
+  return true
+}
+
+/** Applies the confirmed saved plan, then (a new bootstrap) moves its state into the bucket it made. */
+async function applyStack(run: RunContext, stack: StackReport, step: StackStep): Promise<void> {
+  const {terraform, planFile, bootstrap} = step
+  await runTasks(
+    [
+      {title: `${stack.name}: terraform apply`, task: () => applyPlan(terraform, planFile, stack, run.envDir, run.options.env.name)},
+      ...(bootstrap?.home === 'new' ? [{title: `${stack.name}: move its state into ${run.options.env.stateBucket}`, task: () => bootstrap.migrate(terraform)}] : []),
+    ],
+    run.options.renderer,
+  ).finally(() => bootstrap?.dropOverride())
+  stack.applied = true
 }
 
 type Reviewed = Map<string, {planFile: string | null; waitsForBootstrap: boolean}>
