@@ -15,6 +15,18 @@ export const EXIT = {
 } as const
 
 /**
+ * Codes that say the command line is wrong (a bad or missing value, a value that names nothing)
+ * exit 2 unless the thrower says otherwise, so a new check cannot forget it: a pipeline must tell
+ * a typo from a finding (exit 1). INVALID_MANIFEST is infra's own synthesis failing, not the line.
+ */
+const USAGE_CODE = /^(BAD_|INVALID_|UNKNOWN_|MISSING_|NOT_A_)/
+const NOT_USAGE = new Set(['INVALID_MANIFEST'])
+
+export function defaultExitCode(code: string): number {
+  return USAGE_CODE.test(code) && !NOT_USAGE.has(code) ? EXIT.usage : EXIT.failure
+}
+
+/**
  * An error the operator can act on: one line saying what is wrong and how to fix it.
  * Commands print these without a stack trace; anything else is a bug and keeps its stack.
  */
@@ -23,7 +35,7 @@ export class InfraError extends Error {
     message: string,
     readonly fix?: string,
     readonly code = 'INFRA_ERROR',
-    readonly exitCode: number = EXIT.failure,
+    readonly exitCode: number = defaultExitCode(code),
     /** Structured detail for --json output (findings, plans); null when there is none. */
     readonly details: unknown = null,
   ) {
@@ -88,6 +100,13 @@ const FILE_PROBLEMS: Record<string, (path: string) => [string, string]> = {
   ENAMETOOLONG: (p) => [`the path ${p.slice(0, 80)}... is too long`, 'use a shorter path'],
 }
 
+/**
+ * A path that names nothing usable (missing, a folder for a file, unreadable) is nearly always one
+ * the operator typed (--file, --estate, --config-file, --output): the README's exit 2, "a value that
+ * names nothing". A full disk or a read-only file system is a failure of the run, not of the line.
+ */
+const PATH_NAMES_NOTHING = new Set(['ENOENT', 'EISDIR', 'ENOTDIR', 'EACCES', 'ENAMETOOLONG'])
+
 const NETWORK_PROBLEMS: Record<string, (where: string) => [string, string]> = {
   ECONNREFUSED: (w) => [`cannot connect to ${w}: connection refused`, 'check the address and port, and that the server is running'],
   ENOTFOUND: (w) => [`cannot resolve ${w}: no such host`, 'check the host name, DNS and proxy settings'],
@@ -120,7 +139,7 @@ export function fromSystemError(error: unknown): InfraError | undefined {
     const file = FILE_PROBLEMS[err.code]
     if (file && (err.path || err.dest)) {
       const [message, fix] = file(String(err.path ?? err.dest))
-      return new InfraError(message, fix, `FILE_${err.code}`)
+      return new InfraError(message, fix, `FILE_${err.code}`, PATH_NAMES_NOTHING.has(err.code) ? EXIT.usage : EXIT.failure)
     }
     const network = NETWORK_PROBLEMS[err.code]
     if (network) {

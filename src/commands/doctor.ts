@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {type DoctorReport, PURPOSES, runDoctor} from '../doctor/checks.js'
+import {type DoctorReport, PURPOSES, readiness, runDoctor} from '../doctor/checks.js'
+import {resolveEstatePath} from '../estate/load.js'
 import {InfraError} from '../errors.js'
 import {renderTable} from '../output/table.js'
 import {InfraCommand, awsFlags} from './_lib/base-command.js'
@@ -24,6 +25,8 @@ With --for, exits 1 when something that purpose needs is missing; without it, on
 
   async run(): Promise<DoctorReport> {
     const {flags} = await this.parse(Doctor)
+    // An --estate that names nothing is the line's mistake (exit 2), not a finding of the doctor.
+    if (flags.estate) resolveEstatePath(flags.estate)
     const report = await runDoctor({purpose: flags.for as DoctorReport['purpose'] ?? undefined, estateFile: flags.estate, profile: flags.profile})
     if (!this.jsonEnabled()) {
       const mark = {ok: 'ok', missing: 'MISSING', warning: 'warning'} as const
@@ -31,7 +34,7 @@ With --for, exits 1 when something that purpose needs is missing; without it, on
       const gaps = report.checks.filter((check) => check.status !== 'ok' && check.fix)
       if (gaps.length) this.log(['', ...gaps.map((check) => `${check.title}: ${check.fix}`)].join('\n'))
       // When not ready, the error line below says so once, with the fixes.
-      if (report.ok) this.log(`\nReady${report.purpose ? ` for ${report.purpose}` : ''}.`)
+      if (report.ok) this.log(`\n${readiness(report)}`)
     }
     if (!report.ok) {
       throw new InfraError(
@@ -45,3 +48,4 @@ With --for, exits 1 when something that purpose needs is missing; without it, on
     return report
   }
 }
+

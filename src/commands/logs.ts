@@ -8,6 +8,7 @@ import {parseTime} from '../flowlogs/sources.js'
 import {checkQuery} from '../logs/query.js'
 import type {LogLine} from '../logs/read.js'
 import {type LogSource, serviceLogs} from '../logs/service-logs.js'
+import {logLineFormatter} from '../output/log-lines.js'
 import {InfraCommand, awsFlags} from './_lib/base-command.js'
 
 const jsonLine = (line: LogLine) => ({timestamp: new Date(line.timestamp).toISOString(), source: line.source, message: line.message})
@@ -58,7 +59,9 @@ With --file: reads a log file of the embedded service (infra service start --log
         access: {estate, target: flags.region ? {...target, region: flags.region} : target, profile: flags.profile, purpose: 'logs'},
       }
     }
-    const print = (line: LogLine) => process.stdout.write(this.jsonEnabled() ? `${JSON.stringify(jsonLine(line))}\n` : `${line.message}\n`)
+    // At a terminal the JSON lines are shown readable; piped they stay JSON, one per line.
+    const readable = process.stdout.isTTY ? logLineFormatter() : (message: string) => `${message}\n`
+    const print = (line: LogLine) => process.stdout.write(this.jsonEnabled() ? `${JSON.stringify(jsonLine(line))}\n` : readable(line.message))
     if (flags.follow) {
       const stop = new AbortController()
       const onSignal = () => stop.abort()

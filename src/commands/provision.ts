@@ -11,7 +11,8 @@ import {renderPlans, renderProvisionMarkdown, renderProvisionReport} from './_li
 import {type StackGuard, confirmStack, refuseUnconfirmable} from './_lib/provision-guard.js'
 import {colourOn, showPaged} from '../output/pager.js'
 import {type ProvisionMode, type ProvisionReport, provision} from '../provision/provision.js'
-import {CONFIRMATION_EXIT_CODE, requireValue} from '../prompts/interaction.js'
+import {CONFIRMATION_EXIT_CODE, requireChoice} from '../prompts/interaction.js'
+import {environmentChoices} from './_lib/choices.js'
 import type {FleetReport} from '../onboarding/fleet.js'
 import {provisionClients} from './_lib/provision-clients.js'
 
@@ -75,7 +76,7 @@ Protected environments (prod) and every --destroy need the target's name typed t
         log: (text) => this.log(text),
       })
     }
-    const envName = await requireValue(flags.env, '--env', `Environment (${[...estate.environments, ...estate.clients].map((e) => e.name).join(', ')}):`, interactive)
+    const envName = await requireChoice(flags.env, '--env', 'Environment:', environmentChoices(estate), interactive)
     const env = findTarget(estate, envName)
     if (flags.region && flags.region !== env.region) {
       throw new InfraError(`--region ${flags.region} disagrees with ${env.name}'s region ${env.region} in ${estate.source}`, 'drop --region or fix the estate', 'REGION_MISMATCH')

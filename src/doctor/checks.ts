@@ -1,4 +1,4 @@
-import {existsSync, readdirSync} from 'node:fs'
+import {type Dirent, existsSync, readdirSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import path from 'node:path'
 
@@ -34,6 +34,10 @@ export interface DoctorReport {
   /** Checks that fail and are required for the purpose (for any purpose when none is given, only those every purpose needs). */
   blocking: string[]
   ok: boolean
+  /** Every check that is missing, needed or not: "Ready" is said only when this is empty. */
+  missing: string[]
+  /** The purposes nothing missing stands in the way of. */
+  readyFor: Purpose[]
 }
 
 export interface DoctorOptions {
@@ -94,7 +98,9 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     .filter((check) => check.status === 'missing')
     .filter((check) => (purpose ? check.requiredFor.includes(purpose) : PURPOSES.every((p) => check.requiredFor.includes(p))))
     .map((check) => check.id)
-  return {purpose, checks, blocking, ok: blocking.length === 0}
+  const missing = checks.filter((check) => check.status === 'missing')
+  const readyFor = PURPOSES.filter((p) => !missing.some((check) => check.requiredFor.includes(p)))
+  return {purpose, checks, blocking, ok: blocking.length === 0, missing: missing.map((check) => check.id), readyFor}
 }
 
 function checkNode(): CheckResult {
@@ -172,7 +178,11 @@ function checkProviderSource(env: NodeJS.ProcessEnv): CheckResult {
   const base = {id: 'provider-source', title: 'hashicorp/aws provider source', requiredFor: [] as Purpose[]}
   const mirror = env.INFRA_TF_PLUGIN_MIRROR
   if (!mirror) {
-    return {...base, status: 'warning', detail: 'the public registry (no INFRA_TF_PLUGIN_MIRROR): needs access to registry.terraform.io', fix: 'on an offline machine, point INFRA_TF_PLUGIN_MIRROR (or --plugin-mirror) at a filesystem mirror'}
+    const found = findProviderMirror(mirrorRoots(env))
+    if (found) {
+      return {...base, status: 'warning', detail: `INFRA_TF_PLUGIN_MIRROR is unset; a mirror of hashicorp/aws is at ${found}`, fix: `export INFRA_TF_PLUGIN_MIRROR=${found} (terraform uses the public registry until you do)`}
+    }
+    return {...base, status: 'warning', detail: 'the public registry (no INFRA_TF_PLUGIN_MIRROR, no mirror found): needs access to registry.terraform.io', fix: 'on an offline machine, point INFRA_TF_PLUGIN_MIRROR (or --plugin-mirror) at a filesystem mirror'}
   }
   const providerDir = path.join(mirror, 'registry.terraform.io', 'hashicorp', 'aws')
   if (!existsSync(providerDir)) {
@@ -180,6 +190,54 @@ function checkProviderSource(env: NodeJS.ProcessEnv): CheckResult {
   }
   const versions = readdirSync(providerDir).filter((name) => /^\d/.test(name))
   return {...base, status: 'ok', detail: `mirror ${mirror}: hashicorp/aws ${versions.join(', ') || '(no versions)'}`, fix: null}
+}
+
+/** Where scripts/provider-mirror.sh looks, in its order. */
+function mirrorRoots(env: NodeJS.ProcessEnv): string[] {
+  return ['/opt', '/usr/local/share', '/usr/share', ...(env.HOME ? [path.join(env.HOME, '.terraform.d')] : [])]
+}
+
+/**
+ * The root of a filesystem mirror holding hashicorp/aws under one of the roots, found as
+ * scripts/provider-mirror.sh finds it (<root>/registry.terraform.io/hashicorp/aws/<v>/<os_arch>/
+ * terraform-provider-aws*), so doctor and the script never disagree. Links are not followed and
+ * the walk stops a few levels down: /usr/share is large.
+ */
+export function findProviderMirror(roots: string[], depth = 4): string | undefined {
+  for (const root of roots) {
+    const found = searchMirror(root, depth)
+    if (found) return found
+  }
+  return undefined
+}
+
+function searchMirror(folder: string, depth: number): string | undefined {
+  let entries: Dirent[]
+  try {
+    entries = readdirSync(folder, {withFileTypes: true})
+  } catch {
+    return undefined
+  }
+  const registry = entries.find((entry) => entry.isDirectory() && entry.name === 'registry.terraform.io')
+  if (registry && hasAwsProvider(path.join(folder, registry.name, 'hashicorp', 'aws'))) return folder
+  if (depth === 0) return undefined
+  for (const entry of entries) {
+    if (!entry.isDirectory()) continue
+    const found = searchMirror(path.join(folder, entry.name), depth - 1)
+    if (found) return found
+  }
+  return undefined
+}
+
+function hasAwsProvider(providerDir: string): boolean {
+  const list = (dir: string) => {
+    try {
+      return readdirSync(dir)
+    } catch {
+      return []
+    }
+  }
+  return list(providerDir).some((version) => list(path.join(providerDir, version)).some((arch) => list(path.join(providerDir, version, arch)).some((file) => file.startsWith('terraform-provider-aws'))))
 }
 
 interface ToolCheck {
@@ -230,4 +288,15 @@ export function compareVersions(a: string, b: string): number {
     if (diff !== 0) return Math.sign(diff)
   }
   return 0
+}
+
+/** "Ready" only when nothing is missing; otherwise what is ready and what is not, and why. */
+export function readiness(report: DoctorReport): string {
+  const purpose = report.purpose ? ` for ${report.purpose}` : ''
+  if (report.missing.length === 0) return `Ready${purpose}.`
+  const missing = `${report.missing.join(', ')} missing`
+  if (report.purpose) return `Ready for ${report.purpose} (${missing}: not needed for it).`
+  const notReady = PURPOSES.filter((p) => !report.readyFor.includes(p))
+  if (notReady.length === 0) return `Ready for ${PURPOSES.join(', ')} (${missing}: see the fixes above).`
+  return `Not ready for ${notReady.join(', ')} (${missing})${report.readyFor.length ? `; ready for ${report.readyFor.join(', ')}` : ''}.`
 }

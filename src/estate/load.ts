@@ -1,4 +1,4 @@
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync, readFileSync, statSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parse as parseYaml} from 'yaml'
@@ -39,8 +39,10 @@ export function resolveEstatePath(flag?: string, cwd = process.cwd(), env = proc
         `estate file ${absolute} does not exist`,
         `pass an existing file with --estate or INFRA_ESTATE, or copy ${DEFAULT_ESTATE_FILE}`,
         'ESTATE_NOT_FOUND',
+        EXIT.usage,
       )
     }
+    if (statSync(absolute).isDirectory()) throw new InfraError(`estate file ${absolute} is a folder`, 'pass the estate file inside it, e.g. --estate infra.estate.yaml', 'ESTATE_IS_FOLDER', EXIT.usage)
     return absolute
   }
   const local = LOCAL_ESTATE_FILES.map((name) => path.join(cwd, name)).find((file) => existsSync(file))

@@ -101,9 +101,9 @@ async function analyzeFiles(files: string[], analyzer: FlowAnalyzer, fields: str
       (share) =>
         new Promise<SerializedAnalyzer>((resolve, reject) => {
           const worker = new Worker(new URL('./worker.js', import.meta.url), {workerData: {files: share, fields, topN: options.topN}})
-          worker.once('message', (message: {ok: boolean; state?: SerializedAnalyzer; message?: string; fix?: string; code?: string}) => {
+          worker.once('message', (message: {ok: boolean; state?: SerializedAnalyzer; message?: string; fix?: string; code?: string; exitCode?: number}) => {
             if (message.ok) resolve(message.state!)
-            else reject(new InfraError(message.message!, message.fix, message.code ?? 'FLOW_LOG_READ_FAILED'))
+            else reject(new InfraError(message.message!, message.fix, message.code ?? 'FLOW_LOG_READ_FAILED', message.exitCode))
           })
           worker.once('error', reject)
         }),

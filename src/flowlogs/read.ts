@@ -2,7 +2,7 @@ import {createReadStream} from 'node:fs'
 import type {Readable} from 'node:stream'
 import {type ZlibOptions, createGunzip} from 'node:zlib'
 
-import {InfraError, fromSystemError} from '../errors.js'
+import {EXIT, InfraError, fromSystemError} from '../errors.js'
 import type {FlowAnalyzer} from './analyzer.js'
 import {DEFAULT_FIELDS, FIELD_VERSIONS} from './fields.js'
 import {FlowLineParser} from './record.js'
@@ -131,7 +131,7 @@ export async function analyzeFiles(files: string[], analyzer: FlowAnalyzer, fiel
 
 function readError(file: string, error: unknown): unknown {
   const err = error as NodeJS.ErrnoException
-  if (err.code === 'ENOENT') return new InfraError(`flow log file ${file} does not exist`, 'check the path or glob', 'FILE_NOT_FOUND')
+  if (err.code === 'ENOENT') return new InfraError(`flow log file ${file} does not exist`, 'check the path or glob', 'FILE_NOT_FOUND', EXIT.usage)
   if (err.code === 'Z_DATA_ERROR' || err.code === 'Z_BUF_ERROR') {
     return new InfraError(`flow log file ${file} is not valid gzip: ${err.message}`, 'pass the file as delivered, or decompressed', 'BAD_GZIP')
   }

@@ -117,6 +117,6 @@ export function parseTime(text: string, flag: string, now = new Date()): Date {
   const relative = /^(\d+)([mhd])$/.exec(text)
   if (relative) return new Date(now.getTime() - Number(relative[1]) * {m: 60_000, h: 3_600_000, d: 86_400_000}[relative[2] as 'm' | 'h' | 'd'])
   const parsed = new Date(text)
-  if (Number.isNaN(parsed.getTime())) throw new InfraError(`${flag} "${text}" is not a time`, 'use an ISO date (2026-11-27, 2026-11-27T10:00Z) or a duration like 24h or 7d', 'BAD_TIME')
+  if (Number.isNaN(parsed.getTime())) throw new InfraError(`${flag} "${text}" is not a time`, 'use an ISO date (2026-11-27, 2026-11-27T10:00Z) or a duration like 24h or 7d', 'BAD_TIME', EXIT.usage)
   return parsed
 }

@@ -10,6 +10,6 @@ try {
   await analyzeFiles(files, analyzer, fields)
   parentPort!.postMessage({ok: true, state: analyzer.serialize()})
 } catch (error) {
-  const err = error as Error & {fix?: string; code?: string}
-  parentPort!.postMessage({ok: false, message: err.message, fix: err.fix, code: err.code})
+  const err = error as Error & {fix?: string; code?: string; exitCode?: number}
+  parentPort!.postMessage({ok: false, message: err.message, fix: err.fix, code: err.code, exitCode: err.exitCode})
 }

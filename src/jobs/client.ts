@@ -126,15 +126,25 @@ export class JobsClient {
   }
 
   /** Polls until the job ends; calls back on each change of progress. */
-  async wait(id: string, onUpdate: (job: JobView) => void, pollMs = 500): Promise<JobView> {
+  /** Follows a job to its end; `signal` stops following (the job runs on), returning undefined. */
+  async wait(id: string, onUpdate: (job: JobView) => void, pollMs = 500, signal?: AbortSignal): Promise<JobView | undefined> {
     let last = ''
-    for (;;) {
+    while (!signal?.aborted) {
       const job = await this.status(id)
       const key = `${job.status}:${job.progress}:${job.attempts}`
       if (key !== last) onUpdate(job)
       last = key
       if (['succeeded', 'failed', 'cancelled'].includes(job.status)) return job
-      await new Promise((resolve) => setTimeout(resolve, pollMs))
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, pollMs)
+        function done() {
+          clearTimeout(timer)
+          signal?.removeEventListener('abort', done)
+          resolve()
+        }
+        signal?.addEventListener('abort', done, {once: true})
+      })
     }
+    return undefined
   }
 }

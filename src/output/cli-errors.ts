@@ -1,5 +1,5 @@
 import {EXIT, InfraError, fromSystemError, isInfraError} from '../errors.js'
-import {closest} from './suggest.js'
+import {closest, nearestChoice} from './suggest.js'
 
 /** What a usage error may say about the command: its name, arguments and flags (never values). */
 export interface CommandShape {
@@ -88,7 +88,10 @@ export function usageError(error: unknown, command: CommandShape): InfraError {
     case 'FlagInvalidOptionError': {
       const name = /Expected (--[\w-]+)=/.exec(message)?.[1] ?? 'a flag'
       const options = /to be one of: (.*)$/m.exec(message)?.[1] ?? ''
-      return new InfraError(`${name} must be one of: ${options}`, `pass ${name} ${options.split(', ')[0]}; ${help}`, 'INVALID_FLAG_VALUE', EXIT.usage)
+      // The typed value picks the suggestion but is never repeated (it may be a secret).
+      const typed = /Expected --[\w-]+=(.*) to be one of:/.exec(message)?.[1] ?? ''
+      const meant = nearestChoice(typed, options.split(', '))
+      return new InfraError(`${name} must be one of: ${options}`, meant ? `did you mean ${name} ${meant}? Or ${help}` : `pass one of them, e.g. ${name} ${options.split(', ')[0]}; ${help}`, 'INVALID_FLAG_VALUE', EXIT.usage)
     }
     case 'ArgInvalidOptionError': {
       const options = /to be one of: (.*)$/m.exec(message)?.[1] ?? ''

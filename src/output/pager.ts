@@ -1,5 +1,7 @@
 import {spawn} from 'node:child_process'
 
+import {outputSettings} from './terminal.js'
+
 /**
  * Shows text through a pager when a person reads it at a terminal and it is taller than the
  * screen, as git and terraform's own users expect: $PAGER (run by the shell, as git runs it), else
@@ -26,7 +28,7 @@ export async function showPaged(text: string, out: NodeJS.WritableStream & {isTT
   if (!shown) out.write(body)
 }
 
-/** Colour only for a person at a terminal: never piped, never with NO_COLOR (no-color.org) or TERM=dumb. */
-export function colourOn(out: {isTTY?: boolean} = process.stdout, env: NodeJS.ProcessEnv = process.env): boolean {
-  return Boolean(out.isTTY) && !env.NO_COLOR && env.TERM !== 'dumb'
+/** Colour as every command decides it (--no-color, NO_COLOR, FORCE_COLOR, a terminal): src/output/terminal.ts. */
+export function colourOn(): boolean {
+  return outputSettings().color
 }

@@ -18,3 +18,17 @@ export function closest(word: string, candidates: string[], maxDistance = Math.m
     .sort((a, b) => a.distance - b.distance)[0]
   return best && best.distance <= maxDistance ? best.candidate : undefined
 }
+
+/**
+ * The choice a mistyped value most likely meant: one it starts or ends (htm → html, prod →
+ * production), else the nearest by edit distance when near enough; undefined when none is.
+ */
+export function nearestChoice(typed: string, choices: string[]): string | undefined {
+  const word = typed.trim().toLowerCase()
+  if (!word) return undefined
+  const byCase = choices.find((choice) => choice.toLowerCase() === word)
+  if (byCase) return byCase
+  const affixed = choices.filter((choice) => word.length >= 2 && (choice.startsWith(word) || word.startsWith(choice)))
+  if (affixed.length === 1) return affixed[0]
+  return closest(word, choices)
+}

@@ -98,3 +98,15 @@ export async function requireValue(value: string | undefined, flag: string, mess
   const {input} = await import('@inquirer/prompts')
   return input({message, validate: (answer) => (answer.trim() ? true : `${flag} is required`)})
 }
+
+/**
+ * A value from a known set (an environment, a client): the flag's, else picked from the set at a
+ * terminal (arrow keys, type to filter), else one error naming the flag. A picker cannot take a
+ * name that names nothing, as free text could.
+ */
+export async function requireChoice(value: string | undefined, flag: string, message: string, choices: {name: string; description?: string}[], interactive: boolean): Promise<string> {
+  if (value) return value
+  if (!interactive) throw new InfraError(`missing ${flag}`, `pass ${flag} ${choices.map((choice) => choice.name).join('|')} (no terminal to ask on)`, 'MISSING_FLAG', EXIT.usage)
+  const {select} = await import('@inquirer/prompts')
+  return select({message, choices: choices.map((choice) => ({name: choice.description ? `${choice.name}  ${choice.description}` : choice.name, value: choice.name})), pageSize: 15})
+}

@@ -1,7 +1,7 @@
 import {DescribeClusterCommand, EKSClient} from '@aws-sdk/client-eks'
 
 import {awsClientConfig} from '../aws/clients.js'
-import {InfraError} from '../errors.js'
+import {EXIT, InfraError} from '../errors.js'
 import type {SsmContext} from './context.js'
 import {readDiscoveryParameter} from './discovery.js'
 import type {TunnelSpec} from './tunnel.js'
@@ -53,7 +53,7 @@ export function checkTunnelArguments(names: string[], to: string[], localPortFla
   if (unknown.length > 0) {
     throw new InfraError(`unknown tunnel ${unknown.join(', ')}`, `name ${NAMED_TUNNELS.join(' or ')}, or use --to host:port`, 'BAD_ARGUMENT')
   }
-  if (names.length === 0 && to.length === 0) throw new InfraError('no tunnel named', 'name db or eks, or give --to host:port', 'BAD_ARGUMENT')
+  if (names.length === 0 && to.length === 0) throw new InfraError('no tunnel named', 'name db or eks, or give --to host:port', 'BAD_ARGUMENT', EXIT.usage)
   for (const value of to) parseHostPort(value)
   return parseLocalPorts(localPortFlags, [...new Set(names), ...to.map((value) => value.trim())])
 }

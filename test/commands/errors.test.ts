@@ -76,6 +76,21 @@ describe('usage errors say what was meant', () => {
     expect(result.stderr.trim()).toBe('Error: unknown flag --dryrun: did you mean --dry-run? Or see "infra provision --help"')
   })
 
+  it('suggests the nearest choice for a mistyped value, without repeating the value', async () => {
+    const html = await runCli(['audit', 'flow-logs', '--file', 'x.log', '--format', 'htm'])
+    expect(html.exitCode).toBe(2)
+    expect(html.stderr.trim()).toBe('Error: --format must be one of: table, json, html: did you mean --format html? Or see "infra audit flow-logs --help"')
+    const far = await runCli(['audit', 'stacks', '--env', 'dev', '--format', 'zzzzzz'])
+    expect(far.stderr.trim()).toBe('Error: --format must be one of: table, json, sarif: pass one of them, e.g. --format table; see "infra audit stacks --help"')
+    expect(far.stderr).not.toContain('zzzzzz')
+  })
+
+  it.each([[['-h']], [['provision', '-h']], [['audit', 'stacks', '-h']]])('%j is help, exit 0', async (args) => {
+    const result = await runCli(args)
+    expect(result.exitCode, result.stderr).toBe(0)
+    expect(result.stdout).toMatch(/USAGE/)
+  })
+
   it('names conflicting flags once, without their values', async () => {
     const result = await runCli(['audit', 'stacks', '--env', 'dev', '--file', 'x.json'])
     expect(result.exitCode).toBe(2)

@@ -34,7 +34,8 @@ describe('Node and library errors reach the user as one line with the path or ad
   it('says the folder of --output does not exist', async () => {
     const target = path.join(dir, 'missing-folder', 'report.sarif')
     const text = await runCli(['audit', 'stacks', '--env', 'dev', '--work-dir', dir, '--format', 'sarif', '--output', target])
-    expect(text.exitCode).toBe(1)
+    // A path on the command line that names nothing usable is the line's mistake (exit 2).
+    expect(text.exitCode).toBe(2)
     expect(text.stderr.trim()).toBe(`Error: no such file or folder: ${target}: check the path; a file can only be written into a folder that exists`)
     const json = await runCli(['audit', 'stacks', '--env', 'dev', '--work-dir', dir, '--output', target, '--json'])
     expect(JSON.parse(json.stdout)).toEqual({
@@ -45,7 +46,7 @@ describe('Node and library errors reach the user as one line with the path or ad
   it('says permission is denied, with the path (a file even root may not write)', async () => {
     const readOnly = '/proc/sys/kernel/ostype'
     const result = await runCli(['audit', 'stacks', '--env', 'dev', '--work-dir', dir, '--output', readOnly, '--json'])
-    expect(result.exitCode).toBe(1)
+    expect(result.exitCode).toBe(2)
     expect(JSON.parse(result.stdout).error).toEqual({code: 'FILE_EACCES', message: `permission denied on ${readOnly}`, fix: 'check its owner and mode, or choose a path you can use', details: null})
   })
 

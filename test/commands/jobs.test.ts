@@ -125,7 +125,7 @@ describe('jobs list --since', () => {
     const future = JSON.parse((await runCli(['jobs', 'list', '--since', '2099-01-01', '--json'], {env})).stdout)
     expect(future.jobs).toEqual([])
     const bad = await runCli(['jobs', 'list', '--since', 'yesterday'], {env})
-    expect(bad.exitCode).toBe(1)
+    expect(bad.exitCode).toBe(2)
     expect(bad.stderr.trim()).toBe('Error: --since "yesterday" is not a time: use an ISO date (2026-11-27, 2026-11-27T10:00Z) or a duration like 24h or 7d')
     // A refusal by the service names the flag, not the query string.
     const cursor = await runCli(['jobs', 'list', '--cursor', 'not a cursor!'], {env})
@@ -211,5 +211,51 @@ describe('infra service start', () => {
     started.kill('SIGTERM')
     await started
     expect(stderr).toContain(`warning: no live API token: every request will be refused; create one with \`infra service token create --name NAME --data-dir ${dataDir}\``)
+  })
+})
+
+describe('following a job', () => {
+  /** Runs the CLI until its output matches, then sends a signal; the job must outlive it. */
+  async function stopWhile(args: string[], serviceEnv: Record<string, string>, until: RegExp, signal: NodeJS.Signals) {
+    const child = execa('node', [BIN, ...args], {reject: false, env: {CI: '', ...serviceEnv}, stdin: 'ignore'})
+    let seen = ''
+    await new Promise<void>((resolve) => {
+      child.stdout!.on('data', (chunk) => {
+        seen += String(chunk)
+        if (until.test(seen)) resolve()
+      })
+    })
+    child.kill(signal)
+    return child
+  }
+
+  it('Ctrl-C in trigger --wait stops following, not the job, and says how to follow it; jobs status --wait follows it', async () => {
+    // No workers: the job stays queued while the client follows it.
+    const idle = await startTestService({}, {concurrency: 0})
+    try {
+      const idleEnv = {INFRA_SERVICE_URL: idle.url, INFRA_SERVICE_TOKEN: idle.token}
+      const triggered = await stopWhile(['jobs', 'trigger', '--source-type', 'file', '--config', '{"path": "inventory.txt"}', '--wait'], idleEnv, /queued/, 'SIGINT')
+      expect(triggered.exitCode).toBe(130)
+      const id = /Queued: ([0-9a-f-]{36})/.exec(String(triggered.stdout))![1]
+      expect(String(triggered.stderr).trim()).toBe(`Error: stopped following job ${id}; it runs on in the service: follow it again: infra jobs status ${id} --wait, or stop it: infra jobs cancel ${id}`)
+      expect((await idle.call('GET', `/api/v1/jobs/status/${id}`)).body.status).toBe('queued')
+      // A closed terminal (SIGHUP) while following with status --wait: the same.
+      const followed = await stopWhile(['jobs', 'status', id, '--wait'], idleEnv, /queued/, 'SIGHUP')
+      expect(followed.exitCode).toBe(130)
+      expect(String(followed.stderr)).toContain(`infra jobs status ${id} --wait`)
+    } finally {
+      await idle.service.stop()
+    }
+  })
+
+  it('jobs status --wait follows a job to its end, exit 0 when it succeeded and 1 when it failed', async () => {
+    const ok = /Queued: ([0-9a-f-]{36})/.exec((await runCli(['jobs', 'trigger', '--source-type', 'file', '--config', '{"path": "inventory.txt"}'], {env})).stdout)![1]
+    const followed = await runCli(['jobs', 'status', ok, '--wait', '--json'], {env})
+    expect(followed.exitCode).toBe(0)
+    expect(JSON.parse(followed.stdout)).toMatchObject({job_id: ok, status: 'succeeded'})
+    const bad = /Queued: ([0-9a-f-]{36})/.exec((await runCli(['jobs', 'trigger', '--source-type', 'file', '--config', '{"path": "absent.txt"}'], {env})).stdout)![1]
+    const failed = await runCli(['jobs', 'status', bad, '--wait'], {env})
+    expect(failed.exitCode).toBe(1)
+    expect(failed.stdout).toMatch(/failed/)
   })
 })

@@ -1,11 +1,12 @@
-import {chmodSync, mkdtempSync, symlinkSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import {fileURLToPath} from 'node:url'
 
 import {execa} from 'execa'
 import {describe, expect, it} from 'vitest'
 
-import {compareVersions, runDoctor} from '../../src/doctor/checks.js'
+import {compareVersions, findProviderMirror, runDoctor} from '../../src/doctor/checks.js'
 import {BIN} from '../support/cli.js'
 
 /** A PATH holding only the tools named, so each can be missing in turn. */
@@ -102,7 +103,30 @@ describe('infra doctor', () => {
     const text = await run(['--for', 'provision'])
     expect(`${text.stdout}\n${text.stderr}`.match(/not ready/gi)).toHaveLength(1)
     expect(text.stderr.trim()).toMatch(/^Error: not ready for provision: aws-credentials, terraform missing: /)
-    expect((await run(['--for', 'service'])).stdout).toMatch(/\nReady for service\.$/)
+    // Served, but with things missing that it does not need: it says they are missing.
+    expect((await run(['--for', 'service'])).stdout).toMatch(/\nReady for service \(aws-credentials, terraform, session-manager-plugin missing: not needed for it\)\.$/)
+    // No purpose and things missing: never a bare "Ready."
+    const all = await run([])
+    expect(all.exitCode).toBe(0)
+    expect(all.stdout).not.toMatch(/\nReady\.$/)
+    expect(all.stdout.trim().split('\n').at(-1)).toBe('Not ready for provision, session, tunnel (aws-credentials, terraform, session-manager-plugin missing); ready for service.')
+  })
+
+  it('finds a provider mirror where scripts/provider-mirror.sh finds it, and names it when INFRA_TF_PLUGIN_MIRROR is unset', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'infra-doctor-roots-'))
+    const mirror = path.join(root, 'tools', 'tf-plugins')
+    const arch = path.join(mirror, 'registry.terraform.io', 'hashicorp', 'aws', '5.100.0', 'linux_amd64')
+    mkdirSync(arch, {recursive: true})
+    writeFileSync(path.join(arch, 'terraform-provider-aws_v5.100.0_x5'), '')
+    const script = await execa('bash', [fileURLToPath(new URL('../../scripts/provider-mirror.sh', import.meta.url)), root])
+    expect(findProviderMirror([root])).toBe(script.stdout.trim())
+    expect(findProviderMirror([mkdtempSync(path.join(os.tmpdir(), 'infra-doctor-none-'))])).toBeUndefined()
+  })
+
+  it('exits 2 when --estate names nothing', async () => {
+    const result = await execa(process.execPath, [BIN, 'doctor', '--estate', '/nonexistent/estate.yaml', '--json'], {reject: false})
+    expect(result.exitCode).toBe(2)
+    expect(JSON.parse(result.stdout).error.code).toBe('ESTATE_NOT_FOUND')
   })
 
   it('compares versions numerically', () => {

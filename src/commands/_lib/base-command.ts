@@ -4,6 +4,7 @@ import {loadEstate} from '../../estate/load.js'
 import type {Estate} from '../../estate/model.js'
 import type {InfraError} from '../../errors.js'
 import {formatError, isExitRequest, toInfraError, usageError} from '../../output/cli-errors.js'
+import {configureOutput} from '../../output/terminal.js'
 import {canPrompt} from '../../prompts/interaction.js'
 
 /** Flags for commands that call AWS. */
@@ -31,6 +32,17 @@ export function terraformOptions(flags: {terraform?: string; 'plugin-mirror'?: s
  */
 export abstract class CliCommand extends Command {
   static override enableJsonFlag = true
+
+  static override baseFlags = {
+    'no-color': Flags.boolean({description: 'no colour (also NO_COLOR); output is plain when piped anyway', helpGroup: 'GLOBAL'}),
+    wide: Flags.boolean({description: 'tables at full width: every cell whole, however wide the terminal', helpGroup: 'GLOBAL'}),
+  }
+
+  /** Colour and width are settled before anything prints, parse errors included. */
+  override async init(): Promise<void> {
+    configureOutput({noColor: this.argv.includes('--no-color'), wide: this.argv.includes('--wide')})
+    await super.init()
+  }
 
   /** True when a person can answer prompts: a TTY, not CI, and not --json. */
   protected interactive(): boolean {
@@ -80,6 +92,7 @@ export abstract class CliCommand extends Command {
 /** A command that reads the estate: --estate, then INFRA_ESTATE, ./infra.estate.yaml, the default. */
 export abstract class InfraCommand extends CliCommand {
   static override baseFlags = {
+    ...CliCommand.baseFlags,
     estate: Flags.string({description: 'estate file (default: INFRA_ESTATE, ./infra.estate.yaml, then the shipped default)', helpGroup: 'GLOBAL'}),
   }
 

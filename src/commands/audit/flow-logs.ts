@@ -52,7 +52,7 @@ Exit codes: 0 passed, 1 a critical finding or configuration gap, 3 unproven (no 
     if (flags.since && targets.length === 0) throw new InfraError('--since reads records from S3 and needs --env', 'add --env NAME, or drop --since to read only --file', 'MISSING_FLAG', EXIT.usage)
     const since = flags.since ? parseTime(flags.since, '--since') : undefined
     const until = flags.until ? parseTime(flags.until, '--until') : undefined
-    if (since && until && since > until) throw new InfraError('--since is after --until', 'swap them', 'BAD_TIME')
+    if (since && until && since > until) throw new InfraError('--since is after --until', 'swap them', 'BAD_TIME', EXIT.usage)
     const report = await auditFlowLogs({
       estate,
       targets: flags.region ? targets.map((target) => ({...target, region: flags.region!})) : targets,

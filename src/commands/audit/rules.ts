@@ -22,7 +22,7 @@ export default class AuditRules extends CliCommand {
     const rules = RULES.map((rule) => ({id: rule.id, checkov: rule.checkov ?? null, severity: rule.severity, title: rule.title, resourceTypes: rule.types, fix: rule.fix}))
     if (!this.jsonEnabled()) {
       this.log(renderTable(['RULE', 'CHECKOV', 'SEVERITY', 'CHECKS', 'FIX'], rules.map((rule) => [rule.id, rule.checkov ?? '-', rule.severity, rule.title, rule.fix])))
-      this.log(`\n${rules.length} rules. Exceptions go in the estate file (exceptions:), or --accept-risk RULE --reason "..." for one provision run.`)
+      this.log(`\n${rules.length} rules. Exceptions go in the estate file (exceptions:),\nor --accept-risk RULE --reason "..." for one provision run.`)
     }
     return {rules}
   }

@@ -5,7 +5,8 @@ import {findTarget} from '../../estate/load.js'
 import {EXIT, InfraError} from '../../errors.js'
 import {type DeployServiceReport, deployService} from '../../deploy/service.js'
 import {renderDeployReport} from '../_lib/render-deploy.js'
-import {confirmChange, requireValue} from '../../prompts/interaction.js'
+import {confirmChange, requireChoice} from '../../prompts/interaction.js'
+import {environmentChoices} from '../_lib/choices.js'
 
 export default class DeployService extends InfraCommand {
   static override summary = 'Deploy the collection service to the environment\'s EKS cluster (through the EKS tunnel).'
@@ -43,7 +44,7 @@ Protected environments (prod) need --confirm <env>, and --yes without a terminal
     const {flags} = await this.parse(DeployService)
     const estate = this.loadEstate(flags.estate)
     const interactive = this.interactive()
-    const envName = await requireValue(flags.env, '--env', `Environment (${[...estate.environments, ...estate.clients].map((e) => e.name).join(', ')}):`, interactive)
+    const envName = await requireChoice(flags.env, '--env', 'Environment:', environmentChoices(estate), interactive)
     const env = findTarget(estate, envName)
     if (flags.confirm !== undefined && flags.confirm !== env.name) {
       throw new InfraError(`--confirm ${flags.confirm} does not name the target environment ${env.name}`, `pass --confirm ${env.name}`, 'CONFIRMATION_MISMATCH', EXIT.declined)

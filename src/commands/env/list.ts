@@ -36,9 +36,10 @@ export default class EnvList extends InfraCommand {
         renderTable(
           ['NAME', 'KIND', 'ACCOUNT', 'REGION', 'VPC CIDR', 'SIZING', 'EGRESS', 'PROTECTED', 'ROLE', 'BASELINE'],
           [
-            ...targets.map((t) => [t.name, t.kind, t.accountId, t.region, t.vpcCidr, t.sizing, t.egress, t.protected ? 'yes' : 'no', t.roleArn, baseline(t.baseline)]),
+            ...targets.map((t) => [t.name, t.kind, t.accountId, t.region, t.vpcCidr, t.sizing, t.egress, t.protected ? 'yes' : 'no', roleShown(t.roleArn, t.accountId), baseline(t.baseline)]),
             ...pending.map((p) => [p.name, 'pending client', p.accountId, p.region, p.vpcCidr, p.sizing, undefined, undefined, undefined, 'onboarding not finished']),
           ],
+          {optional: ['EGRESS', 'ROLE']},
         ),
       )
       if (pool) {
@@ -47,4 +48,10 @@ export default class EnvList extends InfraCommand {
     }
     return {source: estate.source, organization: estate.organization, environments: targets, pendingClients: pending, pool}
   }
+}
+
+/** The role's name when it is in the row's own account (the ARN adds only that account); else the ARN. */
+function roleShown(roleArn: string, accountId: string): string {
+  const match = /^arn:aws[\w-]*:iam::(\d{12}):role\/(.+)$/.exec(roleArn)
+  return match && match[1] === accountId ? match[2] : roleArn
 }

@@ -6,6 +6,7 @@ import {JobsClient, type JobView} from '../../jobs/client.js'
 import {savedToken} from '../../jobs/credentials.js'
 import {serviceFlags} from '../../jobs/flags.js'
 import {ServiceCommand} from '../_lib/base-command.js'
+import {followJob} from '../_lib/follow-job.js'
 import {EXIT, InfraError} from '../../errors.js'
 
 export default class JobsTrigger extends ServiceCommand {
@@ -32,7 +33,7 @@ export default class JobsTrigger extends ServiceCommand {
       try {
         raw = readFileSync(flags['config-file'], 'utf8')
       } catch (error) {
-        throw new InfraError(`--config-file ${flags['config-file']}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`, 'pass a JSON file with the source\'s config', 'BAD_CONFIG')
+        throw new InfraError(`--config-file ${flags['config-file']}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`, 'pass a JSON file with the source\'s config', 'BAD_CONFIG', EXIT.usage)
       }
     }
     if (!raw) throw new InfraError('missing --config', 'pass --config \'{"table": "users"}\' or --config-file FILE', 'MISSING_FLAG', EXIT.usage)
@@ -40,15 +41,13 @@ export default class JobsTrigger extends ServiceCommand {
     try {
       config = JSON.parse(raw)
     } catch (error) {
-      throw new InfraError(`--config is not JSON: ${(error as Error).message}`, 'quote it for your shell, e.g. --config \'{"table": "users"}\'', 'BAD_CONFIG')
+      throw new InfraError(`--config is not JSON: ${(error as Error).message}`, 'quote it for your shell, e.g. --config \'{"table": "users"}\'', 'BAD_CONFIG', EXIT.usage)
     }
     const client = new JobsClient(flags.endpoint, flags.token || savedToken(flags.endpoint))
     const queued = await client.trigger(flags['source-type'], config, flags['idempotency-key'])
     if (!this.jsonEnabled()) this.log(`${queued.created ? 'Queued' : 'Already queued (same idempotency key)'}: ${queued.job_id}`)
     if (!flags.wait) return queued
-    const job = await client.wait(queued.job_id, (update) => {
-      if (!this.jsonEnabled()) this.log(`${update.status.padEnd(9)} ${(update.progress * 100).toFixed(0).padStart(3)}%  attempt ${update.attempts}/${update.max_attempts}${update.error ? `  (${update.error})` : ''}`)
-    })
+    const job = await followJob(client, queued.job_id, this.jsonEnabled() ? undefined : (line) => this.log(line))
     if (job.status !== 'succeeded') process.exitCode = 1
     return {...queued, job}
   }

@@ -5,6 +5,7 @@ import path from 'node:path'
 import {Flags} from '@oclif/core'
 import pino from 'pino'
 
+import {readableDestination} from '../../output/log-lines.js'
 import {ServiceCommand} from '../_lib/base-command.js'
 import {InfraError} from '../../errors.js'
 import {startService} from '../../service/server.js'
@@ -65,6 +66,9 @@ export default class ServiceStart extends ServiceCommand {
         throw new InfraError(`--log-file ${logFile} cannot be opened: ${(error as Error).message}`, 'name a file in a folder that exists and is writable', 'BAD_FLAG', 2)
       }
       logDestination = pino.destination({dest: fd, sync: true})
+    } else if (process.stdout.isTTY && !this.jsonEnabled()) {
+      // A person watching the service reads lines; a container's stdout (no terminal) stays JSON.
+      logDestination = readableDestination()
     }
     const service = await startService({
       host: flags.host,

@@ -31,9 +31,11 @@ Every session carries a reason, sent as StartSession's Reason. The session is te
   async run(): Promise<{dryRun: true; plan: SessionPlan} | ({dryRun: false} & SessionResult)> {
     const {args, flags} = await this.parse(Session)
     const interactive = this.interactive()
+    // The estate and environment first: a wrong --estate or --env is the line's mistake (exit 2),
+    // whatever else this machine lacks. Building the context calls no AWS.
+    const ctx = await commandSsmContext(this.loadEstate(flags.estate), flags, SESSION_PURPOSE)
     const reason = await sessionReason(flags.reason, interactive)
     const plugin = flags['dry-run'] ? undefined : findPlugin(flags.plugin)
-    const ctx = await commandSsmContext(this.loadEstate(flags.estate), flags, SESSION_PURPOSE)
     const plan = await planSession(ctx, {target: args.target, reason, command: flags.command, tty: flags.tty, pick: targetPicker(interactive)})
     if (flags['dry-run'] || !plugin) {
       if (!this.jsonEnabled()) this.log(renderPlan(plan))
