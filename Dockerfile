@@ -49,6 +49,14 @@ COPY --from=build /src/package.json /src/oclif.manifest.json ./
 COPY --from=build /src/bin ./bin
 COPY --from=build /src/dist ./dist
 COPY --from=build /src/config ./config
+# The RDS global CA bundle, which the pod's database URL names (sslrootcert, sslmode=verify-full):
+# without it the service refuses the URL. Pinned by SHA-256 (ADD --checksum, Dockerfile 1.6+):
+# the build fails when AWS changes the bundle, and whoever re-pins it sees the change. This sum
+# is the one a public repository recorded for the bundle downloaded on 2026-09-25 (165408 bytes,
+# 108 certificates); no registry answers here to re-check it. Re-pin after AWS adds a CA:
+#   curl -fsS https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem | sha256sum
+ARG RDS_CA_BUNDLE_SHA256=e5bb2084ccf45087bda1c9bffdea0eb15ee67f0b91646106e466714f9de3c7e3
+ADD --checksum=sha256:${RDS_CA_BUNDLE_SHA256} --chmod=0444 https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem /etc/ssl/rds/global-bundle.pem
 # The root filesystem can be mounted read-only: the jobs database and results go to the data
 # volume, and everything Node, oclif and the service write as scratch goes to /tmp (an emptyDir).
 ENV NODE_ENV=production \

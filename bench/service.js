@@ -174,8 +174,9 @@ const dataDir = path.join(work, 'service')
 const token = JSON.parse(execFileSync('node', [bin, 'service', 'token', 'create', '--name', 'bench', '--data-dir', dataDir, '--json'], {encoding: 'utf8'})).token
 const port = 18402
 // Workers run the queued jobs too (file source on a missing file fails fast): the store sees real
-// contention. Access logging stays on, as in production.
-const service = spawn('node', [bin, 'service', 'start', '--port', String(port), '--data-dir', dataDir, '--log-level', 'info', '--concurrency', '4', '--rate-limit', '1000000'], {stdio: ['ignore', 'ignore', 'inherit']})
+// contention. Access logging stays on, as in production. One token queues every request of the
+// load: its queue quota is lifted, as the rate limit is.
+const service = spawn('node', [bin, 'service', 'start', '--port', String(port), '--data-dir', dataDir, '--log-level', 'info', '--concurrency', '4', '--rate-limit', '1000000', '--max-queued-per-token', '100000000'], {stdio: ['ignore', 'ignore', 'inherit']})
 children.push(service)
 await waitFor(`http://127.0.0.1:${port}/ready`)
 const headers = {authorization: `Bearer ${token}`, 'content-type': 'application/json'}
@@ -202,7 +203,7 @@ else {
       for (let i = 0; i < replicas; i++) {
         const replicaPort = 18410 + i
         const replicaDir = path.join(work, `pg-${replicas}-${i}`)
-        const child = spawn('node', [bin, 'service', 'start', '--port', String(replicaPort), '--data-dir', replicaDir, '--database-url', url, '--log-level', 'info', '--concurrency', '4', '--rate-limit', '1000000'], {stdio: ['ignore', 'ignore', 'inherit']})
+        const child = spawn('node', [bin, 'service', 'start', '--port', String(replicaPort), '--data-dir', replicaDir, '--database-url', url, '--log-level', 'info', '--concurrency', '4', '--rate-limit', '1000000', '--max-queued-per-token', '100000000'], {stdio: ['ignore', 'ignore', 'inherit']})
         children.push(child)
         started.push(child)
         endpoints.push(`http://127.0.0.1:${replicaPort}`)

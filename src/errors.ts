@@ -150,3 +150,92 @@ export function fromSystemError(error: unknown): InfraError | undefined {
   }
   return undefined
 }
+
+/** An AWS SDK service exception: what AWS answered, refusing a call. */
+interface AwsServiceError {
+  name: string
+  message?: string
+  $fault?: 'client' | 'server'
+  $metadata: {httpStatusCode?: number; requestId?: string}
+  Reason?: string
+}
+
+function isAwsServiceError(error: unknown): error is AwsServiceError {
+  const err = error as Partial<AwsServiceError> | undefined
+  return Boolean(err && typeof err === 'object' && typeof err.name === 'string' && err.$metadata && typeof err.$metadata === 'object' && (err.$fault || err.$metadata.httpStatusCode))
+}
+
+/**
+ * The kinds of refusal every AWS API answers with, by the exception names of the SDK models
+ * (node_modules/@aws-sdk/client-*) and the Query APIs' error codes (EC2's "InvalidInstanceID.NotFound").
+ */
+const AWS_REFUSALS: {code: string; test: RegExp; what: string; fix: string; exit?: number}[] = [
+  {
+    code: 'AWS_NO_ORGANIZATION',
+    test: /^AWSOrganizationsNotInUseException$/,
+    what: 'the account infra acts as is not in an AWS Organization',
+    fix: 'use the credentials of the organization\'s management account (--profile), whose id the estate names',
+  },
+  {
+    code: 'AWS_CREDENTIALS_EXPIRED',
+    test: /^(ExpiredToken(Exception)?|RequestExpired|InvalidClientTokenId|UnrecognizedClientException|InvalidSignatureException|SignatureDoesNotMatch)$/,
+    what: 'AWS did not accept the credentials',
+    fix: 'refresh them (aws sso login, or new keys) and run again; check the clock if it says the request expired',
+  },
+  {
+    code: 'AWS_ACCESS_DENIED',
+    test: /^(AccessDenied(Exception)?|UnauthorizedOperation|AuthorizationError|AuthorizationErrorException|NotAuthorized(Exception)?|Forbidden|ForbiddenException|UnauthorizedException)$/,
+    what: 'AWS denied the call',
+    fix: 'the identity infra acts as (the role it assumes in the target account, or your own for the management account) needs the permission AWS names; an SCP or a permission boundary may deny it too',
+  },
+  {
+    code: 'AWS_THROTTLED',
+    test: /^(Throttling(Exception)?|ThrottledException|TooManyRequests(Exception)?|RequestLimitExceeded|RequestThrottled(Exception)?|SlowDown|ProvisionedThroughputExceededException|PriorRequestNotComplete)$/,
+    what: 'AWS is throttling the calls',
+    fix: 'wait a minute and run the same command again (the SDK already retried with backoff)',
+  },
+  {
+    code: 'AWS_LIMIT_EXCEEDED',
+    test: /(LimitExceeded|QuotaExceeded|ServiceQuotaExceeded|TooManyAccounts|Insufficient\w*Capacity)/,
+    what: 'an AWS quota or limit is reached',
+    fix: 'free some of what counts against it, or raise the quota in Service Quotas (or a support case), then run again',
+  },
+  {
+    code: 'AWS_NOT_FOUND',
+    test: /(NotFound|NoSuch|DoesNotExist|^ResourceNotFound|^AccountAlreadyClosed)/,
+    what: 'AWS has no such resource',
+    fix: 'check the name; when it came from the estate or an /infra/<env>/ parameter, the resource may have been deleted or not provisioned yet (infra provision --env ENV)',
+  },
+  {
+    code: 'AWS_CONFLICT',
+    test: /^(ConcurrentModificationException|ConflictException|ResourceInUseException|OperationAbortedException|IncorrectState\w*|InvalidState\w*|ResourceConflict\w*|FinalizingOrganizationException|DuplicateAccountException|\w*AlreadyExists\w*|EntityAlreadyExists|ConstraintViolationException)$/,
+    what: 'AWS refused the change in the resource\'s current state',
+    fix: 'another change may be under way or the resource is not in a state that allows this: wait, check it, and run again',
+  },
+  {
+    code: 'AWS_VALIDATION',
+    test: /^(Validation(Exception|Error)?|InvalidParameter\w*|InvalidInput(Exception)?|InvalidRequest(Exception)?|MalformedPolicyDocument\w*|MissingParameter|InvalidAction|InvalidDocument\w*|BadRequest(Exception)?|InvalidArgument\w*|Invalid\w*)$/,
+    what: 'AWS rejected a value in the request',
+    fix: 'check the value AWS names (from your flags, the estate or a parameter); if they are right, this is a bug in infra: report it',
+  },
+]
+
+/**
+ * An AWS refusal (an SDK service exception) as one line with a code and a fix, by its kind:
+ * credentials, access denied, throttled, quota, not found, conflict, validation; AWS's own
+ * faults (5xx) as AWS_SERVER_ERROR. Anything else AWS refused is AWS_REFUSED: never INTERNAL_ERROR,
+ * which is kept for infra's own bugs. Undefined for errors that are not AWS's answers.
+ */
+export function fromAwsError(error: unknown): InfraError | undefined {
+  if (isInfraError(error) || !isAwsServiceError(error)) return undefined
+  const said = `${(error.message ?? '').split('\n')[0] || 'no message'} (${error.name}${error.Reason ? `: ${error.Reason}` : ''})`
+  const details = {awsError: error.name, reason: error.Reason ?? null, httpStatus: error.$metadata.httpStatusCode ?? null, requestId: error.$metadata.requestId ?? null}
+  // Organizations says which limit in a ConstraintViolationException's Reason (CLOSE_ACCOUNT_QUOTA_EXCEEDED...).
+  const name = /QUOTA_EXCEEDED|LIMIT_EXCEEDED/.test(error.Reason ?? '') ? 'LimitExceeded' : error.name
+  const refusal = AWS_REFUSALS.find((kind) => kind.test.test(name))
+  if (refusal) return new InfraError(`${refusal.what}: ${said}`, refusal.fix, refusal.code, refusal.exit ?? EXIT.failure, details)
+  if (error.$fault === 'server' || (error.$metadata.httpStatusCode ?? 0) >= 500) {
+    return new InfraError(`AWS failed to answer: ${said}`, 'an error on AWS\'s side: run the same command again in a minute; if it persists, check the AWS Health Dashboard', 'AWS_SERVER_ERROR', EXIT.failure, details)
+  }
+  return new InfraError(`AWS refused the call: ${said}`, 'see AWS\'s message; INFRA_DEBUG=1 shows where infra made the call', 'AWS_REFUSED', EXIT.failure, details)
+}

@@ -9,6 +9,7 @@ import {checkQuery} from '../logs/query.js'
 import type {LogLine} from '../logs/read.js'
 import {type LogSource, serviceLogs} from '../logs/service-logs.js'
 import {logLineFormatter} from '../output/log-lines.js'
+import {stopController} from '../signals.js'
 import {InfraCommand, awsFlags} from './_lib/base-command.js'
 
 const jsonLine = (line: LogLine) => ({timestamp: new Date(line.timestamp).toISOString(), source: line.source, message: line.message})
@@ -63,15 +64,11 @@ With --file: reads a log file of the embedded service (infra service start --log
     const readable = process.stdout.isTTY ? logLineFormatter() : (message: string) => `${message}\n`
     const print = (line: LogLine) => process.stdout.write(this.jsonEnabled() ? `${JSON.stringify(jsonLine(line))}\n` : readable(line.message))
     if (flags.follow) {
-      const stop = new AbortController()
-      const onSignal = () => stop.abort()
-      process.once('SIGINT', onSignal)
-      process.once('SIGTERM', onSignal)
+      const stop = stopController()
       try {
         await serviceLogs({source, query, window, follow: {intervalMs: flags.interval * 1000, signal: stop.signal, onLine: print}})
       } finally {
-        process.off('SIGINT', onSignal)
-        process.off('SIGTERM', onSignal)
+        stop.dispose()
       }
       return undefined
     }

@@ -1,11 +1,10 @@
 import {Flags} from '@oclif/core'
 
-import {InfraError} from '../errors.js'
 import {type OffboardReport, describeOffboarding, offboardClient} from '../onboarding/offboard.js'
-import {CONFIRMATION_EXIT_CODE, confirmChange} from '../prompts/interaction.js'
 import {InfraCommand, terraformFlags, terraformOptions} from './_lib/base-command.js'
 import {renderOffboardPlan, renderOffboardReport} from './_lib/render-onboarding.js'
 import {renderStackPlan} from './_lib/render-provision.js'
+import {typedConfirmation} from './_lib/typed-confirmation.js'
 
 export default class OffboardClient extends InfraCommand {
   static override summary = 'Take a client out of the estate: destroy its stacks, remove its entry, and (only when asked) close its account.'
@@ -69,17 +68,4 @@ export default class OffboardClient extends InfraCommand {
     if (!this.jsonEnabled()) this.log(`\n${renderOffboardReport(report)}`)
     return report
   }
-}
-
-/** The typed-name guard every account-changing command shares; a declined or wrong name changes nothing (exit 4). */
-async function typedConfirmation(request: {action: string; expected: string; given?: string; flag: string; yes: boolean; interactive: boolean}): Promise<void> {
-  const agreed = await confirmChange({
-    action: request.action,
-    typeToConfirm: request.expected,
-    confirmName: request.given,
-    confirmFlag: request.flag,
-    yes: request.yes,
-    interactive: request.interactive,
-  })
-  if (!agreed) throw new InfraError(`the name typed is not "${request.expected}": nothing was changed`, `type ${request.expected} exactly to ${request.action}`, 'NOT_CONFIRMED', CONFIRMATION_EXIT_CODE)
 }

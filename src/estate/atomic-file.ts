@@ -1,4 +1,4 @@
-import {closeSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync} from 'node:fs'
+import {closeSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync} from 'node:fs'
 import path from 'node:path'
 
 import {InfraError} from '../errors.js'
@@ -63,34 +63,22 @@ export interface LockOptions {
 }
 
 /**
- * Runs fn holding an exclusive lock on file (a `<file>.lock` holding our pid, created with O_EXCL),
- * so concurrent writers take turns and each one's change lands. A lock whose process is dead is
- * taken over, but only while it still names that dead process.
+ * Runs fn holding an exclusive lock on file (a `<file>.lock` holding our pid, created whole with
+ * link(2), which fails when the lock exists), so concurrent writers take turns and each one's
+ * change lands. A lock whose process is dead is taken over by one waiter at a time (see
+ * takeOverStaleLock): never unlinked and re-created, so a waiter can never remove a lock that
+ * another waiter has just taken.
  */
 export async function withFileLock<T>(file: string, fn: () => T | Promise<T>, options: LockOptions = {}): Promise<T> {
   const lock = `${file}.lock`
   const deadline = Date.now() + (options.timeoutMs ?? 30_000)
   let wait = 10
   for (;;) {
-    try {
-      const fd = openSync(lock, 'wx', 0o644)
-      writeSync(fd, String(process.pid))
-      closeSync(fd)
-      break
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    }
+    if (createLock(lock)) break
     const holder = readPid(lock)
-    if (holder !== undefined && !processAlive(holder)) {
-      // Re-read just before removing: another waiter may have taken it over already.
-      if (readPid(lock) === holder) rmSync(lock, {force: true})
-      continue
-    }
-    // A writer killed between creating the lock and writing its pid leaves it empty.
-    if (holder === undefined && lockAgeMs(lock) > 10_000) {
-      rmSync(lock, {force: true})
-      continue
-    }
+    // Dead holder, or a lock left empty by an older infra killed between creating and writing it.
+    const stale = holder === undefined ? existsSync(lock) && lockAgeMs(lock) > 10_000 : !processAlive(holder)
+    if (stale && takeOverStaleLock(lock, holder)) break
     if (Date.now() > deadline) {
       throw new InfraError(
         `${file} is locked by another infra process (pid ${holder ?? 'unknown'})`,
@@ -105,6 +93,62 @@ export async function withFileLock<T>(file: string, fn: () => T | Promise<T>, op
     return await fn()
   } finally {
     if (readPid(lock) === process.pid) rmSync(lock, {force: true})
+  }
+}
+
+/** A file holding our pid, written and synced before it is put in place. */
+function ownPidFile(lock: string, purpose: string): string {
+  const temp = `${lock}.${purpose}-${process.pid}-${Math.random().toString(36).slice(2)}`
+  const fd = openSync(temp, 'wx', 0o644)
+  try {
+    writeSync(fd, String(process.pid))
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+  return temp
+}
+
+/** Puts our lock in place unless one exists: link(2) is atomic and refuses an existing name. */
+function createLock(lock: string): boolean {
+  const temp = ownPidFile(lock, 'new')
+  try {
+    linkSync(temp, lock)
+    return true
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    return false
+  } finally {
+    rmSync(temp, {force: true})
+  }
+}
+
+/**
+ * Replaces a stale lock with ours. Waiters take turns through `<lock>.takeover` (created with
+ * link(2) too); the one holding it re-reads the lock and, only while it still names the dead
+ * holder, renames its own pid file over it: the lock is never absent, so no other waiter can slip
+ * in between, and a lock another waiter took in the meantime is left alone. A takeover marker
+ * whose own process died (a crash in these few lines) is cleared after 10 s.
+ */
+function takeOverStaleLock(lock: string, staleHolder: number | undefined): boolean {
+  const marker = `${lock}.takeover`
+  const mine = ownPidFile(lock, 'takeover')
+  try {
+    linkSync(mine, marker)
+  } catch (error) {
+    rmSync(mine, {force: true})
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    const owner = readPid(marker)
+    if ((owner === undefined || !processAlive(owner)) && lockAgeMs(marker) > 10_000) rmSync(marker, {force: true})
+    return false
+  }
+  rmSync(mine, {force: true})
+  try {
+    if (readPid(lock) !== staleHolder || (staleHolder === undefined && !existsSync(lock))) return false
+    renameSync(ownPidFile(lock, 'replace'), lock)
+    return true
+  } finally {
+    rmSync(marker, {force: true})
   }
 }
 

@@ -42,7 +42,7 @@ export function resolveEstatePath(flag?: string, cwd = process.cwd(), env = proc
         EXIT.usage,
       )
     }
-    if (statSync(absolute).isDirectory()) throw new InfraError(`estate file ${absolute} is a folder`, 'pass the estate file inside it, e.g. --estate infra.estate.yaml', 'ESTATE_IS_FOLDER', EXIT.usage)
+    if (statSync(absolute).isDirectory()) throw new InfraError(`${absolute} is a folder, not a file`, 'pass the estate file inside it, e.g. --estate infra.estate.yaml', 'ESTATE_IS_FOLDER', EXIT.usage)
     return absolute
   }
   const local = LOCAL_ESTATE_FILES.map((name) => path.join(cwd, name)).find((file) => existsSync(file))
@@ -345,26 +345,48 @@ function parseLogSettings(
   return {opensearch: {enabled: enabled === true, instanceType: String(instanceType), instanceCount, volumeGb}}
 }
 
-/** `service: {tracing: {otlpEndpoint: URL}}`: where the service on the cluster sends its traces. */
+/** `service: {tracing: {otlpEndpoint: URL}, retentionDays: N}`: where the service on the cluster sends its traces, how long it keeps finished jobs. */
 function parseServiceSettings(value: unknown, field: string, problem: Problem): ServiceSettings | undefined {
   if (value === undefined || value === null) return undefined
   if (!isObject(value)) return problem(field, 'is not a mapping', 'write service: {tracing: {otlpEndpoint: http://otel-collector.observability:4318}}'), undefined
-  for (const key of Object.keys(value)) if (key !== 'tracing') problem(`${field}.${key}`, 'is not a known setting', 'remove it; known: tracing')
-  const tracing = value.tracing
-  if (tracing === undefined || tracing === null) return {}
-  if (!isObject(tracing)) return problem(`${field}.tracing`, 'is not a mapping', 'write tracing: {otlpEndpoint: http://otel-collector.observability:4318}'), undefined
+  for (const key of Object.keys(value)) if (!['tracing', 's3Buckets', 'retentionDays'].includes(key)) problem(`${field}.${key}`, 'is not a known setting', 'remove it; known: tracing, s3Buckets, retentionDays')
+  const retention = value.retentionDays
+  if (retention !== undefined && !(Number.isInteger(retention) && (retention as number) >= 1 && (retention as number) <= 3650)) {
+    problem(`${field}.retentionDays`, `${JSON.stringify(retention)} is not a whole number of days from 1 to 3650`, 'write the days finished jobs and results are kept, e.g. retentionDays: 30')
+  }
+  const retentionDays = typeof retention === 'number' && Number.isInteger(retention) ? {retentionDays: retention} : {}
+  const s3Buckets = parseS3Buckets(value.s3Buckets, `${field}.s3Buckets`, problem)
+  const tracing = parseTracing(value.tracing, field, problem)
+  if (tracing === null || s3Buckets === null) return undefined
+  return {...retentionDays, ...(tracing ? {tracing} : {}), ...(s3Buckets ? {s3Buckets} : {})}
+}
+
+/** `service.s3Buckets: [name, ...]`: S3 bucket names (the s3 source's allow list). */
+function parseS3Buckets(value: unknown, field: string, problem: Problem): string[] | undefined | null {
+  if (value === undefined || value === null) return undefined
+  if (!Array.isArray(value) || value.some((name) => typeof name !== 'string' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name))) {
+    problem(field, 'is not a list of S3 bucket names', 'write s3Buckets: [acme-exports, acme-reports] (names, not ARNs or s3:// URLs)')
+    return null
+  }
+  return [...new Set(value as string[])]
+}
+
+/** `service.tracing`; null when it is wrong (the problem is recorded). */
+function parseTracing(tracing: unknown, field: string, problem: Problem): {otlpEndpoint: string} | undefined | null {
+  if (tracing === undefined || tracing === null) return undefined
+  if (!isObject(tracing)) return problem(`${field}.tracing`, 'is not a mapping', 'write tracing: {otlpEndpoint: http://otel-collector.observability:4318}'), null
   for (const key of Object.keys(tracing)) if (key !== 'otlpEndpoint') problem(`${field}.tracing.${key}`, 'is not a known setting', 'remove it; known: otlpEndpoint')
   const endpoint = optionalString(tracing, 'otlpEndpoint')
-  if (endpoint === undefined) return {}
+  if (endpoint === undefined) return undefined
   let url: URL | undefined
   try {
     url = new URL(endpoint)
   } catch {}
   if (!url || !['http:', 'https:'].includes(url.protocol) || !url.hostname || url.username || url.password) {
     problem(`${field}.tracing.otlpEndpoint`, `"${endpoint}" is not an http(s) URL`, 'write the collector\'s OTLP/HTTP base URL, e.g. http://otel-collector.observability:4318 (no credentials in it)')
-    return undefined
+    return null
   }
-  return {tracing: {otlpEndpoint: endpoint}}
+  return {otlpEndpoint: endpoint}
 }
 
 function checkVpcCidr(vpcCidr: string, field: string, problem: Problem): void {

@@ -116,6 +116,14 @@ export function openSearchEnabled(env: EnvironmentSpec): OpenSearchSettings | un
 export interface ServiceSettings {
   /** OpenTelemetry tracing: off unless an OTLP/HTTP collector is named. */
   tracing?: {otlpEndpoint: string}
+  /**
+   * The buckets the s3 source may read (`service.s3Buckets`): the service's IRSA role may read
+   * exactly these, the service refuses any other, and never its own results bucket. None: the
+   * s3 source reads nothing.
+   */
+  s3Buckets?: string[]
+  /** Days finished jobs and their results are kept (the service's --retention-days; 30 when absent). */
+  retentionDays?: number
 }
 
 export interface Estate {
@@ -227,3 +235,9 @@ export interface RiskException {
   /** YYYY-MM-DD; after it the finding fails again. */
   expires: string
 }
+
+/** Days the service keeps finished jobs and results when the estate says nothing (the service's own --retention-days default). */
+export const DEFAULT_SERVICE_RETENTION_DAYS = 30
+
+/** Days the environment's service keeps finished jobs and their results. */
+export const serviceRetentionDays = (env: Pick<EnvironmentSpec, 'service'>): number => env.service?.retentionDays ?? DEFAULT_SERVICE_RETENTION_DAYS

@@ -11,8 +11,9 @@ import {stringify} from 'yaml'
 
 import {layoutSubnets} from '../estate/cidr.js'
 import type {EnvironmentSpec, Estate} from '../estate/model.js'
-import {hasLayer, openSearchEnabled} from '../estate/model.js'
+import {hasLayer, openSearchEnabled, serviceRetentionDays} from '../estate/model.js'
 import {serviceLogGroupName} from '../stacks/discovery-keys.js'
+import {serviceResultsBucketName} from '../stacks/service-role.js'
 import {logShipperObjects} from './log-shipper.js'
 import {alertRules, grafanaDashboard, scrapeConfig} from './monitoring.js'
 
@@ -21,10 +22,26 @@ export const NAMESPACE = 'infra'
 export const APP = 'infra-service'
 export const SERVICE_ACCOUNT = 'infra-service'
 export const CONTAINER_PORT = 8080
+/**
+ * Shutdown: on SIGTERM the pod says not ready at once and keeps serving for DRAIN_SECONDS (the
+ * ALB's target deregistration reaches its nodes within seconds and sends requests until then;
+ * EKS best practices, "Load balancing": graceful shutdown), while running jobs get
+ * STOP_GRACE_SECONDS to finish before they go back to the queue. The image has no shell, so no
+ * exec preStop: the delay is in the process (`--drain-seconds`).
+ */
+export const DRAIN_SECONDS = 20
+export const STOP_GRACE_SECONDS = 30
+/** What the kubelet waits before SIGKILL: both phases end within it, with room to close. */
+export const TERMINATION_GRACE_SECONDS = DRAIN_SECONDS + STOP_GRACE_SECONDS + 10
 /** The image's non-root user (distroless nonroot). */
 export const RUN_AS_USER = 65532
 export const DATABASE_SECRET = 'infra-service-database'
 export const POSTGRES_PORT = 5432
+/**
+ * Where the image keeps the RDS global CA bundle (the Dockerfile fetches it at build, pinned by
+ * SHA-256): the database URL names it as sslrootcert, so verify-full has a chain to check.
+ */
+export const RDS_CA_BUNDLE = '/etc/ssl/rds/global-bundle.pem'
 
 /** A Kubernetes object as it is written to the manifests: plain JSON. */
 export interface KubeObject {
@@ -123,6 +140,14 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
     ...(extra.annotations ? {annotations: extra.annotations} : {}),
   })
   const withDatabase = hasLayer(env, 'database')
+  const resultsBucket = serviceResultsBucketName(`${estate.organization.name}-${env.name}`, env.accountId)
+  // The s3 source's buckets as the IRSA role grants them: never the results bucket.
+  const sourceBuckets = (env.service?.s3Buckets ?? []).filter((name) => name !== resultsBucket)
+  // The internal ALB is placed in the app subnets by name (the network stack's Name tags; the
+  // controller's alb.ingress.kubernetes.io/subnets takes IDs or Name tags), so the service knows
+  // which peers are the balancer: only their X-Forwarded-For is believed, only they get in.
+  const albSubnets = layoutSubnets(env.vpcCidr, env.availabilityZones.length).app
+  const albSubnetNames = env.availabilityZones.map((az) => `${estate.organization.name}-${env.name}-app-${az}`)
   const objects: KubeObject[] = []
   const add = (object: {toJSON(): unknown} | KubeObject) => objects.push(('toJSON' in object && typeof object.toJSON === 'function' ? object.toJSON() : object) as KubeObject)
 
@@ -170,7 +195,7 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
           creationPolicy: 'Owner',
           template: {
             engineVersion: 'v2',
-            data: {url: `postgres://{{ .username | urlquery }}:{{ .password | urlquery }}@${endpoint}/infra?sslmode=verify-full`},
+            data: {url: `postgres://{{ .username | urlquery }}:{{ .password | urlquery }}@${endpoint}/infra?sslmode=verify-full&sslrootcert=${RDS_CA_BUNDLE}`},
           },
         },
         data: [
@@ -211,8 +236,8 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
               fsGroup: RUN_AS_USER,
               seccompProfile: {type: 'RuntimeDefault'},
             },
-            // Running jobs finish or go back to the queue on SIGTERM (service start's shutdown).
-            terminationGracePeriodSeconds: 60,
+            // Drain, then running jobs finish or go back to the queue (service start's shutdown).
+            terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
             topologySpreadConstraints: [
               {maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: {matchLabels: selector}},
               {maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: {matchLabels: selector}},
@@ -228,14 +253,23 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
                   {name: 'INFRA_SERVICE_HOST', value: '0.0.0.0'},
                   {name: 'INFRA_SERVICE_PORT', value: String(CONTAINER_PORT)},
                   {name: 'INFRA_SERVICE_DATA_DIR', value: '/var/lib/infra'},
-                  {name: 'INFRA_SERVICE_RESULTS_BUCKET', value: `${estate.organization.name}-${env.name}-service-results-${env.accountId}`},
+                  // `service start` takes an s3:// URL (a bare name exits 2 BAD_FLAG).
+                  {name: 'INFRA_SERVICE_RESULTS_BUCKET', value: `s3://${resultsBucket}`},
                   {name: 'AWS_REGION', value: env.region},
+                  {name: 'INFRA_SERVICE_TRUSTED_PROXIES', value: albSubnets.join(',')},
+                  ...(sourceBuckets.length ? [{name: 'INFRA_SERVICE_S3_BUCKETS', value: sourceBuckets.join(',')}] : []),
+                  {name: 'INFRA_SERVICE_DRAIN_SECONDS', value: String(DRAIN_SECONDS)},
+                  {name: 'INFRA_SERVICE_STOP_GRACE_SECONDS', value: String(STOP_GRACE_SECONDS)},
+                  // Finished jobs and results (rows, S3 objects) expire after the estate's service.retentionDays.
+                  {name: 'INFRA_SERVICE_RETENTION_DAYS', value: String(serviceRetentionDays(env))},
                   ...(withDatabase ? [{name: 'INFRA_SERVICE_DATABASE_URL', valueFrom: {secretKeyRef: {name: DATABASE_SECRET, key: 'url'}}}] : []),
                   ...tracingEnv(env),
                 ],
                 resources: {requests: sizing.requests, limits: sizing.limits},
                 startupProbe: probe('/health', 2, 30),
-                livenessProbe: probe('/health', 10, 3),
+                // Liveness asks only whether the process answers (/live): /health also says 503
+                // through a database outage, and restarting every replica then helps nothing.
+                livenessProbe: probe('/live', 10, 3),
                 readinessProbe: probe('/ready', 5, 2),
                 securityContext: {
                   readOnlyRootFilesystem: true,
@@ -282,8 +316,12 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
   const annotations: Record<string, string> = {
     'alb.ingress.kubernetes.io/scheme': 'internal',
     'alb.ingress.kubernetes.io/target-type': 'ip',
+    'alb.ingress.kubernetes.io/subnets': albSubnetNames.join(','),
     'alb.ingress.kubernetes.io/healthcheck-path': '/ready',
     'alb.ingress.kubernetes.io/load-balancer-attributes': 'routing.http.drop_invalid_header_fields.enabled=true',
+    // A deregistered pod gets no new requests; in-flight ones have the pod's drain time to end
+    // (the default is 300 s, longer than the pod lives after SIGTERM).
+    'alb.ingress.kubernetes.io/target-group-attributes': `deregistration_delay.timeout_seconds=${DRAIN_SECONDS}`,
     'alb.ingress.kubernetes.io/listen-ports': options.certificateArn ? '[{"HTTPS": 443}]' : '[{"HTTP": 80}]',
   }
   if (options.certificateArn) {
@@ -301,7 +339,9 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
     }),
   )
 
-  // In: the ALB's interfaces and Prometheus, all inside the VPC. Out: DNS, PostgreSQL in the data
+  // In: the ALB's interfaces (its subnets; the pods share them, so this narrows the VPC to those
+  // subnets, and the node security group admits only the ALB's backend security group, which the
+  // controller adds). Out: DNS, PostgreSQL in the data
   // subnets, and HTTPS (AWS through the endpoints, http sources through NAT), never the node's metadata.
   const dataSubnets = layoutSubnets(env.vpcCidr, env.availabilityZones.length).data
   add(
@@ -310,7 +350,7 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
       spec: {
         podSelector: {matchLabels: selector},
         policyTypes: ['Ingress', 'Egress'],
-        ingress: [{from: [{ipBlock: {cidr: env.vpcCidr}}], ports: [{protocol: 'TCP', port: CONTAINER_PORT}]}],
+        ingress: [{from: albSubnets.map((cidr) => ({ipBlock: {cidr}})), ports: [{protocol: 'TCP', port: CONTAINER_PORT}]}],
         egress: [
           {
             to: [{namespaceSelector: {matchLabels: {'kubernetes.io/metadata.name': 'kube-system'}}, podSelector: {matchLabels: {'k8s-app': 'kube-dns'}}}],

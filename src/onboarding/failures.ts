@@ -110,3 +110,38 @@ export function createAccountRefused(error: unknown, client: string): InfraError
   }
   return new InfraError(`CreateAccount failed for ${client}: ${message}`, 'run the same command again; it resumes where it stopped', 'CREATE_ACCOUNT_FAILED')
 }
+
+/**
+ * Why MoveAccount, TagResource or CloseAccount was refused, as one line with a fix. The exceptions
+ * are those the SDK models list for the calls (@aws-sdk/client-organizations, commands/
+ * CloseAccountCommand.d.ts and MoveAccountCommand.d.ts); CloseAccount's quota reasons are
+ * CLOSE_ACCOUNT_QUOTA_EXCEEDED (the higher of 250 or 20% of member accounts, at most 1,000, per
+ * rolling 30 days) and CLOSE_ACCOUNT_REQUESTS_LIMIT_EXCEEDED.
+ */
+export function accountChangeRefused(operation: 'MoveAccount' | 'TagResource' | 'CloseAccount', error: unknown, accountId: string): InfraError {
+  const err = error as {name?: string; message?: string; Reason?: string}
+  const said = (err.message ?? String(error)).split('\n')[0]
+  const code = `${operation.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}_REFUSED`
+  const refused = (fix: string, suffix: string) => new InfraError(`AWS refused ${operation} on account ${accountId} (${err.name}${err.Reason ? ` ${err.Reason}` : ''}): ${said}`, fix, `${code.replace('_REFUSED', '')}_${suffix}`, 1, {accountId, operation, reason: err.Reason ?? null})
+  switch (err.name) {
+    case 'AccessDeniedException':
+    case 'AccessDenied':
+      return refused(`${operation} is a management-account call: run with credentials of the management account that allow organizations:${operation}`, 'DENIED')
+    case 'AccountNotFoundException':
+    case 'AWSOrganizationsNotInUseException':
+      return refused(`account ${accountId} is not in this organization: check the estate names the right account and that the credentials are the organization's (--profile)`, 'NOT_IN_ORGANIZATION')
+    case 'AccountAlreadyClosedException':
+      return refused('the account is already closed or closing: nothing more to close; run the same command again to finish', 'ALREADY_CLOSED')
+    case 'ConstraintViolationException':
+      if (err.Reason === 'CLOSE_ACCOUNT_QUOTA_EXCEEDED' || err.Reason === 'CLOSE_ACCOUNT_REQUESTS_LIMIT_EXCEEDED') {
+        return refused('AWS lets an organization close at most the higher of 250 or 20% of its member accounts (up to 1,000) in a rolling 30 days: run the same command again once the quota frees up', 'QUOTA')
+      }
+      return refused(`see the reason in the AWS Organizations documentation for ${operation}, fix it, then run the same command again`, 'CONSTRAINT')
+    case 'ConcurrentModificationException':
+    case 'ConflictException':
+    case 'TooManyRequestsException':
+      return refused('the organization is busy or throttling: wait a minute and run the same command again', 'BUSY')
+    default:
+      return refused('run the same command again; if it keeps failing, see the call in CloudTrail', 'FAILED')
+  }
+}

@@ -16,6 +16,8 @@ export interface OnboardingJournal {
   updatedAt: string
   createAccountRequestId?: string
   accountId?: string
+  /** Why accountId is the client's (created, named, tagged, adopted), proved again on every run. */
+  accountProof?: string
   /** The OU the operator chose (id), so a rerun needs only the client's name. */
   organizationalUnit?: string
   /** The last failure, kept for the next run to report. */

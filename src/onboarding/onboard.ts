@@ -2,30 +2,31 @@ import {OrganizationsClient} from '@aws-sdk/client-organizations'
 import {STSClient} from '@aws-sdk/client-sts'
 import {Listr} from 'listr2'
 
-import {awsClientConfig} from '../aws/clients.js'
-import {crashPoint} from '../estate/atomic-file.js'
+import {type AwsClientConfig, awsClientConfig} from '../aws/clients.js'
 import {findTarget} from '../estate/load.js'
 import {type Estate, OPTIONAL_LAYERS, type OptionalLayer, SIZINGS, type Sizing} from '../estate/model.js'
 import {cidrProblem, poolUsage} from '../estate/pool.js'
 import {setClientFields, updateEstateFile} from '../estate/writer.js'
-import {InfraError} from '../errors.js'
+import {EXIT, InfraError} from '../errors.js'
+import {interruptible, stopIfInterrupted} from '../process/interrupts.js'
 import {type ProvisionOptions, type ProvisionReport, provision} from '../provision/provision.js'
+import {type ClientAccount, findClientAccount} from './account-step.js'
 import {type BaselineRecord, recordBaseline} from './baseline.js'
 import {type OnboardingJournal, journalPath, newJournal, readJournal, writeJournal} from './journal.js'
 import {
+  type AccountFacts,
   type CallerCheck,
   type OrganizationalUnit,
   assumeAccessRole,
   checkCaller,
-  findAccountByEmail,
-  findCreateRequestInProgress,
+  describeAccountFacts,
   listOrganizationalUnits,
   placeAccount,
-  requestAccount,
   resolveOrganizationalUnit,
   tagAccount,
-  waitForAccount,
 } from './organization.js'
+import {estateHolders} from './ownership.js'
+import {reserveClient} from './reserve.js'
 
 /** Everything onboarding needs to know about the new client. */
 export interface OnboardRequest {
@@ -39,6 +40,11 @@ export interface OnboardRequest {
   tags: Record<string, string>
   /** Optional layers the client goes without (estate omitLayers), e.g. for an emulator. */
   omitLayers?: OptionalLayer[]
+  /**
+   * The CIDR is the pool's next free block, not one the operator chose: when another onboarding
+   * takes it first, the reservation (under the estate lock) takes the next one instead.
+   */
+  cidrFromPool?: boolean
 }
 
 export const CLIENT_NAME = /^[a-z][a-z0-9-]{1,30}$/
@@ -182,220 +188,251 @@ export interface OnboardOptions {
   roleWaitMs?: number
   /** ListAccounts page size (20 is AWS's maximum). */
   pageSize?: number
+  /** --adopt-account ID, its name already typed (or given with --confirm-account). */
+  adoptAccountId?: string
   /** How to provision the baseline, as `infra provision` would; absent with --no-provision. */
   provision?: Omit<ProvisionOptions, 'estate' | 'env' | 'mode' | 'renderer' | 'workDir'>
 }
 
-interface Context {
+/** What one run knows as it goes; each step reads and adds to it. */
+interface Run {
+  options: OnboardOptions
+  request: OnboardRequest
+  config: AwsClientConfig
+  organizations: OrganizationsClient
   estate: Estate
   journal: OnboardingJournal
-  organizations: OrganizationsClient
+  results: StepResult[]
+  signal?: AbortSignal
   caller?: CallerCheck
+  units?: OrganizationalUnit[]
   unit?: OrganizationalUnit
   accountId?: string
   provision?: ProvisionReport
   baseline?: BaselineRecord
 }
 
+type Task = {title: string; output: string}
+
 /**
  * Vends a client account end to end. Each step checks what already exists before acting, and
  * the journal keeps the CreateAccount request id from before the first poll, so a run stopped
- * anywhere (a failure, Ctrl-C, a kill) is finished by running the same command again, and a run
- * after success changes nothing.
+ * anywhere (a failure, Ctrl-C, SIGTERM, a kill) is finished by running the same command again,
+ * and a run after success changes nothing.
  */
 export async function onboardClient(options: OnboardOptions): Promise<OnboardReport> {
-  const {plan, workDir} = options
-  const {request} = plan
-  const estateFile = plan.estateFile
+  const run = await startRun(options)
+  await interruptible(async (signal) => {
+    run.signal = signal
+    await runAccountSteps(run)
+  })
+  await provisionBaseline(run)
+  delete run.journal.lastFailure
+  writeJournal(options.workDir, run.journal)
+  return reportOf(run)
+}
+
+async function startRun(options: OnboardOptions): Promise<Run> {
+  const {request} = options.plan
   const config = await awsClientConfig({estate: options.estate, profile: options.profile, region: 'us-east-1', purpose: 'onboard'})
-  const organizations = new OrganizationsClient(config)
-  const sts = new STSClient(config)
-  const journal = readJournal(workDir, request.name) ?? newJournal(request.name, request.email)
-  const results: StepResult[] = []
-  const ctx: Context = {estate: options.estate, journal, organizations}
-  const finish = (step: OnboardingStep, outcome: StepResult['outcome'], detail: string) => {
-    results.push({step, outcome, detail})
-    if (outcome === 'done') journal.steps[step] = {at: new Date().toISOString(), outcome: detail}
-    writeJournal(workDir, journal)
-    return `${STEP_TITLES[step]}: ${detail}`
-  }
-  const recordedEntry = () => ctx.estate.clients.find((client) => client.name === request.name)
-  const pendingEntry = () => ctx.estate.pendingClients?.find((client) => client.name === request.name)
+  const journal = readJournal(options.workDir, request.name) ?? newJournal(request.name, request.email)
+  return {options, request, config, organizations: new OrganizationsClient(config), estate: options.estate, journal, results: []}
+}
 
-  const steps: Record<OnboardingStep, (task: {title: string; output: string}) => Promise<void>> = {
-    async caller(task) {
-      ctx.caller = await checkCaller(organizations, sts, options.estate.organization.managementAccountId)
-      const units = await listOrganizationalUnits(organizations)
-      ctx.unit = resolveOrganizationalUnit(units, request.organizationalUnit)
-      journal.organizationalUnit = ctx.unit.id
-      task.title = finish('caller', 'unchanged', `${ctx.caller.arn} (${ctx.caller.role === 'management' ? 'management account' : 'delegated administrator'})`)
-    },
-    async reserve(task) {
-      const pendingNow = pendingEntry()
-      if (pendingNow && pendingNow.email !== request.email && !pendingNow.accountId) {
-        ctx.estate = await updateEstateFile(estateFile, (doc) => setClientFields(doc, request.name, {email: request.email}))
-        journal.email = request.email
-        task.title = finish('reserve', 'done', `${request.name} pending with ${request.vpcCidr}, e-mail now ${request.email}`)
-        return
-      }
-      if (recordedEntry() || pendingNow) {
-        task.title = finish('reserve', 'unchanged', `${request.vpcCidr} already held by ${request.name}`)
-        return
-      }
-      // Pending before the account exists: the CIDR is taken at once, the file stays valid.
-      ctx.estate = await updateEstateFile(estateFile, (doc) =>
-        setClientFields(doc, request.name, {status: 'pending', email: request.email, region: request.region, vpcCidr: request.vpcCidr, sizing: request.sizing}),
-      )
-      task.title = finish('reserve', 'done', `${request.name} pending with ${request.vpcCidr} in ${estateFile}`)
-    },
-    async account(task) {
-      const known = journal.accountId ?? recordedEntry()?.accountId ?? pendingEntry()?.accountId
-      if (known) {
-        ctx.accountId = known
-        task.title = finish('account', 'unchanged', `account ${known} exists`)
-        return
-      }
-      let requestId = journal.createAccountRequestId
-      let outcome = 'resumed'
-      if (!requestId) {
-        const existing = await findAccountByEmail(organizations, request.email, options.pageSize)
-        if (existing) {
-          if (existing.Status !== 'ACTIVE') {
-            throw new InfraError(
-              `${request.email} belongs to account ${existing.Id} (${existing.Name}), which is ${existing.Status}: its e-mail stays taken`,
-              'reopen that account through AWS Support, or onboard the client with another e-mail',
-              'ACCOUNT_NOT_ACTIVE',
-              1,
-              {accountId: existing.Id, status: existing.Status},
-            )
-          }
-          journal.accountId = existing.Id!
-          ctx.accountId = existing.Id!
-          writeJournal(workDir, journal)
-          await notePendingAccount(existing.Id!)
-          task.title = finish('account', 'done', `found existing account ${existing.Id} with ${request.email}`)
-          return
-        }
-        // A run that crashed between sending CreateAccount and journaling its id left it running.
-        requestId = await findCreateRequestInProgress(organizations, request.name)
-        if (!requestId) {
-          requestId = await requestAccount(organizations, {name: request.name, email: request.email, roleName: plan.roleName})
-          outcome = 'requested'
-        }
-        journal.createAccountRequestId = requestId
-        writeJournal(workDir, journal)
-        crashPoint('after-create-account')
-      }
-      task.output = `waiting for request ${requestId}`
-      const accountId = await waitForAccount(organizations, requestId, request.name, {
-        intervalMs: options.pollIntervalMs ?? 5_000,
-        timeoutMs: options.pollTimeoutMs ?? 30 * 60_000,
-        onProgress: (status, elapsed) => (task.output = `request ${requestId}: ${status.State} after ${Math.round(elapsed / 1000)} s`),
-      }).catch((error: unknown) => {
-        // A request that failed is finished: the next run starts afresh (after the fix) instead of re-reading it.
-        if (error instanceof InfraError && error.code.startsWith('CREATE_ACCOUNT_') && error.code !== 'CREATE_ACCOUNT_TIMEOUT') {
-          delete journal.createAccountRequestId
-          writeJournal(workDir, journal)
-        }
-        throw error
-      })
-      journal.accountId = accountId
-      ctx.accountId = accountId
-      writeJournal(workDir, journal)
-      await notePendingAccount(accountId)
-      task.title = finish('account', 'done', outcome === 'requested' ? `created account ${accountId} (request ${requestId})` : `account ${accountId} from the journaled request ${requestId}`)
-    },
-    async 'organizational-unit'(task) {
-      const moved = await placeAccount(organizations, ctx.accountId!, ctx.unit!.id)
-      task.title = finish('organizational-unit', moved ? 'done' : 'unchanged', moved ? `moved into ${ctx.unit!.path} (${ctx.unit!.id})` : `already in ${ctx.unit!.path}`)
-    },
-    async tags(task) {
-      const changed = await tagAccount(organizations, ctx.accountId!, plan.tags)
-      task.title = finish('tags', changed.length > 0 ? 'done' : 'unchanged', changed.length > 0 ? `set ${changed.join(', ')}` : 'already tagged')
-    },
-    async 'access-role'(task) {
-      const roleArn = `arn:aws:iam::${ctx.accountId}:role/${plan.roleName}`
-      const assumed = await assumeAccessRole(config, roleArn, {
-        timeoutMs: options.roleWaitMs ?? 10 * 60_000,
-        intervalMs: Math.min(options.pollIntervalMs ?? 5_000, 5_000),
-        onRetry: (attempt) => (task.output = `AccessDenied, the role is still propagating (attempt ${attempt})`),
-      })
-      if (assumed.accountId !== ctx.accountId) {
-        throw new InfraError(`assuming ${roleArn} landed in account ${assumed.accountId}, not ${ctx.accountId}`, 'check the role name and the account', 'ASSUME_ROLE_WRONG_ACCOUNT')
-      }
-      task.title = finish('access-role', 'unchanged', `${assumed.arn}${assumed.attempts > 1 ? ` after ${assumed.attempts} attempts` : ''}`)
-    },
-    async record(task) {
-      const recorded = recordedEntry()
-      const omitLayers = request.omitLayers && request.omitLayers.length > 0 ? request.omitLayers : undefined
-      const wanted = {status: undefined, accountId: ctx.accountId!, email: request.email, region: request.region, vpcCidr: request.vpcCidr, sizing: request.sizing, omitLayers}
-      const sameLayers = (recorded?.omitLayers ?? []).join(',') === (omitLayers ?? []).join(',')
-      if (recorded && sameLayers && recorded.accountId === wanted.accountId && recorded.email === wanted.email && recorded.region === wanted.region && recorded.sizing === wanted.sizing) {
-        task.title = finish('record', 'unchanged', `${request.name} is in ${estateFile} with account ${recorded.accountId}`)
-        return
-      }
-      ctx.estate = await updateEstateFile(estateFile, (doc) => setClientFields(doc, request.name, wanted))
-      task.title = finish('record', 'done', `${request.name} recorded in ${estateFile} with account ${ctx.accountId}`)
-    },
-    provision: async () => {
-      // Run after the task list: provisioning draws its own task list per stack.
-    },
-  }
+/** Records a step's outcome in the report and the journal; the task's new title. */
+function finish(run: Run, step: OnboardingStep, outcome: StepResult['outcome'], detail: string): string {
+  run.results.push({step, outcome, detail})
+  if (outcome === 'done') run.journal.steps[step] = {at: new Date().toISOString(), outcome: detail}
+  writeJournal(run.options.workDir, run.journal)
+  return `${STEP_TITLES[step]}: ${detail}`
+}
 
-  const notePendingAccount = async (accountId: string) => {
-    if (!pendingEntry() || pendingEntry()!.accountId === accountId) return
-    ctx.estate = await updateEstateFile(estateFile, (doc) => setClientFields(doc, request.name, {accountId}))
-  }
+/** Journals a failure (an interruption included) for the next run to report, then rethrows it. */
+function noteFailure(run: Run, step: OnboardingStep, error: unknown): never {
+  const err = error as Error
+  run.journal.lastFailure = {step, code: (error as InfraError).code ?? err.name, message: err.message, at: new Date().toISOString()}
+  writeJournal(run.options.workDir, run.journal)
+  throw error
+}
 
-  const run = async (step: OnboardingStep, task: {title: string; output: string}) => {
-    try {
-      await steps[step](task)
-    } catch (error) {
-      const err = error as Error
-      journal.lastFailure = {step, code: (error as InfraError).code ?? err.name, message: err.message, at: new Date().toISOString()}
-      writeJournal(workDir, journal)
-      throw error
-    }
-  }
+const ACCOUNT_STEPS: Record<Exclude<OnboardingStep, 'provision'>, (run: Run, task: Task) => Promise<void>> = {
+  caller: checkCallerStep,
+  reserve: reserveStep,
+  account: accountStep,
+  'organizational-unit': organizationalUnitStep,
+  tags: tagsStep,
+  'access-role': accessRoleStep,
+  record: recordStep,
+}
+
+/** Every step up to the estate entry, in order, stopping cleanly (exit 130) between steps on a signal. */
+async function runAccountSteps(run: Run): Promise<void> {
+  const steps = run.options.plan.steps.filter(({step}) => step !== 'provision') as {step: keyof typeof ACCOUNT_STEPS; title: string}[]
   await new Listr(
-    plan.steps.filter(({step}) => step !== 'provision').map(({step, title}) => ({title, task: (_: unknown, task: {title: string; output: string}) => run(step, task)})),
-    {renderer: options.renderer, exitOnError: true, rendererOptions: {collapseSubtasks: false}},
+    steps.map(({step, title}) => ({
+      title,
+      task: async (_: unknown, task: Task) => {
+        try {
+          stopIfInterrupted(run.signal, `before: ${STEP_TITLES[step]}`, `run the same command again (\`infra onboard-client --name ${run.request.name} --yes\`): it continues from the journal`)
+          await ACCOUNT_STEPS[step](run, task)
+        } catch (error) {
+          noteFailure(run, step, error)
+        }
+      },
+    })),
+    // listr2's own SIGINT handler exits 127; interruptible() handles the signals instead.
+    {renderer: run.options.renderer, exitOnError: true, registerSignalListeners: false, rendererOptions: {collapseSubtasks: false}},
   ).run()
+}
 
-  if (options.provision) {
-    try {
-      const target = findTarget(ctx.estate, request.name)
-      ctx.provision = await provision({...options.provision, estate: ctx.estate, env: target, mode: 'apply', renderer: options.renderer, workDir})
-      const applied = ctx.provision.stacks.filter((stack) => stack.applied).length
-      const declined = ctx.provision.stacks.some((stack) => stack.skipped === 'declined')
-      if (!declined) ctx.baseline = recordBaseline(workDir, ctx.provision)
-      finish('provision', applied > 0 ? 'done' : declined ? 'skipped' : 'unchanged', applied > 0 ? `applied ${applied} stack(s)` : declined ? 'declined' : 'no changes')
-    } catch (error) {
-      const err = error as Error
-      journal.lastFailure = {step: 'provision', code: (error as InfraError).code ?? err.name, message: err.message, at: new Date().toISOString()}
-      writeJournal(workDir, journal)
-      throw error
-    }
-  } else {
-    results.push({step: 'provision', outcome: 'skipped', detail: '--no-provision'})
+async function checkCallerStep(run: Run, task: Task): Promise<void> {
+  run.caller = await checkCaller(run.organizations, new STSClient(run.config), run.estate.organization.managementAccountId)
+  run.units = await listOrganizationalUnits(run.organizations)
+  run.unit = resolveOrganizationalUnit(run.units, run.request.organizationalUnit)
+  run.journal.organizationalUnit = run.unit.id
+  task.title = finish(run, 'caller', 'unchanged', `${run.caller.arn} (management account)`)
+}
+
+async function reserveStep(run: Run, task: Task): Promise<void> {
+  const reservation = await reserveClient(run.options.plan.estateFile, run.request, run.estate)
+  run.estate = reservation.estate
+  run.journal.email = run.request.email
+  task.title = finish(run, 'reserve', reservation.outcome, reservation.detail)
+}
+
+async function accountStep(run: Run, task: Task): Promise<void> {
+  const found = await findClientAccount({
+    organizations: run.organizations,
+    organizationId: run.caller!.organizationId,
+    estate: run.estate,
+    journal: run.journal,
+    saveJournal: () => writeJournal(run.options.workDir, run.journal),
+    units: run.units!,
+    client: run.request.name,
+    email: run.request.email,
+    roleName: run.options.plan.roleName,
+    adoptAccountId: run.options.adoptAccountId,
+    pageSize: run.options.pageSize,
+    poll: {intervalMs: run.options.pollIntervalMs ?? 5_000, timeoutMs: run.options.pollTimeoutMs ?? 30 * 60_000, onProgress: (text) => (task.output = text)},
+    signal: run.signal,
+  })
+  const id = found.account.id
+  const changed = run.journal.accountId !== id
+  run.accountId = id
+  run.journal.accountId = id
+  run.journal.accountProof = found.proof
+  writeJournal(run.options.workDir, run.journal)
+  const pending = run.estate.pendingClients?.find((client) => client.name === run.request.name)
+  if (pending && pending.accountId !== id) run.estate = await updateEstateFile(run.options.plan.estateFile, (doc) => setClientFields(doc, run.request.name, {accountId: id}))
+  task.title = finish(run, 'account', changed ? 'done' : 'unchanged', accountDetail(found))
+}
+
+function accountDetail(found: ClientAccount): string {
+  const {id} = found.account
+  const why = {created: 'created by this onboarding', named: `named "${found.account.name}"`, tagged: 'tagged infra:client', adopted: 'adopted with --adopt-account'}[found.proof]
+  if (found.source === 'request') return found.requested ? `created account ${id} (request ${found.requestId})` : `account ${id} from the journaled request ${found.requestId}`
+  if (found.source === 'email') return `found existing account ${id} with ${found.account.email} (${why})`
+  if (found.source === 'adopted') return `adopted account ${id} ("${found.account.name}")`
+  return `account ${id} exists (${why})`
+}
+
+async function organizationalUnitStep(run: Run, task: Task): Promise<void> {
+  const unit = run.unit!
+  const moved = await placeAccount(run.organizations, run.accountId!, unit.id)
+  task.title = finish(run, 'organizational-unit', moved ? 'done' : 'unchanged', moved ? `moved into ${unit.path} (${unit.id})` : `already in ${unit.path}`)
+}
+
+async function tagsStep(run: Run, task: Task): Promise<void> {
+  const changed = await tagAccount(run.organizations, run.accountId!, run.options.plan.tags)
+  task.title = finish(run, 'tags', changed.length > 0 ? 'done' : 'unchanged', changed.length > 0 ? `set ${changed.join(', ')}` : 'already tagged')
+}
+
+async function accessRoleStep(run: Run, task: Task): Promise<void> {
+  const roleArn = `arn:aws:iam::${run.accountId}:role/${run.options.plan.roleName}`
+  const assumed = await assumeAccessRole(run.config, roleArn, {
+    timeoutMs: run.options.roleWaitMs ?? 10 * 60_000,
+    intervalMs: Math.min(run.options.pollIntervalMs ?? 5_000, 5_000),
+    signal: run.signal,
+    onRetry: (attempt) => (task.output = `AccessDenied, the role is still propagating (attempt ${attempt})`),
+  })
+  if (assumed.accountId !== run.accountId) {
+    throw new InfraError(`assuming ${roleArn} landed in account ${assumed.accountId}, not ${run.accountId}`, 'check the role name and the account', 'ASSUME_ROLE_WRONG_ACCOUNT')
   }
-  delete journal.lastFailure
-  writeJournal(workDir, journal)
+  task.title = finish(run, 'access-role', 'unchanged', `${assumed.arn}${assumed.attempts > 1 ? ` after ${assumed.attempts} attempts` : ''}`)
+}
+
+async function recordStep(run: Run, task: Task): Promise<void> {
+  const {request} = run
+  const estateFile = run.options.plan.estateFile
+  const recorded = run.estate.clients.find((client) => client.name === request.name)
+  const omitLayers = request.omitLayers && request.omitLayers.length > 0 ? request.omitLayers : undefined
+  const wanted = {status: undefined, accountId: run.accountId!, email: request.email, region: request.region, vpcCidr: request.vpcCidr, sizing: request.sizing, omitLayers}
+  const sameLayers = (recorded?.omitLayers ?? []).join(',') === (omitLayers ?? []).join(',')
+  if (recorded && sameLayers && recorded.accountId === wanted.accountId && recorded.email === wanted.email && recorded.region === wanted.region && recorded.sizing === wanted.sizing) {
+    task.title = finish(run, 'record', 'unchanged', `${request.name} is in ${estateFile} with account ${recorded.accountId}`)
+    return
+  }
+  run.estate = await updateEstateFile(estateFile, (doc) => setClientFields(doc, request.name, wanted))
+  task.title = finish(run, 'record', 'done', `${request.name} recorded in ${estateFile} with account ${run.accountId}`)
+}
+
+/** The baseline, as `infra provision` applies it (terraform's runner handles signals itself). */
+async function provisionBaseline(run: Run): Promise<void> {
+  const {options} = run
+  if (!options.provision) {
+    run.results.push({step: 'provision', outcome: 'skipped', detail: '--no-provision'})
+    return
+  }
+  try {
+    const target = findTarget(run.estate, run.request.name)
+    run.provision = await provision({...options.provision, estate: run.estate, env: target, mode: 'apply', renderer: options.renderer, workDir: options.workDir})
+    const applied = run.provision.stacks.filter((stack) => stack.applied).length
+    const declined = run.provision.stacks.some((stack) => stack.skipped === 'declined')
+    if (!declined) run.baseline = recordBaseline(options.workDir, run.provision)
+    finish(run, 'provision', applied > 0 ? 'done' : declined ? 'skipped' : 'unchanged', applied > 0 ? `applied ${applied} stack(s)` : declined ? 'declined' : 'no changes')
+  } catch (error) {
+    noteFailure(run, 'provision', error)
+  }
+}
+
+function reportOf(run: Run): OnboardReport {
   return {
-    client: request.name,
-    accountId: ctx.accountId!,
-    email: request.email,
-    vpcCidr: request.vpcCidr,
-    region: request.region,
-    organizationalUnit: ctx.unit!,
-    caller: {accountId: ctx.caller!.accountId, arn: ctx.caller!.arn, role: ctx.caller!.role},
-    steps: results,
-    changed: results.some((result) => result.outcome === 'done'),
-    provision: ctx.provision ?? null,
-    baseline: ctx.baseline ?? null,
-    journal: journalPath(workDir, request.name),
-    estateFile,
+    client: run.request.name,
+    accountId: run.accountId!,
+    email: run.request.email,
+    vpcCidr: run.request.vpcCidr,
+    region: run.request.region,
+    organizationalUnit: run.unit!,
+    caller: {accountId: run.caller!.accountId, arn: run.caller!.arn, role: run.caller!.role},
+    steps: run.results,
+    changed: run.results.some((result) => result.outcome === 'done'),
+    provision: run.provision ?? null,
+    baseline: run.baseline ?? null,
+    journal: journalPath(run.options.workDir, run.request.name),
+    estateFile: run.options.plan.estateFile,
   }
+}
+
+/**
+ * The account --adopt-account names, read before its name is typed: it must be in this
+ * organization and be no estate account (prod, the management account, another client).
+ */
+export async function describeAdoption(estate: Estate, accountId: string, client: string, profile?: string): Promise<AccountFacts> {
+  if (!/^\d{12}$/.test(accountId)) throw new InfraError(`--adopt-account "${accountId}" is not an account id`, 'pass the 12-digit id of the account to adopt', 'INVALID_ACCOUNT_ID', EXIT.usage)
+  const organizations = new OrganizationsClient(await awsClientConfig({estate, profile, region: 'us-east-1', purpose: 'onboard'}))
+  const account = await describeAccountFacts(organizations, accountId, await listOrganizationalUnits(organizations))
+  if (!account) {
+    throw new InfraError(`account ${accountId} is not in the organization`, 'pass the id of a member account of this organization (see `aws organizations list-accounts`)', 'ACCOUNT_NOT_IN_ORGANIZATION', EXIT.usage)
+  }
+  const holders = estateHolders(estate, accountId, client)
+  if (holders.length > 0) {
+    throw new InfraError(
+      `account ${accountId} ("${account.name}", in ${account.parent.path}) is ${holders.join(' and ')} of the estate: an estate account is never adopted`,
+      `give ${client} an account of its own (drop --adopt-account)`,
+      'ACCOUNT_IN_ESTATE',
+    )
+  }
+  return account
 }
 
 /** The organization's OUs, for the prompt. */

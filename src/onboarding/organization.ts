@@ -1,10 +1,11 @@
 import {
   type Account,
+  CloseAccountCommand,
   CreateAccountCommand,
   type CreateAccountStatus,
+  DescribeAccountCommand,
   DescribeCreateAccountStatusCommand,
   DescribeOrganizationCommand,
-  ListDelegatedAdministratorsCommand,
   ListOrganizationalUnitsForParentCommand,
   ListParentsCommand,
   ListRootsCommand,
@@ -20,21 +21,24 @@ import {AssumeRoleCommand, GetCallerIdentityCommand, STSClient} from '@aws-sdk/c
 import {type AwsClientConfig} from '../aws/clients.js'
 import {roleSessionName} from '../estate/session-name.js'
 import {InfraError} from '../errors.js'
-import {createAccountFailed, createAccountRefused} from './failures.js'
+import {pause, stopIfInterrupted} from '../process/interrupts.js'
+import {accountChangeRefused, createAccountFailed, createAccountRefused} from './failures.js'
 
-/** Who is calling, and in what capacity they may vend accounts. */
+/** Who is calling: always the organization's management account (checkCaller refuses anyone else). */
 export interface CallerCheck {
   accountId: string
   arn: string
   organizationId: string
   managementAccountId: string
-  role: 'management' | 'delegated-administrator'
+  role: 'management'
 }
 
 /**
- * The caller must be the organization's management account (or a registered delegated
- * administrator), and not the root user: root cannot assume roles, so the new account's access
- * role would be out of reach.
+ * The caller must be the organization's management account, and not its root user (root cannot
+ * assume roles, so the new account's access role would be out of reach). A delegated administrator
+ * is refused too: CreateAccount, MoveAccount and CloseAccount "can be called only from the
+ * organization's management account" (their notes in @aws-sdk/client-organizations), so it would
+ * fail only after the estate had been changed.
  */
 export async function checkCaller(organizations: OrganizationsClient, sts: STSClient, expectedManagementAccountId: string): Promise<CallerCheck> {
   const identity = await sts.send(new GetCallerIdentityCommand({}))
@@ -64,21 +68,52 @@ export async function checkCaller(organizations: OrganizationsClient, sts: STSCl
       'WRONG_ORGANIZATION',
     )
   }
-  if (accountId === managementAccountId) return {accountId, arn, organizationId: organization.Id!, managementAccountId, role: 'management'}
-  // A member account: allowed only as a delegated administrator. Only the management account and
-  // delegated administrators may list them, so a refusal here is itself the answer.
-  const delegated = await organizations
-    .send(new ListDelegatedAdministratorsCommand({}))
-    .then((page) => (page.DelegatedAdministrators ?? []).some((admin) => admin.Id === accountId))
-    .catch(() => false)
-  if (!delegated) {
+  if (accountId !== managementAccountId) {
     throw new InfraError(
-      `the credentials are in member account ${accountId} (${arn}), not the management account ${managementAccountId} of organization ${organization.Id}`,
-      `run with credentials of the management account ${managementAccountId} (--profile), or register ${accountId} as a delegated administrator`,
+      `the credentials are in member account ${accountId} (${arn}), not the management account ${managementAccountId} of organization ${organization.Id}: ` +
+        'creating, moving and closing accounts are management-account-only calls, which a delegated administrator cannot make either',
+      `run with credentials of the management account ${managementAccountId} (--profile)`,
       'NOT_MANAGEMENT_ACCOUNT',
+      1,
+      {callerAccountId: accountId, managementAccountId},
     )
   }
-  return {accountId, arn, organizationId: organization.Id!, managementAccountId, role: 'delegated-administrator'}
+  return {accountId, arn, organizationId: organization.Id!, managementAccountId, role: 'management'}
+}
+
+/** An account of the organization as onboarding judges it: who it is, where it sits, how it is tagged. */
+export interface AccountFacts {
+  id: string
+  name: string
+  email: string
+  /** ACTIVE, PENDING_ACTIVATION, SUSPENDED, PENDING_CLOSURE or CLOSED (Account.State; Status was retired). */
+  state: string
+  /** The OU (or root) the account sits in, with its path when known. */
+  parent: {id: string; path: string}
+  tags: Record<string, string>
+}
+
+/**
+ * Reads an account's name, e-mail, state, OU and tags; undefined when the organization has no
+ * such account (AccountNotFoundException: a journal written against another organization).
+ */
+export async function describeAccountFacts(organizations: OrganizationsClient, accountId: string, units: OrganizationalUnit[] = []): Promise<AccountFacts | undefined> {
+  let account: Account
+  try {
+    account = (await organizations.send(new DescribeAccountCommand({AccountId: accountId}))).Account!
+  } catch (error) {
+    if ((error as Error).name === 'AccountNotFoundException') return undefined
+    throw error
+  }
+  const parent = (await organizations.send(new ListParentsCommand({ChildId: accountId}))).Parents![0]
+  return {
+    id: accountId,
+    name: account.Name ?? '',
+    email: account.Email ?? '',
+    state: account.State ?? 'UNKNOWN',
+    parent: {id: parent.Id!, path: units.find((unit) => unit.id === parent.Id)?.path ?? parent.Id!},
+    tags: await readTags(organizations, accountId),
+  }
 }
 
 /**
@@ -122,6 +157,8 @@ export interface PollOptions {
   intervalMs: number
   timeoutMs: number
   onProgress?: (status: CreateAccountStatus, elapsedMs: number) => void
+  /** Ctrl-C or SIGTERM: stop polling (the request id is journaled; the rerun polls it again). */
+  signal?: AbortSignal
 }
 
 /** Polls a creation request until it succeeds (the account id) or fails (a plain explanation). */
@@ -151,7 +188,8 @@ export async function waitForAccount(organizations: OrganizationsClient, request
         'CREATE_ACCOUNT_TIMEOUT',
       )
     }
-    await sleep(options.intervalMs)
+    await pause(options.intervalMs, options.signal)
+    stopIfInterrupted(options.signal, `while ${client}'s account was being created (request ${requestId})`, 'run the same command again: it polls the same request')
   }
 }
 
@@ -200,24 +238,42 @@ export function resolveOrganizationalUnit(units: OrganizationalUnit[], wanted: s
 export async function placeAccount(organizations: OrganizationsClient, accountId: string, ouId: string): Promise<boolean> {
   const parent = (await organizations.send(new ListParentsCommand({ChildId: accountId}))).Parents![0]
   if (parent.Id === ouId) return false
-  await organizations.send(new MoveAccountCommand({AccountId: accountId, SourceParentId: parent.Id!, DestinationParentId: ouId}))
+  await organizations
+    .send(new MoveAccountCommand({AccountId: accountId, SourceParentId: parent.Id!, DestinationParentId: ouId}))
+    .catch((error: unknown) => {
+      throw accountChangeRefused('MoveAccount', error, accountId)
+    })
   return true
+}
+
+async function readTags(organizations: OrganizationsClient, accountId: string): Promise<Record<string, string>> {
+  const current: Record<string, string> = {}
+  let token: string | undefined
+  do {
+    const page = await organizations.send(new ListTagsForResourceCommand({ResourceId: accountId, NextToken: token}))
+    for (const tag of page.Tags ?? []) current[tag.Key!] = tag.Value!
+    token = page.NextToken
+  } while (token)
+  return current
 }
 
 /** Adds or corrects the given tags (others are left alone); the keys that changed. */
 export async function tagAccount(organizations: OrganizationsClient, accountId: string, tags: Record<string, string>): Promise<string[]> {
-  const current = new Map<string, string>()
-  let token: string | undefined
-  do {
-    const page = await organizations.send(new ListTagsForResourceCommand({ResourceId: accountId, NextToken: token}))
-    for (const tag of page.Tags ?? []) current.set(tag.Key!, tag.Value!)
-    token = page.NextToken
-  } while (token)
-  const changed = Object.entries(tags).filter(([key, value]) => current.get(key) !== value)
+  const current = await readTags(organizations, accountId)
+  const changed = Object.entries(tags).filter(([key, value]) => current[key] !== value)
   if (changed.length > 0) {
-    await organizations.send(new TagResourceCommand({ResourceId: accountId, Tags: changed.map(([Key, Value]) => ({Key, Value}))}))
+    await organizations.send(new TagResourceCommand({ResourceId: accountId, Tags: changed.map(([Key, Value]) => ({Key, Value}))})).catch((error: unknown) => {
+      throw accountChangeRefused('TagResource', error, accountId)
+    })
   }
   return changed.map(([key]) => key)
+}
+
+/** Closes a member account (management account only); a refusal is one line with its fix. */
+export async function closeAccount(organizations: OrganizationsClient, accountId: string): Promise<void> {
+  await organizations.send(new CloseAccountCommand({AccountId: accountId})).catch((error: unknown) => {
+    throw accountChangeRefused('CloseAccount', error, accountId)
+  })
 }
 
 /**
@@ -227,7 +283,7 @@ export async function tagAccount(organizations: OrganizationsClient, accountId: 
 export async function assumeAccessRole(
   config: AwsClientConfig,
   roleArn: string,
-  options: {timeoutMs: number; intervalMs: number; onRetry?: (attempt: number, error: Error) => void},
+  options: {timeoutMs: number; intervalMs: number; onRetry?: (attempt: number, error: Error) => void; signal?: AbortSignal},
 ): Promise<{arn: string; accountId: string; attempts: number}> {
   const sts = new STSClient(config)
   const started = Date.now()
@@ -254,11 +310,8 @@ export async function assumeAccessRole(
         )
       }
       options.onRetry?.(attempt, err)
-      await sleep(Math.min(options.intervalMs * 2 ** Math.min(attempt - 1, 4), 30_000))
+      await pause(Math.min(options.intervalMs * 2 ** Math.min(attempt - 1, 4), 30_000), options.signal)
+      stopIfInterrupted(options.signal, `while waiting for ${roleArn}`, 'run the same command again: it continues from the access role')
     }
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }

@@ -1,4 +1,4 @@
-import {EXIT, InfraError, fromSystemError, isInfraError} from '../errors.js'
+import {EXIT, InfraError, fromAwsError, fromSystemError, isInfraError} from '../errors.js'
 import {closest, nearestChoice} from './suggest.js'
 
 /** What a usage error may say about the command: its name, arguments and flags (never values). */
@@ -125,12 +125,12 @@ export function usageError(error: unknown, command: CommandShape): InfraError {
 
 /**
  * Any error as an InfraError: ours as they are, Node's file-system, network and prompt errors as
- * one line with the path or address, oclif's own errors by their message. Anything else is a bug:
+ * one line with the path or address, AWS's refusals by their kind, oclif's own errors by their message. Anything else is a bug:
  * its first line, a code that says so, and the stack only on request (INFRA_DEBUG=1).
  */
 export function toInfraError(error: unknown): InfraError {
   if (isInfraError(error)) return error
-  const system = fromSystemError(error)
+  const system = fromSystemError(error) ?? fromAwsError(error)
   if (system) return system
   const err = error as {message?: string; oclif?: {exit?: number}; name?: string}
   const message = stripAnsi(String(err?.message ?? error)).split('\n')[0]

@@ -1,5 +1,5 @@
 import type {RiskException} from '../estate/model.js'
-import type {AuditInput, AuditResource} from './resources.js'
+import type {AuditInput, AuditResource, NotEvaluatedAttribute} from './resources.js'
 import {type AuditContext, type Rule, type Severity, atLeast, refersTo} from './rule.js'
 import {RULES} from './rules.js'
 
@@ -29,6 +29,8 @@ export interface AuditReport {
   failOn: Severity
   /** True when no failed finding is at or above failOn. */
   passed: boolean
+  /** Attributes of configuration input that cannot be known without a plan: rules saw them unset. */
+  notEvaluated: NotEvaluatedAttribute[]
 }
 
 export interface AuditOptions {
@@ -99,6 +101,7 @@ export function runAudit(input: AuditInput, options: AuditOptions = {}): AuditRe
     summary,
     failOn: blockAt,
     passed: !failed.some((finding) => atLeast(finding.severity, blockAt)),
+    notEvaluated: input.notEvaluated ?? [],
   }
 }
 

@@ -12,13 +12,26 @@ export interface AuditResource {
   constructPath?: string
 }
 
-export type AuditInputKind = 'synthesized' | 'plan'
+/** synthesized: our stacks' JSON as it is; configuration: any Terraform configuration, evaluated; plan: terraform show -json. */
+export type AuditInputKind = 'synthesized' | 'configuration' | 'plan'
+
+/** An attribute whose value cannot be known without a plan (a data source, a variable with no value). */
+export interface NotEvaluatedAttribute {
+  address: string
+  attribute: string
+  reason: string
+}
 
 export interface AuditInput {
   kind: AuditInputKind
   source: string
   resources: AuditResource[]
+  /** What the audit could not evaluate; the rules saw those attributes as unset. */
+  notEvaluated?: NotEvaluatedAttribute[]
 }
+
+/** Whether a parsed JSON document is a `terraform show -json` plan rather than configuration. */
+export const isPlanDocument = (doc: unknown): boolean => typeof doc === 'object' && doc !== null && ('planned_values' in doc || 'resource_changes' in doc)
 
 /**
  * Reads a synthesized cdk.tf.json / any Terraform JSON configuration, or a `terraform show -json`
@@ -27,7 +40,7 @@ export interface AuditInput {
  */
 export function resourcesFromJson(document: unknown, source: string, configuration?: AuditResource[]): AuditInput {
   const doc = document as Record<string, any>
-  if (doc && typeof doc === 'object' && ('planned_values' in doc || 'resource_changes' in doc)) {
+  if (isPlanDocument(doc)) {
     return {kind: 'plan', source, resources: fromPlan(doc, configuration)}
   }
   if (doc && typeof doc === 'object' && ('resource' in doc || 'terraform' in doc || 'provider' in doc)) {
@@ -66,13 +79,14 @@ function fromPlan(doc: Record<string, any>, configuration: AuditResource[] = [])
     if (!module) return
     for (const resource of module.resources ?? []) {
       if (resource.mode !== 'managed') continue
-      const base = configured.get(configAddress(resource.address))
+      const base = configured.get(resource.address) ?? configured.get(configAddress(resource.address))
       const values: Record<string, any> = {...(base?.values ?? {})}
       for (const [attribute, value] of Object.entries<any>(resource.values ?? {})) {
         if (value !== null && value !== undefined) values[attribute] = value
       }
+      const key = /\[([^\]]*)\]$/.exec(resource.address)?.[1]
       for (const [attribute, value] of Object.entries(configuredInPlan.get(configAddress(resource.address)) ?? {})) {
-        if (values[attribute] === undefined || values[attribute] === null) values[attribute] = value
+        if (values[attribute] === undefined || values[attribute] === null) values[attribute] = key === undefined ? value : withInstanceKey(value, key)
       }
       resources.push({address: resource.address, type: resource.type, name: resource.name, values, constructPath: base?.constructPath})
     }
@@ -81,6 +95,16 @@ function fromPlan(doc: Record<string, any>, configuration: AuditResource[] = [])
   walk(doc.planned_values?.root_module)
   // A destroy plan has no planned values: nothing there can break the promise.
   return resources
+}
+
+/** Stands for the instance key in a reference written with each.key or count.index, until the instance is known. */
+const INSTANCE_KEY = '\u0000key\u0000'
+
+function withInstanceKey(value: unknown, key: string): unknown {
+  if (typeof value === 'string') return value.replaceAll(INSTANCE_KEY, key)
+  if (Array.isArray(value)) return value.map((item) => withInstanceKey(item, key))
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, item]) => [k, withInstanceKey(item, key)]))
+  return value
 }
 
 function configAddress(address: string): string {
@@ -92,16 +116,24 @@ const isExpression = (value: unknown): boolean =>
   typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).every((key) => key === 'constant_value' || key === 'references')
 
 /** What an expression or nested block says before apply: its constant, else "${reference}". */
-function expressionValue(expression: any): unknown {
-  if (Array.isArray(expression)) return expression.map((block) => expressionValue(block))
+function expressionValue(expression: any, modulePrefix = ''): unknown {
+  if (Array.isArray(expression)) return expression.map((block) => expressionValue(block, modulePrefix))
   if (typeof expression !== 'object' || expression === null) return undefined
   if (isExpression(expression)) {
     if ('constant_value' in expression) return expression.constant_value
-    const reference = (expression.references as string[] | undefined)?.find((ref) => /^[a-z0-9_]+\.[^.]+\.[a-z_]+$/.test(ref))
-    return reference ? `\${${reference}}` : undefined
+    const references = (expression.references as string[] | undefined) ?? []
+    const reference = references.find((ref) => /^[a-z0-9_]+\.[^.]+\.[a-z_]+$/.test(ref))
+    // References inside a module are relative to it; the audit addresses are absolute.
+    if (reference) return `\${${modulePrefix}${reference}}`
+    // aws_s3_bucket.x[each.key].id is listed as ["aws_s3_bucket.x", "each.key"]: the instance's own
+    // key (from its address) names the instance it points at. The attribute is not listed; the link is what rules need.
+    const collection = references.find((ref) => /^[a-z0-9_]+\.[a-z0-9_-]+$/i.test(ref) && !/^(var|local|each|count|module|data|path|terraform|self)\./.test(ref))
+    if (collection && references.includes('each.key')) return `\${${modulePrefix}${collection}[${INSTANCE_KEY}].id}`
+    if (collection && references.includes('count.index')) return `\${${modulePrefix}${collection}[${INSTANCE_KEY}].id}`
+    return undefined
   }
   // A nested block: each of its attributes is an expression or a block in turn.
-  return Object.fromEntries(Object.entries(expression).map(([key, value]) => [key, expressionValue(value)]).filter(([, value]) => value !== undefined))
+  return Object.fromEntries(Object.entries(expression).map(([key, value]) => [key, expressionValue(value, modulePrefix)]).filter(([, value]) => value !== undefined))
 }
 
 /** address -> the attribute values each resource's configuration states, per module. */
@@ -111,7 +143,7 @@ function configurationValues(module: Record<string, any> | undefined, prefix = '
   for (const resource of module.resources ?? []) {
     const attributes: Record<string, unknown> = {}
     for (const [attribute, expression] of Object.entries<any>(resource.expressions ?? {})) {
-      const value = expressionValue(expression)
+      const value = expressionValue(expression, prefix)
       if (value !== undefined) attributes[attribute] = value
     }
     map.set(`${prefix}${resource.address}`, attributes)

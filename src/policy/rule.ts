@@ -22,6 +22,10 @@ export interface Rule {
   id: string
   /** The equivalent checkov check, where one exists. */
   checkov?: string
+  /** Where the rule deliberately fails more than the checkov check it names, and why (`audit rules` says it). */
+  stricter?: string
+  /** The AWS documentation its resource types, exemptions and key tests follow. */
+  source?: string
   title: string
   severity: Severity
   types: string[]
@@ -38,7 +42,9 @@ export const list = <T = any>(value: unknown): T[] => (Array.isArray(value) ? va
 /** Whether a value (a reference string or a known id/name) points at the target resource. */
 export function refersTo(value: unknown, target: AuditResource): boolean {
   if (typeof value !== 'string') return list(value).some((item) => typeof item === 'string' && refersTo(item, target))
-  if (value.includes(`\${${target.type}.${target.name}.`) || value.includes(`\${${target.address}.`)) return true
+  // type.name alone names a root-module resource; inside a module only the full address does.
+  const rootAddress = target.address.replace(/\[[^\]]*\]/g, '') === `${target.type}.${target.name}`
+  if ((rootAddress && value.includes(`\${${target.type}.${target.name}.`)) || value.includes(`\${${target.address}.`)) return true
   const known = [target.values.id, target.values.bucket, target.values.name, target.values.arn].filter((v) => typeof v === 'string' && !v.includes('${'))
   return known.includes(value)
 }

@@ -4,7 +4,8 @@ import {type AuditContext, type Rule, list, one, parsePolicy, refersTo, truthy} 
 
 const WORLD = ['0.0.0.0/0', '::/0']
 const EKS_LOG_TYPES = ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler']
-const IAM_POLICY_TYPES = ['aws_iam_policy', 'aws_iam_role_policy', 'aws_iam_user_policy', 'aws_iam_group_policy']
+/** Resources that carry a policy document: the four policy resources and a role's inline_policy blocks. */
+const IAM_POLICY_TYPES = ['aws_iam_policy', 'aws_iam_role_policy', 'aws_iam_user_policy', 'aws_iam_group_policy', 'aws_iam_role']
 const SEARCH_DOMAIN_TYPES = ['aws_opensearch_domain', 'aws_elasticsearch_domain']
 /** Endpoint TLS policies with TLS 1.2 as the minimum (the PFS one is the stricter). */
 const SEARCH_TLS_POLICIES = ['Policy-Min-TLS-1-2-2019-07', 'Policy-Min-TLS-1-2-PFS-2023-10']
@@ -18,12 +19,28 @@ function ingressRules(resource: AuditResource): {from: number; to: number; proto
     protocol: String(rule.protocol ?? rule.ip_protocol ?? '-1'),
     cidrs: [...list(rule.cidr_blocks), ...list(rule.ipv6_cidr_blocks), ...list(rule.cidr_ipv4), ...list(rule.cidr_ipv6)],
   })
-  if (resource.type === 'aws_security_group') return list(v.ingress).map(toRule)
+  if (resource.type === 'aws_security_group' || resource.type === 'aws_default_security_group') return list(v.ingress).map(toRule)
   if (resource.type === 'aws_security_group_rule') return v.type === 'ingress' ? [toRule(v)] : []
   return [toRule(v)] // aws_vpc_security_group_ingress_rule
 }
 
-const SG_TYPES = ['aws_security_group', 'aws_security_group_rule', 'aws_vpc_security_group_ingress_rule']
+/**
+ * Every resource of the AWS provider (5.100 schema) that adds ingress to a security group: inline
+ * blocks of aws_security_group and aws_default_security_group, aws_security_group_rule (type =
+ * "ingress") and aws_vpc_security_group_ingress_rule.
+ */
+const SG_TYPES = ['aws_security_group', 'aws_default_security_group', 'aws_security_group_rule', 'aws_vpc_security_group_ingress_rule']
+/** The separate rule resources, which attach to a group through security_group_id. */
+const SG_RULE_TYPES = ['aws_security_group_rule', 'aws_vpc_security_group_ingress_rule', 'aws_vpc_security_group_egress_rule']
+
+/** aws/ aliases name AWS managed keys ("aliases of the form aws/service-name", AWS KMS developer guide, AWS managed keys). */
+const isAwsManagedKey = (key: unknown): boolean => typeof key === 'string' && /(^|:)alias\/aws\//.test(key)
+
+/** Application load balancers: aws_lb's load_balancer_type defaults to "application"; "network" and "gateway" are not. */
+const isApplicationLb = (lb: AuditResource): boolean => (lb.values.load_balancer_type ?? 'application') === 'application'
+
+/** aws_ebs_encryption_by_default (enabled defaults to true) makes every new EBS volume in the region encrypted. */
+const encryptsEbsByDefault = (ctx: AuditContext): boolean => ctx.ofType('aws_ebs_encryption_by_default').some((r) => r.values.enabled === undefined || truthy(r.values.enabled))
 const coversPort = (rule: {from: number; to: number; protocol: string}, port: number) =>
   rule.protocol === '-1' || rule.protocol === 'all' || (rule.from <= port && port <= rule.to)
 
@@ -31,6 +48,7 @@ function portRule(id: string, checkov: string, port: number, service: string): R
   return {
     id,
     checkov,
+    stricter: `${checkov} fails ${port} open to 0.0.0.0/0 only; this rule fails ${port} open to any source, since shells and ports are reached through Session Manager`,
     title: `No ingress on ${port} (${service}) from anywhere: access is through Session Manager`,
     severity: 'critical',
     types: SG_TYPES,
@@ -47,9 +65,13 @@ function bucketSettings(bucket: AuditResource, ctx: AuditContext, type: string):
   return ctx.referencing(bucket, type, 'bucket')
 }
 
+/** Statements of a policy resource, or of a role's inline_policy blocks. */
 function iamStatements(resource: AuditResource): any[] {
-  return list(parsePolicy(resource.values.policy)?.Statement)
+  const documents = resource.type === 'aws_iam_role' ? list(resource.values.inline_policy).map((inline: any) => inline?.policy) : [resource.values.policy]
+  return documents.flatMap((document) => list(parsePolicy(document)?.Statement))
 }
+
+const isAllow = (statement: any) => (statement.Effect ?? 'Allow') === 'Allow'
 
 /** Subnets routed to an internet gateway: through a route resource, an inline route, or the main table. */
 function publicSubnets(ctx: AuditContext): AuditResource[] {
@@ -69,12 +91,14 @@ export const RULES: Rule[] = [
   {
     id: 'INFRA_EBS_LAUNCH_TEMPLATE_ENCRYPTED', checkov: 'CKV_AWS_8', severity: 'high', types: ['aws_launch_template'],
     title: 'Launch template volumes are encrypted', fix: 'set block_device_mappings.ebs.encrypted = true (with kms_key_id)',
-    check: (r) => (list(r.values.block_device_mappings).some((m: any) => one(m.ebs) && !truthy(one(m.ebs).encrypted)) ? 'has an unencrypted EBS volume' : undefined),
+    check: (r, ctx) => (!encryptsEbsByDefault(ctx) && list(r.values.block_device_mappings).some((m: any) => one(m.ebs) && !truthy(one(m.ebs).encrypted)) ? 'has an unencrypted EBS volume' : undefined),
   },
   {
-    id: 'INFRA_EBS_INSTANCE_ENCRYPTED', checkov: 'CKV_AWS_8', severity: 'high', types: ['aws_instance'],
+    // aws_launch_configuration (the older launch resource of Auto Scaling) has the same root_block_device/ebs_block_device blocks (provider 5.100 schema).
+    id: 'INFRA_EBS_INSTANCE_ENCRYPTED', checkov: 'CKV_AWS_8', severity: 'high', types: ['aws_instance', 'aws_launch_configuration'],
     title: 'Instance volumes are encrypted', fix: 'set root_block_device.encrypted = true and ebs_block_device.encrypted = true',
-    check: (r) => {
+    check: (r, ctx) => {
+      if (encryptsEbsByDefault(ctx)) return undefined
       if (list(r.values.root_block_device).length === 0) return 'sets no root_block_device, so its root volume is encrypted only if the account encrypts EBS by default'
       const plain = [...list(r.values.root_block_device), ...list(r.values.ebs_block_device)].filter((d: any) => !truthy(d.encrypted))
       return plain.length ? `has ${plain.length} volume${plain.length > 1 ? 's' : ''} without encrypted = true` : undefined
@@ -83,7 +107,7 @@ export const RULES: Rule[] = [
   {
     id: 'INFRA_EBS_VOLUME_ENCRYPTED', checkov: 'CKV_AWS_3', severity: 'high', types: ['aws_ebs_volume'],
     title: 'EBS volumes are encrypted', fix: 'set encrypted = true and kms_key_id',
-    check: (r) => (truthy(r.values.encrypted) ? undefined : 'is not encrypted'),
+    check: (r, ctx) => (truthy(r.values.encrypted) || encryptsEbsByDefault(ctx) ? undefined : 'is not encrypted'),
   },
   {
     id: 'INFRA_RDS_ENCRYPTED', checkov: 'CKV_AWS_16', severity: 'high', types: ['aws_db_instance', 'aws_rds_cluster'],
@@ -117,8 +141,10 @@ export const RULES: Rule[] = [
   },
   {
     id: 'INFRA_SECRET_CMK', checkov: 'CKV_AWS_149', severity: 'medium', types: ['aws_secretsmanager_secret'],
-    title: 'Secrets are encrypted with a customer key', fix: 'set kms_key_id',
-    check: (r) => (r.values.kms_key_id ? undefined : 'uses the default key'),
+    title: 'Secrets are encrypted with a customer key', fix: 'set kms_key_id to a customer managed key (not alias/aws/secretsmanager)',
+    source: 'https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html (aws/secretsmanager is the AWS managed key)',
+    stricter: 'CKV_AWS_149 passes any kms_key_id; this rule also refuses alias/aws/secretsmanager, which is the AWS managed key the secret gets without one',
+    check: (r) => (!r.values.kms_key_id ? 'uses the AWS managed key aws/secretsmanager' : isAwsManagedKey(r.values.kms_key_id) ? `names the AWS managed key ${r.values.kms_key_id}` : undefined),
   },
   {
     id: 'INFRA_CLOUDTRAIL_ENCRYPTED', checkov: 'CKV_AWS_35', severity: 'high', types: ['aws_cloudtrail'],
@@ -143,7 +169,7 @@ export const RULES: Rule[] = [
 
   // Nothing public
   {
-    id: 'INFRA_INSTANCE_NO_PUBLIC_IP', checkov: 'CKV_AWS_88', severity: 'high', types: ['aws_instance'],
+    id: 'INFRA_INSTANCE_NO_PUBLIC_IP', checkov: 'CKV_AWS_88', severity: 'high', types: ['aws_instance', 'aws_launch_configuration'],
     title: 'Instances have no public IP', fix: 'set associate_public_ip_address = false and launch in a private subnet',
     check: (r) => (truthy(r.values.associate_public_ip_address) ? 'gets a public IP' : undefined),
   },
@@ -176,7 +202,7 @@ export const RULES: Rule[] = [
     },
   },
   {
-    id: 'INFRA_INSTANCE_IMDSV2', checkov: 'CKV_AWS_79', severity: 'high', types: ['aws_instance', 'aws_launch_template'],
+    id: 'INFRA_INSTANCE_IMDSV2', checkov: 'CKV_AWS_79', severity: 'high', types: ['aws_instance', 'aws_launch_template', 'aws_launch_configuration'],
     title: 'Instance metadata requires IMDSv2 tokens', fix: 'set metadata_options { http_tokens = "required" }',
     check: (r) => {
       const options = list(r.values.metadata_options)[0] ?? r.values.metadata_options
@@ -198,12 +224,19 @@ export const RULES: Rule[] = [
     title: "Every VPC's default security group has no rules", fix: 'add aws_default_security_group for the VPC with no ingress and no egress',
     check: (r, ctx) => {
       const defaults = ctx.referencing(r, 'aws_default_security_group', 'vpc_id')
+      // Rules added to the default group by separate resources, through the group or the VPC's default_security_group_id.
+      const added = ctx.ofType(...SG_RULE_TYPES).filter((rule) => {
+        const group = rule.values.security_group_id
+        return defaults.some((sg) => refersTo(group, sg)) || (typeof group === 'string' && group.endsWith('.default_security_group_id}') && refersTo(group, r))
+      })
+      if (added.length > 0) return `has rules added to its default security group by ${added.map((rule) => rule.address).join(', ')}`
       if (defaults.length === 0) return 'leaves the default security group with its allow rules'
       return defaults.some((sg) => list(sg.values.ingress).length > 0 || list(sg.values.egress).length > 0) ? 'has rules in its default security group' : undefined
     },
   },
   {
-    id: 'INFRA_RDS_PRIVATE', checkov: 'CKV_AWS_17', severity: 'critical', types: ['aws_db_instance'],
+    // Aurora: publicly_accessible is set per instance (aws_rds_cluster_instance); aws_rds_cluster has no such argument.
+    id: 'INFRA_RDS_PRIVATE', checkov: 'CKV_AWS_17', severity: 'critical', types: ['aws_db_instance', 'aws_rds_cluster_instance'],
     title: 'Databases are not publicly accessible', fix: 'set publicly_accessible = false',
     check: (r) => (truthy(r.values.publicly_accessible) ? 'is reachable from the internet' : undefined),
   },
@@ -222,7 +255,7 @@ export const RULES: Rule[] = [
     check: (r) => (list(r.values.remote_access).some((ra: any) => ra?.ec2_ssh_key) ? 'opens SSH to the nodes' : undefined),
   },
   {
-    id: 'INFRA_NO_KEY_PAIR', severity: 'medium', types: ['aws_instance', 'aws_launch_template'],
+    id: 'INFRA_NO_KEY_PAIR', severity: 'medium', types: ['aws_instance', 'aws_launch_template', 'aws_launch_configuration'],
     title: 'Instances carry no SSH key pair', fix: 'remove key_name; access is through Session Manager',
     check: (r) => (r.values.key_name ? `carries key pair ${r.values.key_name}` : undefined),
   },
@@ -230,7 +263,8 @@ export const RULES: Rule[] = [
     id: 'INFRA_S3_PUBLIC_ACCESS_BLOCKED', checkov: 'CKV2_AWS_6', severity: 'high', types: ['aws_s3_bucket'],
     title: 'S3 buckets block every kind of public access', fix: 'add aws_s3_bucket_public_access_block with all four settings true',
     check: (r, ctx) => {
-      const blocks = bucketSettings(r, ctx, 'aws_s3_bucket_public_access_block')
+      // aws_s3_account_public_access_block applies to every bucket of the account (S3 user guide, Blocking public access).
+      const blocks = [...bucketSettings(r, ctx, 'aws_s3_bucket_public_access_block'), ...ctx.ofType('aws_s3_account_public_access_block')]
       const complete = blocks.some((b) => ['block_public_acls', 'block_public_policy', 'ignore_public_acls', 'restrict_public_buckets'].every((key) => truthy(b.values[key])))
       return complete ? undefined : blocks.length ? 'has a public access block without all four settings true' : 'has no public access block, so a policy or ACL can make it public'
     },
@@ -263,8 +297,11 @@ export const RULES: Rule[] = [
 
   // Databases
   {
-    id: 'INFRA_RDS_BACKUPS', checkov: 'CKV_AWS_133', severity: 'medium', types: ['aws_db_instance'],
+    // Aurora keeps backups per cluster (aws_rds_cluster.backup_retention_period, default 1); its instances have none.
+    id: 'INFRA_RDS_BACKUPS', checkov: 'CKV_AWS_133', severity: 'medium', types: ['aws_db_instance', 'aws_rds_cluster'],
     title: 'Databases keep at least 7 days of backups', fix: 'set backup_retention_period >= 7',
+    source: 'https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.Managing.Backups.html',
+    stricter: 'CKV_AWS_133 passes 1 to 35 days, and an unset value (AWS keeps 1 day); this rule asks 7 or more, so a mistake found after a weekend can still be undone',
     check: (r) => {
       if (r.values.backup_retention_period === undefined || r.values.backup_retention_period === null) return 'sets no backup_retention_period, so AWS keeps 1 day of backups'
       const days = Number(r.values.backup_retention_period)
@@ -282,7 +319,7 @@ export const RULES: Rule[] = [
     check: (r, ctx) => (ctx.protected && !truthy(r.values.multi_az) ? 'runs in one AZ in a protected environment' : undefined),
   },
   {
-    id: 'INFRA_RDS_IAM_AUTH', checkov: 'CKV_AWS_161', severity: 'medium', types: ['aws_db_instance'],
+    id: 'INFRA_RDS_IAM_AUTH', checkov: 'CKV_AWS_161', severity: 'medium', types: ['aws_db_instance', 'aws_rds_cluster'],
     title: 'Databases accept IAM authentication', fix: 'set iam_database_authentication_enabled = true',
     check: (r) => (truthy(r.values.iam_database_authentication_enabled) ? undefined : 'has IAM authentication off'),
   },
@@ -327,6 +364,7 @@ export const RULES: Rule[] = [
   },
   {
     id: 'INFRA_LOG_RETENTION', checkov: 'CKV_AWS_66', severity: 'low', types: ['aws_cloudwatch_log_group'],
+    stricter: 'CKV_AWS_66 passes any retention; in a protected environment this rule asks 365 days (as CKV_AWS_338)',
     title: 'Log groups have a retention period', fix: 'set retention_in_days (90 or more; 365 in production)',
     check: (r, ctx) => {
       const days = Number(r.values.retention_in_days ?? 0)
@@ -337,19 +375,25 @@ export const RULES: Rule[] = [
 
   // Identity
   {
-    id: 'INFRA_IAM_NO_ADMIN_WILDCARD', checkov: 'CKV_AWS_355', severity: 'high', types: IAM_POLICY_TYPES,
-    title: 'IAM policies do not allow "*" actions on "*" resources', fix: 'name the actions and resources the role needs',
+    // CKV_AWS_63 ("no IAM policy document allows \"*\" as a statement's actions"), whatever the resource: "*" on one named resource is full control of it.
+    id: 'INFRA_IAM_NO_ADMIN_WILDCARD', checkov: 'CKV_AWS_63', severity: 'high', types: IAM_POLICY_TYPES,
+    title: 'IAM policies do not allow "*" actions', fix: 'name the actions and resources the role needs',
+    stricter: 'CKV_AWS_63 looks for "*" only; this rule also refuses "*:*", and reads aws_iam_role inline_policy blocks',
     check: (r) => {
-      const wild = iamStatements(r).find((s: any) => s.Effect === 'Allow' && list(s.Action).some((a) => a === '*' || a === '*:*') && list(s.Resource).includes('*'))
-      return wild ? 'allows every action on every resource' : undefined
+      const wild = iamStatements(r).find((s: any) => isAllow(s) && list(s.Action).some((a) => a === '*' || a === '*:*'))
+      if (!wild) return undefined
+      return list(wild.Resource).includes('*') ? 'allows every action on every resource' : `allows every action on ${list(wild.Resource).join(', ') || 'its resources'}`
     },
   },
   {
-    id: 'INFRA_IAM_NO_SERVICE_WILDCARD', checkov: 'CKV_AWS_63', severity: 'medium', types: IAM_POLICY_TYPES,
-    title: 'IAM policies do not grant a whole service on "*"', fix: 'list the actions instead of "service:*"',
+    // No checkov check looks for "service:*" (CKV_AWS_63 is "*" alone, CKV_AWS_355 is Resource "*"): ours only.
+    id: 'INFRA_IAM_NO_SERVICE_WILDCARD', severity: 'medium', types: IAM_POLICY_TYPES,
+    title: 'IAM policies do not grant every action of a service', fix: 'list the actions instead of "service:*"',
     check: (r) => {
-      const wild = iamStatements(r).find((s: any) => s.Effect === 'Allow' && list(s.Action).some((a) => /^[a-z0-9-]+:\*$/.test(a)) && list(s.Resource).includes('*'))
-      return wild ? `allows ${list(wild.Action).filter((a) => /:\*$/.test(a)).join(', ')} on every resource` : undefined
+      const wild = iamStatements(r).find((s: any) => isAllow(s) && list(s.Action).some((a) => /^[a-z0-9-]+:\*$/.test(a)))
+      if (!wild) return undefined
+      const actions = list(wild.Action).filter((a) => /:\*$/.test(a)).join(', ')
+      return `allows ${actions} on ${list(wild.Resource).includes('*') ? 'every resource' : list(wild.Resource).join(', ') || 'its resources'}`
     },
   },
   {
@@ -369,16 +413,21 @@ export const RULES: Rule[] = [
   // Edge
   {
     id: 'INFRA_WAF_ON_PUBLIC_LB', checkov: 'CKV2_AWS_28', severity: 'high', types: ['aws_lb', 'aws_alb'],
-    title: 'Internet-facing load balancers are behind WAF', fix: 'add aws_wafv2_web_acl_association for the load balancer',
+    title: 'Internet-facing application load balancers are behind WAF', fix: 'add aws_wafv2_web_acl_association for the load balancer',
+    // WAF protects Application Load Balancers only among load balancers (AWS WAF developer guide, "Resources that you can protect"); a network or gateway load balancer cannot have a web ACL.
+    source: 'https://docs.aws.amazon.com/waf/latest/developerguide/how-aws-waf-works-resources.html',
     check: (r, ctx) => {
-      if (truthy(r.values.internal) || r.values.load_balancer_type === 'network') return undefined
-      return ctx.referencing(r, 'aws_wafv2_web_acl_association', 'resource_arn').length ? undefined : 'faces the internet without WAF'
+      if (truthy(r.values.internal) || !isApplicationLb(r)) return undefined
+      const associations = [...ctx.referencing(r, 'aws_wafv2_web_acl_association', 'resource_arn'), ...ctx.referencing(r, 'aws_wafregional_web_acl_association', 'resource_arn')]
+      return associations.length ? undefined : 'faces the internet without WAF'
     },
   },
   {
     id: 'INFRA_LB_DROP_INVALID_HEADERS', checkov: 'CKV_AWS_131', severity: 'low', types: ['aws_lb', 'aws_alb'],
     title: 'Application load balancers drop invalid headers', fix: 'set drop_invalid_header_fields = true',
-    check: (r) => (r.values.load_balancer_type === 'network' || truthy(r.values.drop_invalid_header_fields) ? undefined : 'forwards invalid headers'),
+    // drop_invalid_header_fields is an application load balancer attribute (routing.http.drop_invalid_header_fields.enabled, ELB user guide, ALB attributes).
+    source: 'https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html#load-balancer-attributes',
+    check: (r) => (!isApplicationLb(r) || truthy(r.values.drop_invalid_header_fields) ? undefined : 'forwards invalid headers'),
   },
 
   // OpenSearch (the optional log domain)

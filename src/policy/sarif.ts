@@ -25,6 +25,19 @@ export function toSarif(reports: AuditReport[], rules: Rule[], version: string):
             })),
           },
         },
+        // What configuration input could not evaluate is told, not dropped: a warning per attribute.
+        invocations: [
+          {
+            executionSuccessful: true,
+            toolExecutionNotifications: reports.flatMap((report) =>
+              report.notEvaluated.map((entry) => ({
+                level: 'warning',
+                message: {text: `not evaluated: ${entry.address} ${entry.attribute} (${entry.reason}); rules saw it unset`},
+                locations: [{physicalLocation: {artifactLocation: {uri: report.source}}, logicalLocations: [{fullyQualifiedName: entry.address, kind: 'resource'}]}],
+              })),
+            ),
+          },
+        ],
         results: reports.flatMap((report) =>
           report.findings.map((finding) => ({
             ruleId: finding.rule,

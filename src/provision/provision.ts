@@ -357,7 +357,7 @@ async function applyStack(run: RunContext, stack: StackReport, step: StackStep):
   const {terraform, planFile, bootstrap} = step
   await runTasks(
     [
-      {title: `${stack.name}: terraform apply`, task: () => applyPlan(terraform, planFile, stack, run.envDir, run.options.env.name)},
+      {title: `${stack.name}: terraform apply`, task: () => applyPlan(terraform, planFile, stack, run.envDir, run.options.env.name, run.options.mode === 'destroy')},
       ...(bootstrap?.home === 'new' ? [{title: `${stack.name}: move its state into ${run.options.env.stateBucket}`, task: () => bootstrap.migrate(terraform)}] : []),
     ],
     run.options.renderer,
@@ -485,12 +485,15 @@ async function runTasks(tasks: ListrTask[], renderer: ProvisionOptions['renderer
  * Applies a saved plan. An interrupted apply records the creates it left in flight, for the next
  * plan to adopt; a successful one settles what earlier interruptions left.
  */
-async function applyPlan(terraform: Terraform, planFile: string, stack: StackReport, envDir: string, envName: string): Promise<void> {
+async function applyPlan(terraform: Terraform, planFile: string, stack: StackReport, envDir: string, envName: string, destroying = false): Promise<void> {
   try {
     await terraform.apply(planFile)
-    clearInterruptedApplies(envDir, stack.name, stack.directory)
+    // A destroy removes what the state knows; creates an interrupted apply left outside the state
+    // are not in it, so their records stay for the operator to settle.
+    if (!destroying) clearInterruptedApplies(envDir, stack.name, stack.directory)
   } catch (error) {
-    if (error instanceof InfraError && error.code === 'TERRAFORM_INTERRUPTED') {
+    // Interrupted by a signal or stopped on --timeout: the creates it cancelled are recorded for adoption.
+    if (error instanceof InfraError && (error.code === 'TERRAFORM_INTERRUPTED' || error.code === 'TERRAFORM_TIMEOUT')) {
       recordInterruptedApply(envDir, stack.name, (error.details as {inFlight?: CallInFlight[]} | null)?.inFlight ?? [])
     }
     const existing = error instanceof InfraError ? (error.details as {existsOutsideState?: string[]} | null)?.existsOutsideState : undefined

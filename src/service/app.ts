@@ -1,6 +1,7 @@
 import {randomUUID} from 'node:crypto'
 import {createReadStream} from 'node:fs'
 
+import {AjvCompiler, type BuildCompilerFromPool} from '@fastify/ajv-compiler'
 import Fastify, {type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController} from 'fastify'
 import type {DestinationStream} from 'pino'
 
@@ -10,7 +11,7 @@ import {SOURCES} from './sources/index.js'
 import type {SourceSettings} from './sources/source.js'
 import {newJobId} from './store/job-id.js'
 import type {ResultStore} from './results.js'
-import {JOB_STATES, type Job, type JobStore, type Scope, TERMINAL, type Token} from './store/job-store.js'
+import {JOB_STATES, type Job, type JobStore, QueueFullError, type Scope, TERMINAL, type Token} from './store/job-store.js'
 import {TokenVerifier, hasScope, mayAccess, wellFormed} from './tokens.js'
 import {type ServiceTracing, TRACEPARENT_KEY} from './tracing.js'
 import type {WorkerPool} from './workers.js'
@@ -22,6 +23,8 @@ export interface AppOptions {
   /** Where results are read from (default: the local file the job's result names). */
   results?: ResultStore
   maxAttempts: number
+  /** Queued jobs one token may have at once; past it a trigger answers 429 (unlimited when absent). */
+  maxQueuedPerToken?: number
   /** Requests per second per token, with bursts of twice that. */
   rateLimitPerSecond: number
   /**
@@ -30,6 +33,12 @@ export interface AppOptions {
    */
   authFailuresPerSecond: number
   bodyLimitBytes: number
+  /**
+   * Peers whose X-Forwarded-For is believed (CIDRs: the load balancer's subnets). The client's
+   * address is then the nearest one in the header that is not such a peer; from anyone else the
+   * header is ignored, so a client cannot pick the address its failures are counted against.
+   */
+  trustedProxies?: string[]
   logLevel: string
   /** Where log lines go (default: stdout). */
   logDestination?: DestinationStream
@@ -180,6 +189,37 @@ const SECURITY_HEADERS = {
 }
 const API_HEADERS = {...SECURITY_HEADERS, 'content-security-policy': "default-src 'none'; frame-ancestors 'none'", 'cache-control': 'no-store'}
 
+/**
+ * The client's x-request-id when it is a plain id (8-64 letters, digits, '_', '.', '-'), else a new
+ * UUID: only a checked id is logged and echoed back (no markup, no 6 KB header in every log line).
+ */
+export function requestIdOf(request: {headers: Record<string, string | string[] | undefined>}): string {
+  const given = request.headers['x-request-id']
+  return typeof given === 'string' && /^[\w.-]{8,64}$/.test(given) ? given : randomUUID()
+}
+
+/**
+ * The token of an `Authorization: Bearer TOKEN` header. The scheme name is case-insensitive (RFC
+ * 7235 §2.1, RFC 6750 §2.1): `bearer`, `BEARER` and `Bearer` are the same; one or more spaces follow it.
+ */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = header === undefined ? null : /^bearer +(\S+) *$/i.exec(header)
+  return match ? match[1] : undefined
+}
+
+const compilers = AjvCompiler()
+/**
+ * Validation without type coercion for bodies: JSON has types, and "100", 12345 or ["a.txt"] where
+ * the schema says integer or string are refused (400), not converted. Query strings, path
+ * parameters and headers are text by nature, so they are still converted (`?limit=50` is 50).
+ */
+const validatorFactory: BuildCompilerFromPool = (externalSchemas, options) => {
+  const shared = {...(options?.customOptions as object | undefined), removeAdditional: false, allErrors: false, discriminator: true}
+  const bodies = compilers(externalSchemas, {...options, mode: undefined, customOptions: {...shared, coerceTypes: false}})
+  const text = compilers(externalSchemas, {...options, mode: undefined, customOptions: {...shared, coerceTypes: 'array'}})
+  return (route) => (route.httpPart === 'body' ? bodies : text)(route)
+}
+
 /** The collection service's HTTP API: Fastify, with its schemas serving validation and OpenAPI alike. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const {store, workers} = options
@@ -190,12 +230,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // One structured line per request (written in onResponse) instead of Fastify's two.
     logController: new LogController({disableRequestLogging: true}),
     bodyLimit: options.bodyLimitBytes,
-    requestIdHeader: 'x-request-id',
-    genReqId: (request) => {
-      const given = request.headers['x-request-id']
-      return typeof given === 'string' && /^[\w.-]{8,64}$/.test(given) ? given : randomUUID()
-    },
-    ajv: {customOptions: {removeAdditional: false, coerceTypes: 'array', allErrors: false, discriminator: true}},
+    // Fastify's trustProxy with a CIDR list (proxy-addr): request.ip walks X-Forwarded-For from the
+    // right past trusted hops only. Without a list, the TCP peer is the client.
+    trustProxy: options.trustedProxies?.length ? options.trustedProxies : false,
+    // Off: with a header name set, Fastify takes the header's value as the id without calling
+    // genReqId (fastify lib/req-id-gen-factory.js), so any text would be logged and echoed.
+    requestIdHeader: false,
+    genReqId: requestIdOf,
+    schemaController: {compilersFactory: {buildValidator: validatorFactory}},
   })
 
   const {default: swagger} = await import('@fastify/swagger')
@@ -216,7 +258,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // First, so the request span covers the token check and every answer, refusals included.
   options.tracing?.instrument(app)
   const tokens = new TokenVerifier(store)
-  const open = new Set(['/health', '/ready', '/metrics'])
+  const open = new Set(['/health', '/ready', '/live', '/metrics'])
   // Callback-style hooks: an async hook costs a promise per request on the hot path.
   app.addHook('onRequest', (request, reply, done) => {
     ;(request as FastifyRequest & {startedAt: number}).startedAt = performance.now()
@@ -234,7 +276,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return done(new HttpError(429, 'RATE_LIMITED', `too many requests from this address; retry in ${wait} s`))
     }
     const header = request.headers.authorization
-    const presented = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined
+    const presented = bearerToken(header)
     const admit = (token: Token | undefined) => {
       if (!token) {
         // A failure costs the address one of its allowance.
@@ -253,14 +295,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // A token seen within the last second is admitted without waiting on the store.
     const cached = tokens.cached(presented)
     if (cached) return admit(cached)
-    // Everything else may cost a store read: an address that failed too often waits first.
+    // An address that failed too often is refused, except for a well-formed token that proves
+    // valid: another client's failures behind the same address (a NAT, a proxy not trusted) never
+    // lock out a token holder. A malformed or missing token costs no store read either way.
     const wait = perAddress.wait(request.ip)
-    if (wait > 0) {
+    const limited = () => {
       reply.header('retry-after', String(wait))
       return done(new HttpError(429, 'RATE_LIMITED', `too many requests without a valid token from this address; retry in ${wait} s`))
     }
-    if (!wellFormed(presented)) return admit(undefined)
-    tokens.verify(presented).then(admit, done)
+    if (!wellFormed(presented)) return wait > 0 ? limited() : admit(undefined)
+    tokens.verify(presented).then((token) => (token || wait === 0 ? admit(token) : limited()), done)
   })
   app.addHook('onClose', (_instance, done) => {
     log.close()
@@ -293,12 +337,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
   app.setNotFoundHandler((request, reply) => reply.status(404).send({error: {code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}`, requestId: request.id}}))
 
+  // Probes give up after 2 s (the Deployment's timeoutSeconds): a database that does not answer
+  // (a failover in progress, a dropped route) is reported failing before that, not left hanging.
   const checkDatabase = async () => {
+    let timer: NodeJS.Timeout | undefined
     try {
-      await store.ping()
+      await Promise.race([store.ping(), new Promise((_resolve, reject) => {
+        timer = setTimeout(() => reject(new Error('no answer within 1.5 s')), 1500)
+      })])
       return 'ok'
     } catch (error) {
       return `failing: ${(error as Error).message}`
+    } finally {
+      clearTimeout(timer)
     }
   }
   // The workers' claim loop runs every poll interval; one silent for much longer is stuck.
@@ -309,12 +360,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const age = Date.now() - workers.lastTickAt
     return workers.lastTickAt && age > stalledAfterMs ? `stalled: no claim round for ${Math.round(age / 1000)} s` : 'ok'
   }
-  // Liveness: the process, its database and its workers. Draining (stopping) is alive, not healthy.
+  // Health in full: the process, its database and its workers (503 while any fails or it drains).
   app.get('/health', {schema: {hide: true}}, async (_request, reply) => {
     const checks = {database: await checkDatabase(), workers: checkWorkers()}
     const healthy = checks.database === 'ok' && checks.workers === 'ok'
     return reply.status(healthy ? 200 : 503).send({status: healthy ? 'ok' : 'unhealthy', checks, workers: {busy: workers.busy, concurrency: workers.options.concurrency}, version: options.version})
   })
+  // Liveness for the kubelet: the process answers. Not the database: restarting every replica
+  // during a database failover would not bring it back, and a restart with the database still
+  // away ends in CrashLoopBackOff. Nor draining: the pod is on its way out already.
+  app.get('/live', {schema: {hide: true}}, async () => ({status: 'alive'}))
   // Readiness: send work here only while the workers run and the store answers; never while draining.
   app.get('/ready', {schema: {hide: true}}, async (_request, reply) => {
     const checks = {database: await checkDatabase(), workers: checkWorkers()}
@@ -341,14 +396,24 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       if (problem) throw new HttpError(400, 'VALIDATION', problem, problem.split(' ')[0])
       const key = request.headers['idempotency-key'] as string | undefined
       const traceparent = options.tracing?.traceparentOf(request)
-      const {job, created} = await store.create({
-        id: newJobId(),
-        sourceType: body.source_type,
-        config: traceparent ? {...body.config, [TRACEPARENT_KEY]: traceparent} : body.config,
-        maxAttempts: body.max_attempts ?? options.maxAttempts,
-        idempotencyKey: key,
-        tokenId: request.token!.id,
-      })
+      let accepted
+      try {
+        accepted = await store.create({
+          id: newJobId(),
+          sourceType: body.source_type,
+          config: traceparent ? {...body.config, [TRACEPARENT_KEY]: traceparent} : body.config,
+          maxAttempts: body.max_attempts ?? options.maxAttempts,
+          idempotencyKey: key,
+          tokenId: request.token!.id,
+          maxQueuedPerToken: options.maxQueuedPerToken,
+        })
+      } catch (error) {
+        if (!(error instanceof QueueFullError)) throw error
+        // Room comes back as the token's jobs start; one token cannot queue without limit.
+        reply.header('retry-after', '10')
+        throw new HttpError(429, 'QUEUE_FULL', error.message)
+      }
+      const {job, created} = accepted
       if (created) workers.wake()
       return reply.status(202).header('location', `/api/v1/jobs/status/${job.id}`).send({job_id: job.id, status: job.status, created})
     },

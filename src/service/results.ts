@@ -14,6 +14,11 @@ import type {PostgresJobStore} from './store/postgres-store.js'
 export interface ResultStore {
   keep(job: Pick<Job, 'id' | 'attempts'>, file: string): Promise<string>
   open(location: string): Promise<Readable>
+  /**
+   * Deletes a kept result: a stale attempt's copy, or an expired job's. `db:` results go with their
+   * job's row (ON DELETE CASCADE), so nothing is done for them here.
+   */
+  discard(location: string): Promise<void>
 }
 
 /** One process: the result stays in its data folder. */
@@ -24,6 +29,10 @@ export class LocalResults implements ResultStore {
 
   async open(location: string): Promise<Readable> {
     return createReadStream(location)
+  }
+
+  async discard(location: string): Promise<void> {
+    rmSync(location, {force: true})
   }
 }
 
@@ -95,5 +104,16 @@ export class SharedResults implements ResultStore {
     }
     // A result kept before this process used shared results (or by a SQLite service).
     return createReadStream(location)
+  }
+
+  async discard(location: string): Promise<void> {
+    if (location.startsWith('db:')) return
+    if (location.startsWith('s3://')) {
+      const url = new URL(location)
+      const {sdk, client} = await s3()
+      await client.send(new sdk.DeleteObjectCommand({Bucket: url.hostname, Key: url.pathname.slice(1)}))
+      return
+    }
+    rmSync(location, {force: true})
   }
 }

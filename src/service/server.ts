@@ -7,6 +7,7 @@ import type {DestinationStream} from 'pino'
 import {InfraError} from '../errors.js'
 import {buildApp} from './app.js'
 import {LocalResults, type ResultStore, SharedResults} from './results.js'
+import {RetentionSweeper} from './retention.js'
 import {checkSourceSettings} from './settings-check.js'
 import type {SourceSettings} from './sources/source.js'
 import type {JobStore} from './store/job-store.js'
@@ -36,14 +37,32 @@ export interface ServiceConfig {
   rateLimitPerSecond?: number
   /** Requests without a valid token per second per client address (default 2, bursts of ten times that). */
   authFailuresPerSecond?: number
+  /** CIDRs of the load balancer whose X-Forwarded-For names the client (default: none, the TCP peer is the client). */
+  trustedProxies?: string[]
   logLevel: string
   /** Where log lines go (default: stdout). */
   logDestination?: DestinationStream
   version: string
   settings: SourceSettings
+  /** Finished jobs and their results are deleted this long after they ended (default 30 days). */
+  retentionMs?: number
+  /** Queued jobs one token may have at once; past it a trigger answers 429 (default 10,000). */
+  maxQueuedPerToken?: number
   /** OTLP/HTTP collector base URL (--otlp-endpoint); the OTEL_* variables are read too. Off without either. */
   otlpEndpoint?: string
+  /**
+   * On stop, how long the listener keeps serving while /ready says 503 (default 0): the time a
+   * load balancer takes to see the pod leave and stop sending to it.
+   */
+  drainMs?: number
+  /** On stop, how long running jobs may take to finish before they go back to the queue (default 10 s). */
+  stopGraceMs?: number
 }
+
+/** How long finished jobs and results are kept when nothing else is said (--retention-days, the estate's service.retentionDays). */
+export const DEFAULT_RETENTION_DAYS = 30
+/** Queued jobs per token when nothing else is said (--max-queued-per-token). */
+export const DEFAULT_MAX_QUEUED_PER_TOKEN = 10_000
 
 export interface RunningService {
   app: FastifyInstance
@@ -84,6 +103,10 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
   if (config.resultsBucket && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(config.resultsBucket)) {
     throw new InfraError(`--results-bucket ${config.resultsBucket} is not an S3 URL`, 'write s3://BUCKET or s3://BUCKET/PREFIX', 'BAD_FLAG', 2)
   }
+  const resultsBucketName = config.resultsBucket?.slice('s3://'.length).split('/')[0]
+  if (resultsBucketName && config.settings.s3Buckets?.includes(resultsBucketName)) {
+    throw new InfraError(`--s3-buckets lists ${resultsBucketName}, the results bucket: the s3 source would hand out every token's results`, 'remove it from the s3 source\'s buckets (the estate\'s service.s3Buckets)', 'BAD_FLAG', 2)
+  }
   const store = await openStore(config, {owner: true})
   const shared = 'saveResult' in store ? (store as PostgresJobStore) : undefined
   if (config.resultsBucket && !shared) {
@@ -111,14 +134,17 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     settings: config.settings,
     results,
     maxAttempts: config.maxAttempts,
+    maxQueuedPerToken: config.maxQueuedPerToken ?? DEFAULT_MAX_QUEUED_PER_TOKEN,
     rateLimitPerSecond: config.rateLimitPerSecond ?? 2000,
     authFailuresPerSecond: config.authFailuresPerSecond ?? 2,
+    trustedProxies: config.trustedProxies,
     bodyLimitBytes: 1 << 20,
     logLevel: config.logLevel,
     logDestination: config.logDestination,
     version: config.version,
     tracing,
   })
+  workers.onStoreError((error) => app.log.warn({err: error}, 'job store unreachable from the workers; retrying (health and readiness say 503 meanwhile)'))
   workers.onAttemptFinished(({job, state, seconds}) =>
     app.log.info({msg: 'job finished', jobId: job.id, sourceType: job.sourceType, attempt: job.attempts, state, seconds}),
   )
@@ -141,18 +167,27 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     throw error
   }
   await workers.start()
+  const retention = new RetentionSweeper(store, results, {
+    retentionMs: config.retentionMs ?? DEFAULT_RETENTION_DAYS * 86_400_000,
+    onError: (error) => app.log.warn({err: error}, 'retention sweep failed; the next one tries again'),
+  })
+  retention.start()
   let stopped = false
   return {
     app,
     store,
     workers,
     url: address,
-    async stop(graceMs = 10_000) {
+    async stop(graceMs = config.stopGraceMs ?? 10_000) {
       if (stopped) return
       stopped = true
-      // Workers drain first, while the API still answers (and /ready says 503, so a load balancer
-      // sends no more); then the listener closes.
-      await workers.stop(graceMs)
+      // From now /ready says 503 (the workers are stopping) and no new job is claimed, while the
+      // listener keeps answering for the drain time: the load balancer's deregistration reaches
+      // its nodes in a few seconds and sends requests here until then. Running jobs finish within
+      // the grace, or go back to the queue; then the listener closes.
+      const draining = new Promise((resolve) => setTimeout(resolve, config.drainMs ?? 0))
+      await Promise.all([workers.stop(graceMs), draining])
+      await retention.stop()
       await app.close()
       await store.close()
       // Last: the spans of the final requests and jobs are flushed to the collector.

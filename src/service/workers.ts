@@ -75,6 +75,41 @@ export class WorkerPool {
   private stopped = false
   /** When the last claim round finished without an error (0 before the first). */
   lastTickAt = 0
+  /** The store's last error in a background loop, until a claim round succeeds again. */
+  lastStoreError: string | undefined
+  private readonly storeErrorListeners: ((error: unknown) => void)[] = []
+
+  /** Subscribes to errors of the store in the background loops (the service logs them). */
+  onStoreError(listener: (error: unknown) => void): void {
+    this.storeErrorListeners.push(listener)
+  }
+
+  private storeFailed(error: unknown): void {
+    const message = (error as Error)?.message ?? String(error)
+    // One log line per change of error, not one per poll through an outage.
+    if (message !== this.lastStoreError) for (const listener of this.storeErrorListeners) listener(error)
+    this.lastStoreError = message
+  }
+
+  /**
+   * Writes a job's outcome (or its result, which PostgreSQL mode keeps in the database), again and
+   * again while the store is unreachable: a job that finished during an outage is recorded when the
+   * database returns (or, if its lease ran out meanwhile, the store's fence refuses it and the job
+   * runs again). An error while the store answers its ping is the write's own and is thrown. Gives
+   * up when the pool stops; the lease then hands the job back.
+   */
+  private async persist<T>(write: () => Promise<T>, fallback: T): Promise<T> {
+    for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
+      try {
+        return await write()
+      } catch (error) {
+        if (await this.store.ping().then(() => true, () => false)) throw error
+        this.storeFailed(error)
+        if (this.stopped) return fallback
+        await new Promise((resolve) => setTimeout(resolve, wait))
+      }
+    }
+  }
 
   /** Subscribes to the end of every attempt (the service's log and metrics). */
   onAttemptFinished(listener: (event: AttemptFinished) => void): void {
@@ -122,10 +157,14 @@ export class WorkerPool {
       this.tickAgain = true
       return
     }
-    // A store that fails here rejects unhandled and stops the process: its supervisor restarts it
-    // and the leases hand the running jobs back, as after a crash.
+    // A store that fails here (a database outage, a failover) costs this round only: the process
+    // stays up, /health and /ready say 503 through the stalled claim loop and the failing ping, and
+    // the next poll tries again. Crashing would restart every replica at once into CrashLoopBackOff.
     this.ticking = this.claimWork().then(() => {
       this.lastTickAt = Date.now()
+      this.lastStoreError = undefined
+    }, (error: unknown) => {
+      this.storeFailed(error)
     }).finally(() => {
       this.ticking = undefined
       if (this.tickAgain) {
@@ -152,13 +191,24 @@ export class WorkerPool {
 
   private execute(job: Job, trace?: JobTrace): void {
     const controller = new AbortController()
+    // An earlier attempt of this job still running here lost its lease (its writes are fenced out):
+    // it stops now, so two attempts of one job never run side by side.
+    this.running.get(job.id)?.abort(new LeaseLostError())
     this.running.set(job.id, controller)
     const started = performance.now()
     const limits = this.limitsFor(job)
     const timeout = setTimeout(() => controller.abort(new Error(`timed out after ${limits.timeoutMs} ms`)), limits.timeoutMs)
     const heartbeat = setInterval(async () => {
-      await this.store.extendLease(job.id, this.options.leaseMs)
-      const current = await this.store.get(job.id)
+      let current: Job | undefined
+      try {
+        await this.store.extendLease(job.id, this.options.leaseMs)
+        current = await this.store.get(job.id)
+      } catch (error) {
+        // The store is away: the job goes on; the next beat tries again, and if the lease runs out
+        // meanwhile, recovery hands the job back and the check below stops this attempt.
+        this.storeFailed(error)
+        return
+      }
       if (current?.cancelRequested) controller.abort(new CancelledError())
       // Our lease ran out and the job was requeued or taken over (another replica, after a stall
       // here): stop at once, and write nothing more for it.
@@ -166,24 +216,26 @@ export class WorkerPool {
     }, Math.max(50, Math.floor(this.options.leaseMs / 3)))
     let failure: unknown
     this.run(job, controller.signal, limits, trace)
-      .then(() => 'succeeded')
+      .then((recorded) => (recorded ? 'succeeded' : 'lease_lost'))
       .catch(async (error: unknown) => {
         failure = error
         if (controller.signal.reason instanceof LeaseLostError) return 'lease_lost'
         if (controller.signal.reason instanceof CancelledError || error instanceof CancelledError) {
-          await this.store.markCancelled(job.id)
+          await this.persist(() => this.store.markCancelled(job.id), undefined)
           return 'cancelled'
         }
         if (this.stopping && controller.signal.aborted) return 'requeued'
         const message = (error as Error).message ?? String(error)
         const permanent = error instanceof PermanentJobError
         const backoff = this.options.backoffBaseMs * 2 ** (job.attempts - 1)
-        return this.store.fail(job.id, message, backoff, permanent)
+        return this.persist<string>(() => this.store.fail(job.id, message, backoff, permanent), 'unrecorded')
       })
+      // Recording the end failed for good (the store answers but refuses): the lease hands it back.
+      .catch(() => 'unrecorded')
       .then((state) => {
         clearTimeout(timeout)
         clearInterval(heartbeat)
-        this.running.delete(job.id)
+        if (this.running.get(job.id) === controller) this.running.delete(job.id)
         const seconds = (performance.now() - started) / 1000
         trace?.end(state, failure)
         for (const listener of this.finishedListeners) listener({job, state, seconds})
@@ -191,11 +243,13 @@ export class WorkerPool {
       })
   }
 
-  private async run(job: Job, signal: AbortSignal, limits: JobLimits, trace?: JobTrace): Promise<void> {
+  /** Collects and keeps the result; false when the job was no longer this attempt's at the end (nothing kept). */
+  private async run(job: Job, signal: AbortSignal, limits: JobLimits, trace?: JobTrace): Promise<boolean> {
     const step = <T>(name: string, work: () => Promise<T>): Promise<T> => (trace ? trace.step(name, work) : work())
     const source = SOURCES[job.sourceType]
     if (!source) throw new PermanentJobError(`unknown source type ${job.sourceType}`)
-    const final = path.join(this.options.resultsDir, `${job.id}.out`)
+    // One file per attempt: an attempt that lost its lease never writes over the one that took over.
+    const final = path.join(this.options.resultsDir, `${job.id}.${job.attempts}.out`)
     const partial = `${final}.partial`
     const hash = createHash('sha256')
     let bytes = 0
@@ -224,13 +278,21 @@ export class WorkerPool {
         },
         this.options.settings,
       ))
-      await step('job.result.store', async () => {
+      return await step('job.result.store', async () => {
         out ??= createWriteStream(partial, {mode: 0o600})
         const stream = out
         await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())))
         renameSync(partial, final)
-        const location = this.options.results ? await this.options.results.keep(job, final) : final
-        await this.store.succeed(job.id, {rows, bytes, sha256: hash.digest('hex'), contentType: source.contentType, path: location})
+        const results = this.options.results
+        const location = results ? await this.persist(() => results.keep(job, final), undefined) : final
+        if (location === undefined) throw new Error('the job store was unreachable when the job finished; its lease hands it back')
+        const sha256 = hash.digest('hex')
+        // The data is collected and kept: an outage now must not throw it away and run it again.
+        const recorded = await this.persist(() => this.store.succeed(job.id, {rows, bytes, sha256, contentType: source.contentType, path: location}), undefined)
+        if (recorded === undefined) throw new Error('the job store was unreachable when the job finished; its lease hands it back')
+        // Fenced out: this attempt's copy is nobody's result.
+        if (!recorded) await (results?.discard(location) ?? rmSync(final, {force: true}))
+        return recorded
       })
     } catch (error) {
       if (out) {
@@ -251,7 +313,12 @@ export class WorkerPool {
     while (this.running.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
     const left = [...this.running.keys()]
     for (const controller of this.running.values()) controller.abort(new Error('service stopping'))
-    await this.store.requeue(left)
+    try {
+      await this.store.requeue(left)
+    } catch (error) {
+      // The store is away: the leases run out and another replica (or this one, restarted) takes them.
+      this.storeFailed(error)
+    }
     this.stopped = true
   }
 }

@@ -35,7 +35,7 @@ export async function ssmContext(access: AwsAccess & {target: EnvironmentSpec}, 
     sessions: sessions ?? new SdkSessionApi(ssm, ssmEndpointUrl(config.region, access.estate.endpoint)),
     async pluginCredentials() {
       const identity = await config.credentials()
-      return {accessKeyId: identity.accessKeyId, secretAccessKey: identity.secretAccessKey, sessionToken: identity.sessionToken}
+      return {accessKeyId: identity.accessKeyId, secretAccessKey: identity.secretAccessKey, sessionToken: identity.sessionToken, expiration: identity.expiration}
     },
     async callerArn() {
       const identity = await new STSClient(config).send(new GetCallerIdentityCommand({}))

@@ -75,6 +75,8 @@ export interface PluginCredentials {
   accessKeyId: string
   secretAccessKey: string
   sessionToken?: string
+  /** When they expire (an assumed role's last an hour at most). */
+  expiration?: Date
 }
 
 export interface PluginLaunch {

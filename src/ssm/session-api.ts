@@ -82,6 +82,14 @@ export class SdkSessionApi implements SessionApi {
           'SSM_CALL_UNSUPPORTED',
         )
       }
+      if (call === 'StartSession' && err.name === 'TargetNotConnected') {
+        // StartSession's own refusal: the instance's SSM Agent has no open control channel.
+        throw new InfraError(
+          `the target is not connected to Session Manager: ${(err.message ?? '').split('\n')[0]}`,
+          'check that the instance runs, that its SSM Agent is running, and that it reaches the ssm, ssmmessages and ec2messages endpoints (infra session list / DescribeInstanceInformation shows its ping status)',
+          'SESSION_TARGET_NOT_CONNECTED',
+        )
+      }
       throw error
     }
   }

@@ -27,7 +27,7 @@ export function parseHostPort(value: string): {host: string; port: number} {
   const match = /^(\[[^\]]+\]|[^:\s]+):(\d{1,5})$/.exec(value.trim())
   const port = match ? Number(match[2]) : Number.NaN
   if (!match || port < 1 || port > 65535) {
-    throw new InfraError(`--to ${value} is not host:port`, 'give the host and port the bastion should reach, e.g. --to 10.1.4.20:8080', 'BAD_FLAG')
+    throw new InfraError(`--to ${value} is not host:port`, 'give the host and port the bastion should reach, e.g. --to 10.1.4.20:8080', 'BAD_FLAG', EXIT.usage)
   }
   return {host: match[1].replace(/^\[|\]$/g, ''), port}
 }
@@ -37,10 +37,10 @@ export function parseLocalPorts(values: string[], names: string[]): Map<string, 
   const ports = new Map<string, number>()
   for (const value of values) {
     const [name, raw] = value.includes('=') ? value.split('=', 2) : [names.length === 1 ? names[0] : '', value]
-    if (!name) throw new InfraError(`--local-port ${value} does not say which tunnel it is for`, 'with several tunnels, write --local-port NAME=PORT, e.g. db=15432', 'BAD_FLAG')
-    if (!names.includes(name)) throw new InfraError(`--local-port names ${name}, which is not one of the tunnels (${names.join(', ')})`, 'use one of those names', 'BAD_FLAG')
+    if (!name) throw new InfraError(`--local-port ${value} does not say which tunnel it is for`, 'with several tunnels, write --local-port NAME=PORT, e.g. db=15432', 'BAD_FLAG', EXIT.usage)
+    if (!names.includes(name)) throw new InfraError(`--local-port names ${name}, which is not one of the tunnels (${names.join(', ')})`, 'use one of those names', 'BAD_FLAG', EXIT.usage)
     const port = Number(raw)
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InfraError(`--local-port ${value}: ${raw} is not a port`, 'a number from 1 to 65535', 'BAD_FLAG')
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InfraError(`--local-port ${value}: ${raw} is not a port`, 'a number from 1 to 65535', 'BAD_FLAG', EXIT.usage)
     ports.set(name, port)
   }
   return ports
@@ -51,7 +51,7 @@ export function parseLocalPorts(values: string[], names: string[]): Map<string, 
 export function checkTunnelArguments(names: string[], to: string[], localPortFlags: string[]): Map<string, number> {
   const unknown = names.filter((n) => !(NAMED_TUNNELS as readonly string[]).includes(n))
   if (unknown.length > 0) {
-    throw new InfraError(`unknown tunnel ${unknown.join(', ')}`, `name ${NAMED_TUNNELS.join(' or ')}, or use --to host:port`, 'BAD_ARGUMENT')
+    throw new InfraError(`unknown tunnel ${unknown.join(', ')}`, `name ${NAMED_TUNNELS.join(' or ')}, or use --to host:port`, 'BAD_ARGUMENT', EXIT.usage)
   }
   if (names.length === 0 && to.length === 0) throw new InfraError('no tunnel named', 'name db or eks, or give --to host:port', 'BAD_ARGUMENT', EXIT.usage)
   for (const value of to) parseHostPort(value)
@@ -81,7 +81,15 @@ export async function describeEks(ctx: SsmContext, clusterName?: string): Promis
   const name = clusterName ?? (await readDiscoveryParameter(ctx.ssm, ctx.env.name, 'eksClusterName'))
   if (!name) throw missing(ctx.env.name, 'eks/cluster-name', 'eks')
   const eks = new EKSClient(await awsClientConfig(ctx.access))
-  const {cluster} = await eks.send(new DescribeClusterCommand({name}))
+  const {cluster} = await eks.send(new DescribeClusterCommand({name})).catch((error: {name?: string}) => {
+    // EKS: ResourceNotFoundException "No cluster found for name: X." (a stale name in the parameter).
+    if (error?.name !== 'ResourceNotFoundException') throw error
+    throw new InfraError(
+      `EKS has no cluster ${name} in ${ctx.env.name} (${ctx.env.accountId}, ${ctx.region})${clusterName ? '' : `, the name /infra/${ctx.env.name}/eks/cluster-name gives`}`,
+      `provision the eks layer again (infra provision --env ${ctx.env.name}), which publishes the cluster's name; or check --region`,
+      'EKS_CLUSTER_NOT_FOUND',
+    )
+  })
   if (!cluster?.endpoint || !cluster.certificateAuthority?.data) {
     throw new InfraError(`EKS cluster ${name} has no endpoint or certificate yet (status ${cluster?.status ?? 'unknown'})`, 'wait until it is ACTIVE, then run again', 'EKS_NOT_READY')
   }

@@ -49,6 +49,21 @@ export interface TunnelOptions {
   maxAttempts?: number
   /** How long the plugin may take to open its port. */
   openTimeoutMs?: number
+  /**
+   * How long a plugin given a resumed session may take to open its port before that session is
+   * terminated and a new one started. The AWS CLI never starts a plugin for ResumeSession (the
+   * plugin resumes inside its own process: sessionhandler.go ResumeSessionHandler), so a fresh
+   * plugin on a resumed session is a bet that is given a short time.
+   */
+  resumeOpenTimeoutMs?: number
+  /**
+   * How long before the plugin's credentials expire it is replaced by one with the role assumed
+   * again. A plugin keeps the credentials it started with; when the service rotates its
+   * WebSocket (about hourly) after they expired, its own ResumeSession fails and the port stays
+   * open but dead (session-manager-plugin issues 135 and 136; sessionhandler.go retries, logs,
+   * and does not exit).
+   */
+  renewBeforeExpiryMs?: number
 }
 
 /** A free TCP port on loopback, for a tunnel given none. */
@@ -78,6 +93,12 @@ interface Running {
   child?: ChildProcess
   stopping: boolean
   retryTimer?: NodeJS.Timeout
+  /** A reconnect under way (AWS calls, a plugin starting): close() waits for it. */
+  reconnecting?: Promise<void>
+  /** Replaces the plugin before its credentials expire. */
+  renewTimer?: NodeJS.Timeout
+  /** Why infra itself ended the plugin, for the 'dropped' event. */
+  endedBecause?: string
 }
 
 /**
@@ -137,15 +158,25 @@ export class TunnelSet {
       this.running.map(async (run) => {
         run.stopping = true
         if (run.retryTimer) clearTimeout(run.retryTimer)
+        if (run.renewTimer) clearTimeout(run.renewTimer)
+        // The plugin first (one still starting makes a reconnect in flight fail at once), then
+        // the reconnect in flight finishes (it starts nothing more once it sees the close), then
+        // whatever plugin and session it left: nothing it was starting outlives close().
+        if (run.child) await stopChild(run.child, {group: true})
+        await run.reconnecting?.catch(() => undefined)
         if (run.child) await stopChild(run.child, {group: true})
         if (run.state.sessionId) await this.ctx.sessions.terminateSession(run.state.sessionId).catch(() => undefined)
       }),
     )
   }
 
-  private async launch(run: Running, handle: SessionHandle): Promise<void> {
+  private async launch(run: Running, handle: SessionHandle, openTimeoutMs = this.options.openTimeoutMs ?? 30_000): Promise<void> {
     run.state.sessionId = handle.SessionId
+    // Asked again for each plugin: the role's credentials renewed when they have expired (a plugin
+    // keeps the ones it started with, and its own ResumeSession fails once they expire:
+    // session-manager-plugin issues 135 and 136).
     const credentials = await this.ctx.pluginCredentials()
+    if (run.stopping || this.closed) return
     const launch = pluginLaunch({
       plugin: this.plugin,
       handle,
@@ -162,7 +193,7 @@ export class TunnelSet {
     child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)))
     const lines = createInterface({input: child.stdout!})
     const opened = new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no "Port ... opened" from the plugin within ${(this.options.openTimeoutMs ?? 30_000) / 1000}s`)), this.options.openTimeoutMs ?? 30_000)
+      const timer = setTimeout(() => reject(new Error(`no "Port ... opened" from the plugin within ${openTimeoutMs / 1000}s`)), openTimeoutMs)
       lines.on('line', (line) => {
         const match = PORT_OPENED.exec(line)
         if (match) {
@@ -190,51 +221,87 @@ export class TunnelSet {
         'TUNNEL_FAILED',
       )
     }
+    this.renewBeforeExpiry(run, child, credentials?.expiration)
     void exitOf(child).then(async (code) => {
       // Anything the plugin left in its group goes with it, so nothing holds the port.
       await stopChild(child, {group: true})
       if (run.child !== child || run.stopping || this.closed) return
-      this.reconnect(run, `the plugin exited with ${code}${stderr.trim() ? ` (${stderr.trim().split('\n').at(-1)})` : ''}`, 1)
+      if (run.renewTimer) clearTimeout(run.renewTimer)
+      const why = run.endedBecause ?? `the plugin exited with ${code}${stderr.trim() ? ` (${stderr.trim().split('\n').at(-1)})` : ''}`
+      run.endedBecause = undefined
+      this.reconnect(run, why, 1)
     })
+  }
+
+  /** Ends the plugin a little before its credentials expire; it is then re-established as if it had dropped. */
+  private renewBeforeExpiry(run: Running, child: ChildProcess, expiration: Date | undefined): void {
+    if (run.renewTimer) clearTimeout(run.renewTimer)
+    if (!expiration) return
+    const inMs = Math.max(0, expiration.getTime() - Date.now() - (this.options.renewBeforeExpiryMs ?? 5 * 60_000))
+    run.renewTimer = setTimeout(() => {
+      if (run.child !== child || run.stopping || this.closed) return
+      run.endedBecause = `its credentials expire at ${expiration.toISOString()}: the role is assumed again`
+      void stopChild(child, {group: true})
+    }, inMs)
+    run.renewTimer.unref()
   }
 
   private reconnect(run: Running, detail: string, attempt: number): void {
     const base = this.options.backoffMs ?? 1000
     const delay = Math.min(base * 2 ** (attempt - 1), this.options.maxBackoffMs ?? 30_000)
     this.options.onEvent?.({type: attempt === 1 ? 'dropped' : 'retry-failed', tunnel: {...run.state}, detail, retryInMs: delay})
-    run.retryTimer = setTimeout(async () => {
-      if (run.stopping || this.closed) return
-      try {
-        await this.launch(run, await this.resumeOrStart(run))
-        run.state.reconnects++
-        this.options.onEvent?.({type: 'reopened', tunnel: {...run.state}})
-      } catch (error) {
-        if (run.stopping || this.closed) return
-        if (attempt >= (this.options.maxAttempts ?? 8)) {
-          this.failure?.(
-            new InfraError(
-              `tunnel ${run.state.name} could not be re-established after ${attempt} attempts: ${(error as Error).message}`,
-              'check your credentials (they may have expired) and that the bastion is online, then run again',
-              'TUNNEL_LOST',
-            ),
-          )
-          return
-        }
-        this.reconnect(run, (error as Error).message, attempt + 1)
-      }
+    run.retryTimer = setTimeout(() => {
+      run.reconnecting = this.reestablish(run, attempt)
     }, delay)
   }
 
-  /** The same session when AWS still holds it (ResumeSession), else a fresh one. */
-  private async resumeOrStart(run: Running): Promise<SessionHandle> {
+  private async reestablish(run: Running, attempt: number): Promise<void> {
+    if (run.stopping || this.closed) return
+    try {
+      await this.resumeOrStart(run)
+      if (run.stopping || this.closed) return
+      run.state.reconnects++
+      this.options.onEvent?.({type: 'reopened', tunnel: {...run.state}})
+    } catch (error) {
+      if (run.stopping || this.closed) return
+      if (attempt >= (this.options.maxAttempts ?? 8)) {
+        this.failure?.(
+          new InfraError(
+            `tunnel ${run.state.name} could not be re-established after ${attempt} attempts: ${(error as Error).message}`,
+            'check your credentials (they may have expired) and that the bastion is online, then run again',
+            'TUNNEL_LOST',
+          ),
+        )
+        return
+      }
+      this.reconnect(run, (error as Error).message, attempt + 1)
+    }
+  }
+
+  /**
+   * The same session when AWS still holds it (ResumeSession) and a plugin given it opens the port
+   * within resumeOpenTimeoutMs; else that session is terminated and a fresh one started on the
+   * same port. A session or plugin started after close() is ended at once.
+   */
+  private async resumeOrStart(run: Running): Promise<void> {
     const previous = run.state.sessionId
     if (previous) {
-      try {
-        return await this.ctx.sessions.resumeSession(previous)
-      } catch {
-        await this.ctx.sessions.terminateSession(previous).catch(() => undefined)
+      const resumed = await this.ctx.sessions.resumeSession(previous).catch(() => undefined)
+      if (resumed && !run.stopping && !this.closed) {
+        try {
+          await this.launch(run, resumed, this.options.resumeOpenTimeoutMs ?? 5000)
+          return
+        } catch {
+          // The resumed session did not bring the port back: a new session replaces it.
+        }
       }
+      await this.ctx.sessions.terminateSession(previous).catch(() => undefined)
+      run.state.sessionId = ''
     }
-    return this.ctx.sessions.startSession(run.request)
+    if (run.stopping || this.closed) return
+    const started = await this.ctx.sessions.startSession(run.request)
+    run.state.sessionId = started.SessionId
+    if (run.stopping || this.closed) return
+    await this.launch(run, started)
   }
 }

@@ -17,6 +17,8 @@ export interface SecureBucketProps {
   extraStatements?: (bucketArn: string) => Record<string, unknown>[]
   /** Days before old object versions are removed. */
   noncurrentVersionDays: number
+  /** Days after which current objects expire too (a backstop for data with a retention); never when absent. */
+  expireCurrentDays?: number
   /** Refuse `terraform destroy` while the bucket has objects (state and audit logs). */
   forceDestroy?: boolean
 }
@@ -57,6 +59,7 @@ export class SecureBucket extends Construct {
           noncurrentVersionExpiration: [{noncurrentDays: props.noncurrentVersionDays}],
           abortIncompleteMultipartUpload: [{daysAfterInitiation: 7}],
         },
+        ...(props.expireCurrentDays ? [{id: 'expire-current', status: 'Enabled', filter: [{}], expiration: [{days: props.expireCurrentDays}]}] : []),
       ],
     })
     const arn = this.bucket.arn

@@ -1,3 +1,4 @@
+import {serviceRetentionDays} from '../estate/model.js'
 import {Construct, type IamOpenidConnectProvider, type IamRole, IamRolePolicy} from './cdktf.js'
 import {type StackContext, policyDocument} from './context.js'
 import {irsaRole} from './irsa.js'
@@ -37,6 +38,9 @@ export class ServiceRole extends Construct {
       bucketName: serviceResultsBucketName(ctx.prefix, ctx.env.accountId),
       kmsKeyArn: props.keyArn,
       noncurrentVersionDays: 7,
+      // The service deletes results past its retention; a day later S3 expires any it missed
+      // (a replica down at the time, a delete that failed).
+      expireCurrentDays: serviceRetentionDays(ctx.env) + 1,
     })
     this.role = irsaRole(this, {
       name: serviceRoleName(ctx.prefix),
@@ -51,6 +55,15 @@ export class ServiceRole extends Construct {
       {Sid: 'ResultsList', Effect: 'Allow', Action: ['s3:ListBucket', 's3:GetBucketLocation'], Resource: bucketArn},
       {Sid: 'Encryption', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], Resource: props.keyArn},
     ]
+    // The s3 source's buckets, read only, exactly those the estate lists; never the results bucket
+    // (left out here, and `service start` refuses to run with it in the list).
+    const sourceBuckets = (ctx.env.service?.s3Buckets ?? []).filter((name) => name !== serviceResultsBucketName(ctx.prefix, ctx.env.accountId))
+    if (sourceBuckets.length) {
+      statements.push(
+        {Sid: 'SourceBucketsList', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: sourceBuckets.map((name) => `arn:aws:s3:::${name}`)},
+        {Sid: 'SourceBucketsRead', Effect: 'Allow', Action: ['s3:GetObject'], Resource: sourceBuckets.map((name) => `arn:aws:s3:::${name}/*`)},
+      )
+    }
     if (props.databaseSecretArn) {
       statements.push({Sid: 'DatabaseSecret', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: props.databaseSecretArn})
     }

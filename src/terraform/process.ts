@@ -1,6 +1,8 @@
 import {spawn} from 'node:child_process'
 import {existsSync, readFileSync, readdirSync} from 'node:fs'
 
+import {type StopSignal, onStopSignal} from '../signals.js'
+
 export interface GroupRunOptions {
   cwd: string
   env: NodeJS.ProcessEnv
@@ -9,7 +11,7 @@ export interface GroupRunOptions {
   /** How long a stopped run may take to finish before its group is killed. */
   graceMs?: number
   onLine?: (line: string) => void
-  /** The process whose SIGINT and SIGTERM are forwarded (the CLI itself); tests pass their own emitter. */
+  /** The process whose stop signals (SIGINT, SIGTERM, SIGHUP) are forwarded (the CLI itself); tests pass their own emitter. */
   signals?: NodeJS.EventEmitter
 }
 
@@ -19,8 +21,8 @@ export interface GroupRunResult {
   exitCode: number | null
   /** The process group terraform ran in (its pid). */
   pgid?: number
-  /** Set when SIGINT or SIGTERM reached infra while the run was going; forced when a second one did. */
-  interrupted?: {signal: NodeJS.Signals; forced: boolean}
+  /** Set when a stop signal reached infra while the run was going; forced when a second one did. */
+  interrupted?: {signal: StopSignal; forced: boolean}
   timedOut: boolean
   /** The binary could not be started at all. */
   spawnError?: Error
@@ -29,7 +31,7 @@ export interface GroupRunResult {
 /**
  * Runs a child in a process group of its own (terraform and its provider plugins), so a
  * terminal's Ctrl-C reaches infra alone and infra decides what the group gets:
- * the first SIGINT or SIGTERM is forwarded once as SIGINT (terraform then stops gracefully,
+ * the first stop signal (SIGINT, SIGTERM, or SIGHUP from a closed terminal) is forwarded once as SIGINT (terraform then stops gracefully,
  * writes its state and releases its lock), a second one SIGKILLs the group. When the child has
  * exited, whatever is left of its group (a provider plugin) is given graceMs and then killed,
  * so no process outlives the run.
@@ -58,7 +60,7 @@ export function runInOwnGroup(binary: string, args: string[], options: GroupRunO
       signalGroup('SIGINT')
       forceTimer ??= setTimeout(() => signalGroup('SIGKILL'), graceMs)
     }
-    const onSignal = (signal: NodeJS.Signals) => {
+    const onSignal = (signal: StopSignal) => {
       if (interrupted) {
         interrupted.forced = true
         signalGroup('SIGKILL')
@@ -67,10 +69,7 @@ export function runInOwnGroup(binary: string, args: string[], options: GroupRunO
       interrupted = {signal, forced: false}
       signalGroup('SIGINT')
     }
-    const onSigint = () => onSignal('SIGINT')
-    const onSigterm = () => onSignal('SIGTERM')
-    signals.on('SIGINT', onSigint)
-    signals.on('SIGTERM', onSigterm)
+    const stopListening = onStopSignal(onSignal, {emitter: signals})
     const timeout = options.timeoutMs
       ? setTimeout(() => {
           timedOut = true
@@ -92,8 +91,7 @@ export function runInOwnGroup(binary: string, args: string[], options: GroupRunO
     const finish = (exitCode: number | null, spawnError?: Error) => {
       clearTimeout(timeout)
       clearTimeout(forceTimer)
-      signals.off('SIGINT', onSigint)
-      signals.off('SIGTERM', onSigterm)
+      stopListening()
       resolve({stdout, stderr, exitCode, pgid, interrupted, timedOut, spawnError})
     }
     child.once('error', (error) => {

@@ -1,4 +1,5 @@
 import {InfraError} from '../errors.js'
+import type {StopSignal} from '../signals.js'
 import {type AttributeChange, type RawChange, attributeChanges, changeReason} from './plan-changes.js'
 import {runInOwnGroup} from './process.js'
 
@@ -126,10 +127,14 @@ export class Terraform {
     if (result.interrupted) throw interruption(step, this.options.cwd, result.interrupted, result.stderr || result.stdout, step === 'apply' ? callsInFlight(result.stdout) : [])
     if (result.timedOut) {
       const said = firstError(result.stderr || result.stdout)
+      // Stopped like an interrupted run (one SIGINT): the creates it cancelled may exist in AWS all the same.
+      const inFlight = step === 'apply' ? callsInFlight(result.stdout) : []
       throw new InfraError(
-        `terraform ${step} did not finish within ${Math.round((this.options.timeoutMs ?? 0) / 1000)} s in ${this.options.cwd}${said === 'no output' ? '' : ` (terraform said: ${said})`}`,
-        'check the state lock and the API being called (network, endpoint), then run again; --timeout sets the minutes',
+        `terraform ${step} did not finish within ${Math.round((this.options.timeoutMs ?? 0) / 1000)} s in ${this.options.cwd}${said === 'no output' ? '' : ` (terraform said: ${said})`}${inFlight.length > 0 ? `; calls in flight when it was stopped: ${inFlight.map((call) => `${call.address} ${call.action}`).join(', ')}` : ''}`,
+        `check the state lock and the API being called (network, endpoint), then run again${inFlight.some((call) => call.action === 'create') ? ' (it adopts what a cancelled create left in AWS)' : ''}; --timeout sets the minutes`,
         'TERRAFORM_TIMEOUT',
+        1,
+        inFlight.length > 0 ? {step, directory: this.options.cwd, inFlight} : null,
       )
     }
     if (result.exitCode !== 0 && !options.allowFailure) throw this.failure(step, result.stderr || result.stdout)
@@ -144,7 +149,7 @@ export class Terraform {
 }
 
 /** What an interrupted step leaves behind, and what to do next. */
-function interruption(step: string, cwd: string, interrupted: {signal: NodeJS.Signals; forced: boolean}, output: string, inFlight: CallInFlight[]): InfraError {
+function interruption(step: string, cwd: string, interrupted: {signal: StopSignal; forced: boolean}, output: string, inFlight: CallInFlight[]): InfraError {
   const what = `terraform ${step} in ${cwd} was interrupted (${interrupted.signal}${interrupted.forced ? ', then killed' : ''})`
   let left: string
   let fix: string

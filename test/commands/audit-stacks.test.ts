@@ -1,4 +1,4 @@
-import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -30,12 +30,39 @@ describe('infra audit stacks', () => {
     expect(result.stdout).toContain('fix: set publicly_accessible = false')
   })
 
+  it('audits a folder of .tf files: --var as terraform -var, and exit 3 naming what only a plan can tell', async () => {
+    const tf = path.join(dir, 'tf')
+    mkdirSync(tf, {recursive: true})
+    writeFileSync(path.join(tf, 'main.tf'), [
+      'variable "public" { default = true }',
+      'variable "key" {}',
+      'resource "aws_db_instance" "orders" {',
+      '  engine = "postgres"',
+      '  publicly_accessible = var.public',
+      '  storage_encrypted = true',
+      '  manage_master_user_password = true',
+      '  backup_retention_period = 7',
+      '  iam_database_authentication_enabled = true',
+      '  kms_key_id = var.key',
+      '}',
+      '',
+    ].join('\n'))
+    const failing = await runCli(['audit', 'stacks', '--file', tf, '--var', 'key=arn:aws:kms:eu-west-1:111111111111:key/1'])
+    expect(failing.exitCode).toBe(1)
+    expect(failing.stdout).toContain('aws_db_instance.orders is reachable from the internet')
+    const unproven = await runCli(['audit', 'stacks', '--file', tf, '--var', 'public=false', '--json'])
+    expect(unproven.exitCode).toBe(3)
+    const body = JSON.parse(unproven.stdout)
+    expect(body).toMatchObject({passed: true, proven: false})
+    expect(body.reports[0].notEvaluated).toEqual([{address: 'aws_db_instance.orders', attribute: 'kms_key_id', reason: 'var.key has no value: give --var key=VALUE or --var-file'}])
+  })
+
   it('gives --json a stable shape and exits 1 on failure', async () => {
     const result = await runCli(['audit', 'stacks', '--file', bad, '--json'])
     expect(result.exitCode).toBe(1)
     const body = JSON.parse(result.stdout)
-    expect(Object.keys(body)).toEqual(['passed', 'reports'])
-    expect(Object.keys(body.reports[0])).toEqual(['source', 'kind', 'resources', 'rules', 'findings', 'summary', 'failOn', 'passed'])
+    expect(Object.keys(body)).toEqual(['passed', 'proven', 'reports'])
+    expect(Object.keys(body.reports[0])).toEqual(['source', 'kind', 'resources', 'rules', 'findings', 'summary', 'failOn', 'passed', 'notEvaluated'])
     expect(Object.keys(body.reports[0].findings[0])).toEqual(['rule', 'checkov', 'title', 'severity', 'address', 'resourceType', 'constructPath', 'message', 'fix', 'status', 'exception'])
   })
 
@@ -89,10 +116,14 @@ describe('infra audit rules', () => {
     const {rules} = JSON.parse(json.stdout)
     expect(rules.map((rule: any) => rule.id)).toEqual(RULES.map((rule) => rule.id))
     expect(rules.find((rule: any) => rule.id === 'INFRA_RDS_PRIVATE')).toEqual({
-      id: 'INFRA_RDS_PRIVATE', checkov: 'CKV_AWS_17', severity: 'critical', title: 'Databases are not publicly accessible', resourceTypes: ['aws_db_instance'], fix: 'set publicly_accessible = false',
+      id: 'INFRA_RDS_PRIVATE', checkov: 'CKV_AWS_17', severity: 'critical', title: 'Databases are not publicly accessible', resourceTypes: ['aws_db_instance', 'aws_rds_cluster_instance'], fix: 'set publicly_accessible = false',
+      stricterThanCheckov: null, source: null,
     })
+    // Where a rule fails more than its checkov check, the listing says so and why.
+    expect(rules.find((rule: any) => rule.id === 'INFRA_SECRET_CMK').stricterThanCheckov).toMatch(/alias\/aws\/secretsmanager/)
     const text = await runCli(['audit', 'rules'])
     for (const rule of RULES) expect(text.stdout).toMatch(new RegExp(`^${rule.id}\\s+${rule.checkov ?? '-'}\\s+${rule.severity}\\s`, 'm'))
     expect(text.stdout).toContain(`${RULES.length} rules.`)
+    expect(text.stdout).toMatch(/Stricter than the checkov check they name:\n {2}INFRA_SECRET_CMK: /)
   })
 })

@@ -6,7 +6,10 @@ import {execa} from 'execa'
 import {describe, expect, it} from 'vitest'
 
 import {type ParsedDockerfile, parseDockerfile} from '../support/dockerfile.js'
+import {imageAddedFiles} from '../support/pod.js'
 import {stageEnv} from '../support/production-install.js'
+import {DATABASE_SECRET, RDS_CA_BUNDLE} from '../../src/k8s/service-manifests.js'
+import {synthesizedObjects} from '../k8s/fixtures.js'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
 const dockerfile = parseDockerfile(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'))
@@ -50,7 +53,8 @@ describe('the Dockerfile', () => {
 
   it('copies into the runtime only production node_modules and the built files the npm package ships', () => {
     const runtime = dockerfile.stages.at(-1)!
-    const copies = runtime.instructions.filter((i) => i.keyword === 'COPY' || i.keyword === 'ADD')
+    // The one ADD is the RDS CA bundle, fetched by URL and pinned (the next test).
+    const copies = runtime.instructions.filter((i) => i.keyword === 'COPY' || (i.keyword === 'ADD' && !imageAddedFiles().some((added) => added.url === i.args[0])))
     expect(copies.every((i) => i.keyword === 'COPY' && i.flags.from)).toBe(true)
     const fromBuild = copies.filter((i) => i.flags.from === 'build').flatMap((i) => i.args.slice(0, -1).map((source) => path.posix.relative('/src', source)))
     // Nothing that is source, tests or the build's own node_modules (which holds the dev dependencies).
@@ -60,6 +64,17 @@ describe('the Dockerfile', () => {
     }
     const modules = copies.filter((i) => i.args.some((arg) => arg.includes('node_modules')))
     expect(modules.map((i) => i.flags.from)).toEqual(['production-dependencies'])
+  })
+
+  it('carries the RDS global CA bundle the pod\'s database URL names, fetched at build and pinned by SHA-256', () => {
+    const added = imageAddedFiles()
+    expect(added).toEqual([{url: 'https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem', dest: RDS_CA_BUNDLE, checksum: expect.stringMatching(/^sha256:[0-9a-f]{64}$/)}])
+    // BuildKit checks the download against the sum and fails the build on any other bytes
+    // (ADD --checksum, Dockerfile 1.6; the file's syntax line asks for the current frontend).
+    expect(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8').split('\n')[0]).toBe('# syntax=docker/dockerfile:1')
+    const url = new URL(synthesizedObjects('dev').find('ExternalSecret', DATABASE_SECRET).spec.target.template.data.url.replace(/\{\{[^}]*\}\}/g, 'x'))
+    expect(url.searchParams.get('sslrootcert')).toBe(added[0].dest)
+    expect(url.searchParams.get('sslmode')).toBe('verify-full')
   })
 
   it('keeps every write on the volumes, so the root filesystem can be read-only', () => {

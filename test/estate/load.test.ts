@@ -80,6 +80,16 @@ describe('estate validation', () => {
     expect(fields).toEqual(expect.arrayContaining(['environments.prod.accountId', 'environments.dev.sizng', 'environments.dev.omitLayers', 'environments.prod.sizing']))
   })
 
+  it('takes the service\'s retention in whole days, and refuses anything else', () => {
+    const doc = valid() as any
+    doc.environments.dev.service = {retentionDays: 7}
+    expect(parseEstate(doc, 'e.yaml').environments.find((e) => e.name === 'dev')!.service).toEqual({retentionDays: 7})
+    for (const bad of [0, 1.5, '30', 4000]) {
+      doc.environments.dev.service = {retentionDays: bad}
+      expect(() => parseEstate(doc, 'e.yaml'), String(bad)).toThrow(EstateValidationError)
+    }
+  })
+
   it('takes the service\'s tracing collector per environment, off by default, and refuses one that is not a URL', () => {
     const doc = valid() as any
     expect(parseEstate(doc, 'e.yaml').environments.find((e) => e.name === 'dev')!.service).toBeUndefined()

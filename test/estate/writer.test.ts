@@ -94,4 +94,19 @@ describe('the estate file writer', () => {
     expect(loadEstate({file, env: {}}).clients.map((client) => client.name)).toEqual(['delta-0'])
     expect(readdirSync(path.dirname(file)).filter((name) => name.includes('.tmp-') || name.endsWith('.lock'))).toEqual([])
   })
+  it('a lock left by a dead process is taken over by one waiter at a time: four writers started on it all land', () => {
+    const file = copyOfShipped()
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {encoding: 'utf8'}).stdout
+    writeFileSync(`${file}.lock`, dead)
+    const script = `
+      const {spawn} = require('node:child_process')
+      const run = (prefix, octet) => new Promise((resolve) => spawn(process.execPath, ['--import', 'tsx', ${JSON.stringify(CHILD)}, ${JSON.stringify(file)}, prefix, '3', octet], {stdio: 'inherit'}).on('exit', resolve))
+      Promise.all([run('a', '60'), run('b', '61'), run('c', '62'), run('d', '63')]).then((codes) => process.exit(codes.every((code) => code === 0) ? 0 : 1))
+    `
+    execFileSync(process.execPath, ['-e', script], {stdio: 'inherit', timeout: 120_000})
+    const names = loadEstate({file, env: {}}).clients.map((client) => client.name).sort()
+    expect(names).toEqual(['a', 'b', 'c', 'd'].flatMap((prefix) => [0, 1, 2].map((index) => `${prefix}-${index}`)).sort())
+    // No lock, takeover marker or pid file is left behind.
+    expect(readdirSync(path.dirname(file)).filter((name) => name.includes('.lock'))).toEqual([])
+  })
 })

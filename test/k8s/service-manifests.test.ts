@@ -81,9 +81,9 @@ describe('the service manifests', () => {
     expect(dev.find('Namespace', 'infra').metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted')
   })
 
-  it('probe /health for liveness and /ready for readiness, with requests and limits set', () => {
+  it('probe /live for liveness (not the database), /health at startup and /ready for readiness, with requests and limits set', () => {
     const [container] = dev.find('Deployment').spec.template.spec.containers
-    expect(container.livenessProbe.httpGet).toEqual({path: '/health', port: 'http'})
+    expect(container.livenessProbe.httpGet).toEqual({path: '/live', port: 'http'})
     expect(container.readinessProbe.httpGet).toEqual({path: '/ready', port: 'http'})
     expect(container.ports).toEqual([{name: 'http', containerPort: 8080, protocol: 'TCP'}])
     expect(container.resources).toEqual({requests: {cpu: '250m', memory: '256Mi'}, limits: {cpu: '1', memory: '512Mi'}})
@@ -111,7 +111,7 @@ describe('the service manifests', () => {
     expect(prod.find('ServiceAccount').metadata.annotations['eks.amazonaws.com/role-arn']).toBe('arn:aws:iam::333333333333:role/acme-prod-service')
     // And the bucket that role may write, by the name the stacks give it.
     const [container] = dev.find('Deployment').spec.template.spec.containers
-    expect(container.env.find((e: any) => e.name === 'INFRA_SERVICE_RESULTS_BUCKET').value).toBe(serviceResultsBucketName('acme-dev', '111111111111'))
+    expect(container.env.find((e: any) => e.name === 'INFRA_SERVICE_RESULTS_BUCKET').value).toBe(`s3://${serviceResultsBucketName('acme-dev', '111111111111')}`)
   })
 
   it('take the database URL from the RDS-managed secret, synced by External Secrets with the service\'s own identity', () => {
@@ -124,7 +124,7 @@ describe('the service manifests', () => {
       {key: DISCOVERED.databaseSecretArn, property: 'username'},
       {key: DISCOVERED.databaseSecretArn, property: 'password'},
     ])
-    expect(external.spec.target.template.data.url).toBe(`postgres://{{ .username | urlquery }}:{{ .password | urlquery }}@${DISCOVERED.databaseEndpoint}/infra?sslmode=verify-full`)
+    expect(external.spec.target.template.data.url).toBe(`postgres://{{ .username | urlquery }}:{{ .password | urlquery }}@${DISCOVERED.databaseEndpoint}/infra?sslmode=verify-full&sslrootcert=/etc/ssl/rds/global-bundle.pem`)
   })
 
   it('are reached through an internal ALB behind the WAF web ACL, and a NetworkPolicy both ways', () => {
@@ -133,11 +133,24 @@ describe('the service manifests', () => {
     expect(ingress.metadata.annotations).toMatchObject({'alb.ingress.kubernetes.io/scheme': 'internal', 'alb.ingress.kubernetes.io/wafv2-acl-arn': DISCOVERED.wafWebAclArn, 'alb.ingress.kubernetes.io/target-type': 'ip'})
     const policy = dev.find('NetworkPolicy')
     expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress'])
-    expect(policy.spec.ingress).toEqual([{from: [{ipBlock: {cidr: '10.1.0.0/16'}}], ports: [{protocol: 'TCP', port: 8080}]}])
+    // In only from the ALB's subnets, which the Ingress names and whose X-Forwarded-For the pod believes.
+    const albSubnets = layoutSubnets('10.1.0.0/16', 3).app
+    expect(policy.spec.ingress).toEqual([{from: albSubnets.map((cidr) => ({ipBlock: {cidr}})), ports: [{protocol: 'TCP', port: 8080}]}])
+    expect(ingress.metadata.annotations['alb.ingress.kubernetes.io/subnets']).toBe('acme-dev-app-eu-west-1a,acme-dev-app-eu-west-1b,acme-dev-app-eu-west-1c')
+    const [container] = dev.find('Deployment').spec.template.spec.containers
+    expect(container.env.find((e: any) => e.name === 'INFRA_SERVICE_TRUSTED_PROXIES').value).toBe(albSubnets.join(','))
     const database = policy.spec.egress.find((rule: any) => rule.ports.some((p: any) => p.port === 5432))
     expect(database.to.map((to: any) => to.ipBlock.cidr)).toEqual(layoutSubnets('10.1.0.0/16', 3).data)
     const out = policy.spec.egress.find((rule: any) => rule.to.some((to: any) => to.ipBlock?.cidr === '0.0.0.0/0'))
     expect(out.to[0].ipBlock.except).toContain('169.254.169.254/32')
+  })
+
+  it('pass the estate\'s retention to the service (30 days unless service.retentionDays says otherwise), in the variable its flag reads', async () => {
+    const retention = (objects: ReturnType<typeof synthesizedObjects>) => objects.find('Deployment').spec.template.spec.containers[0].env.find((e: any) => e.name === 'INFRA_SERVICE_RETENTION_DAYS')
+    expect(retention(dev)).toEqual({name: 'INFRA_SERVICE_RETENTION_DAYS', value: '30'})
+    expect(retention(synthesizedObjects('dev', estateWith((doc) => (doc.environments.dev.service = {retentionDays: 7}))))).toEqual({name: 'INFRA_SERVICE_RETENTION_DAYS', value: '7'})
+    const {default: ServiceStart} = await import('../../src/commands/service/start.js')
+    expect(ServiceStart.flags['retention-days']).toMatchObject({env: 'INFRA_SERVICE_RETENTION_DAYS', default: 30})
   })
 
   it('send traces to the estate\'s collector only when it names one, and let only that traffic out', () => {

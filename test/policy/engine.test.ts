@@ -106,9 +106,9 @@ describe('the provision gate', () => {
 })
 
 describe('inputs and outputs', () => {
-  it('rejects JSON that is not Terraform', () => {
+  it('rejects JSON that is not Terraform', async () => {
     expect(() => resourcesFromJson({hello: 'world'}, 'x.json')).toThrow(/neither Terraform JSON configuration nor a plan/)
-    expect(() => auditFile('/nonexistent.json', {})).toThrow('no such file or folder: /nonexistent.json')
+    await expect(auditFile('/nonexistent.json', {})).rejects.toThrow('no such file or folder: /nonexistent.json')
   })
 
   it('writes SARIF 2.1.0 with every rule, results, and accepted findings as suppressed', () => {

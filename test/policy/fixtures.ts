@@ -124,8 +124,9 @@ export const RULE_FIXTURES: RuleFixture[] = [
     pass: {aws_iam_role_policy: {p: {policy: policy({Effect: 'Allow', Action: 's3:GetObject', Resource: '*'})}}},
     fail: {aws_iam_policy: {p: {policy: policy({Effect: 'Allow', Action: '*', Resource: '*'})}}}},
   {rule: 'INFRA_IAM_NO_SERVICE_WILDCARD',
-    pass: {aws_iam_role_policy: {p: {policy: policy({Effect: 'Allow', Action: 's3:*', Resource: 'arn:aws:s3:::b/*'})}}},
-    fail: {aws_iam_role_policy: {p: {policy: policy({Effect: 'Allow', Action: ['s3:*'], Resource: ['*']})}}}},
+    pass: {aws_iam_role_policy: {p: {policy: policy({Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: 'arn:aws:s3:::b/*'})}}},
+    // Every action of a service on one named resource is full control of it: failed too (issue 28).
+    fail: {aws_iam_role_policy: {p: {policy: policy({Effect: 'Allow', Action: ['s3:*'], Resource: ['arn:aws:s3:::b/*']})}}}},
   {rule: 'INFRA_IAM_NO_USER_KEYS', pass: {aws_iam_role: {r: {name: 'r', assume_role_policy: policy({Effect: 'Allow', Principal: {Service: 'ec2.amazonaws.com'}, Action: 'sts:AssumeRole'})}}}, fail: {aws_iam_access_key: {k: {user: 'ci'}}}},
   {rule: 'INFRA_IAM_ROLE_TRUST_NOT_PUBLIC',
     pass: {aws_iam_role: {r: {assume_role_policy: policy({Effect: 'Allow', Principal: {AWS: 'arn:aws:iam::999999999999:root'}, Action: 'sts:AssumeRole'})}}},

@@ -1,3 +1,5 @@
+import {readFileSync} from 'node:fs'
+
 import {describe, expect, it} from 'vitest'
 
 import {runAudit} from '../../src/policy/engine.js'
@@ -9,6 +11,13 @@ const findingsOf = (doc: object, ruleId: string, isProtected = false) =>
   runAudit(resourcesFromJson(doc, 'fixture'), {protected: isProtected, rules: RULES.filter((rule) => rule.id === ruleId)}).findings
 
 describe('the rule set', () => {
+  it('is counted in the README from the code', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+    const counts = [...readme.matchAll(/(\d+) security rules/g)].map((match) => Number(match[1]))
+    expect(counts.length).toBeGreaterThan(0)
+    expect(counts).toEqual(counts.map(() => RULES.length))
+  })
+
   it('has at least 40 rules, unique ids, and a fixture for each', () => {
     expect(RULES.length).toBeGreaterThanOrEqual(40)
     expect(new Set(RULES.map((rule) => rule.id)).size).toBe(RULES.length)

@@ -128,7 +128,32 @@ describe('tokens have scopes and owners', () => {
 })
 
 describe('requests without a valid token', () => {
-  it('are limited per client address before any token lookup: 429 with Retry-After', async () => {
+  it('count failures per client behind the trusted load balancer only: X-Forwarded-For from other peers is ignored', async () => {
+    const forged = `infra_${'B'.repeat(43)}`
+    const behind = await startTestService({}, {trustedProxies: ['127.0.0.0/8']})
+    try {
+      // Through the balancer (loopback is trusted here), 30 failures from one client...
+      for (let i = 0; i < 30; i++) await behind.call('GET', '/api/v1/jobs', {token: forged, headers: {'x-forwarded-for': '10.9.9.9'}})
+      expect((await behind.call('GET', '/api/v1/jobs', {token: forged, headers: {'x-forwarded-for': '10.9.9.9'}})).status).toBe(429)
+      // ...leave another client behind the same balancer untouched, and its valid token works.
+      expect((await behind.call('GET', '/api/v1/jobs', {token: forged, headers: {'x-forwarded-for': '10.8.8.8'}})).status).toBe(401)
+      expect((await behind.call('GET', '/api/v1/jobs', {headers: {'x-forwarded-for': '10.9.9.9'}})).status).toBe(200)
+      // A client cannot escape its count by naming another address in front of the balancer's.
+      expect((await behind.call('GET', '/api/v1/jobs', {token: forged, headers: {'x-forwarded-for': '10.7.7.7, 10.9.9.9'}})).status).toBe(429)
+    } finally {
+      await behind.service.stop()
+    }
+    const direct = await startTestService({}, {trustedProxies: ['10.0.0.0/8']})
+    try {
+      // The peer (loopback) is not trusted: the header names nobody, the peer is the client.
+      for (let i = 0; i < 30; i++) await direct.call('GET', '/api/v1/jobs', {token: forged, headers: {'x-forwarded-for': `10.1.1.${i}`}})
+      expect((await direct.call('GET', '/api/v1/jobs', {token: forged, headers: {'x-forwarded-for': '10.2.2.2'}})).status).toBe(429)
+    } finally {
+      await direct.service.stop()
+    }
+  })
+
+  it('are limited per client address: 429 with Retry-After, no store read for a missing or malformed token, and a valid token still gets in', async () => {
     const limited = await startTestService()
     try {
       // Count the store's token lookups: past the limit there must be none.
@@ -151,11 +176,15 @@ describe('requests without a valid token', () => {
       expect(refused.status).toBe(429)
       expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
       expect(refused.body.error.code).toBe('RATE_LIMITED')
-      // Past the limit, no token is looked up at all.
-      expect(lookups).toBe(unauthorized)
+      // Past the limit, a well-formed token is still checked (a valid one must get in) and a
+      // missing or malformed one costs no store read at all.
+      expect(lookups).toBe(answers.length + 1)
       const before = lookups
       for (let i = 0; i < 10; i++) expect((await limited.call('GET', '/api/v1/jobs', {token: null})).status).toBe(429)
+      for (let i = 0; i < 10; i++) expect((await limited.call('GET', '/api/v1/jobs', {token: 'not-a-token'})).status).toBe(429)
       expect(lookups).toBe(before)
+      // One client's failures never lock out a valid token from the same address.
+      expect((await limited.call('GET', '/api/v1/jobs')).status).toBe(200)
       // The open routes have a limit of their own (20 per second, bursts of 200): probes pass, floods do not.
       const openStarted = Date.now()
       const open: number[] = []
@@ -216,7 +245,7 @@ describe('collected data', () => {
       const mode = (file: string) => (statSync(file).mode & 0o777).toString(8)
       expect(mode(fresh.dataDir)).toBe('700')
       expect(mode(path.join(fresh.dataDir, 'results'))).toBe('700')
-      expect(mode(path.join(fresh.dataDir, 'results', `${job.job_id}.out`))).toBe('600')
+      expect(mode(path.join(fresh.dataDir, 'results', `${job.job_id}.1.out`))).toBe('600')
       for (const file of ['jobs.db', 'jobs.db-wal', 'jobs.db-shm', 'jobs.db.owner']) expect(mode(path.join(fresh.dataDir, file)), file).toBe('600')
     } finally {
       await fresh.service.stop()

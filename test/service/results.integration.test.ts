@@ -3,6 +3,10 @@ import os from 'node:os'
 import path from 'node:path'
 
 import {CreateBucketCommand, HeadObjectCommand, S3Client} from '@aws-sdk/client-s3'
+
+import {SharedResults} from '../../src/service/results.js'
+import {RetentionSweeper} from '../../src/service/retention.js'
+import type {PostgresJobStore} from '../../src/service/store/postgres-store.js'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {caBundleHandler} from '../../src/aws/clients.js'
@@ -83,5 +87,14 @@ describe('shared results', () => {
     }
     // Nothing stays on a replica's own disk.
     for (const replica of replicas) expect(readdirSync(replica.workers.options.resultsDir)).toEqual([])
+
+    // Past the retention both jobs go, the database's result with its row and the S3 object.
+    const store = replicas[1].store as PostgresJobStore
+    const sweeper = new RetentionSweeper(store, new SharedResults(store, {databaseMaxBytes: 1000, bucketUrl: 's3://dev-infra-results/jobs'}), {retentionMs: 86_400_000})
+    expect(await sweeper.sweep(new Date())).toBe(0)
+    expect(await sweeper.sweep(new Date(Date.now() + 86_400_000 + 60_000))).toBe(2)
+    expect(await store.readResult(ids['small.txt'])).toBeUndefined()
+    await expect(s3().send(new HeadObjectCommand({Bucket: 'dev-infra-results', Key: `jobs/${ids['large.txt']}.1.out`}))).rejects.toMatchObject({name: 'NotFound'})
+    expect((await call(replicas[0], 'GET', `/api/v1/jobs/status/${ids['large.txt']}`)).status).toBe(404)
   })
 })

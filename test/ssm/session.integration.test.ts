@@ -91,7 +91,7 @@ describe('infra session: the session-manager-plugin contract of the AWS CLI', ()
 
     expect(started()).toHaveLength(1)
     const request = started()[0].body
-    expect(request).toEqual({Target: bastionId, DocumentName: 'AWS-StartNonInteractiveCommand', Parameters: {command: ['echo from-the-bastion; exit 7']}, Reason: 'INC-42: disk full'})
+    expect(request).toEqual({Target: bastionId, DocumentName: 'AWS-StartNonInteractiveCommand', Parameters: {command: ['echo from-the-bastion; exit 7'], separateOutputStream: ['true']}, Reason: 'INC-42: disk full'})
 
     const [run] = pluginRuns()
     // session-manager-plugin <answer> <region> StartSession <profile> <request JSON> <SSM endpoint>
@@ -118,6 +118,25 @@ describe('infra session: the session-manager-plugin contract of the AWS CLI', ()
 
     // Ended in AWS once the plugin exited.
     expect(terminated()).toEqual([answer.SessionId])
+  })
+
+  it('exits with the remote command\'s status, which the plugin (exiting 0) does not pass on, and shows only the command\'s output', async () => {
+    const result = await session(['--reason', 'status', '--command', 'echo out; echo err >&2; sleep 0.3; printf partial; exit 3'])
+    expect(result.exitCode).toBe(3)
+    // The agent streams stderr as a StdErr payload and the plugin prints every payload to stdout.
+    expect(result.stdout.split('\n').sort()).toEqual(['err', 'out', 'partial'])
+    expect(result.stdout).not.toMatch(/EXIT_CODE|Starting session|Exiting session/)
+    const failed = await session(['--reason', 'status', '--command', 'false', '--json'])
+    expect(failed.exitCode).toBe(1)
+    expect(JSON.parse(failed.stdout)).toMatchObject({dryRun: false, exitCode: 1, commandStatus: 1, interrupted: false})
+  })
+
+  it('says so, exit 1, when the SSM Agent is too old to report the status, rather than reporting success', async () => {
+    const result = await session(['--reason', 'old agent', '--command', 'echo done; exit 0', '--json'], {STANDIN_AGENT_VERSION: '3.1.1446.0'})
+    expect(result.exitCode).toBe(1)
+    expect(JSON.parse(result.stdout).error).toMatchObject({code: 'EXIT_STATUS_UNKNOWN'})
+    expect(result.stderr).toContain('done')
+    expect(terminated()).toHaveLength(1)
   })
 
   it('gives the plugin an empty profile and no AWS_PROFILE when it gets assumed-role credentials, even with --profile', async () => {
@@ -162,8 +181,9 @@ describe('infra session: the session-manager-plugin contract of the AWS CLI', ()
     expect(started()).toEqual([])
   })
 
-  it('on SIGINT (no terminal) ends the plugin group and the session in AWS, leaving no process behind', async () => {
-    const child = execa('node', [BIN, 'session', 'bastion', '--env', 'ops', '--estate', estateFile, '--reason', 'sigint', '--command', 'sleep 60'], {
+  // SIGHUP: the operator's terminal closed or the SSH connection to the jump box dropped.
+  it.each(['SIGINT', 'SIGHUP'] as const)('on %s (no terminal) ends the plugin group and the session in AWS, leaving no process behind', async (signal) => {
+    const child = execa('node', [BIN, 'session', 'bastion', '--env', 'ops', '--estate', estateFile, '--reason', signal, '--command', 'sleep 60'], {
       reject: false,
       env: {CI: '', ...baseEnv()},
       stdin: 'ignore',
@@ -174,7 +194,7 @@ describe('infra session: the session-manager-plugin contract of the AWS CLI', ()
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
     const [run] = pluginRuns()
-    child.kill('SIGINT')
+    child.kill(signal)
     const result = await child
     expect(result.exitCode).toBe(130)
     expect(terminated()).toEqual([run.sessionId])
@@ -198,7 +218,7 @@ describe('infra session: the session-manager-plugin contract of the AWS CLI', ()
     expect(all.sessions.map((s: any) => s.sessionId).sort()).toEqual([mine.SessionId, theirs.SessionId].sort())
   })
 
-  it('at a terminal gives the shell the keyboard: Ctrl-C reaches the remote side, not infra, and the shell\'s exit status comes back', async () => {
+  it('at a terminal gives the shell the keyboard: Ctrl-C reaches the remote side, not infra; the shell\'s status is not passed on, as with the AWS CLI', async () => {
     const env = Object.fromEntries(Object.entries({...process.env, ...baseEnv(), CI: ''}).filter((entry): entry is [string, string] => entry[1] !== undefined))
     const term = pty.spawn(process.execPath, [BIN, 'session', 'bastion', '--env', 'ops', '--estate', estateFile, '--reason', 'interactive'], {cols: 120, rows: 30, env})
     let screen = ''
@@ -213,7 +233,8 @@ describe('infra session: the session-manager-plugin contract of the AWS CLI', ()
     term.write('\u0003') // Ctrl-C: the whole foreground group gets SIGINT
     await new Promise((resolve) => setTimeout(resolve, 500))
     term.write('echo still-$((40+2)); exit 4\r')
-    expect(await exited).toBe(4)
+    // The plugin exits 0 whatever the remote shell returned (aws/session-manager-plugin issue 59).
+    expect(await exited).toBe(0)
     expect(screen).toContain('still-42')
     const [run] = pluginRuns()
     expect(JSON.parse(run.argv[4])).toEqual({Target: bastionId, Reason: 'interactive'})

@@ -2,6 +2,7 @@ import {describe, expect, it} from 'vitest'
 
 import {checkTunnelArguments, parseHostPort, parseLocalPorts} from '../../src/ssm/targets.js'
 import {checkReason} from '../../src/ssm/session.js'
+import {runCli} from '../support/cli.js'
 
 describe('tunnel arguments', () => {
   it('reads host:port, IPv6 in brackets too, and names what is wrong otherwise', () => {
@@ -30,5 +31,19 @@ describe('tunnel arguments', () => {
     expect(checkReason('  INC-1  ')).toBe('INC-1')
     expect(() => checkReason('   ')).toThrow(/needs a reason/)
     expect(() => checkReason('x'.repeat(257))).toThrow(/at most 256/)
+  })
+
+  it('are usage errors of the command (exit 2), refused before the estate, AWS or the plugin is touched', async () => {
+    const env = {INFRA_ESTATE: '/nonexistent/estate.yaml', PATH: '/usr/bin:/bin'}
+    const cases: [string[], string, RegExp][] = [
+      [['tunnel', 'foo'], 'BAD_ARGUMENT', /unknown tunnel foo/],
+      [['tunnel', '--to', 'nohost'], 'BAD_FLAG', /--to nohost is not host:port/],
+      [['tunnel', 'db', '--local-port', '99999'], 'BAD_FLAG', /99999 is not a port/],
+    ]
+    for (const [args, code, message] of cases) {
+      const result = await runCli([...args, '--env', 'dev', '--reason', 'r', '--json'], {env})
+      expect([result.exitCode, JSON.parse(result.stdout).error.code], args.join(' ')).toEqual([2, code])
+      expect(JSON.parse(result.stdout).error.message).toMatch(message)
+    }
   })
 })

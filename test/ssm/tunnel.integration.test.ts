@@ -1,5 +1,5 @@
 import {execFileSync} from 'node:child_process'
-import {chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync} from 'node:fs'
 import https from 'node:https'
 import net, {type AddressInfo} from 'node:net'
 import os from 'node:os'
@@ -8,6 +8,7 @@ import {createInterface} from 'node:readline'
 import {fileURLToPath} from 'node:url'
 
 import {CreateClusterCommand, EKSClient} from '@aws-sdk/client-eks'
+import {GetCallerIdentityCommand, STSClient} from '@aws-sdk/client-sts'
 import {execa, type ResultPromise} from 'execa'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 
@@ -71,9 +72,12 @@ function portFree(port: number): Promise<boolean> {
 
 /** The CLI as a child, its JSON lines read as they come. */
 function startTunnel(args: string[], extraEnv: Record<string, string> = {}) {
-  const child = execa('node', [BIN, 'tunnel', ...args, '--env', 'net', '--estate', estateFile, '--json'], {
+  // INFRA_ESTATE given: no --estate, and run from a folder with no estate of its own.
+  const estateArgs = extraEnv.INFRA_ESTATE ? [] : ['--estate', estateFile]
+  const child = execa('node', [BIN, 'tunnel', ...args, '--env', 'net', ...estateArgs, '--json'], {
     reject: false,
     stdin: 'ignore',
+    cwd: work,
     env: {
       CI: '',
       AWS_ACCESS_KEY_ID: 'test',
@@ -154,7 +158,7 @@ describe('infra tunnel against moto with the stand-in plugin', () => {
 
   it('opens db, eks and --to at once, writes a kubeconfig kubectl uses, survives a killed plugin, and leaves nothing behind on SIGINT', async () => {
     standIn.calls.length = 0
-    const run = startTunnel(['db', 'eks', '--to', '10.71.4.20:8080', '--reason', 'INC-7: tunnels', '--kubeconfig', kubeconfig])
+    const run = startTunnel(['db', 'eks', '--to', '10.71.4.20:8080', '--reason', 'INC-7: tunnels', '--kubeconfig', kubeconfig], {INFRA_ESTATE: estateFile})
     const ready = await run.next((e) => e.event === 'ready')
     const byName = Object.fromEntries(ready.tunnels.map((t: any) => [t.name, t]))
     expect(Object.keys(byName).sort()).toEqual(['10.71.4.20:8080', 'db', 'eks'])
@@ -184,21 +188,31 @@ describe('infra tunnel against moto with the stand-in plugin', () => {
     expect(cluster['certificate-authority-data']).toMatch(/^[A-Za-z0-9+/=]+$/)
     const exec = view.users.find((u: any) => u.name === 'infra-net').user.exec
     expect(exec.apiVersion).toBe('client.authentication.k8s.io/v1beta1')
-    expect(exec.args).toEqual(['eks', 'token', '--cluster', 'acme-net-eks', '--env', 'net', '--estate', estateFile])
+    // The estate came from INFRA_ESTATE; the entry names that file, absolute, all the same.
+    expect(exec.args).toEqual(['eks', 'token', '--cluster', 'acme-net-eks', '--env', 'net', '--estate', realpathSync(estateFile)])
     expect(view.contexts).toContainEqual({name: 'infra-net', context: {cluster: 'infra-net', user: 'infra-net'}})
     // The API through the tunnel: kubectl checks the certificate against the cluster's host name
     // and gets its token from `infra eks token`. (moto's cluster CA is a placeholder, so the test
     // API server's own CA replaces it; everything else is as written.)
     execFileSync('kubectl', ['config', 'set', 'clusters.infra-net.certificate-authority-data', readFileSync(apiCa).toString('base64')], {env: {...process.env, KUBECONFIG: kubeconfig}})
-    // Asynchronously: the API server answering kubectl lives in this process.
+    // Asynchronously: the API server answering kubectl lives in this process. kubectl runs from
+    // another folder whose own infra.estate.yaml puts "net" in another account, without INFRA_ESTATE.
+    const elsewhere = mkdtempSync(path.join(os.tmpdir(), 'infra-elsewhere-'))
+    writeFileSync(path.join(elsewhere, 'infra.estate.yaml'), readFileSync(estateFile, 'utf8').replace('666666666601', '777777777701'))
     const kubectl = await execa('kubectl', ['--context', 'infra-net', 'version', '-o', 'json', '--request-timeout', '30s'], {
       env: {KUBECONFIG: kubeconfig, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_EC2_METADATA_DISABLED: 'true'},
+      cwd: elsewhere,
       reject: false,
     })
     expect(kubectl.stderr).toBe('')
     const version = JSON.parse(kubectl.stdout)
     expect(version.serverVersion.gitVersion).toBe('v1.32.0-eks-standin')
     expect(apiAuthorizations.at(-1)).toMatch(/^Bearer k8s-aws-v1\.[A-Za-z0-9_-]+$/)
+    // Whom the token signs for, as EKS learns it: the presigned URL's key, asked of STS (moto).
+    const url = new URL(Buffer.from(apiAuthorizations.at(-1)!.slice('Bearer k8s-aws-v1.'.length), 'base64url').toString())
+    const signer = url.searchParams.get('X-Amz-Credential')!.split('/')[0]
+    const sts = new STSClient({region: 'eu-west-1', endpoint: standIn.endpoint, credentials: {accessKeyId: signer, secretAccessKey: 'unused'}})
+    expect((await sts.send(new GetCallerIdentityCommand({}))).Arn).toMatch(/^arn:aws:sts::666666666601:assumed-role\//)
 
     // The db plugin dies: the tunnel comes back on the same port (the session resumed).
     const dbRun = pluginRuns().find((r) => r.sessionId === byName.db.sessionId)

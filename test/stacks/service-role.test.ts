@@ -2,6 +2,7 @@ import {describe, expect, it} from 'vitest'
 
 import {runAudit} from '../../src/policy/engine.js'
 import {resourcesFromJson} from '../../src/policy/resources.js'
+import {synthesizedObjects} from '../k8s/fixtures.js'
 import {estateWith, synth} from '../support/synth.js'
 
 describe('the collection service IRSA role', () => {
@@ -44,11 +45,33 @@ describe('the collection service IRSA role', () => {
     expect(report.passed).toBe(true)
   })
 
+  it('expires results in S3 a day after the service\'s retention, as a backstop to its own deletes', () => {
+    const expiry = (out: ReturnType<typeof synth>) => {
+      const bucket = out.all('aws_s3_bucket').find((b) => String(b.bucket).includes('service-results'))
+      const name = Object.entries(out.estate.resource.aws_s3_bucket as Record<string, {bucket: string}>).find(([, b]) => b === bucket || b.bucket === bucket?.bucket)![0]
+      const lifecycle = out.all('aws_s3_bucket_lifecycle_configuration').find((l) => String(l.bucket).includes(`aws_s3_bucket.${name}.`))
+      return lifecycle!.rule.find((rule: {id: string}) => rule.id === 'expire-current')
+    }
+    expect(expiry(dev)).toMatchObject({status: 'Enabled', expiration: [{days: 31}]})
+    expect(expiry(synth('dev', estateWith((doc) => (doc.environments.dev.service = {retentionDays: 7}))))).toMatchObject({expiration: [{days: 8}]})
+  })
+
   it('is left out with the EKS layer, and without a database grants no secret', () => {
     const noEks = synth('dev', estateWith((doc) => (doc.environments.dev.omitLayers = ['eks'])))
     expect(noEks.all('aws_iam_role').map((r) => r.name)).not.toContain('acme-dev-service')
     const noDatabase = synth('dev', estateWith((doc) => (doc.environments.dev.omitLayers = ['database'])))
     const policy = noDatabase.all('aws_iam_role_policy').find((p) => p.name === 'results-and-database-secret')
     expect(JSON.parse(policy!.policy).Statement.map((s: {Sid: string}) => s.Sid)).toEqual(['Results', 'ResultsList', 'Encryption'])
+  })
+
+  it('reads exactly the buckets the estate lists for the s3 source, and never the results bucket through them', () => {
+    const listed = estateWith((doc) => (doc.environments.dev.service = {s3Buckets: ['acme-exports', 'acme-reports', 'acme-dev-service-results-111111111111']}))
+    const policy = synth('dev', listed).all('aws_iam_role_policy').find((p) => p.name === 'results-and-database-secret')
+    const statements = JSON.parse(policy!.policy).Statement as {Sid: string; Action: string[]; Resource: string | string[]}[]
+    expect(statements.find((s) => s.Sid === 'SourceBucketsList')).toMatchObject({Action: ['s3:ListBucket'], Resource: ['arn:aws:s3:::acme-exports', 'arn:aws:s3:::acme-reports']})
+    expect(statements.find((s) => s.Sid === 'SourceBucketsRead')).toMatchObject({Action: ['s3:GetObject'], Resource: ['arn:aws:s3:::acme-exports/*', 'arn:aws:s3:::acme-reports/*']})
+    // And the pod is told the same list (with the results bucket in it, `service start` would refuse to run).
+    const [container] = synthesizedObjects('dev', listed).find('Deployment').spec.template.spec.containers
+    expect(container.env.find((e: any) => e.name === 'INFRA_SERVICE_S3_BUCKETS').value).toBe('acme-exports,acme-reports')
   })
 })

@@ -82,33 +82,51 @@ export async function startPostgres(options = {}) {
   }
   const port = await freePort()
   const [command, args] = as(path.join(BIN, 'postgres'), ['-D', dataDir, '-p', String(port), '-k', socketDir, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'log_min_messages=fatal', ...tlsArgs])
-  const server = spawn(command, args, {stdio: ['ignore', 'ignore', 'pipe']})
-  let log = ''
-  server.stderr?.on('data', (chunk) => {
-    log = (log + chunk).slice(-4000)
-  })
   const admin = `postgres://postgres@127.0.0.1:${port}/postgres`
-  const deadline = Date.now() + 60_000
-  for (;;) {
-    const client = new pg.Client(admin)
-    try {
-      await client.connect()
-      await client.end()
-      break
-    } catch (error) {
-      await client.end().catch(() => {})
-      if (server.exitCode !== null || Date.now() > deadline) {
-        server.kill('SIGKILL')
-        throw new Error(`PostgreSQL did not start on port ${port}: ${error.message}\n${log}`)
+  let server
+  /** Starts the postmaster on the folder and port, and waits until it takes connections. */
+  const launch = async () => {
+    server = spawn(command, args, {stdio: ['ignore', 'ignore', 'pipe']})
+    let log = ''
+    server.stderr?.on('data', (chunk) => {
+      log = (log + chunk).slice(-4000)
+    })
+    const deadline = Date.now() + 60_000
+    for (;;) {
+      const client = new pg.Client(admin)
+      try {
+        await client.connect()
+        await client.end()
+        break
+      } catch (error) {
+        await client.end().catch(() => {})
+        if (server.exitCode !== null || Date.now() > deadline) {
+          server.kill('SIGKILL')
+          throw new Error(`PostgreSQL did not start on port ${port}: ${error.message}\n${log}`)
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200))
       }
-      await new Promise((resolve) => setTimeout(resolve, 200))
     }
   }
+  /** Stops the postmaster, keeping its folder: open sessions are ended (fast mode), as in a failover. */
+  const halt = async () => {
+    if (server.exitCode !== null) return
+    const exited = new Promise((resolve) => server.once('exit', resolve))
+    // pg_ctl signals the postmaster itself (runuser in between may not pass signals on); fast
+    // mode ends open sessions instead of waiting for them.
+    const [stopCommand, stopArgs] = as(path.join(BIN, 'pg_ctl'), ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '30'])
+    try {
+      execFileSync(stopCommand, stopArgs, {stdio: 'pipe'})
+    } catch {
+      server.kill('SIGKILL')
+    }
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))])
+  }
+  await launch()
   return {
     port,
     caFile,
-    async createDatabase() {
-      const name = `infra_${randomBytes(6).toString('hex')}`
+    async createDatabase(name = `infra_${randomBytes(6).toString('hex')}`) {
       const client = new pg.Client(admin)
       await client.connect()
       try {
@@ -116,21 +134,13 @@ export async function startPostgres(options = {}) {
       } finally {
         await client.end()
       }
-      return `postgres://postgres@127.0.0.1:${port}/${name}`
+      return `postgres://postgres@127.0.0.1:${port}/${name}?sslmode=disable`
     },
+    /** An outage: the server stops (sessions ended) and comes back on the same port and data. */
+    halt,
+    resume: launch,
     async stop() {
-      if (server.exitCode === null) {
-        const exited = new Promise((resolve) => server.once('exit', resolve))
-        // pg_ctl signals the postmaster itself (runuser in between may not pass signals on); fast
-        // mode ends open sessions instead of waiting for them.
-        const [stopCommand, stopArgs] = as(path.join(BIN, 'pg_ctl'), ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '30'])
-        try {
-          execFileSync(stopCommand, stopArgs, {stdio: 'pipe'})
-        } catch {
-          server.kill('SIGKILL')
-        }
-        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))])
-      }
+      await halt()
       rmSync(home, {recursive: true, force: true})
     },
   }

@@ -18,7 +18,7 @@ export interface TestService {
 }
 
 /** The real service on a free loopback port, with a fresh data folder and one token. */
-export async function startTestService(settings: Partial<SourceSettings> = {}, extra: {concurrency?: number; jobTimeoutMs?: number; logLevel?: string; logDestination?: DestinationStream} = {}): Promise<TestService> {
+export async function startTestService(settings: Partial<SourceSettings> = {}, extra: {concurrency?: number; jobTimeoutMs?: number; logLevel?: string; logDestination?: DestinationStream; trustedProxies?: string[]; maxQueuedPerToken?: number; retentionMs?: number} = {}): Promise<TestService> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'infra-service-'))
   const fileRoot = path.join(dataDir, 'files')
   mkdirSync(fileRoot)
@@ -31,6 +31,9 @@ export async function startTestService(settings: Partial<SourceSettings> = {}, e
     maxAttempts: 3,
     logLevel: extra.logLevel ?? 'silent',
     logDestination: extra.logDestination,
+    trustedProxies: extra.trustedProxies,
+    maxQueuedPerToken: extra.maxQueuedPerToken,
+    retentionMs: extra.retentionMs,
     version: 'test',
     settings: {fileRoot, connections: {}, allowPrivateHttp: false, httpTimeoutMs: 5000, maxResultBytes: 1 << 20, maxRows: 100_000, ...settings},
   })

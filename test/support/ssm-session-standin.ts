@@ -19,7 +19,53 @@ export interface SsmSessionStandIn {
   offline: Set<string>
   /** Makes ResumeSession fail, as when AWS has dropped the session. */
   refuseResume: boolean
+  /** Calls (of any service) to refuse, by operation name, with the error AWS would answer. */
+  refusals: Map<string, Refusal>
   stop(): Promise<void>
+}
+
+/** An AWS error answer: HTTP status, the error code (exception name) and message. */
+export interface Refusal {
+  status: number
+  code: string
+  message: string
+  /** Organizations' ConstraintViolationException carries a Reason. */
+  reason?: string
+}
+
+/**
+ * The operation a request calls, whatever the protocol: JSON (X-Amz-Target "Prefix.Operation"),
+ * Query (EC2, STS, Auto Scaling: Action=... in the form body), or REST (EKS: the path).
+ */
+export function operationOf(method: string, url: string, headers: http.IncomingHttpHeaders, body: Buffer): {operation: string; protocol: 'json' | 'rest-json' | 'ec2' | 'query'} {
+  const target = String(headers['x-amz-target'] ?? '')
+  if (target) return {operation: target.slice(target.indexOf('.') + 1), protocol: 'json'}
+  const action = /(?:^|&)Action=([A-Za-z]+)/.exec(body.toString())?.[1]
+  if (action) return {operation: action, protocol: /\/ec2\//.test(String(headers.authorization ?? '')) ? 'ec2' : 'query'}
+  const path = url.split('?')[0]
+  if (method === 'GET' && /^\/clusters\/[^/]+$/.test(path)) return {operation: 'DescribeCluster', protocol: 'rest-json'}
+  if (method === 'GET' && path === '/clusters') return {operation: 'ListClusters', protocol: 'rest-json'}
+  return {operation: `${method} ${path}`, protocol: 'rest-json'}
+}
+
+/**
+ * The error body and headers AWS sends in each protocol, as the SDK parses them:
+ * JSON 1.1 {"__type", "message"} (SSM, Organizations, CloudWatch Logs); REST-JSON
+ * x-amzn-ErrorType and {"message"} (EKS); EC2's <Response><Errors><Error>; and the Query APIs'
+ * <ErrorResponse><Error><Type>Sender</Type> (STS, Auto Scaling).
+ */
+export function refusalAnswer(protocol: ReturnType<typeof operationOf>['protocol'], refusal: Refusal): {status: number; headers: Record<string, string>; body: string} {
+  const requestId = randomBytes(16).toString('hex')
+  switch (protocol) {
+    case 'json':
+      return {status: refusal.status, headers: {'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': requestId}, body: JSON.stringify({__type: refusal.code, message: refusal.message, ...(refusal.reason ? {Reason: refusal.reason} : {})})}
+    case 'rest-json':
+      return {status: refusal.status, headers: {'content-type': 'application/json', 'x-amzn-errortype': refusal.code, 'x-amzn-requestid': requestId}, body: JSON.stringify({message: refusal.message})}
+    case 'ec2':
+      return {status: refusal.status, headers: {'content-type': 'text/xml'}, body: `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${refusal.code}</Code><Message>${refusal.message}</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`}
+    case 'query':
+      return {status: refusal.status, headers: {'content-type': 'text/xml'}, body: `<ErrorResponse><Error><Type>${refusal.status >= 500 ? 'Receiver' : 'Sender'}</Type><Code>${refusal.code}</Code><Message>${refusal.message}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`}
+  }
 }
 
 const OWN_OPERATIONS = new Set(['StartSession', 'TerminateSession', 'ResumeSession', 'DescribeInstanceInformation', 'DescribeSessions'])
@@ -28,7 +74,7 @@ export async function startSsmSessionStandIn(motoEndpoint: string, caBundle: str
   const ca = readFileSync(caBundle)
   const moto = new URL(motoEndpoint)
   let counter = 0
-  const standIn: SsmSessionStandIn = {endpoint: '', calls: [], sessions: new Map(), offline: new Set(), refuseResume: false, stop: async () => undefined}
+  const standIn: SsmSessionStandIn = {endpoint: '', calls: [], sessions: new Map(), offline: new Set(), refuseResume: false, refusals: new Map(), stop: async () => undefined}
 
   const relay = (method: string, path: string, headers: http.IncomingHttpHeaders, body: Buffer): Promise<{status: number; headers: http.IncomingHttpHeaders; body: Buffer}> =>
     new Promise((resolve, reject) => {
@@ -90,6 +136,14 @@ export async function startSsmSessionStandIn(motoEndpoint: string, caBundle: str
     request.on('end', async () => {
       const body = Buffer.concat(chunks)
       try {
+        const called = operationOf(request.method ?? 'GET', request.url ?? '/', request.headers, body)
+        const refusal = standIn.refusals.get(called.operation)
+        if (refusal) {
+          const answer = refusalAnswer(called.protocol, refusal)
+          response.writeHead(answer.status, answer.headers)
+          response.end(answer.body)
+          return
+        }
         const target = String(request.headers['x-amz-target'] ?? '')
         const operation = target.startsWith('AmazonSSM.') ? target.slice('AmazonSSM.'.length) : ''
         if (OWN_OPERATIONS.has(operation)) {

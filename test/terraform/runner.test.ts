@@ -145,17 +145,19 @@ wait
     while (!existsSync(`${record}.pid`) || readFileSync(`${record}.pid`, 'utf8').split('\n').length < 3) await new Promise((resolve) => setTimeout(resolve, 20))
   }
 
-  it('forwards one SIGINT to the group, waits for it to stop, and leaves no process behind', async () => {
+  // SIGHUP: the terminal closed or the SSH connection to the jump box dropped. terraform runs in a
+  // session of its own, so the kernel's SIGHUP never reaches it: infra must stop it.
+  it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)('forwards one SIGINT to the group on %s, waits for it to stop, and leaves no process behind', async (signal) => {
     const signals = new EventEmitter()
-    const record = path.join(dir, 'once.log')
-    const run = runInOwnGroup(script, [record], {cwd: dir, env: process.env, signals, graceMs: 2000})
+    const record = path.join(dir, `once-${signal}.log`)
+    const run = runInOwnGroup(script, [record], {cwd: dir, env: process.env, signals, graceMs: 1000})
     await started(record)
-    signals.emit('SIGINT')
+    signals.emit(signal)
     const result = await run
-    expect(result.interrupted).toEqual({signal: 'SIGINT', forced: false})
+    expect(result.interrupted).toEqual({signal, forced: false})
     expect(readFileSync(record, 'utf8')).toBe('int\n')
     expect(result.pgid && groupMembers(result.pgid)).toEqual([])
-    expect(signals.listenerCount('SIGINT') + signals.listenerCount('SIGTERM')).toBe(0)
+    expect(signals.listenerCount('SIGINT') + signals.listenerCount('SIGTERM') + signals.listenerCount('SIGHUP')).toBe(0)
   })
 
   it('kills the group on a second signal', async () => {
@@ -212,6 +214,18 @@ describe('finding terraform', () => {
     expect(text).toMatch(/direct \{\s*exclude = \["registry.terraform.io\/\*\/\*"\]/)
     expect(writeCliConfig(dir, undefined)).toBeUndefined()
     expect(() => writeCliConfig(dir, path.join(dir, 'missing'))).toThrow(/mirror .* does not exist/)
+  })
+
+  it('stops an apply that runs past --timeout with one SIGINT, and names the creates it left in flight for adoption', async () => {
+    const record = path.join(dir, 'timeout.log')
+    const hung = path.join(dir, 'hung-apply')
+    // terraform's progress lines, then a create that never returns; SIGINT stops it as terraform does.
+    writeFileSync(hung, `#!/bin/sh\ntrap 'echo int >> ${JSON.stringify(record)}; exit 1' INT\necho 'aws_vpc.main: Creating...'\necho 'aws_vpc.main: Creation complete after 1s [id=vpc-1]'\necho 'aws_db_parameter_group.pg: Creating...'\nsleep 60 &\nwait\n`)
+    chmodSync(hung, 0o755)
+    const error = await new Terraform({binary: hung, cwd: dir, timeoutMs: 800, graceMs: 800}).apply('plan.tfplan').then(() => undefined, (caught) => caught)
+    expect(error).toMatchObject({code: 'TERRAFORM_TIMEOUT', details: {step: 'apply', inFlight: [{address: 'aws_db_parameter_group.pg', action: 'create'}]}})
+    expect(error.message).toMatch(/calls in flight when it was stopped: aws_db_parameter_group\.pg create$/)
+    expect(readFileSync(record, 'utf8')).toBe('int\n')
   })
 
   it('turns a hung terraform into a timeout error', async () => {

@@ -83,7 +83,7 @@ export abstract class CliCommand extends Command {
       this.logJson(infraError.toJson())
     } else {
       process.stderr.write(`${formatError(infraError, false)}\n`)
-      if (infraError.code === 'INTERNAL_ERROR' && process.env.INFRA_DEBUG) process.stderr.write(`${(error as Error).stack}\n`)
+      if ((infraError.code === 'INTERNAL_ERROR' || infraError.code.startsWith('AWS_')) && process.env.INFRA_DEBUG) process.stderr.write(`${(error as Error).stack}\n`)
     }
     return undefined
   }

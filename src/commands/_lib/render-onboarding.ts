@@ -60,5 +60,11 @@ export function renderOffboardReport(report: OffboardReport): string {
   const lines = [`Client ${report.client} offboarded: ${stacks}; ${report.removedFromEstate ? 'removed from the estate' : 'was not in the estate'}.`]
   if (report.accountClosed) lines.push(`Account ${report.accountId} is closing (suspended for 90 days, then closed).`)
   if (report.closeAccountHint) lines.push(report.closeAccountHint)
+  if (report.unresolvedInterruptedApplies.length > 0) {
+    lines.push(
+      `Interrupted applies left ${report.unresolvedInterruptedApplies.length} create(s) the destroy could not remove (not in the state); check them by hand in account ${report.accountId}:`,
+      ...report.unresolvedInterruptedApplies.map((call) => `  ${call.stack}: ${call.address} (interrupted ${call.interruptedAt ?? 'earlier'})`),
+    )
+  }
   return lines.join('\n')
 }

@@ -24,8 +24,14 @@ export function renderAudit(reports: AuditReport[]): string {
     const count = (severities: readonly string[]) => severities.map((severity) => `${report.summary[severity as keyof typeof report.summary]} ${severity}`).join(', ')
     const failing = SEVERITIES.filter((severity) => atLeast(severity, report.failOn))
     const below = SEVERITIES.filter((severity) => !atLeast(severity, report.failOn))
+    // What the rules could not see is named, never passed in silence (exit 3 when nothing failed).
+    if (report.notEvaluated.length > 0) {
+      const many = report.notEvaluated.length > 1
+      lines.push(`  NOT EVALUATED     ${report.notEvaluated.length} attribute${many ? 's need' : ' needs'} a plan (rules saw them unset; audit \`terraform show -json\` output to prove them):`)
+      for (const entry of report.notEvaluated) lines.push(`  ${''.padEnd(17)} ${entry.address} ${entry.attribute}: ${entry.reason}`)
+    }
     lines.push(
-      `  failing: ${count(failing)}${below.length ? `; below --fail-on: ${count(below)}` : ''}; accepted: ${report.summary.accepted}`,
+      `  failing: ${count(failing)}${below.length ? `; below --fail-on: ${count(below)}` : ''}; accepted: ${report.summary.accepted}${report.notEvaluated.length ? `; not evaluated: ${report.notEvaluated.length}` : ''}`,
       '',
     )
   }

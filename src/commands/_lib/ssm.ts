@@ -5,6 +5,7 @@ import type {Estate} from '../../estate/model.js'
 import {EXIT, InfraError} from '../../errors.js'
 import {type SsmContext, ssmContext} from '../../ssm/context.js'
 import {type PickTarget, describeTarget} from '../../ssm/discovery.js'
+import {stopController} from '../../signals.js'
 import {awsFlags} from './base-command.js'
 
 /**
@@ -49,19 +50,5 @@ export async function sessionReason(flag: string | undefined, interactive: boole
  * goes to the remote side or to psql, as with the AWS CLI, and infra ignores it).
  */
 export function stopSignal(options: {ctrlCGoesToChild: boolean}): {signal: AbortSignal; dispose(): void} {
-  const controller = new AbortController()
-  const abort = () => controller.abort()
-  const ignore = () => undefined
-  const onInt = options.ctrlCGoesToChild ? ignore : abort
-  process.on('SIGINT', onInt)
-  process.on('SIGTERM', abort)
-  process.on('SIGHUP', abort)
-  return {
-    signal: controller.signal,
-    dispose() {
-      process.off('SIGINT', onInt)
-      process.off('SIGTERM', abort)
-      process.off('SIGHUP', abort)
-    },
-  }
+  return stopController({ignore: options.ctrlCGoesToChild ? ['SIGINT'] : []})
 }

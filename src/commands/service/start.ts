@@ -8,7 +8,8 @@ import pino from 'pino'
 import {readableDestination} from '../../output/log-lines.js'
 import {ServiceCommand} from '../_lib/base-command.js'
 import {InfraError} from '../../errors.js'
-import {startService} from '../../service/server.js'
+import {DEFAULT_MAX_QUEUED_PER_TOKEN, DEFAULT_RETENTION_DAYS, startService} from '../../service/server.js'
+import {onStopSignal} from '../../signals.js'
 
 export default class ServiceStart extends ServiceCommand {
   static override summary = 'Run the collection service: SQLite in the data folder, or one of several replicas on PostgreSQL (--database-url).'
@@ -32,12 +33,18 @@ export default class ServiceStart extends ServiceCommand {
     'auth-failure-limit': Flags.integer({description: 'requests without a valid token per second per client address (bursts of ten times that), then 429', default: 2, min: 1}),
     'max-result-bytes': Flags.integer({description: 'ceiling of one result\'s size; a job may only ask for less', default: 100 * 1024 * 1024, min: 1}),
     'max-rows': Flags.integer({description: 'ceiling of rows (database) and objects (s3) per result; a job may only ask for less', default: 1_000_000, min: 1}),
-    'http-timeout': Flags.integer({description: 'seconds one http source request may take', default: 30, min: 1}),
+    'http-timeout': Flags.integer({description: 'deadline in seconds for one http source request as a whole (redirects and every byte of the body), not an idle timeout', default: 30, min: 1}),
     'lease-seconds': Flags.integer({description: 'how long a running job stays claimed without a heartbeat; after a crash it is requeued then', default: 15, min: 1, hidden: true}),
+    'retention-days': Flags.integer({description: 'days finished jobs and their results (files, database rows, S3 objects) are kept after they ended', env: 'INFRA_SERVICE_RETENTION_DAYS', default: DEFAULT_RETENTION_DAYS, min: 1}),
+    'max-queued-per-token': Flags.integer({description: 'queued jobs one token may have at once; past it a trigger answers 429', env: 'INFRA_SERVICE_MAX_QUEUED_PER_TOKEN', default: DEFAULT_MAX_QUEUED_PER_TOKEN, min: 1}),
     'max-attempts': Flags.integer({description: 'attempts per job before it fails', default: 3, min: 1, max: 10}),
     'file-root': Flags.string({description: 'folder the file source may read', env: 'INFRA_SERVICE_FILE_ROOT'}),
     connection: Flags.string({description: 'database connection for the database source, NAME=sqlite-file (repeatable)', multiple: true}),
     'allow-private-http': Flags.boolean({description: 'let the http source reach private and metadata addresses'}),
+    's3-buckets': Flags.string({description: 'comma-separated buckets the s3 source may read (the estate\'s service.s3Buckets); none: it reads nothing. Never the results bucket', env: 'INFRA_SERVICE_S3_BUCKETS', helpValue: 'BUCKET,...'}),
+    'trusted-proxies': Flags.string({description: 'comma-separated CIDRs of the load balancer: X-Forwarded-For from these peers names the client (rate limits count per client); from others it is ignored', env: 'INFRA_SERVICE_TRUSTED_PROXIES', helpValue: 'CIDR,...'}),
+    'drain-seconds': Flags.integer({description: 'on SIGTERM, seconds the listener keeps serving while /ready says 503 (a load balancer\'s deregistration time)', env: 'INFRA_SERVICE_DRAIN_SECONDS', default: 0, min: 0, max: 3600}),
+    'stop-grace-seconds': Flags.integer({description: 'on SIGTERM, seconds running jobs may take to finish before they go back to the queue', env: 'INFRA_SERVICE_STOP_GRACE_SECONDS', default: 10, min: 0, max: 3600}),
     'log-level': Flags.string({options: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'], default: 'info', env: 'INFRA_SERVICE_LOG_LEVEL'}),
     'otlp-endpoint': Flags.string({description: 'send OpenTelemetry traces to this OTLP/HTTP collector (base URL, e.g. http://otel-collector:4318); the OTEL_* variables work too; off without either', helpValue: 'URL'}),
     'log-file': Flags.string({description: 'append the JSON log lines to this file (owner-only) instead of stdout; `infra logs --file` reads it', env: 'INFRA_SERVICE_LOG_FILE'}),
@@ -81,13 +88,18 @@ export default class ServiceStart extends ServiceCommand {
       concurrency: flags.concurrency,
       jobTimeoutMs: flags['job-timeout'] * 1000,
       maxAttempts: flags['max-attempts'],
+      retentionMs: flags['retention-days'] * 86_400_000,
+      maxQueuedPerToken: flags['max-queued-per-token'],
       leaseMs: flags['lease-seconds'] * 1000,
       rateLimitPerSecond: flags['rate-limit'],
       authFailuresPerSecond: flags['auth-failure-limit'],
+      trustedProxies: parseTrustedProxies(flags['trusted-proxies']),
       logLevel: flags['log-level'],
       logDestination,
       version: this.config.version,
       otlpEndpoint: flags['otlp-endpoint'],
+      drainMs: flags['drain-seconds'] * 1000,
+      stopGraceMs: flags['stop-grace-seconds'] * 1000,
       settings: {
         fileRoot,
         connections,
@@ -95,6 +107,7 @@ export default class ServiceStart extends ServiceCommand {
         httpTimeoutMs: flags['http-timeout'] * 1000,
         maxResultBytes: flags['max-result-bytes'],
         maxRows: flags['max-rows'],
+        s3Buckets: flags['s3-buckets']?.split(',').map((name) => name.trim()).filter(Boolean),
       },
     })
     if (!(await service.store.listTokens()).some((token) => !token.revokedAt)) {
@@ -105,11 +118,33 @@ export default class ServiceStart extends ServiceCommand {
     if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify({url: service.url, pid: process.pid, dataDir: path.resolve(flags['data-dir'])})}\n`)
     else process.stderr.write(`infra service listening on ${service.url}\n`)
     const shutdown = (signal: string) => {
-      service.app.log.info({signal}, 'stopping: no new work; running jobs finish or go back to the queue')
+      service.app.log.info({signal, drainSeconds: flags['drain-seconds'], graceSeconds: flags['stop-grace-seconds']}, 'stopping: not ready, no new work, still serving while draining; running jobs finish or go back to the queue')
       service.stop().then(() => process.exit(0), () => process.exit(1))
     }
-    process.once('SIGTERM', () => shutdown('SIGTERM'))
-    process.once('SIGINT', () => shutdown('SIGINT'))
+    // The first stop signal (SIGTERM from Kubernetes, Ctrl-C, SIGHUP from a closed terminal) drains;
+    // a second one ends it at once.
+    let stopping = false
+    onStopSignal((signal) => {
+      if (stopping) process.exit(130)
+      stopping = true
+      shutdown(signal)
+    })
     await new Promise(() => {})
   }
+}
+
+/** IPv4 or IPv6 CIDRs (or single addresses), comma-separated; anything else is a usage error. */
+function parseTrustedProxies(value: string | undefined): string[] | undefined {
+  if (!value?.trim()) return undefined
+  const list = value.split(',').map((entry) => entry.trim()).filter(Boolean)
+  for (const entry of list) {
+    const [address, bits, ...rest] = entry.split('/')
+    const v4 = /^(\d{1,3})(\.\d{1,3}){3}$/.test(address) && address.split('.').every((part) => Number(part) <= 255)
+    const v6 = !v4 && /^[0-9a-f:]+$/i.test(address) && address.includes(':')
+    const max = v4 ? 32 : 128
+    if ((!v4 && !v6) || rest.length > 0 || (bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= max))) {
+      throw new InfraError(`--trusted-proxies ${entry} is not a CIDR`, 'write addresses or CIDRs separated by commas, e.g. 10.1.0.0/24,10.1.1.0/24', 'BAD_FLAG', 2)
+    }
+  }
+  return list
 }

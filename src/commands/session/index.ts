@@ -8,8 +8,8 @@ import {SESSION_PURPOSE, commandSsmContext, sessionFlags, sessionReason, stopSig
 export default class Session extends InfraCommand {
   static override summary = 'Open a shell, or run one command, on a managed instance through Session Manager.'
   static override description = `TARGET is "bastion" (the environment's bastion: the InService instance of the Auto Scaling group named by /infra/<env>/bastion/asg-name, else instances tagged Role=bastion), an instance id, or a Name tag. The instance must be running and online in Systems Manager; a picker appears at a terminal when several match.
-A shell uses the account's Session Manager preferences (SSM-SessionManagerRunShell: logged to S3 and CloudWatch with KMS). --command runs one command with AWS-StartNonInteractiveCommand (no pseudo-terminal; --tty uses AWS-StartInteractiveCommand) and exits with the plugin's exit status.
-Every session carries a reason, sent as StartSession's Reason. The session is terminated in AWS when the plugin exits, on error and on SIGINT/SIGTERM.`
+A shell uses the account's Session Manager preferences (SSM-SessionManagerRunShell: logged to S3 and CloudWatch with KMS). --command runs one command with AWS-StartNonInteractiveCommand (no pseudo-terminal, separateOutputStream=true) and exits with the status the SSM Agent reports for it ("EXIT_CODE: n", which infra removes from the output; the plugin itself always exits 0). --tty uses AWS-StartInteractiveCommand, whose status no agent reports: it exits 0 like the plugin. A shell exits 0 too.
+Every session carries a reason, sent as StartSession's Reason. The session is terminated in AWS when the plugin exits, on error and on SIGINT/SIGTERM/SIGHUP (exit 130).`
 
   static override examples = [
     '<%= config.bin %> session bastion --env prod --reason "INC-123: check disk"',
@@ -24,8 +24,8 @@ Every session carries a reason, sent as StartSession's Reason. The session is te
 
   static override flags = {
     ...sessionFlags,
-    command: Flags.string({char: 'c', description: 'run this one command (AWS-StartNonInteractiveCommand) and exit with its status'}),
-    tty: Flags.boolean({description: 'with --command: run it in a pseudo-terminal (AWS-StartInteractiveCommand)', dependsOn: ['command']}),
+    command: Flags.string({char: 'c', description: 'run this one command (AWS-StartNonInteractiveCommand) and exit with its status, as the SSM Agent reports it'}),
+    tty: Flags.boolean({description: 'with --command: run it in a pseudo-terminal (AWS-StartInteractiveCommand; no exit status: exits 0)', dependsOn: ['command']}),
   }
 
   async run(): Promise<{dryRun: true; plan: SessionPlan} | ({dryRun: false} & SessionResult)> {

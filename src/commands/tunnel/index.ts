@@ -9,7 +9,7 @@ import {DEFAULT_DB_NAME, DEFAULT_DB_USER, runPsql} from '../../ssm/psql.js'
 import {checkReason} from '../../ssm/session.js'
 import {checkTunnelArguments, resolveTunnels} from '../../ssm/targets.js'
 import {type TunnelEvent, type TunnelState, PORT_FORWARD_DOCUMENT, TunnelSet, portForwardRequest} from '../../ssm/tunnel.js'
-import {InfraError} from '../../errors.js'
+import {EXIT, InfraError} from '../../errors.js'
 import {InfraCommand} from '../_lib/base-command.js'
 import {SESSION_PURPOSE, commandSsmContext, sessionFlags, sessionReason, stopSignal, targetPicker} from '../_lib/ssm.js'
 
@@ -28,7 +28,7 @@ export default class Tunnel extends InfraCommand {
   static override description = `Each tunnel is a Session Manager session (AWS-StartPortForwardingSessionToRemoteHost) through the bastion, with a session-manager-plugin process of its own. With no --local-port a free port is chosen and printed.
 db: the database from /infra/<env>/database/endpoint; --psql starts psql through it with an RDS IAM authentication token.
 eks: the private EKS API; a kubeconfig context infra-<env> is written (server https://127.0.0.1:PORT, tls-server-name the cluster's host, the cluster's CA) whose credentials come from "infra eks token".
-A dropped tunnel (idle timeout, websocket closed, expired credentials, plugin crash) is re-established on the same port with backoff, and you are told. Ctrl-C or SIGTERM terminates every session in AWS and ends every plugin.`
+A dropped tunnel (idle timeout, websocket closed, expired credentials, plugin crash) is re-established on the same port with backoff, and you are told. Ctrl-C, SIGTERM or SIGHUP terminates every session in AWS and ends every plugin.`
 
   static override examples = [
     '<%= config.bin %> tunnel db --env prod --reason "INC-123: slow queries"',
@@ -62,7 +62,7 @@ A dropped tunnel (idle timeout, websocket closed, expired credentials, plugin cr
   async run(): Promise<TunnelReport> {
     const {argv, flags} = await this.parse(Tunnel)
     const names = argv as string[]
-    if (flags.psql && !names.includes('db')) throw new InfraError('--psql needs the db tunnel', 'run: infra tunnel db --psql --env ...', 'BAD_FLAG')
+    if (flags.psql && !names.includes('db')) throw new InfraError('--psql needs the db tunnel', 'run: infra tunnel db --psql --env ...', 'BAD_FLAG', EXIT.usage)
     checkTunnelArguments(names, flags.to ?? [], flags['local-port'] ?? [])
     const interactive = this.interactive()
     const reason = checkReason(await sessionReason(flags.reason, interactive))
@@ -100,7 +100,7 @@ A dropped tunnel (idle timeout, websocket closed, expired credentials, plugin cr
           localPort: eksTunnel.localPort,
           serverName: resolved.eks.host,
           certificateAuthority: resolved.eks.certificateAuthority,
-          exec: tokenCommand(resolved.eks.name, ctx.env.name, flags),
+          exec: tokenCommand(resolved.eks.name, ctx.env.name, estate.source, flags),
         })
         report.kubeconfig = {file, context}
         this.say(`kubeconfig ${file}: context ${context} -> https://127.0.0.1:${eksTunnel.localPort} (kubectl --context ${context} get nodes)`)
@@ -143,8 +143,12 @@ A dropped tunnel (idle timeout, websocket closed, expired credentials, plugin cr
   }
 }
 
-/** How kubectl gets a token: this very CLI, so no AWS CLI is needed. */
-function tokenCommand(cluster: string, envName: string, flags: {estate?: string; profile?: string; region?: string}) {
+/**
+ * How kubectl gets a token: this very CLI, so no AWS CLI is needed. The estate file this run
+ * used is named by its absolute path whatever chose it (--estate, INFRA_ESTATE, ./infra.estate.yaml,
+ * the default): kubectl runs from any folder, with any environment.
+ */
+function tokenCommand(cluster: string, envName: string, estateFile: string, flags: {profile?: string; region?: string}) {
   let command = 'infra'
   try {
     if (process.argv[1]) command = realpathSync(process.argv[1])
@@ -152,7 +156,7 @@ function tokenCommand(cluster: string, envName: string, flags: {estate?: string;
     // keep "infra" from PATH
   }
   const args = ['eks', 'token', '--cluster', cluster, '--env', envName]
-  if (flags.estate) args.push('--estate', realpathSync(flags.estate))
+  args.push('--estate', realpathSync(estateFile))
   if (flags.region) args.push('--region', flags.region)
   return {command, args, env: flags.profile ? [{name: 'AWS_PROFILE', value: flags.profile}] : undefined}
 }

@@ -28,13 +28,23 @@ export const fileSource: Source = {
       throw new PermanentJobError(`config.path ${String(config.path)} does not exist under the file root`)
     }
     if (real !== root && !real.startsWith(root + path.sep)) throw new PermanentJobError('config.path resolves outside the file root')
-    const size = statSync(real).size
+    const stat = statSync(real)
+    // A folder (or a device, a socket) stays one on every retry: refused for good, not retried.
+    if (!stat.isFile()) throw new PermanentJobError(`config.path ${String(config.path)} is ${stat.isDirectory() ? 'a folder' : 'not a regular file'}; name a file under the file root`)
+    const size = stat.size
     if (size > ctx.limits.maxBytes) throw new PermanentJobError(`config.path is ${size} bytes, more than the limit of ${ctx.limits.maxBytes}`)
     let read = 0
-    for await (const chunk of createReadStream(real, {signal: ctx.signal, highWaterMark: 1 << 16})) {
-      read += (chunk as Buffer).length
-      await ctx.write(chunk as Buffer)
-      if (size > 0) ctx.progress(read / size)
+    try {
+      for await (const chunk of createReadStream(real, {signal: ctx.signal, highWaterMark: 1 << 16})) {
+        read += (chunk as Buffer).length
+        await ctx.write(chunk as Buffer)
+        if (size > 0) ctx.progress(read / size)
+      }
+    } catch (error) {
+      // Permissions do not change between attempts; other read errors (EIO, EMFILE) may pass.
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'EACCES' || code === 'EPERM' || code === 'EISDIR') throw new PermanentJobError(`config.path ${String(config.path)} cannot be read (${code})`)
+      throw error
     }
     return {rows: null}
   },

@@ -4,7 +4,7 @@ import https from 'node:https'
 import {isIP, type LookupFunction} from 'node:net'
 
 import {forbiddenReason} from './address-policy.js'
-import {PermanentJobError, type Source, type SourceSettings} from './source.js'
+import {PermanentJobError, type Source, type SourceContext, type SourceSettings} from './source.js'
 
 export {forbiddenReason, isForbiddenAddress} from './address-policy.js'
 
@@ -61,13 +61,28 @@ export function pinnedLookup(addresses: Resolved[]): LookupFunction {
   }) as LookupFunction
 }
 
-function get(url: URL, addresses: Resolved[], signal: AbortSignal, timeoutMs: number): Promise<IncomingMessage> {
+function get(url: URL, addresses: Resolved[], signal: AbortSignal): Promise<IncomingMessage> {
   const client = url.protocol === 'https:' ? https : http
   return new Promise((resolve, reject) => {
-    const request = client.get(url, {signal, timeout: timeoutMs, lookup: pinnedLookup(addresses), agent: false}, resolve)
-    request.on('timeout', () => request.destroy(new Error(`GET ${url.origin} timed out after ${timeoutMs} ms`)))
+    const request = client.get(url, {signal, lookup: pinnedLookup(addresses), agent: false}, resolve)
     request.on('error', reject)
   })
+}
+
+/** The job's signal, plus a deadline: aborted by whichever comes first. */
+function withDeadline(signal: AbortSignal, timeoutMs: number, message: string): {signal: AbortSignal; clear(): void} {
+  const controller = new AbortController()
+  const timer = setTimeout(() => controller.abort(new Error(message)), timeoutMs)
+  const forward = () => controller.abort(signal.reason)
+  if (signal.aborted) forward()
+  else signal.addEventListener('abort', forward, {once: true})
+  return {
+    signal: controller.signal,
+    clear() {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', forward)
+    },
+  }
 }
 
 /**
@@ -100,46 +115,64 @@ export const httpSource: Source = {
     return undefined
   },
   async run(config, ctx, settings) {
-    let url = new URL(String(config.url))
     const timeoutMs = Math.min(ctx.limits.timeoutMs, settings.httpTimeoutMs)
-    let response: IncomingMessage
-    for (let hop = 0; ; hop++) {
-      const addresses = await resolveChecked(url, settings)
-      response = await get(url, addresses, ctx.signal, timeoutMs)
-      const status = response.statusCode ?? 0
-      if (status < 300 || status >= 400) break
-      response.resume()
-      const location = response.headers.location
-      if (status === 304 || !location) throw new PermanentJobError(`GET ${url.origin}${url.pathname} answered ${status} without a redirect target; no result`)
-      if (hop >= MAX_REDIRECTS) throw new PermanentJobError(`GET ${String(config.url)} redirected more than ${MAX_REDIRECTS} times; refused`)
-      const next = new URL(location, url)
-      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new PermanentJobError(`GET ${url.origin} redirected to a ${next.protocol} URL; refused`)
-      if (next.username || next.password) throw new PermanentJobError(`GET ${url.origin} redirected to a URL with credentials; refused`)
-      url = next
-    }
-    const status = response.statusCode ?? 0
-    if (status >= 400 || status < 200) {
-      response.resume()
-      const message = `GET ${url.origin}${url.pathname} answered ${status}`
-      throw status >= 500 || status === 429 ? new Error(message) : new PermanentJobError(message)
-    }
-    const declared = Number(response.headers['content-length'] ?? 0)
-    if (declared > ctx.limits.maxBytes) {
-      response.destroy()
-      throw new PermanentJobError(`response is larger than ${ctx.limits.maxBytes} bytes (Content-Length ${declared})`)
-    }
-    let received = 0
+    // --http-timeout is a deadline for the whole request: lookups, redirects, headers and every byte
+    // of the body. An idle timeout would let a server that sends a byte now and then hold the job.
+    const deadline = withDeadline(ctx.signal, timeoutMs, `GET ${new URL(String(config.url)).origin} took more than ${timeoutMs} ms, the --http-timeout deadline`)
     try {
-      for await (const chunk of response) {
-        received += (chunk as Buffer).length
-        // The worker enforces the cap on every write too; this says which source ran over.
-        if (received > ctx.limits.maxBytes) throw new PermanentJobError(`response is larger than ${ctx.limits.maxBytes} bytes`)
-        await ctx.write(chunk as Buffer)
-        if (declared) ctx.progress(received / declared)
-      }
+      return await fetchInto(new URL(String(config.url)), {...ctx, signal: deadline.signal}, settings)
+    } catch (error) {
+      // The deadline, not the job's own signal: report it as such (a retry may be faster).
+      if (deadline.signal.aborted && !ctx.signal.aborted && !(error instanceof PermanentJobError)) throw deadline.signal.reason
+      throw error
     } finally {
-      response.destroy()
+      deadline.clear()
     }
-    return {rows: null}
   },
+}
+
+/** GETs the URL (following checked redirects) and streams the body into the result. */
+async function fetchInto(url: URL, ctx: SourceContext, settings: SourceSettings): Promise<{rows: null}> {
+  const config = {url: url.href}
+  let response: IncomingMessage
+  for (let hop = 0; ; hop++) {
+    const addresses = await resolveChecked(url, settings)
+    response = await get(url, addresses, ctx.signal)
+    const status = response.statusCode ?? 0
+    if (status < 300 || status >= 400) break
+    response.resume()
+    const location = response.headers.location
+    if (status === 304 || !location) throw new PermanentJobError(`GET ${url.origin}${url.pathname} answered ${status} without a redirect target; no result`)
+    if (hop >= MAX_REDIRECTS) throw new PermanentJobError(`GET ${String(config.url)} redirected more than ${MAX_REDIRECTS} times; refused`)
+    const next = new URL(location, url)
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new PermanentJobError(`GET ${url.origin} redirected to a ${next.protocol} URL; refused`)
+    if (next.username || next.password) throw new PermanentJobError(`GET ${url.origin} redirected to a URL with credentials; refused`)
+    url = next
+  }
+  const status = response.statusCode ?? 0
+  if (status >= 400 || status < 200) {
+    response.resume()
+    const message = `GET ${url.origin}${url.pathname} answered ${status}`
+    // 5xx, 408 (Request Timeout) and 429 (Too Many Requests) may pass on a retry (RFC 9110 §15.5.9,
+    // RFC 6585 §4); other 4xx will not.
+    throw status >= 500 || status === 429 || status === 408 ? new Error(message) : new PermanentJobError(message)
+  }
+  const declared = Number(response.headers['content-length'] ?? 0)
+  if (declared > ctx.limits.maxBytes) {
+    response.destroy()
+    throw new PermanentJobError(`response is larger than ${ctx.limits.maxBytes} bytes (Content-Length ${declared})`)
+  }
+  let received = 0
+  try {
+    for await (const chunk of response) {
+      received += (chunk as Buffer).length
+      // The worker enforces the cap on every write too; this says which source ran over.
+      if (received > ctx.limits.maxBytes) throw new PermanentJobError(`response is larger than ${ctx.limits.maxBytes} bytes`)
+      await ctx.write(chunk as Buffer)
+      if (declared) ctx.progress(received / declared)
+    }
+  } finally {
+    response.destroy()
+  }
+  return {rows: null}
 }

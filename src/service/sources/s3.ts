@@ -4,6 +4,38 @@ import type {Readable} from 'node:stream'
 import {PermanentJobError, type Source} from './source.js'
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/
+/**
+ * Objects up to this size are read whole (text comes out as text); bigger ones are streamed into
+ * the result as base64 as they arrive, so memory stays at a few chunks whatever their size.
+ */
+const BUFFER_UP_TO = 1 << 20
+
+/**
+ * One object's line, written while it is read: the body as base64 (3-byte groups, the remainder
+ * carried to the next chunk), then its SHA-256, known only at the end. Returns the bytes read.
+ */
+async function streamObject(stream: Readable, object: {Key?: string; Size?: number; LastModified?: Date}, ctx: Parameters<Source['run']>[1], allowance: number, tooBig: () => Error): Promise<number> {
+  const hash = createHash('sha256')
+  let read = 0
+  let carry = Buffer.alloc(0)
+  try {
+    await ctx.write(`{"key":${JSON.stringify(object.Key)},"size":${object.Size ?? 0},"last_modified":${JSON.stringify(object.LastModified?.toISOString() ?? null)},"body_base64":"`)
+    for await (const chunk of stream) {
+      const buffer = chunk as Buffer
+      read += buffer.length
+      if (read > allowance) throw tooBig()
+      hash.update(buffer)
+      const joined = carry.length ? Buffer.concat([carry, buffer]) : buffer
+      const whole = joined.length - (joined.length % 3)
+      carry = Buffer.from(joined.subarray(whole))
+      if (whole > 0) await ctx.write(joined.subarray(0, whole).toString('base64'))
+    }
+  } finally {
+    stream.destroy()
+  }
+  await ctx.write(`${carry.toString('base64')}","sha256":"${hash.digest('hex')}"}\n`)
+  return read
+}
 
 type S3Module = typeof import('@aws-sdk/client-s3')
 /** One client for the service, made on first use: jobs share its connections and credentials cache. */
@@ -36,13 +68,21 @@ export const s3Source: Source = {
       max_objects: {type: 'integer', minimum: 1, maximum: settings.maxRows, description: 'read at most this many objects (the server\'s row ceiling applies regardless)'},
     },
   }),
-  validate(config) {
+  validate(config, settings) {
     if (typeof config.bucket !== 'string' || !BUCKET.test(config.bucket)) return 'config.bucket must be an S3 bucket name'
+    // Only the buckets the estate lists for the service: its own identity could otherwise read
+    // whatever it may (its results bucket holds every token's results).
+    const allowed = settings.s3Buckets ?? []
+    if (!allowed.includes(config.bucket)) {
+      return `config.bucket ${config.bucket} is not one this service may read (${allowed.length ? `allowed: ${allowed.join(', ')}` : 'none is allowed: list buckets in the estate\'s service.s3Buckets'})`
+    }
     if (config.prefix !== undefined && typeof config.prefix !== 'string') return 'config.prefix must be a string'
     if (config.max_objects !== undefined && (!Number.isInteger(config.max_objects) || (config.max_objects as number) < 1)) return 'config.max_objects must be a positive integer'
     return undefined
   },
-  async run(config, ctx) {
+  async run(config, ctx, settings) {
+    // Checked again where it is read: a job queued before the list changed reads nothing it no longer names.
+    if (!(settings.s3Buckets ?? []).includes(String(config.bucket))) throw new PermanentJobError(`config.bucket ${String(config.bucket)} is not one this service may read`)
     const {
       sdk: {GetObjectCommand, paginateListObjectsV2},
       client,
@@ -59,6 +99,11 @@ export const s3Source: Source = {
           if (bytes + (object.Size ?? 0) > maxBytes) throw tooBig()
           const answer = await client.send(new GetObjectCommand({Bucket: String(config.bucket), Key: object.Key}), {abortSignal: ctx.signal})
           const stream = answer.Body as Readable
+          if ((object.Size ?? 0) > BUFFER_UP_TO) {
+            bytes += await streamObject(stream, object, ctx, maxBytes - bytes, tooBig)
+            objects++
+            continue
+          }
           const chunks: Buffer[] = []
           try {
             for await (const chunk of stream) {

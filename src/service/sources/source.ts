@@ -31,6 +31,8 @@ export interface SourceSettings {
   maxResultBytes: number
   /** Ceiling of rows (database) and objects (s3) in one result. */
   maxRows: number
+  /** The buckets the s3 source may read (the estate's service.s3Buckets); none: it reads nothing. */
+  s3Buckets?: string[]
 }
 
 export interface Source {

@@ -42,6 +42,40 @@ export interface NewJob {
   idempotencyKey?: string
   /** Token that created it: idempotency keys are per token. */
   tokenId: string
+  /** Refused (QueueFullError) when the token already has this many queued jobs; unlimited when absent. */
+  maxQueuedPerToken?: number
+}
+
+/** The token already has its quota of queued jobs (the API answers 429). */
+export class QueueFullError extends Error {
+  constructor(readonly tokenId: string, readonly limit: number) {
+    super(`this token already has ${limit} queued jobs, its quota; retry when some have started`)
+  }
+}
+
+/** A job deleted by retention, with where its result was kept (to delete it too). */
+export interface PurgedJob {
+  id: string
+  resultPath: string | null
+}
+
+/**
+ * The order of a claim among tokens: round-robin, starting with the token served longest ago.
+ * `perToken` holds each token's runnable jobs, oldest first, its tokens in turn order.
+ */
+export function interleave<T>(perToken: T[][], limit: number): T[] {
+  const picked: T[] = []
+  for (let round = 0; picked.length < limit; round++) {
+    let any = false
+    for (const jobs of perToken) {
+      if (round >= jobs.length) continue
+      any = true
+      picked.push(jobs[round])
+      if (picked.length === limit) break
+    }
+    if (!any) break
+  }
+  return picked
 }
 
 export interface ListQuery {
@@ -86,12 +120,23 @@ export interface JobStore {
   /** The job as last committed; callers must not modify it (a store may hand the same object out again). */
   get(id: string): Promise<Job | undefined>
   list(query: ListQuery): Promise<{jobs: Job[]; nextCursor: string | null}>
-  /** Atomically takes up to `limit` of the oldest runnable jobs and leases them. */
+  /**
+   * Atomically takes up to `limit` runnable jobs and leases them: fair between tokens (round-robin,
+   * starting with the token whose turn came longest ago), oldest first within a token.
+   */
   claim(leaseMs: number, limit?: number, now?: Date): Promise<Job[]>
+  /**
+   * The writes below are fenced by the attempt this store claimed: once the job's lease ran out and
+   * it was claimed again (by this store or another), the earlier attempt's writes match nothing.
+   */
   extendLease(id: string, leaseMs: number): Promise<void>
   progress(id: string, progress: number): Promise<void>
-  succeed(id: string, result: JobResultMeta): Promise<void>
-  /** Fails for good (permanent errors, attempts used up), or requeues after backoffMs. */
+  /** True when recorded; false when the job is no longer this attempt's (its result must be dropped). */
+  succeed(id: string, result: JobResultMeta): Promise<boolean>
+  /**
+   * Fails for good (permanent errors, attempts used up), or requeues after backoffMs. A stale
+   * attempt changes nothing and gets the job's state as it stands.
+   */
   fail(id: string, error: string, backoffMs: number, permanent?: boolean): Promise<JobState>
   /** Queued jobs end at once; running ones are flagged and end when their worker sees it. */
   cancel(id: string): Promise<Job | undefined>
@@ -100,6 +145,8 @@ export interface JobStore {
   recoverExpired(now?: Date): Promise<number>
   /** On shutdown: give this process's running jobs back to the queue. */
   requeue(ids: string[]): Promise<void>
+  /** Deletes up to `limit` jobs that ended before `before` (their results' rows with them); says which. */
+  purgeFinished(before: Date, limit: number): Promise<PurgedJob[]>
   countsByState(): Promise<Record<JobState, number>>
   ping(): Promise<void>
   addToken(token: Token): Promise<void>

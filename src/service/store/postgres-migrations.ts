@@ -50,6 +50,19 @@ CREATE TABLE job_results (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'fair claims, queue quota and retention',
+    sql: `
+-- The tokens with queued jobs (a loose index scan), each one's oldest, and the queue quota's count.
+CREATE INDEX jobs_fair ON jobs (token_id, created_at, id) WHERE status = 'queued';
+-- Retention: ended jobs by when they ended.
+CREATE INDEX jobs_finished ON jobs (finished_at) WHERE status IN ('succeeded', 'failed', 'cancelled');
+-- When each token was last served by a claim: the next claim starts with the oldest turn.
+CREATE TABLE token_turns (token_id text PRIMARY KEY, turn bigint NOT NULL);
+CREATE SEQUENCE token_turn_seq;
+`,
+  },
 ]
 
 /** The advisory lock key every replica takes around migrations ('infra' + 'jobs' as a number). */

@@ -4,7 +4,7 @@ import pg from 'pg'
 
 import {InfraError} from '../../errors.js'
 
-import {type Job, type JobResultMeta, type JobState, type JobStore, JOB_STATES, type ListQuery, type NewJob, type Scope, type Token} from './job-store.js'
+import {type Job, type JobResultMeta, type JobState, type JobStore, JOB_STATES, type ListQuery, type NewJob, type PurgedJob, QueueFullError, type Scope, type Token, interleave} from './job-store.js'
 import {MIGRATION_LOCK_KEY, MIGRATIONS} from './postgres-migrations.js'
 
 const JOB_COLUMNS = 'id, source_type, config, status, attempts, max_attempts, progress, error, created_at, updated_at, started_at, finished_at, lease_until, cancel_requested, result, token_id'
@@ -68,8 +68,18 @@ export function poolConfig(databaseUrl: string, env = process.env): pg.PoolConfi
     throw new InfraError('--database-url is not a URL', 'write postgres://USER@HOST:5432/DB?sslmode=verify-full&sslrootcert=/path/global-bundle.pem', 'BAD_DATABASE_URL', 2)
   }
   const params = url.searchParams
-  const sslmode = params.get('sslmode') ?? 'prefer'
   const iam = params.get('iam') === 'true'
+  // libpq's default (prefer) falls back to cleartext and checks no certificate: a URL must say
+  // what it wants. sslrootcert or iam alone mean verify-full (below).
+  if (!params.has('sslmode') && !params.has('sslrootcert') && !iam) {
+    throw new InfraError(
+      '--database-url names no sslmode: the connection would be neither verified nor surely encrypted',
+      'add ?sslmode=verify-full&sslrootcert=/path/global-bundle.pem (or sslmode=disable for a local test server)',
+      'BAD_DATABASE_URL',
+      2,
+    )
+  }
+  const sslmode = params.get('sslmode') ?? 'verify-full'
   const user = decodeURIComponent(url.username)
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
   const port = url.port ? Number(url.port) : 5432
@@ -97,7 +107,9 @@ export function poolConfig(databaseUrl: string, env = process.env): pg.PoolConfi
     ssl = {ca, rejectUnauthorized: true, ...(sslmode === 'verify-ca' ? {checkServerIdentity: () => undefined} : {})}
   } else if (sslmode === 'require') {
     throw new InfraError('--database-url: sslmode=require encrypts without checking who answers', 'use sslmode=verify-full&sslrootcert=/path/global-bundle.pem', 'BAD_DATABASE_URL', 2)
-  } else if (!['disable', 'prefer', 'allow'].includes(sslmode)) {
+  } else if (sslmode === 'prefer' || sslmode === 'allow') {
+    throw new InfraError(`--database-url: sslmode=${sslmode} falls back to cleartext and checks no certificate`, 'use sslmode=verify-full&sslrootcert=/path/global-bundle.pem (or sslmode=disable for a local test server)', 'BAD_DATABASE_URL', 2)
+  } else if (sslmode !== 'disable') {
     throw new InfraError(`--database-url: unknown sslmode ${sslmode}`, 'use sslmode=verify-full (or disable for a local test server)', 'BAD_DATABASE_URL', 2)
   }
   let password: pg.PoolConfig['password'] = url.password ? decodeURIComponent(url.password) : env.PGPASSWORD
@@ -194,14 +206,18 @@ export class PostgresJobStore implements JobStore {
       // the same token (here or on another replica, even one committing now) inserts nothing.
       const inserted = await this.query<JobRow>(
         'jobs-insert',
+        // The quota counts the token's queued jobs plus those ahead of it in this batch; replicas
+        // accepting for one token at the same instant may pass it by what they accept together.
         `INSERT INTO jobs (id, source_type, config, status, max_attempts, token_id, idempotency_key, created_at, updated_at, run_after)
          SELECT u.id, u.source_type, u.config, 'queued', u.max_attempts, u.token_id, u.key, n.t, n.t, n.t
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[]) WITH ORDINALITY AS u(id, source_type, config, max_attempts, token_id, key, ord),
+         FROM (SELECT b.*, row_number() OVER (PARTITION BY b.token_id ORDER BY b.ord) AS nth
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::int[]) WITH ORDINALITY AS b(id, source_type, config, max_attempts, token_id, key, quota, ord)) u,
               (SELECT ${clock('NULL')} AS t) n
+         WHERE u.quota IS NULL OR (SELECT count(*) FROM jobs q WHERE q.status = 'queued' AND q.token_id = u.token_id) + u.nth <= u.quota
          ORDER BY u.ord
          ON CONFLICT (token_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
          RETURNING ${JOB_COLUMNS}`,
-        [jobs.map((j) => j.id), jobs.map((j) => j.sourceType), jobs.map((j) => JSON.stringify(j.config)), jobs.map((j) => j.maxAttempts), jobs.map((j) => j.tokenId), jobs.map((j) => j.idempotencyKey ?? null)],
+        [jobs.map((j) => j.id), jobs.map((j) => j.sourceType), jobs.map((j) => JSON.stringify(j.config)), jobs.map((j) => j.maxAttempts), jobs.map((j) => j.tokenId), jobs.map((j) => j.idempotencyKey ?? null), jobs.map((j) => j.maxQueuedPerToken ?? null)],
       )
       const byId = new Map(inserted.rows.map((row) => [row.id, toJob(row)]))
       for (const entry of batch) {
@@ -210,8 +226,9 @@ export class PostgresJobStore implements JobStore {
           entry.resolve({job, created: true})
           continue
         }
-        const existing = await this.query<JobRow>('jobs-by-key', `SELECT ${JOB_COLUMNS} FROM jobs WHERE token_id = $1 AND idempotency_key = $2`, [entry.job.tokenId, entry.job.idempotencyKey])
+        const existing = entry.job.idempotencyKey ? await this.query<JobRow>('jobs-by-key', `SELECT ${JOB_COLUMNS} FROM jobs WHERE token_id = $1 AND idempotency_key = $2`, [entry.job.tokenId, entry.job.idempotencyKey]) : {rows: []}
         if (existing.rows[0]) entry.resolve({job: toJob(existing.rows[0]), created: false})
+        else if (entry.job.maxQueuedPerToken !== undefined) entry.reject(new QueueFullError(entry.job.tokenId, entry.job.maxQueuedPerToken))
         else entry.reject(new Error(`job ${entry.job.id} was neither inserted nor found by its idempotency key`))
       }
     } catch (error) {
@@ -250,18 +267,79 @@ export class PostgresJobStore implements JobStore {
   }
 
   async claim(leaseMs: number, limit = 1, now?: Date): Promise<Job[]> {
-    // Replicas claiming at once skip each other's locked rows instead of waiting on them.
-    const {rows} = await this.query<JobRow>(
-      'jobs-claim',
-      `UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = ${clock('$3')} + $1 * interval '1 millisecond',
-         started_at = COALESCE(started_at, ${clock('$3')}), updated_at = ${clock('$3')}
-       WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' AND run_after <= ${clock('$3')} ORDER BY created_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
-       RETURNING ${JOB_COLUMNS}`,
-      [leaseMs, limit, now?.toISOString() ?? null],
-    )
-    const jobs = rows.map(toJob).sort((a, b) => (a.createdAt === b.createdAt ? (a.id < b.id ? -1 : 1) : a.createdAt < b.createdAt ? -1 : 1))
+    const at = now?.toISOString() ?? null
+    const client = await this.pool.connect()
+    let rows: JobRow[]
+    let picked: string[]
+    try {
+      await client.query('BEGIN')
+      // The tokens with queued jobs, one index probe each (a loose index scan), the one served
+      // longest ago first.
+      const owners = await client.query<{token_id: string}>({
+        name: 'jobs-owners',
+        text: `WITH RECURSIVE owners(token_id) AS (
+            SELECT min(token_id) FROM jobs WHERE status = 'queued'
+            UNION ALL
+            SELECT (SELECT min(token_id) FROM jobs WHERE status = 'queued' AND token_id > owners.token_id) FROM owners WHERE owners.token_id IS NOT NULL)
+          SELECT o.token_id FROM owners o LEFT JOIN token_turns t ON t.token_id = o.token_id WHERE o.token_id IS NOT NULL ORDER BY COALESCE(t.turn, 0), o.token_id`,
+      })
+      if (owners.rows.length === 0) {
+        await client.query('COMMIT')
+        client.release()
+        return []
+      }
+      // Each token's oldest runnable jobs; replicas claiming at once skip each other's locked rows.
+      const candidates = await client.query<{ord: string; id: string}>({
+        name: 'jobs-candidates',
+        text: `SELECT o.ord, j.id FROM unnest($1::text[]) WITH ORDINALITY AS o(token_id, ord)
+          CROSS JOIN LATERAL (SELECT id, created_at FROM jobs WHERE status = 'queued' AND token_id = o.token_id AND run_after <= ${clock('$3')}
+                              ORDER BY created_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) j
+          ORDER BY o.ord, j.created_at, j.id`,
+        values: [owners.rows.map((row) => row.token_id), limit, at],
+      })
+      const perToken = new Map<string, string[]>()
+      for (const row of candidates.rows) perToken.set(row.ord, [...(perToken.get(row.ord) ?? []), row.id])
+      const lists = [...perToken.values()]
+      picked = interleave(lists, limit)
+      ;({rows} = await client.query<JobRow>({
+        name: 'jobs-take',
+        text: `UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = ${clock('$3')} + $1 * interval '1 millisecond',
+            started_at = COALESCE(started_at, ${clock('$3')}), updated_at = ${clock('$3')}
+          WHERE id = ANY($2::text[]) AND status = 'queued' RETURNING ${JOB_COLUMNS}`,
+        values: [leaseMs, picked, at],
+      }))
+      const served = [...perToken.entries()].filter(([, ids]) => picked.includes(ids[0])).map(([ord]) => owners.rows[Number(ord) - 1].token_id)
+      if (served.length) {
+        await client.query({
+          name: 'jobs-served',
+          text: `INSERT INTO token_turns (token_id, turn) SELECT u.t, n.base + u.o FROM unnest($1::text[]) WITH ORDINALITY AS u(t, o), (SELECT nextval('token_turn_seq') * 100000 AS base) n
+            ON CONFLICT (token_id) DO UPDATE SET turn = EXCLUDED.turn`,
+          values: [served],
+        })
+      }
+      await client.query('COMMIT')
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {})
+      client.release()
+      throw error
+    }
+    client.release()
+    // In the order picked: round-robin between tokens, oldest first within one.
+    const order = new Map(picked.map((id, index) => [id, index]))
+    const jobs = rows.map(toJob).sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0))
     for (const job of jobs) this.held.set(job.id, job.attempts)
     return jobs
+  }
+
+  async purgeFinished(before: Date, limit: number): Promise<PurgedJob[]> {
+    // Replicas sweeping at once take different rows; results in job_results go with their job (ON DELETE CASCADE).
+    const {rows} = await this.query<{id: string; result: string | null}>(
+      'jobs-purge',
+      `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE status IN ('succeeded', 'failed', 'cancelled') AND finished_at < $1::timestamptz ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+       RETURNING id, result`,
+      [before.toISOString(), limit],
+    )
+    return rows.map(({id, result}) => ({id, resultPath: result ? (JSON.parse(result) as JobResultMeta).path : null}))
   }
 
   private fence(id: string): number | null {
@@ -276,7 +354,7 @@ export class PostgresJobStore implements JobStore {
     await this.query('jobs-progress', `UPDATE jobs SET progress = $2, updated_at = ${clock('NULL')} WHERE id = $1 AND status = 'running' AND ($3::int IS NULL OR attempts = $3)`, [id, Math.max(0, Math.min(1, progress)), this.fence(id)])
   }
 
-  async succeed(id: string, result: JobResultMeta): Promise<void> {
+  async succeed(id: string, result: JobResultMeta): Promise<boolean> {
     const fence = this.fence(id)
     const {rowCount} = await this.query(
       'jobs-succeed',
@@ -285,6 +363,7 @@ export class PostgresJobStore implements JobStore {
       [id, JSON.stringify(result), fence],
     )
     this.release(id, rowCount)
+    return (rowCount ?? 0) > 0
   }
 
   /** The job is no longer ours once a fenced write ended it; a write that matched nothing keeps the fence. */

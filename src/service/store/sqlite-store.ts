@@ -1,3 +1,4 @@
+import {randomBytes} from 'node:crypto'
 import {chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
@@ -5,7 +6,7 @@ import Database from 'better-sqlite3'
 
 import {InfraError} from '../../errors.js'
 
-import {type Job, type JobResultMeta, type JobState, type JobStore, JOB_STATES, type ListQuery, type NewJob, type Scope, type Token} from './job-store.js'
+import {type Job, type JobResultMeta, type JobState, type JobStore, JOB_STATES, type ListQuery, type NewJob, type PurgedJob, QueueFullError, type Scope, type Token, interleave} from './job-store.js'
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (
@@ -41,6 +42,12 @@ CREATE TABLE IF NOT EXISTS tokens (
   scopes TEXT NOT NULL DEFAULT 'jobs:write jobs:read'
 );
 CREATE INDEX IF NOT EXISTS jobs_owner ON jobs(token_id, created_at, id);
+-- Fair claims: the tokens with queued jobs (a skip scan) and each one's oldest; the queue quota.
+CREATE INDEX IF NOT EXISTS jobs_fair ON jobs(status, token_id, created_at, id);
+-- Retention: ended jobs by when they ended.
+CREATE INDEX IF NOT EXISTS jobs_finished ON jobs(finished_at) WHERE finished_at IS NOT NULL;
+-- When each token was last served by a claim (a counter): the next claim starts with the oldest turn.
+CREATE TABLE IF NOT EXISTS token_turns (token_id TEXT PRIMARY KEY, turn INTEGER NOT NULL);
 `
 
 /**
@@ -85,36 +92,49 @@ const iso = (date = new Date()) => date.toISOString()
 const RECENT_JOBS = 10_000
 
 /**
- * Takes the database file for this process: a service keeps jobs it read in memory, which is only
- * right while no other process writes them. A lock left by a process that has died is taken over.
+ * Who holds the owner lock: the pid alone is not enough. In a container node is pid 1 every time,
+ * so a restarted container's own old lock names a live pid (itself), and any pid can be reused.
+ * The lock also records the boot (/proc/sys/kernel/random/boot_id) and the process's start time
+ * (field 22 of /proc/PID/stat, clock ticks since boot; proc(5)): the same pid with another start
+ * time, or on another boot, is another process. Without /proc (macOS) only the pid is compared.
  */
-function takeOwnership(file: string): string {
-  const lock = `${file}.owner`
-  for (;;) {
-    try {
-      writeFileSync(lock, String(process.pid), {flag: 'wx', mode: 0o600})
-      return lock
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    }
-    const owner = readFileSync(lock, 'utf8')
-    const pid = Number.parseInt(owner, 10)
-    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
-      throw new InfraError(
-        `${file} is in use by the infra service with pid ${pid}`,
-        `stop it, or start this one with another --data-dir (if no service runs, delete ${lock})`,
-        'DATABASE_IN_USE',
-      )
-    }
-    try {
-      // Only the dead owner's lock goes: another process starting now may have just taken over
-      // (the window left between this read and the unlink is a few microseconds).
-      if (readFileSync(lock, 'utf8') === owner) unlinkSync(lock)
-    } catch {
-      // It went meanwhile; the next round tries again.
-    }
+interface LockOwner {
+  pid: number
+  bootId?: string
+  startTime?: string
+  /** Random per store: tells two stores of one process apart. */
+  nonce: string
+}
+
+function readProc(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8').trim()
+  } catch {
+    return undefined
   }
 }
+
+/** Field 22 of /proc/PID/stat; the command name (field 2) may hold spaces and parentheses, so count from the last ')'. */
+export function processStartTime(pid: number): string | undefined {
+  const stat = readProc(`/proc/${pid}/stat`)
+  if (!stat) return undefined
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+}
+
+const bootId = () => readProc('/proc/sys/kernel/random/boot_id')
+
+function parseOwner(text: string): LockOwner | undefined {
+  try {
+    const owner = JSON.parse(text)
+    if (owner && Number.isInteger(owner.pid)) return owner as LockOwner
+  } catch {}
+  // A lock written before owners were identified beyond their pid: the bare pid.
+  const pid = Number.parseInt(text, 10)
+  return Number.isInteger(pid) && pid > 0 ? {pid, nonce: ''} : undefined
+}
+
+/** Nonces of the owner locks this process holds. */
+const HELD_HERE = new Set<string>()
 
 function isAlive(pid: number): boolean {
   try {
@@ -122,6 +142,54 @@ function isAlive(pid: number): boolean {
     return true
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** Whether the process that wrote the lock still runs (and is not this one starting again). */
+export function ownerIsLive(owner: LockOwner): boolean {
+  // A lock naming this pid is live only when this process took it (another store here holds the
+  // file); otherwise it is a previous life's, as with pid 1 in a restarted container.
+  if (owner.pid === process.pid) return HELD_HERE.has(owner.nonce)
+  if (!isAlive(owner.pid)) return false
+  const boot = bootId()
+  if (owner.bootId && boot && owner.bootId !== boot) return false
+  const started = processStartTime(owner.pid)
+  if (owner.startTime && started && owner.startTime !== started) return false
+  return true
+}
+
+/**
+ * Takes the database file for this process: a service keeps jobs it read in memory, which is only
+ * right while no other process writes them. A lock left by a process that has died (or by an
+ * earlier life of this pid) is taken over.
+ */
+function takeOwnership(file: string): {lock: string; nonce: string} {
+  const lock = `${file}.owner`
+  const me: LockOwner = {pid: process.pid, bootId: bootId(), startTime: processStartTime(process.pid), nonce: randomBytes(8).toString('hex')}
+  for (;;) {
+    try {
+      writeFileSync(lock, JSON.stringify(me), {flag: 'wx', mode: 0o600})
+      HELD_HERE.add(me.nonce)
+      return {lock, nonce: me.nonce}
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    }
+    const text = readFileSync(lock, 'utf8')
+    const owner = parseOwner(text)
+    if (owner && ownerIsLive(owner)) {
+      throw new InfraError(
+        `${file} is in use by the infra service with pid ${owner.pid}`,
+        `stop it, or start this one with another --data-dir (if no service runs, delete ${lock})`,
+        'DATABASE_IN_USE',
+      )
+    }
+    try {
+      // Only the dead owner's lock goes: another process starting now may have just taken over
+      // (the window left between this read and the unlink is a few microseconds).
+      if (readFileSync(lock, 'utf8') === text) unlinkSync(lock)
+    } catch {
+      // It went meanwhile; the next round tries again.
+    }
   }
 }
 
@@ -162,10 +230,10 @@ export class SqliteJobStore implements JobStore {
    * The group commits, made once: better-sqlite3's transaction() builds four wrapper functions
    * each time it is called, which cost about as much as a small batch's inserts (profiled).
    */
-  private readonly commitJobs: Database.Transaction<(batch: {job: NewJob}[], now: string) => {job: Job; created: boolean}[]>
+  private readonly commitJobs: Database.Transaction<(batch: {job: NewJob}[], now: string) => ({job: Job; created: boolean} | {refused: QueueFullError})[]>
   private readonly commitWorkerWrites: Database.Transaction<(batch: {write: () => unknown}[]) => unknown[]>
   /** The lock file, when this store owns its database (the service's store does). */
-  private readonly ownerLock?: string
+  private readonly ownerLock?: {lock: string; nonce: string}
   /**
    * Jobs read recently, as last committed: only while this store owns the database, and every
    * write below forgets the jobs it touches (in the same synchronous step as the write), so a
@@ -207,12 +275,27 @@ export class SqliteJobStore implements JobStore {
       // A claim picks the oldest runnable jobs, then takes them, in one write transaction (taken
       // at BEGIN): no other writer comes between. Two statements cost a third less than one
       // UPDATE ... WHERE id IN (SELECT ...) (measured).
-      runnable: workerDb.prepare(`SELECT id FROM jobs WHERE status = 'queued' AND run_after <= ? ORDER BY created_at, id LIMIT ?`).pluck(),
+      // The tokens with queued jobs, one index probe each (a loose index scan), the one served
+      // longest ago first; then each token's oldest runnable jobs.
+      owners: workerDb.prepare(`WITH RECURSIVE owners(token_id) AS (
+          SELECT MIN(token_id) FROM jobs WHERE status = 'queued'
+          UNION ALL
+          SELECT (SELECT MIN(token_id) FROM jobs WHERE status = 'queued' AND token_id > owners.token_id) FROM owners WHERE owners.token_id IS NOT NULL)
+        SELECT o.token_id FROM owners o LEFT JOIN token_turns t ON t.token_id = o.token_id WHERE o.token_id IS NOT NULL ORDER BY COALESCE(t.turn, 0), o.token_id`).pluck(),
+      runnable: workerDb.prepare(`SELECT id FROM jobs WHERE status = 'queued' AND token_id = ? AND run_after <= ? ORDER BY created_at, id LIMIT ?`).pluck(),
+      served: workerDb.prepare(`INSERT INTO token_turns (token_id, turn) VALUES (?, (SELECT COALESCE(MAX(turn), 0) + 1 FROM token_turns))
+        ON CONFLICT (token_id) DO UPDATE SET turn = excluded.turn`),
+      queuedOf: db.prepare(`SELECT COUNT(*) FROM jobs WHERE status = 'queued' AND token_id = ?`).pluck(),
+      ended: workerDb.prepare(`SELECT id, result FROM jobs WHERE finished_at < ? AND status IN ('succeeded', 'failed', 'cancelled') ORDER BY finished_at LIMIT ?`),
+      purge: workerDb.prepare('DELETE FROM jobs WHERE id = ?'),
       take: workerDb.prepare(`UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = ?, started_at = COALESCE(started_at, ?), updated_at = ?
         WHERE id = ? AND status = 'queued' RETURNING ${JOB_COLUMNS}`).raw(),
-      extend: workerDb.prepare(`UPDATE jobs SET lease_until = ?, updated_at = ? WHERE id = ? AND status = 'running'`),
-      progress: workerDb.prepare(`UPDATE jobs SET progress = ?, updated_at = ? WHERE id = ? AND status = 'running'`),
-      succeed: workerDb.prepare(`UPDATE jobs SET status = 'succeeded', progress = 1, result = ?, error = NULL, finished_at = ?, updated_at = ?, lease_until = NULL WHERE id = ? AND status = 'running'`),
+      // Every write a worker makes is fenced by its attempt (@fence null: a store that did not claim
+      // the job, e.g. an operator's): an attempt whose lease was taken over changes nothing.
+      extend: workerDb.prepare(`UPDATE jobs SET lease_until = @lease, updated_at = @now WHERE id = @id AND status = 'running' AND (@fence IS NULL OR attempts = @fence)`),
+      progress: workerDb.prepare(`UPDATE jobs SET progress = @progress, updated_at = @now WHERE id = @id AND status = 'running' AND (@fence IS NULL OR attempts = @fence)`),
+      succeed: workerDb.prepare(`UPDATE jobs SET status = 'succeeded', progress = 1, result = @result, error = NULL, finished_at = @now, updated_at = @now, lease_until = NULL
+        WHERE id = @id AND status = 'running' AND (@fence IS NULL OR attempts = @fence)`),
       failFinal: workerDb.prepare(`UPDATE jobs SET status = 'failed', error = ?, finished_at = ?, updated_at = ?, lease_until = NULL WHERE id = ?`),
       // One statement decides and writes: requeue while attempts remain, else fail for good.
       fail: workerDb.prepare(`UPDATE jobs SET
@@ -220,12 +303,14 @@ export class SqliteJobStore implements JobStore {
           finished_at = CASE WHEN @permanent = 1 OR attempts >= max_attempts OR cancel_requested = 1 THEN @now ELSE finished_at END,
           run_after = CASE WHEN @permanent = 1 OR attempts >= max_attempts OR cancel_requested = 1 THEN run_after ELSE @runAfter END,
           error = @error, updated_at = @now, lease_until = NULL
-        WHERE id = @id RETURNING status`),
+        WHERE id = @id AND status = 'running' AND (@fence IS NULL OR attempts = @fence) RETURNING status`),
+      status: workerDb.prepare('SELECT status FROM jobs WHERE id = ?').pluck(),
       cancelQueued: db.prepare(`UPDATE jobs SET status = 'cancelled', finished_at = ?, updated_at = ?, cancel_requested = 1 WHERE id = ? AND status = 'queued'`),
       flagCancel: db.prepare(`UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ? AND status = 'running'`),
-      markCancelled: workerDb.prepare(`UPDATE jobs SET status = 'cancelled', finished_at = ?, updated_at = ?, lease_until = NULL WHERE id = ?`),
+      markCancelled: workerDb.prepare(`UPDATE jobs SET status = 'cancelled', finished_at = @now, updated_at = @now, lease_until = NULL WHERE id = @id AND status = 'running' AND (@fence IS NULL OR attempts = @fence)`),
       expired: workerDb.prepare(`SELECT id, attempts, max_attempts FROM jobs WHERE status = 'running' AND lease_until < ?`),
       requeue: workerDb.prepare(`UPDATE jobs SET status = 'queued', lease_until = NULL, updated_at = ? WHERE id = ? AND status = 'running'`),
+      requeueHeld: workerDb.prepare(`UPDATE jobs SET status = 'queued', lease_until = NULL, updated_at = @now WHERE id = @id AND status = 'running' AND (@fence IS NULL OR attempts = @fence)`),
       counts: db.prepare('SELECT status, COUNT(*) AS n FROM jobs GROUP BY status'),
       ping: db.prepare('SELECT 1'),
       addToken: db.prepare('INSERT INTO tokens (id, name, hash, created_at, scopes) VALUES (@id, @name, @hash, @createdAt, @scopes)'),
@@ -238,6 +323,10 @@ export class SqliteJobStore implements JobStore {
         if (job.idempotencyKey) {
           const existing = this.statements.byIdempotency.get(job.tokenId, job.idempotencyKey) as JobRow | undefined
           if (existing) return {job: toJob(existing), created: false}
+        }
+        // Counted inside the write transaction: exact, even for a batch of one token's jobs.
+        if (job.maxQueuedPerToken !== undefined && (this.statements.queuedOf.get(job.tokenId) as number) >= job.maxQueuedPerToken) {
+          return {refused: new QueueFullError(job.tokenId, job.maxQueuedPerToken)}
         }
         this.statements.insert.run(job.id, job.sourceType, JSON.stringify(job.config), job.maxAttempts, now, now, now, job.tokenId, job.idempotencyKey ?? null)
         return {job: newJob(job, now), created: true}
@@ -262,7 +351,11 @@ export class SqliteJobStore implements JobStore {
     this.pending = []
     try {
       const results = this.commitJobs.immediate(batch, iso())
-      batch.forEach((entry, index) => entry.resolve(results[index]))
+      batch.forEach((entry, index) => {
+        const result = results[index]
+        if ('refused' in result) entry.reject(result.refused)
+        else entry.resolve(result)
+      })
     } catch (error) {
       for (const entry of batch) entry.reject(error)
     }
@@ -335,46 +428,77 @@ export class SqliteJobStore implements JobStore {
     }
   }
 
+  /**
+   * Attempt numbers of the jobs this store claimed and still holds: the fence on their writes, as in
+   * PostgreSQL (a job whose lease ran out may be claimed again, here or by another process).
+   */
+  private readonly held = new Map<string, number>()
+
+  private fence(id: string): number | null {
+    return this.held.get(id) ?? null
+  }
+
+  /** The job is no longer ours once a fenced write ended it; a write that matched nothing keeps the fence. */
+  private release(id: string, changes: number): void {
+    if (changes) this.held.delete(id)
+  }
+
   claim(leaseMs: number, limit = 1, now = new Date()): Promise<Job[]> {
     const at = iso(now)
     const lease = iso(new Date(now.getTime() + leaseMs))
-    return this.workerWrite(() =>
-      (this.statements.runnable.all(at, limit) as string[]).flatMap((id) => {
+    return this.workerWrite(() => {
+      // At most `limit` tokens can be served this round: stop looking once that many have jobs.
+      const perToken: {tokenId: string; ids: string[]}[] = []
+      for (const tokenId of this.statements.owners.all() as string[]) {
+        const ids = this.statements.runnable.all(tokenId, at, limit) as string[]
+        if (ids.length) perToken.push({tokenId, ids})
+        if (perToken.length >= limit) break
+      }
+      const picked = interleave(perToken.map((entry) => entry.ids), limit)
+      for (const {tokenId, ids} of perToken) if (picked.includes(ids[0])) this.statements.served.run(tokenId)
+      const jobs = picked.flatMap((id) => {
         this.forget(id)
         const row = this.statements.take.get(lease, at, at, id) as JobRow | undefined
         return row ? [toJob(row)] : []
-      }),
-    )
+      })
+      for (const job of jobs) this.held.set(job.id, job.attempts)
+      return jobs
+    })
   }
 
   extendLease(id: string, leaseMs: number): Promise<void> {
     return this.workerWrite(() => {
       this.forget(id)
-      this.statements.extend.run(iso(new Date(Date.now() + leaseMs)), iso(), id)
+      this.statements.extend.run({id, lease: iso(new Date(Date.now() + leaseMs)), now: iso(), fence: this.fence(id)})
     })
   }
 
   progress(id: string, progress: number): Promise<void> {
     return this.workerWrite(() => {
       this.forget(id)
-      this.statements.progress.run(Math.max(0, Math.min(1, progress)), iso(), id)
+      this.statements.progress.run({id, progress: Math.max(0, Math.min(1, progress)), now: iso(), fence: this.fence(id)})
     })
   }
 
-  succeed(id: string, result: JobResultMeta): Promise<void> {
+  succeed(id: string, result: JobResultMeta): Promise<boolean> {
     const now = iso()
     return this.workerWrite(() => {
       this.forget(id)
-      this.statements.succeed.run(JSON.stringify(result), now, now, id)
+      const {changes} = this.statements.succeed.run({id, result: JSON.stringify(result), now, fence: this.fence(id)})
+      this.release(id, changes)
+      return changes > 0
     })
   }
 
   fail(id: string, error: string, backoffMs: number, permanent = false): Promise<JobState> {
     const now = new Date()
-    const values = {id, error, permanent: permanent ? 1 : 0, now: iso(now), runAfter: iso(new Date(now.getTime() + backoffMs))}
     return this.workerWrite(() => {
       this.forget(id)
-      return (this.statements.fail.get(values) as {status: JobState} | undefined)?.status ?? 'failed'
+      const values = {id, error, permanent: permanent ? 1 : 0, now: iso(now), runAfter: iso(new Date(now.getTime() + backoffMs)), fence: this.fence(id)}
+      const row = this.statements.fail.get(values) as {status: JobState} | undefined
+      this.release(id, row ? 1 : 0)
+      // No row: the job is no longer this attempt's (taken over, or it ended meanwhile); say how it stands.
+      return row?.status ?? ((this.statements.status.get(id) as JobState | undefined) ?? 'failed')
     })
   }
 
@@ -389,7 +513,7 @@ export class SqliteJobStore implements JobStore {
     const now = iso()
     return this.workerWrite(() => {
       this.forget(id)
-      this.statements.markCancelled.run(now, now, id)
+      this.release(id, this.statements.markCancelled.run({id, now, fence: this.fence(id)}).changes)
     })
   }
 
@@ -410,7 +534,19 @@ export class SqliteJobStore implements JobStore {
     return this.workerWrite(() =>
       ids.forEach((id) => {
         this.forget(id)
-        this.statements.requeue.run(now, id)
+        const fence = this.fence(id)
+        this.held.delete(id)
+        this.statements.requeueHeld.run({id, now, fence})
+      }),
+    )
+  }
+
+  purgeFinished(before: Date, limit: number): Promise<PurgedJob[]> {
+    return this.workerWrite(() =>
+      (this.statements.ended.all(iso(before), limit) as {id: string; result: string | null}[]).map(({id, result}) => {
+        this.forget(id)
+        this.statements.purge.run(id)
+        return {id, resultPath: result ? (JSON.parse(result) as JobResultMeta).path : null}
       }),
     )
   }
@@ -448,6 +584,9 @@ export class SqliteJobStore implements JobStore {
     this.flushWorkerWrites()
     if (this.workerDb !== this.db) this.workerDb.close()
     this.db.close()
-    if (this.ownerLock) unlinkSync(this.ownerLock)
+    if (this.ownerLock) {
+      unlinkSync(this.ownerLock.lock)
+      HELD_HERE.delete(this.ownerLock.nonce)
+    }
   }
 }

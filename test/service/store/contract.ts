@@ -1,9 +1,14 @@
 import {randomUUID} from 'node:crypto'
+import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import http from 'node:http'
+import os from 'node:os'
+import path from 'node:path'
 
 import {afterEach, describe, expect, it} from 'vitest'
 
-import type {JobStore, NewJob, Token} from '../../../src/service/store/job-store.js'
+import {type JobStore, type NewJob, QueueFullError, type Token} from '../../../src/service/store/job-store.js'
 import {newJobId} from '../../../src/service/store/job-id.js'
+import {type AttemptFinished, WorkerPool} from '../../../src/service/workers.js'
 
 /**
  * What every job store must do alike: the same cases run against SQLite and PostgreSQL.
@@ -205,6 +210,180 @@ export function jobStoreContract(name: string, open: () => Promise<StoreUnderTes
       await store.requeue([])
       expect((await store.claim(60_000, 2)).map((j) => j.id)).toEqual([a.id, b.id])
     })
+
+    it('fences a stale attempt: once its lease was taken over, its heartbeat, progress, success, failure, cancel and requeue change nothing', async () => {
+      const {store: stale, another} = await fresh()
+      const {job: created} = await stale.create(job({maxAttempts: 3}))
+      expect((await stale.claim(5_000, 1)).map((j) => j.attempts)).toEqual([1])
+      // Its lease ran out (a stalled worker); another store requeues the job and claims attempt 2.
+      const live = await another()
+      expect(await live.recoverExpired(later(10_000))).toBe(1)
+      expect((await live.claim(60_000, 1)).map((j) => [j.id, j.attempts])).toEqual([[created.id, 2]])
+      await stale.extendLease(created.id, 600_000)
+      await stale.progress(created.id, 0.9)
+      expect(await stale.succeed(created.id, {...result, path: 'stale'})).toBe(false)
+      expect(await live.get(created.id)).toMatchObject({status: 'running', attempts: 2, progress: 0, result: null})
+      expect(Date.parse((await live.get(created.id))!.leaseUntil!)).toBeLessThan(Date.now() + 120_000)
+      // A stale failure neither requeues the live attempt nor ends it; it is told how the job stands.
+      expect(await stale.fail(created.id, 'late', 0)).toBe('running')
+      await stale.markCancelled(created.id)
+      await stale.requeue([created.id])
+      expect(await live.get(created.id)).toMatchObject({status: 'running', attempts: 2, error: null})
+      expect(await live.succeed(created.id, {...result, path: 'live'})).toBe(true)
+      // After the success, the stale attempt's failure cannot turn it back to queued.
+      expect(await stale.fail(created.id, 'late again', 0, false)).toBe('succeeded')
+      expect(await stale.fail(created.id, 'late again', 0, true)).toBe('succeeded')
+      expect(await stale.get(created.id)).toMatchObject({status: 'succeeded', attempts: 2, error: null, result: {path: 'live'}})
+      expect((await stale.countsByState()).queued).toBe(0)
+    })
+
+    it('stops an attempt whose lease was taken over before the next one runs, and keeps the result per attempt', async () => {
+      const {store, another} = await fresh()
+      const requests: {attempt: number; arrived: number; closed?: number; respond: (body: string) => void}[] = []
+      const server = http.createServer((request, response) => {
+        const entry = {attempt: requests.length + 1, arrived: performance.now(), closed: undefined as number | undefined, respond: (body: string) => response.end(body)}
+        requests.push(entry)
+        request.socket.once('close', () => (entry.closed = performance.now()))
+      })
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      const resultsDir = mkdtempSync(path.join(os.tmpdir(), 'infra-attempts-'))
+      const pool = new WorkerPool(store, {
+        concurrency: 2,
+        jobTimeoutMs: 30_000,
+        leaseMs: 30_000,
+        pollMs: 50,
+        backoffBaseMs: 10,
+        resultsDir,
+        settings: {fileRoot: os.tmpdir(), connections: {}, allowPrivateHttp: true, httpTimeoutMs: 30_000, maxResultBytes: 1000, maxRows: 10},
+      })
+      const finished: AttemptFinished[] = []
+      pool.onAttemptFinished((event) => finished.push(event))
+      const {job: created} = await store.create(job({sourceType: 'http', config: {url: `http://127.0.0.1:${(server.address() as {port: number}).port}/`}, maxAttempts: 3}))
+      try {
+        await pool.start()
+        const until = async (check: () => boolean | Promise<boolean>) => {
+          const deadline = Date.now() + 10_000
+          while (!(await check())) {
+            if (Date.now() > deadline) throw new Error('timed out')
+            await new Promise((resolve) => setTimeout(resolve, 10))
+          }
+        }
+        await until(() => requests.length === 1)
+        // As after a stall past the lease: the job is requeued, and this very pool claims it again.
+        const other = await another()
+        expect(await other.recoverExpired(later(3_600_000))).toBe(1)
+        await until(() => requests.length === 2 && requests[0].closed !== undefined)
+        // The first attempt was stopped when the second was claimed, not at a later heartbeat.
+        expect(requests[0].closed! - requests[1].arrived).toBeLessThan(200)
+        expect(finished.map((event) => [event.job.attempts, event.state])).toEqual([[1, 'lease_lost']])
+        requests[1].respond('fresh')
+        await until(async () => (await other.get(created.id))?.status === 'succeeded')
+        const done = (await other.get(created.id))!
+        expect(done).toMatchObject({attempts: 2, result: {bytes: 5}})
+        expect(done.result!.path).toBe(path.join(resultsDir, `${created.id}.2.out`))
+        expect(readFileSync(done.result!.path, 'utf8')).toBe('fresh')
+        expect(existsSync(path.join(resultsDir, `${created.id}.1.out`))).toBe(false)
+      } finally {
+        await pool.stop(0)
+        server.closeAllConnections()
+        server.close()
+      }
+    })
+
+    it('claims round-robin between tokens, starting with the token served longest ago, oldest first within each', async () => {
+      const {store, another} = await fresh()
+      const a: string[] = []
+      for (let i = 0; i < 6; i++) a.push((await store.create(job({tokenId: 'token-a'}))).job.id), await tick()
+      const b: string[] = []
+      for (let i = 0; i < 2; i++) b.push((await store.create(job({tokenId: 'token-b'}))).job.id), await tick()
+      // One slot at a time: the tokens take turns, whoever queued first.
+      expect((await store.claim(60_000, 1)).map((j) => j.id)).toEqual([a[0]])
+      expect((await store.claim(60_000, 1)).map((j) => j.id)).toEqual([b[0]])
+      // Turns are kept in the database: another store (replica) continues them.
+      const other = await another()
+      expect((await other.claim(60_000, 1)).map((j) => j.id)).toEqual([a[1]])
+      const c = (await store.create(job({tokenId: 'token-c'}))).job.id
+      // Several slots: one from each token per round, the token never served first.
+      expect((await store.claim(60_000, 4)).map((j) => j.id)).toEqual([c, b[1], a[2], a[3]])
+      expect((await store.claim(60_000, 4)).map((j) => j.id)).toEqual([a[4], a[5]])
+    })
+
+    it('refuses a job past the token\'s quota of queued jobs, counting only queued ones, and still answers an idempotent repeat', async () => {
+      const {store} = await fresh()
+      const quota = {maxQueuedPerToken: 3}
+      const first = await store.create(job({...quota, idempotencyKey: 'k'}))
+      // A batch in one turn counts its own jobs too.
+      const batch = await Promise.allSettled([store.create(job(quota)), store.create(job(quota)), store.create(job(quota)), store.create(job({...quota, tokenId: 'token-2'}))])
+      expect(batch.map((entry) => entry.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled'])
+      expect((batch[2] as PromiseRejectedResult).reason).toBeInstanceOf(QueueFullError)
+      await expect(store.create(job(quota))).rejects.toThrow('this token already has 3 queued jobs')
+      expect(await store.create(job({...quota, idempotencyKey: 'k'}))).toMatchObject({created: false, job: {id: first.job.id}})
+      // Once one starts, there is room for one more.
+      await store.claim(60_000, 1)
+      expect((await store.create(job(quota))).created).toBe(true)
+      await expect(store.create(job(quota))).rejects.toBeInstanceOf(QueueFullError)
+      expect((await store.create(job())).created).toBe(true)
+    })
+
+    it('purges jobs that ended before the retention, with their result locations, and nothing else', async () => {
+      const {store} = await fresh()
+      const done = (await store.create(job())).job
+      const failed = (await store.create(job({maxAttempts: 1}))).job
+      const queued = (await store.create(job())).job
+      await tick()
+      const running = (await store.create(job())).job
+      await store.claim(60_000, 3)
+      await store.succeed(done.id, {...result, path: `/results/${done.id}.1.out`})
+      await store.fail(failed.id, 'broken', 0, true)
+      expect(await store.purgeFinished(new Date(Date.now() - 60_000), 100)).toEqual([])
+      const purged = await store.purgeFinished(later(1_000), 100)
+      expect(purged.sort((x, y) => x.id.localeCompare(y.id))).toEqual([{id: done.id, resultPath: `/results/${done.id}.1.out`}, {id: failed.id, resultPath: null}].sort((x, y) => x.id.localeCompare(y.id)))
+      expect(await store.get(done.id)).toBeUndefined()
+      expect(await store.get(failed.id)).toBeUndefined()
+      expect((await store.get(queued.id))?.status).toBe('running')
+      expect((await store.get(running.id))?.status).toBe('queued')
+      expect(await store.purgeFinished(later(1_000), 100)).toEqual([])
+    })
+
+    it('starts another token\'s job within seconds while one token has 10,000 queued (measured)', async () => {
+      const {store} = await fresh()
+      const root = mkdtempSync(path.join(os.tmpdir(), 'infra-fair-'))
+      writeFileSync(path.join(root, 'a.txt'), 'a')
+      // One token's backlog, accepted in one batch.
+      await Promise.all(Array.from({length: 10_000}, () => store.create(job({tokenId: 'busy', config: {path: 'a.txt'}}))))
+      const pool = new WorkerPool(store, {
+        concurrency: 2,
+        jobTimeoutMs: 10_000,
+        leaseMs: 30_000,
+        pollMs: 50,
+        backoffBaseMs: 10,
+        resultsDir: mkdtempSync(path.join(os.tmpdir(), 'infra-fair-results-')),
+        settings: {fileRoot: root, connections: {}, allowPrivateHttp: false, httpTimeoutMs: 1000, maxResultBytes: 1000, maxRows: 10},
+      })
+      await pool.start()
+      try {
+        // The backlog is being worked through when the other token's job arrives.
+        while ((await store.countsByState()).succeeded < 20) await new Promise((resolve) => setTimeout(resolve, 10))
+        const queuedAt = performance.now()
+        const {job: mine} = await store.create(job({tokenId: 'quiet', config: {path: 'a.txt'}}))
+        pool.wake()
+        let waited = 0
+        for (;;) {
+          const current = await store.get(mine.id)
+          if (current && current.status !== 'queued') break
+          waited = performance.now() - queuedAt
+          if (waited > 10_000) break
+          await new Promise((resolve) => setTimeout(resolve, 5))
+        }
+        waited = performance.now() - queuedAt
+        const counts = await store.countsByState()
+        console.log(`${name}: another token's job started ${Math.round(waited)} ms after it was queued, behind ${counts.queued} queued jobs of one token`)
+        expect(waited).toBeLessThan(3_000)
+        expect(counts.queued).toBeGreaterThan(9_000)
+      } finally {
+        await pool.stop(1_000)
+      }
+    }, 60_000)
 
     it('keeps tokens: scopes, lookup by hash, revocation by id or name (once), seen by another store', async () => {
       const {store, another} = await fresh()

@@ -78,11 +78,17 @@ describe('PostgreSQL connections', () => {
     const insecure = await runCli(['service', 'token', 'list', '--database-url', `postgres://postgres@localhost:${server.port}/postgres?sslmode=require`, '--json'])
     expect(insecure.exitCode).toBe(2)
     expect(JSON.parse(insecure.stdout).error).toMatchObject({code: 'BAD_DATABASE_URL', fix: expect.stringContaining('verify-full')})
+    // A URL that says nothing of TLS is refused (libpq's default, prefer, would fall back to cleartext).
+    for (const unsaid of [`postgres://postgres@localhost:${server.port}/postgres`, `postgres://postgres@localhost:${server.port}/postgres?sslmode=prefer`]) {
+      const refused = await runCli(['service', 'token', 'list', '--database-url', unsaid, '--json'])
+      expect(refused.exitCode).toBe(2)
+      expect(JSON.parse(refused.stdout).error).toMatchObject({code: 'BAD_DATABASE_URL', fix: expect.stringContaining('sslmode=disable')})
+    }
     const closed = await freePort()
-    const down = await runCli(['service', 'start', '--port', '0', '--database-url', `postgres://app:hunter2@127.0.0.1:${closed}/jobs`, '--data-dir', mkdtempSync(path.join(os.tmpdir(), 'infra-down-'))])
+    const down = await runCli(['service', 'start', '--port', '0', '--database-url', `postgres://app:hunter2@127.0.0.1:${closed}/jobs?sslmode=disable`, '--data-dir', mkdtempSync(path.join(os.tmpdir(), 'infra-down-'))])
     expect(down.exitCode).toBe(1)
     expect(down.stderr.trim().split('\n')).toHaveLength(1)
-    expect(down.stderr).toContain(`cannot open the job database postgres://app:***@127.0.0.1:${closed}/jobs: connect ECONNREFUSED`)
+    expect(down.stderr).toContain(`cannot open the job database postgres://app:***@127.0.0.1:${closed}/jobs?sslmode=disable: connect ECONNREFUSED`)
     expect(down.stderr).not.toContain('hunter2')
   })
 })

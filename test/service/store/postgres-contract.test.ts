@@ -39,24 +39,7 @@ describe('PostgreSQL only', () => {
     for (const store of stores) await store.close()
   })
 
-  it('fences a replica whose lease was taken over: its heartbeat, progress and ending change nothing', async () => {
-    const url = await server.createDatabase()
-    const [dead, alive] = await Promise.all([PostgresJobStore.open(url), PostgresJobStore.open(url)])
-    const {job} = await dead.create({id: newJobId(), sourceType: 'file', config: {}, maxAttempts: 3, tokenId: 't'})
-    await dead.claim(5_000, 1)
-    // The lease ran out (as seen on the database's clock); another replica takes the job over.
-    expect(await alive.recoverExpired(new Date(Date.now() + 10_000))).toBe(1)
-    expect((await alive.claim(60_000, 1)).map((j) => j.id)).toEqual([job.id])
-    await dead.extendLease(job.id, 600_000)
-    await dead.progress(job.id, 0.9)
-    await dead.succeed(job.id, {rows: 1, bytes: 1, sha256: 'x', contentType: 'text/plain', path: 'db:stale'})
-    expect(await alive.get(job.id)).toMatchObject({status: 'running', attempts: 2, progress: 0, result: null})
-    expect(await dead.fail(job.id, 'late', 0)).toBe('running')
-    await alive.succeed(job.id, {rows: 2, bytes: 2, sha256: 'y', contentType: 'text/plain', path: `db:${job.id}`})
-    expect(await dead.get(job.id)).toMatchObject({status: 'succeeded', attempts: 2, result: {rows: 2}})
-    await dead.close()
-    await alive.close()
-  })
+  // The fencing of a stale attempt's writes is in the shared contract (contract.ts), for both stores.
 
   it('stops a worker whose job another replica took over, at its next heartbeat, and writes nothing for it', async () => {
     const url = await server.createDatabase()

@@ -1,4 +1,4 @@
-import {spawnSync} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
 import {randomUUID} from 'node:crypto'
 import {existsSync, mkdtempSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
@@ -7,7 +7,7 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import {describe, expect, it} from 'vitest'
 
-import {SqliteJobStore} from '../../../src/service/store/sqlite-store.js'
+import {SqliteJobStore, processStartTime} from '../../../src/service/store/sqlite-store.js'
 
 const dbFile = () => path.join(mkdtempSync(path.join(os.tmpdir(), 'infra-store-')), 'jobs.db')
 const store = () => new SqliteJobStore(dbFile())
@@ -90,6 +90,31 @@ describe('the owning store (the service)', () => {
     writeFileSync(`${file}.owner`, gone)
     const next = new SqliteJobStore(file, {owner: true})
     await next.close()
+  })
+
+  it('knows its owner by more than the pid: a restarted container (pid 1 again) takes its own old lock over', async () => {
+    const file = dbFile()
+    const lock = `${file}.owner`
+    // What the container's previous life left: its pid is this process's pid now (node is pid 1 in
+    // every container), in the old bare-pid form and in the current one.
+    writeFileSync(lock, String(process.pid))
+    await new SqliteJobStore(file, {owner: true}).close()
+    writeFileSync(lock, JSON.stringify({pid: process.pid, bootId: 'x', startTime: '1', nonce: 'previous-life'}))
+    await new SqliteJobStore(file, {owner: true}).close()
+    // A live pid that started at another time is another process than the one that wrote the lock.
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], {stdio: 'ignore'})
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      const started = processStartTime(child.pid!)
+      expect(started).toMatch(/^\d+$/)
+      writeFileSync(lock, JSON.stringify({pid: child.pid, startTime: String(Number(started) - 100), nonce: 'reused-pid'}))
+      await new SqliteJobStore(file, {owner: true}).close()
+      // The same pid and start time: the owner still runs, and the lock holds.
+      writeFileSync(lock, JSON.stringify({pid: child.pid, startTime: started, nonce: 'live'}))
+      expect(() => new SqliteJobStore(file, {owner: true})).toThrow(`in use by the infra service with pid ${child.pid}`)
+    } finally {
+      child.kill()
+    }
   })
 })
 

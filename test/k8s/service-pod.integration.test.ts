@@ -1,0 +1,188 @@
+import http from 'node:http'
+
+import pg from 'pg'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {DATABASE_SECRET} from '../../src/k8s/service-manifests.js'
+import {runCli} from '../support/cli.js'
+import {type PodProcess, imageAddedFiles, renderTemplate, startPod, waitForStatus} from '../support/pod.js'
+import {startPostgres, type TestPostgres} from '../support/postgres.js'
+import {synthesizedObjects} from './fixtures.js'
+
+/**
+ * The pod as `infra deploy service` writes it, started for real: the Deployment's args and env, the
+ * image's ENV, and the database URL the ExternalSecret renders from the RDS-managed secret. Only the
+ * database's host and port move (to a local PostgreSQL 15 speaking TLS with a certificate from a CA
+ * made here), and the CA bundle the URL names (which the image carries) is swapped for that CA.
+ */
+describe('the service pod, as the manifests write it', () => {
+  let server: TestPostgres
+  let pod: PodProcess
+  let databaseUrl: string
+  const dev = synthesizedObjects('dev')
+  /**
+   * The jobs' target: an HTTP server that sends the first line of /NAME at once and holds the rest
+   * until the test releases it, so a job is in flight exactly as long as the test wants.
+   */
+  const held = new Map<string, http.ServerResponse>()
+  const target = http.createServer((request, response) => {
+    response.writeHead(200, {'content-type': 'text/plain'})
+    response.write(`${request.url} first line\n`)
+    held.set(request.url!.slice(1), response)
+  })
+  const release = (name: string) => held.get(name)!.end('and the rest\n')
+  /** The pod with one named addition: --allow-private-http, since the jobs' target is on loopback. */
+  const startJobPod = (envOverrides: Record<string, string> = {}) => {
+    const bundle = new URL(databaseUrl).searchParams.get('sslrootcert')!
+    return startPod({deployment: dev.find('Deployment')}, {secrets: {[DATABASE_SECRET]: {url: databaseUrl}}, files: {[bundle]: server.caFile!}, extraArgs: ['--allow-private-http'], envOverrides})
+  }
+  const targetUrl = (name: string) => `http://127.0.0.1:${(target.address() as {port: number}).port}/${name}`
+
+  beforeAll(async () => {
+    server = await startPostgres({tls: true})
+    await server.createDatabase('infra')
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve))
+  }, 120_000)
+  afterAll(async () => {
+    pod?.child.kill('SIGKILL')
+    await pod?.child
+    for (const response of held.values()) response.destroy()
+    target.close()
+    await server?.stop()
+  }, 60_000)
+
+  /** A token, a job triggered on the pod against /NAME, and a way to read the job's status. */
+  const jobOn = async (on: PodProcess, names: string[]) => {
+    const created = await runCli(['service', 'token', 'create', '--name', `t-${names[0]}`, '--database-url', on.env.INFRA_SERVICE_DATABASE_URL, '--json'])
+    expect(created.exitCode, created.stdout + created.stderr).toBe(0)
+    const auth = {authorization: `Bearer ${JSON.parse(created.stdout).token as string}`}
+    const ids: string[] = []
+    for (const name of names) {
+      const response = await fetch(`${on.url}/api/v1/jobs/trigger`, {method: 'POST', headers: {...auth, 'content-type': 'application/json'}, body: JSON.stringify({source_type: 'http', config: {url: targetUrl(name)}})})
+      expect(response.status).toBe(202)
+      ids.push(((await response.json()) as {job_id: string}).job_id)
+    }
+    const status = async (id: string) => (await (await fetch(`${on.url}/api/v1/jobs/status/${id}`, {headers: auth})).json()) as any
+    // Running once the target holds the request.
+    for (let i = 0; i < 100 && !names.every((name) => held.has(name)); i++) await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(names.filter((name) => !held.has(name))).toEqual([])
+    return {ids, auth, status}
+  }
+
+  it('starts with exactly the Deployment\'s arguments and environment, over verified TLS, and becomes ready', async () => {
+    const external = dev.find('ExternalSecret', DATABASE_SECRET)
+    // What the RDS-managed secret holds: the master user and a password that needs escaping.
+    const rendered = renderTemplate(external.spec.target.template.data.url, {username: 'postgres', password: 'p@ss/w:rd?&'})
+    const url = new URL(rendered)
+    expect(url.searchParams.get('sslmode')).toBe('verify-full')
+    // The bundle the URL names is the one the image fetches, pinned by its SHA-256.
+    const bundle = url.searchParams.get('sslrootcert')!
+    expect(imageAddedFiles()).toContainEqual({url: 'https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem', dest: bundle, checksum: expect.stringMatching(/^sha256:[0-9a-f]{64}$/)})
+    // Only host and port move: the certificate is for "localhost", so verify-full checks the name.
+    url.hostname = 'localhost'
+    url.port = String(server.port)
+    databaseUrl = url.toString()
+
+    pod = await startPod({deployment: dev.find('Deployment'), externalSecret: external}, {secrets: {[DATABASE_SECRET]: {url: databaseUrl}}, files: {[bundle]: server.caFile!}})
+    expect(pod.env.INFRA_SERVICE_RESULTS_BUCKET).toMatch(/^s3:\/\/acme-dev-service-results-111111111111$/)
+    const ready = await waitForStatus(pod, pod.probes.ready, 200, 60_000)
+    expect(ready.body).toMatchObject({status: 'ready', checks: {database: 'ok', workers: 'ok'}})
+
+    // The service's own sessions are encrypted.
+    const admin = new pg.Client(`postgres://postgres@127.0.0.1:${server.port}/postgres?sslmode=disable`)
+    await admin.connect()
+    try {
+      const {rows} = await admin.query("SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'infra-service'")
+      expect(rows.length).toBeGreaterThan(0)
+      expect(rows.every((row) => row.ssl === true)).toBe(true)
+    } finally {
+      await admin.end()
+    }
+  }, 90_000)
+
+  it('outlives a database outage: 503 while it lasts, ready again alone, and the job that finished meanwhile is kept', async () => {
+    expect(pod, 'the first test started the pod').toBeDefined()
+    pod.child.kill('SIGKILL')
+    await pod.child
+    pod = await startJobPod()
+    await waitForStatus(pod, pod.probes.ready, 200, 60_000)
+    const {ids: [jobId], auth, status} = await jobOn(pod, ['outage'])
+
+    await server.halt()
+    const health = await waitForStatus(pod, '/health', 503, 10_000)
+    expect(health.body.checks.database).toMatch(/^failing/)
+    const ready = await waitForStatus(pod, pod.probes.ready, 503, 10_000)
+    expect(ready.body.status).toBe('not ready')
+    // The kubelet's liveness stays 200: restarting the pod would not bring the database back.
+    expect((await fetch(`${pod.url}${pod.probes.live}`)).status).toBe(200)
+    // The job ends while the database is away; the process must neither crash nor drop it.
+    release('outage')
+    await new Promise((resolve) => setTimeout(resolve, 3000))
+    expect(pod.child.exitCode).toBeNull()
+
+    await server.resume()
+    await waitForStatus(pod, pod.probes.ready, 200, 30_000)
+    await waitForStatus(pod, '/health', 200, 10_000)
+    let job = await status(jobId)
+    for (let i = 0; i < 100 && job.status !== 'succeeded'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      job = await status(jobId)
+    }
+    expect(job).toMatchObject({status: 'succeeded', attempts: 1})
+    const result = await fetch(`${pod.url}/api/v1/jobs/result/${jobId}`, {headers: auth})
+    expect(await result.text()).toContain('/outage first line\nand the rest\n')
+    expect(pod.child.exitCode).toBeNull()
+  }, 120_000)
+
+  it('drains on SIGTERM: not ready at once, still serving for the drain time, a running job finishes, a stuck one goes back to the queue', async () => {
+    expect(pod, 'the first test started the pod').toBeDefined()
+    const deployment = dev.find('Deployment')
+    const [container] = deployment.spec.template.spec.containers
+    const drainSeconds = Number(container.env.find((e: any) => e.name === 'INFRA_SERVICE_DRAIN_SECONDS').value)
+    const graceSeconds = Number(container.env.find((e: any) => e.name === 'INFRA_SERVICE_STOP_GRACE_SECONDS').value)
+    // The kubelet's SIGKILL comes after both phases (they run side by side; the bound adds them).
+    expect(deployment.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(drainSeconds + graceSeconds)
+    // The ALB keeps in-flight requests no longer than the pod serves after SIGTERM.
+    const ingress = dev.find('Ingress')
+    expect(ingress.metadata.annotations['alb.ingress.kubernetes.io/target-group-attributes']).toBe(`deregistration_delay.timeout_seconds=${drainSeconds}`)
+
+    // One replica on the database: the last pod goes, and another starts with the drain and
+    // grace shortened (the only change) so the test takes seconds, not the production minute.
+    pod.child.kill('SIGKILL')
+    await pod.child
+    const drainer = await startJobPod({INFRA_SERVICE_DRAIN_SECONDS: '3', INFRA_SERVICE_STOP_GRACE_SECONDS: '5'})
+    pod = drainer
+    await waitForStatus(drainer, drainer.probes.ready, 200, 60_000)
+    const {ids: [finishes, stuck], auth, status} = await jobOn(drainer, ['finishes', 'stuck'])
+
+    const signalled = Date.now()
+    drainer.child.kill('SIGTERM')
+    // Not ready as soon as the signal is handled (a probe already on its way may still see 200).
+    await waitForStatus(drainer, drainer.probes.ready, 503, 1000)
+    // Still serving: the kubelet's liveness, and the API for whoever the balancer still sends.
+    expect((await fetch(`${drainer.url}${drainer.probes.live}`)).status).toBe(200)
+    release('finishes')
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    expect((await status(finishes)).status).toBe('succeeded')
+    expect(Date.now() - signalled).toBeLessThan(3000)
+    const during = await fetch(`${drainer.url}/api/v1/jobs/status/${stuck}`, {headers: auth})
+    expect(during.status).toBe(200)
+
+    const ended = await Promise.race([drainer.child, new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error(`still running 15 s after SIGTERM:\n${drainer.output().split('\n').filter((l) => !l.includes('"msg":"request"')).join('\n')}`)), 15_000))])
+    const took = Date.now() - signalled
+    const {exitCode} = ended
+    expect(exitCode).toBe(0)
+    // The stuck job had its grace, then went back to the queue for another replica.
+    expect(took).toBeGreaterThanOrEqual(5000)
+    expect(took).toBeLessThan(9000)
+    const admin = new pg.Client(`postgres://postgres@127.0.0.1:${server.port}/infra?sslmode=disable`)
+    await admin.connect()
+    try {
+      const {rows} = await admin.query('SELECT id, status FROM jobs WHERE id = ANY($1)', [[finishes, stuck]])
+      expect(Object.fromEntries(rows.map((row) => [row.id, row.status]))).toEqual({[finishes]: 'succeeded', [stuck]: 'queued'})
+    } finally {
+      await admin.end()
+    }
+    await expect(fetch(`${drainer.url}${drainer.probes.live}`)).rejects.toThrow()
+  }, 120_000)
+})
