@@ -9,6 +9,9 @@ import {completeRequest} from './_lib/ask-onboarding.js'
 import {InfraCommand, terraformFlags, terraformOptions} from './_lib/base-command.js'
 import {renderOnboardPlan, renderOnboardReport} from './_lib/render-onboarding.js'
 import {renderStackPlan} from './_lib/render-provision.js'
+import {type StackGuard, confirmStack, refuseUnconfirmable} from './_lib/provision-guard.js'
+import {findTarget} from '../estate/load.js'
+import type {EnvironmentSpec} from '../estate/model.js'
 import {typedConfirmation} from './_lib/typed-confirmation.js'
 
 export default class OnboardClient extends InfraCommand {
@@ -40,6 +43,7 @@ Every step checks what exists before acting and progress is journaled in the wor
     'adopt-account': Flags.string({description: 'adopt this existing account (12-digit id) as the client\'s: its name must be typed'}),
     'confirm-account': Flags.string({description: 'the adopted account\'s name (or id): required with --adopt-account when there is no terminal', dependsOn: ['adopt-account']}),
     yes: Flags.boolean({char: 'y', description: 'go ahead without asking; every missing answer is then an error'}),
+    confirm: Flags.string({description: 'the client\'s exact name: with --yes, confirms provisioning a protected (ha) client where no name can be typed', helpValue: 'NAME'}),
     'dry-run': Flags.boolean({description: 'show the plan and touch nothing'}),
     provision: Flags.boolean({description: 'provision the baseline stacks after the account is ready', default: true, allowNo: true}),
     'work-dir': Flags.string({description: 'folder for the onboarding journal, synthesized stacks and plans', env: 'INFRA_WORK_DIR', default: '.infra', helpGroup: 'TERRAFORM'}),
@@ -78,6 +82,11 @@ Every step checks what exists before acting and progress is journaled in the wor
       if (!this.jsonEnabled()) this.log('\nDry run: nothing was changed.')
       return {dryRun: true, plan}
     }
+    // A protected client's stacks are changed only with its name given, as `infra provision` asks;
+    // when that cannot be given, nothing is done at all.
+    const guardFor = (target: EnvironmentSpec): StackGuard => ({target, mode: 'apply', yes: flags.yes, confirmName: flags.confirm, interactive, json: this.jsonEnabled(), planCommand: `see every change first with \`infra provision --env ${target.name} --plan-only\``})
+    const recorded = estate.clients.find((client) => client.name === request.name)
+    if (flags.provision && recorded?.protected) refuseUnconfirmable(guardFor(recorded))
     if (flags['adopt-account']) await this.confirmAdoption(estate, request.name, flags['adopt-account'], flags['confirm-account'], flags.yes, interactive, flags.profile)
     const agreed = await confirmChange({action: `onboard client ${request.name} (${request.email}) into the organization`, yes: flags.yes, interactive})
     if (!agreed) throw new InfraError('onboarding not confirmed: nothing was changed', 'run again and answer yes, or pass --yes', 'NOT_CONFIRMED', EXIT.declined)
@@ -96,6 +105,8 @@ Every step checks what exists before acting and progress is journaled in the wor
             profile: flags.profile,
             terraform: terraformOptions(flags),
             confirm: async (stack) => {
+              const target = findTarget(this.loadEstate(flags.estate), request.name)
+              if (target.protected) return confirmStack(stack, guardFor(target), (text) => this.log(text))
               if (!this.jsonEnabled()) this.log(renderStackPlan(stack))
               const risky = stack.plan!.replace + stack.plan!.delete
               // The onboarding plan was agreed; only replacing or destroying something asks again.

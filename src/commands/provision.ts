@@ -7,9 +7,11 @@ import {findTarget} from '../estate/load.js'
 import {InfraCommand, awsFlags, terraformFlags, terraformOptions} from './_lib/base-command.js'
 import {EXIT, InfraError} from '../errors.js'
 import {RULES} from '../policy/rules.js'
-import {renderProvisionMarkdown, renderProvisionReport, renderStackPlan} from './_lib/render-provision.js'
+import {renderPlans, renderProvisionMarkdown, renderProvisionReport} from './_lib/render-provision.js'
+import {type StackGuard, confirmStack, refuseUnconfirmable} from './_lib/provision-guard.js'
+import {colourOn, showPaged} from '../output/pager.js'
 import {type ProvisionMode, type ProvisionReport, provision} from '../provision/provision.js'
-import {CONFIRMATION_EXIT_CODE, confirmChange, requireChoice} from '../prompts/interaction.js'
+import {CONFIRMATION_EXIT_CODE, requireChoice} from '../prompts/interaction.js'
 import {environmentChoices} from './_lib/choices.js'
 import type {FleetReport} from '../onboarding/fleet.js'
 import {provisionClients} from './_lib/provision-clients.js'
@@ -63,6 +65,7 @@ Protected environments (prod) and every --destroy need the target's name typed t
         parallel: flags.parallel ?? 4,
         dryRun: flags['dry-run'],
         yes: flags.yes,
+        confirmName: flags.confirm,
         workDir: flags['work-dir'],
         profile: flags.profile,
         validate: flags.validate,
@@ -105,21 +108,25 @@ Protected environments (prod) and every --destroy need the target's name typed t
       renderer: this.renderer(),
       acceptedRisks: (flags['accept-risk'] ?? []).map((rule) => ({rule, reason})),
       terraform: terraformOptions(flags),
-      confirm: async (stack) => {
-        if (!this.jsonEnabled()) this.log(renderStackPlan(stack))
-        const verb = mode === 'destroy' ? 'destroy' : 'apply'
-        const agreed = await confirmChange({
-          action: `${verb} ${stack.plan!.create + stack.plan!.update + stack.plan!.replace + stack.plan!.delete} changes${stack.plan!.import ? ` and ${stack.plan!.import} import${stack.plan!.import === 1 ? '' : 's'}` : ''} to ${stack.name} in account ${env.accountId}`,
-          typeToConfirm: env.protected || mode === 'destroy' ? env.name : undefined,
+      confirm: (stack) => confirmStack(stack, guard!, (text) => this.log(text)),
+      ...overrides,
+    })
+    const reviewDir = path.join(flags['work-dir'], env.name, 'plan')
+    const guard: StackGuard | undefined = mode === 'apply' || mode === 'destroy'
+      ? {
+          target: env,
+          mode,
           yes: flags.yes,
           confirmName: flags.confirm,
           interactive,
-        })
-        if (!agreed && !this.jsonEnabled()) this.logToStderr(`Not confirmed: nothing was applied to ${stack.name}.`)
-        return agreed
-      },
-      ...overrides,
-    })
+          json: this.jsonEnabled(),
+          planCommand: mode === 'destroy'
+            ? `see every change first with \`infra provision --env ${env.name} --destroy\` at a terminal (it shows the plan before asking)`
+            : `see every change first with \`infra provision --env ${env.name} --plan-only\` (it prints them and keeps the saved plans in ${reviewDir}; \`--from-plan ${reviewDir}\` then applies exactly those)`,
+        }
+      : undefined
+    // A confirmation no one can give is refused before the first AWS call (exit 4).
+    if (guard) refuseUnconfirmable(guard)
     let report: ProvisionReport
     try {
       report = await run({})
@@ -132,7 +139,12 @@ Protected environments (prod) and every --destroy need the target's name typed t
       writeStepSummary(fresh)
       throw new InfraError(error.message, `${error.fix ?? 'plan again for review'}; the fresh plans are in ${replanDir}`, 'PLAN_STALE', 1, {replanned: fresh})
     }
-    if (!this.jsonEnabled()) this.log(renderProvisionReport(report))
+    if (!this.jsonEnabled()) {
+      // --plan-only shows what the confirmation would have shown: every stack's changes.
+      const text = report.mode === 'plan' ? `${renderPlans(report.stacks, {colour: colourOn()})}\n\n${renderProvisionReport(report)}` : renderProvisionReport(report)
+      if (interactive) await showPaged(text)
+      else this.log(text)
+    }
     writeStepSummary(report)
     // Declined: the report says what was applied before; the exit code says nothing more was.
     if (report.stacks.some((stack) => stack.skipped === 'declined')) process.exitCode = CONFIRMATION_EXIT_CODE

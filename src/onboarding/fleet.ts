@@ -28,12 +28,14 @@ export function selectClients(estate: Estate, selector: string): EnvironmentSpec
   return [...chosen.values()]
 }
 
-/** One client's plan as the summary table shows it. */
+/** One client's stack with changes (or a client's outcome) as the summary table shows it. */
 export interface FleetPlanRow {
   client: string
   accountId: string
-  /** The first stack with changes; stacks that depend on it are planned after it is applied. */
+  /** The stack with changes; a client's later stacks (planned once earlier ones are applied) have rows of their own. */
   stack: string | null
+  /** Which question covered it: 1 for the first stack with changes, 2 for the next one planned after it was applied, ... */
+  round: number
   create: number
   update: number
   replace: number
@@ -57,10 +59,21 @@ export interface FleetReport {
   mode: 'apply' | 'dry-run'
   parallel: number
   plan: FleetPlanRow[]
-  /** Whether the one question was answered yes (or --yes); null when nothing had changes. */
+  /** Whether every question was answered yes (or --yes); null when nothing had changes. */
   approved: boolean | null
+  /** How many questions were asked: one per round of stacks planned after earlier ones were applied. */
+  questions: number
   clients: FleetClientResult[]
   failed: number
+}
+
+/** What one question covers: every client's stack with changes at this round, with its whole plan. */
+export interface FleetQuestion {
+  round: number
+  /** Every client's row: its stack with changes, or why it has none (no changes, failed). */
+  rows: FleetPlanRow[]
+  /** The stacks with changes that the answer applies, each with its full plan. */
+  stacks: {client: EnvironmentSpec; stack: StackReport}[]
 }
 
 export interface FleetOptions {
@@ -72,45 +85,86 @@ export interface FleetOptions {
   /** Everything provision() needs besides the target, the mode, confirm and the renderer. */
   provision: Omit<ProvisionOptions, 'estate' | 'env' | 'mode' | 'confirm' | 'renderer' | 'workDir'>
   renderer: 'simple' | 'silent'
-  /** Asked once, with every client's plan, before anything is applied. */
-  approve: (plan: FleetPlanRow[]) => Promise<boolean>
+  /** Asked once per round, with every stack the answer covers, before any of them is applied. */
+  approve: (question: FleetQuestion) => Promise<boolean>
   /** The single-target run; provision() itself unless a test measures the orchestration alone. */
   provisionTarget?: typeof provision
 }
 
+/** One question and the clients waiting for it. */
+interface Round {
+  waiting: Map<string, StackReport>
+  decided: boolean
+  decision: Promise<boolean>
+  release(answer: boolean): void
+}
+
 /**
- * Plans every client with the same code as `infra provision`, asks once, then applies with at most
+ * Plans every client with the same code as `infra provision`, asks, then applies with at most
  * `parallel` clients at a time. One client's failure is recorded and the others go on.
  *
  * provision() asks its confirm callback for each stack with changes; here that callback is a
  * barrier: a client that has planned gives up its slot and waits until every client has planned
- * (or failed), then the one answer is given to all. Later stacks of the same client (planned only
- * once the stacks they depend on exist) are covered by that answer.
+ * (or finished), then one answer is given to all. A client's later stack (planned only once the
+ * stacks it depends on exist) reaches the next round's barrier: nothing is applied that was not
+ * shown in the question that covered it, so a client with two stacks changing is asked about twice.
  */
 export async function provisionFleet(options: FleetOptions): Promise<FleetReport> {
   const {clients} = options
   const slots = semaphore(Math.max(1, options.parallel))
-  const rows = new Map<string, FleetPlanRow>()
-  let settled = 0
-  let releaseDecision!: (approved: boolean) => void
-  const decision = new Promise<boolean>((resolve) => (releaseDecision = resolve))
+  const rows: FleetPlanRow[] = []
+  const rounds: Round[] = []
+  /** How many barriers each client has reached, and whether it has finished. */
+  const reached = new Map(clients.map((client) => [client.name, 0]))
+  const finished = new Set<string>()
+  const outcome = new Map<string, FleetPlanRow>()
   let approved: boolean | null = null
   let approveError: unknown
-  const planned = () => {
-    settled++
-    if (settled === clients.length) void decide()
-  }
-  const decide = async () => {
-    const plan = clients.map((client) => rows.get(client.name)!)
-    if (!plan.some((row) => row.state === 'changes')) return releaseDecision(false)
-    try {
-      approved = await options.approve(plan)
-    } catch (error) {
-      // No one to ask, or the question failed: nothing is applied and the run ends with that error.
-      approveError = error
-      approved = false
+  let questions = 0
+
+  const roundAt = (index: number): Round => {
+    while (rounds.length <= index) {
+      let release!: (answer: boolean) => void
+      const decision = new Promise<boolean>((resolve) => (release = resolve))
+      rounds.push({waiting: new Map(), decided: false, decision, release})
     }
-    releaseDecision(approved)
+    return rounds[index]
+  }
+  // Each round is decided once every client waits at it or has finished.
+  const maybeDecide = () => {
+    const index = rounds.findIndex((round) => !round.decided)
+    if (index === -1) return
+    const round = rounds[index]
+    if (!clients.every((client) => finished.has(client.name) || round.waiting.has(client.name))) return
+    round.decided = true
+    void decide(index, round)
+  }
+  const decide = async (index: number, round: Round) => {
+    if (round.waiting.size === 0) return round.release(false)
+    const stacks = clients.filter((client) => round.waiting.has(client.name)).map((client) => ({client, stack: round.waiting.get(client.name)!}))
+    const covered = stacks.map(({client, stack}) => planRow(client, stack, index + 1))
+    rows.push(...covered)
+    const others = clients.filter((client) => !round.waiting.has(client.name)).map((client) => outcome.get(client.name) ?? {...emptyRow(client), round: index + 1})
+    let answer = false
+    if (approveError === undefined && approved !== false) {
+      try {
+        questions++
+        // The first question shows every client; later ones the stacks they cover.
+        const shown = index === 0 ? clients.map((client) => covered.find((row) => row.client === client.name) ?? others.find((row) => row.client === client.name)!) : covered
+        answer = await options.approve({round: index + 1, rows: shown, stacks})
+      } catch (error) {
+        // No one to ask, or the question failed: nothing more is applied and the run ends with that error.
+        approveError = error
+      }
+    }
+    approved = approved === false ? false : answer
+    round.release(answer)
+    maybeDecide()
+  }
+  const finish = (client: EnvironmentSpec, row?: FleetPlanRow) => {
+    if (row && !outcome.has(client.name)) outcome.set(client.name, row)
+    finished.add(client.name)
+    maybeDecide()
   }
 
   const results = await Promise.all(
@@ -126,7 +180,6 @@ export async function provisionFleet(options: FleetOptions): Promise<FleetReport
         holding = false
       }
       await take()
-      let reachedBarrier = false
       try {
         const report = await (options.provisionTarget ?? provision)({
           ...options.provision,
@@ -136,20 +189,18 @@ export async function provisionFleet(options: FleetOptions): Promise<FleetReport
           workDir: options.workDir,
           renderer: options.renderer,
           confirm: async (stack) => {
-            if (reachedBarrier) return decision
-            reachedBarrier = true
-            rows.set(client.name, planRow(client, stack))
+            const index = reached.get(client.name)!
+            reached.set(client.name, index + 1)
+            const round = roundAt(index)
+            round.waiting.set(client.name, stack)
             give()
-            planned()
-            const answer = await decision
+            maybeDecide()
+            const answer = await round.decision
             if (answer) await take()
             return answer
           },
         })
-        if (!reachedBarrier) {
-          rows.set(client.name, {...emptyRow(client), state: options.mode === 'dry-run' ? 'dry-run' : 'no-changes'})
-          planned()
-        }
+        finish(client, reached.get(client.name) === 0 ? {...emptyRow(client), state: options.mode === 'dry-run' ? 'dry-run' : 'no-changes'} : undefined)
         const declined = report.stacks.some((stack) => stack.skipped === 'declined')
         const applied = report.stacks.some((stack) => stack.applied)
         const baseline = options.mode === 'apply' && !declined ? recordBaseline(options.workDir, report) : null
@@ -157,10 +208,7 @@ export async function provisionFleet(options: FleetOptions): Promise<FleetReport
         return {client: client.name, accountId: client.accountId, status, report, baseline, error: null}
       } catch (error) {
         const err = error as InfraError
-        if (!reachedBarrier) {
-          rows.set(client.name, {...emptyRow(client), state: 'failed', error: err.message})
-          planned()
-        }
+        finish(client, {...emptyRow(client), state: 'failed', error: err.message})
         return {
           client: client.name,
           accountId: client.accountId,
@@ -175,27 +223,25 @@ export async function provisionFleet(options: FleetOptions): Promise<FleetReport
     }),
   )
   if (approveError) throw approveError
-  return {
-    mode: options.mode,
-    parallel: options.parallel,
-    plan: clients.map((client) => rows.get(client.name)!),
-    approved,
-    clients: results,
-    failed: results.filter((result) => result.status === 'failed').length,
-  }
+  // Clients with nothing to ask about are in the plan too, as the summary shows them.
+  for (const client of clients) if (!rows.some((row) => row.client === client.name)) rows.push(outcome.get(client.name) ?? emptyRow(client))
+  const order = new Map(clients.map((client, index) => [client.name, index]))
+  rows.sort((a, b) => a.round - b.round || order.get(a.client)! - order.get(b.client)!)
+  return {mode: options.mode, parallel: options.parallel, plan: rows, approved: questions === 0 ? null : approved, questions, clients: results, failed: results.filter((result) => result.status === 'failed').length}
 }
 
 function emptyRow(client: EnvironmentSpec): FleetPlanRow {
-  return {client: client.name, accountId: client.accountId, stack: null, create: 0, update: 0, replace: 0, delete: 0, findings: {critical: 0, high: 0, medium: 0, low: 0}, state: 'no-changes'}
+  return {client: client.name, accountId: client.accountId, stack: null, round: 1, create: 0, update: 0, replace: 0, delete: 0, findings: {critical: 0, high: 0, medium: 0, low: 0}, state: 'no-changes'}
 }
 
-function planRow(client: EnvironmentSpec, stack: StackReport): FleetPlanRow {
+function planRow(client: EnvironmentSpec, stack: StackReport, round: number): FleetPlanRow {
   const plan = stack.plan!
   const summary = stack.audit.plan?.summary ?? stack.audit.synthesized?.summary
   return {
     client: client.name,
     accountId: client.accountId,
     stack: stack.name,
+    round,
     create: plan.create,
     update: plan.update,
     replace: plan.replace,

@@ -58,6 +58,27 @@ export async function confirmChange(request: ConfirmRequest): Promise<boolean> {
   return typed.trim() === name
 }
 
+/**
+ * Refuses at once a confirmation that cannot be given, before anything is planned or any AWS call
+ * is made: no terminal and no --yes, or a name to type and no (or another) --confirm. Where a
+ * person can answer, or the flags already carry the answer, it returns and confirmChange asks later.
+ */
+export function confirmableWithoutAsking(request: ConfirmRequest & {seePlan: string}): void {
+  const name = request.typeToConfirm
+  const flag = request.confirmFlag ?? '--confirm'
+  const see = request.seePlan
+  if (name !== undefined && request.confirmName !== undefined && request.confirmName !== name) {
+    throw refusal(`refusing to ${request.action}: ${flag} "${request.confirmName}" is not the target's name; nothing was planned`, `pass ${flag} ${name} (exactly) to change ${name}`, 'CONFIRMATION_REFUSED')
+  }
+  if (request.interactive) return
+  if (name === undefined && !request.yes) {
+    throw refusal(`refusing to ${request.action} without confirmation: no terminal to ask on (or CI is set); nothing was planned`, `${see}, then run again with --yes`)
+  }
+  if (name !== undefined && !(request.yes && request.confirmName === name)) {
+    throw refusal(`refusing to ${request.action} without the target named: no terminal to type "${name}" on (or CI is set); nothing was planned`, `${see}, then run again with --yes ${flag} ${name}`)
+  }
+}
+
 /** Ctrl-C at a prompt (inquirer's ExitPromptError): an interrupt, exit 130, nothing applied. */
 function cancelled(action: string): (error: unknown) => never {
   return (error) => {

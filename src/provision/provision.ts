@@ -75,8 +75,13 @@ export interface StackReport {
   /** Absent on a dry run. */
   plan?: PlanSummary
   applied: boolean
-  /** Why nothing was applied: no changes, declined, a dry run, kept on destroy, planned for review, or waiting for its state bucket. */
-  skipped?: 'no-changes' | 'declined' | 'dry-run' | 'kept' | 'planned' | 'waits-for-bootstrap'
+  /**
+   * Why nothing was applied: no changes, declined, a dry run, kept on destroy, planned for review,
+   * waiting for its state bucket, or (destroy) the environment was never applied.
+   */
+  skipped?: 'no-changes' | 'declined' | 'dry-run' | 'kept' | 'planned' | 'waits-for-bootstrap' | 'never-applied'
+  /** plan mode: the saved plan kept for review (absent when the stack has no changes). */
+  savedPlan?: string
   /** The security gate: on the synthesized stack, and on the saved plan before it is applied. */
   audit: {synthesized?: AuditSummary; plan?: AuditSummary}
   /** Creates an interrupted apply left in flight, and what this plan does about each; absent when there were none. */
@@ -105,6 +110,8 @@ export interface ProvisionReport {
   bootstrapState: BootstrapStateHome | null
   /** plan mode: the folder holding the saved plans; apply with fromPlan: the folder applied from. */
   planDir?: string
+  /** destroy: the environment was never applied (no state bucket), so there was nothing to destroy. */
+  nothingToDestroy?: {stateBucket: string}
   /**
    * The service's Kubernetes manifests, written beside the stacks and held to the Kubernetes rules;
    * null without an EKS cluster, and on destroy.
@@ -190,103 +197,177 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
   // Destroying removes the estate; the bootstrap's state bucket (with its history) is kept.
   const order = mode === 'destroy' ? reports.filter((stack) => stack.dependencies.length > 0).reverse() : reports
   for (const stack of reports) if (!order.includes(stack)) stack.skipped = 'kept'
-  const bootstrapName = stackNames(env).bootstrap
+  if (mode === 'destroy' && !(await everApplied(options, stateDir))) {
+    for (const stack of reports) stack.skipped = 'never-applied'
+    report.nothingToDestroy = {stateBucket: env.stateBucket}
+    return report
+  }
+  const run: RunContext = {options, report, synthesized, adoptions, auditOptions, envDir, stateDir, manifest, terraformFor: terraformFor!}
   for (const stack of order) {
-    const terraform = terraformFor!(stack.directory)
-    const planFile = path.join(stack.directory, 'infra.tfplan')
-    rmSync(planFile, {force: true})
-    let hasChanges = false
-    // What the plan changes, as data: the apply job of a pipeline compares it with the reviewed one.
-    let changes: PlannedChange[] = []
-    // A saved plan that is refused, declined or fails must not stay behind to be applied later.
-    const discardPlan = () => rmSync(planFile, {force: true})
-    // The bootstrap's state goes into the bucket it creates; until that bucket exists it is a
-    // local file, selected by an override file that is removed again before the migration.
-    const bootstrap = stack.name === bootstrapName ? await bootstrapBackend(options, stack, stateDir) : undefined
-    if (bootstrap) report.bootstrapState = bootstrap.home
+    const step = await prepareStack(run, stack)
     if (reviewed) {
-      await applyReviewed(stack, reviewed, terraform, bootstrap, options, envDir)
+      await applyReviewed(stack, reviewed, step.terraform, step.bootstrap, options, envDir)
       if (stack.skipped === 'declined') break
       continue
     }
-    await runTasks(
-      [
-        {title: `${stack.name}: terraform init`, task: () => terraform.init({backend: true})},
-        ...(bootstrap?.home === 'local'
-          ? [{title: `${stack.name}: move its state into ${env.stateBucket}`, task: () => bootstrap.migrate(terraform)}]
-          : []),
-        {
-          title: `${stack.name}: terraform plan`,
-          task: async () => {
-            hasChanges = mode === 'destroy' ? await terraform.plan(planFile, {destroy: true}) : await planAdopting(terraform, planFile, stack, synthesized.get(stack.name)!.config, envDir, adoptions.get(stack.name) ?? [])
-            const planJson = await terraform.showPlan(planFile)
-            stack.plan = summarizePlan(planJson)
-            changes = planChanges(planJson)
-            if (stack.abandoned) stack.abandoned = settleAgainstPlan(stack.abandoned, stack.plan.changes)
-            // And again on the exact plan, where computed values are known, before anyone confirms it.
-            if (mode !== 'destroy') {
-              const audit = runAudit(resourcesFromJson(planJson, planFile, synthesized.get(stack.name)!.input.resources), auditOptions)
-              stack.audit.plan = summarizeAudit(audit)
-              enforceAudit([audit], 'plan')
-            }
-          },
-        },
-      ],
-      options.renderer,
-    ).catch((error: unknown) => {
-      discardPlan()
-      bootstrap?.dropOverride()
-      throw error
-    })
+    const hasChanges = await planStack(run, stack, step)
     if (mode === 'plan') {
-      const kept = hasChanges ? `${stack.name}.tfplan` : null
-      if (kept) copyFileSync(planFile, path.join(options.planDir!, kept))
-      manifest.stacks.push({name: stack.name, configSha256: synthesized.get(stack.name)!.sha256, planFile: kept, summary: stack.plan ?? null, changes})
-      discardPlan()
-      bootstrap?.dropOverride()
-      stack.skipped = hasChanges ? 'planned' : 'no-changes'
-      // The stacks after a new state bucket cannot even be initialized until that bucket exists.
-      if (hasChanges && bootstrap?.home === 'new') {
-        for (const later of order.slice(order.indexOf(stack) + 1)) {
-          later.skipped = 'waits-for-bootstrap'
-          manifest.stacks.push({name: later.name, configSha256: synthesized.get(later.name)!.sha256, planFile: null, summary: null, waitsForBootstrap: true, changes: null})
-        }
-        break
-      }
+      if (keepForReview(run, stack, step, hasChanges, order)) break
       continue
     }
     if (!hasChanges) {
-      discardPlan()
-      bootstrap?.dropOverride()
+      step.discard()
       // Nothing to create or import: whatever an interruption left is in the state already.
       if (mode === 'apply') clearInterruptedApplies(envDir, stack.name, stack.directory)
       stack.skipped = 'no-changes'
       continue
     }
     const agreed = await options.confirm(stack).catch((error: unknown) => {
-      discardPlan()
-      bootstrap?.dropOverride()
+      step.discard()
       throw error
     })
     if (!agreed) {
-      discardPlan()
-      bootstrap?.dropOverride()
+      step.discard()
       stack.skipped = 'declined'
       break
     }
-    await runTasks(
-      [
-        {title: `${stack.name}: terraform apply`, task: () => applyPlan(terraform, planFile, stack, envDir, env.name, mode === 'destroy')},
-        ...(bootstrap?.home === 'new'
-          ? [{title: `${stack.name}: move its state into ${env.stateBucket}`, task: () => bootstrap.migrate(terraform)}]
-          : []),
-      ],
-      options.renderer,
-    ).finally(() => bootstrap?.dropOverride())
-    stack.applied = true
+    await applyStack(run, stack, step)
   }
   if (mode === 'plan') writeFileSync(path.join(options.planDir!, PLAN_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`)
   return report
+}
+
+/**
+ * Whether the environment was ever applied: every stack's state lives in the bucket its bootstrap
+ * creates, so without that bucket no stack was (and a destroy would only fail on the missing bucket).
+ */
+async function everApplied(options: ProvisionOptions, stateDir: string): Promise<boolean> {
+  const {estate, env} = options
+  const bootstrap = stackNames(env).bootstrap
+  try {
+    return (await locateBootstrapState({estate, target: env, profile: options.profile, purpose: 'provision'}, env, stateKey(env, bootstrap), path.join(stateDir, `${bootstrap}.tfstate`))) !== 'new'
+  } catch (error) {
+    // The bucket is there without its own stack's state: the estate's stacks may still be in it.
+    if (error instanceof InfraError && error.code === 'STATE_BOOTSTRAP_MISSING') return true
+    throw error
+  }
+}
+
+/** What every step of one run shares. */
+interface RunContext {
+  options: ProvisionOptions
+  report: ProvisionReport
+  synthesized: Map<string, {config: TerraformConfig; input: AuditInput; sha256: string}>
+  adoptions: Map<string, string[]>
+  auditOptions: Parameters<typeof runAudit>[1]
+  envDir: string
+  stateDir: string
+  manifest: PlanManifest
+  terraformFor: (stackDir: string) => Terraform
+}
+
+/** One stack's terraform, its saved plan file and (for the bootstrap stack) its backend. */
+interface StackStep {
+  terraform: Terraform
+  planFile: string
+  bootstrap: BootstrapBackend | undefined
+  /** A saved plan that is refused, declined, kept elsewhere or fails must not stay behind to be applied later. */
+  discard(): void
+  /** What the plan changes, as data: a pipeline's apply job compares it with the reviewed one. */
+  changes: PlannedChange[]
+}
+
+async function prepareStack(run: RunContext, stack: StackReport): Promise<StackStep> {
+  const terraform = run.terraformFor(stack.directory)
+  const planFile = path.join(stack.directory, 'infra.tfplan')
+  rmSync(planFile, {force: true})
+  // The bootstrap's state goes into the bucket it creates; until that bucket exists it is a
+  // local file, selected by an override file that is removed again before the migration.
+  const bootstrap = stack.name === stackNames(run.options.env).bootstrap ? await bootstrapBackend(run.options, stack, run.stateDir) : undefined
+  if (bootstrap) run.report.bootstrapState = bootstrap.home
+  return {
+    terraform,
+    planFile,
+    bootstrap,
+    changes: [],
+    discard() {
+      rmSync(planFile, {force: true})
+      bootstrap?.dropOverride()
+    },
+  }
+}
+
+/**
+ * init (and the bootstrap state's move into its bucket), plan, read the plan back, and hold it to
+ * the security gate again, now that computed values are known. Returns whether anything changes.
+ */
+async function planStack(run: RunContext, stack: StackReport, step: StackStep): Promise<boolean> {
+  const {options, synthesized} = run
+  const {terraform, planFile, bootstrap} = step
+  let hasChanges = false
+  await runTasks(
+    [
+      {title: `${stack.name}: terraform init`, task: () => terraform.init({backend: true})},
+      ...(bootstrap?.home === 'local' ? [{title: `${stack.name}: move its state into ${options.env.stateBucket}`, task: () => bootstrap.migrate(terraform)}] : []),
+      {
+        title: `${stack.name}: terraform plan`,
+        task: async () => {
+          hasChanges = options.mode === 'destroy' ? await terraform.plan(planFile, {destroy: true}) : await planAdopting(terraform, planFile, stack, synthesized.get(stack.name)!.config, run.envDir, run.adoptions.get(stack.name) ?? [])
+          const planJson = await terraform.showPlan(planFile)
+          stack.plan = summarizePlan(planJson)
+          step.changes = planChanges(planJson)
+          if (stack.abandoned) stack.abandoned = settleAgainstPlan(stack.abandoned, stack.plan.changes)
+          // And again on the exact plan, where computed values are known, before anyone confirms it.
+          if (options.mode !== 'destroy') {
+            const audit = runAudit(resourcesFromJson(planJson, planFile, synthesized.get(stack.name)!.input.resources), run.auditOptions)
+            stack.audit.plan = summarizeAudit(audit)
+            enforceAudit([audit], 'plan')
+          }
+        },
+      },
+    ],
+    options.renderer,
+  ).catch((error: unknown) => {
+    step.discard()
+    throw error
+  })
+  return hasChanges
+}
+
+/**
+ * plan mode: the saved plan is copied into the review folder and recorded in its manifest. Returns
+ * true when the stacks after this one cannot be planned yet (their state bucket is only planned).
+ */
+function keepForReview(run: RunContext, stack: StackReport, step: StackStep, hasChanges: boolean, order: StackReport[]): boolean {
+  const {options, synthesized, manifest} = run
+  const kept = hasChanges ? `${stack.name}.tfplan` : null
+  if (kept) {
+    stack.savedPlan = path.resolve(options.planDir!, kept)
+    copyFileSync(step.planFile, stack.savedPlan)
+  }
+  manifest.stacks.push({name: stack.name, configSha256: synthesized.get(stack.name)!.sha256, planFile: kept, summary: stack.plan ?? null, changes: step.changes})
+  step.discard()
+  stack.skipped = hasChanges ? 'planned' : 'no-changes'
+  if (!(hasChanges && step.bootstrap?.home === 'new')) return false
+  // The stacks after a new state bucket cannot even be initialized until that bucket exists.
+  for (const later of order.slice(order.indexOf(stack) + 1)) {
+    later.skipped = 'waits-for-bootstrap'
+    manifest.stacks.push({name: later.name, configSha256: synthesized.get(later.name)!.sha256, planFile: null, summary: null, waitsForBootstrap: true, changes: null})
+  }
+  return true
+}
+
+/** Applies the confirmed saved plan, then (a new bootstrap) moves its state into the bucket it made. */
+async function applyStack(run: RunContext, stack: StackReport, step: StackStep): Promise<void> {
+  const {terraform, planFile, bootstrap} = step
+  await runTasks(
+    [
+      {title: `${stack.name}: terraform apply`, task: () => applyPlan(terraform, planFile, stack, run.envDir, run.options.env.name, run.options.mode === 'destroy')},
+      ...(bootstrap?.home === 'new' ? [{title: `${stack.name}: move its state into ${run.options.env.stateBucket}`, task: () => bootstrap.migrate(terraform)}] : []),
+    ],
+    run.options.renderer,
+  ).finally(() => bootstrap?.dropOverride())
+  stack.applied = true
 }
 
 type Reviewed = Map<string, {planFile: string | null; waitsForBootstrap: boolean}>

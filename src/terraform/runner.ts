@@ -1,5 +1,6 @@
 import {InfraError} from '../errors.js'
 import type {StopSignal} from '../signals.js'
+import {type AttributeChange, type RawChange, attributeChanges, changeReason} from './plan-changes.js'
 import {runInOwnGroup} from './process.js'
 
 export interface TerraformRunOptions {
@@ -27,6 +28,10 @@ export interface ResourceChange {
   action: ChangeAction
   /** The existing object's id, when the plan imports it. */
   importing?: string
+  /** Why it is replaced or destroyed, when terraform says (its action_reason). */
+  reason?: string
+  /** Updates and replacements: each attribute that changes (sensitive values masked). */
+  attributes?: AttributeChange[]
 }
 
 export interface PlanSummary {
@@ -260,16 +265,21 @@ export function createdOutsideState(output: string): string[] {
   return [...addresses]
 }
 
-/** Counts a `terraform show -json` plan's resource changes, with replacements apart from updates. */
+/**
+ * A `terraform show -json` plan's resource changes, with replacements apart from updates, and for
+ * each update and replacement the attributes that change (see plan-changes.ts).
+ */
 export function summarizePlan(plan: unknown): PlanSummary {
   const changes: ResourceChange[] = []
-  const resourceChanges = (plan as {resource_changes?: {address: string; type: string; change: {actions: string[]; importing?: {id?: string}}}[]}).resource_changes ?? []
+  const resourceChanges = (plan as {resource_changes?: {address: string; type: string; action_reason?: string; change: RawChange & {importing?: {id?: string}}}[]}).resource_changes ?? []
   for (const change of resourceChanges) {
     const importing = change.change.importing?.id
     let action = toAction(change.change.actions)
     if (importing !== undefined && action === 'no-op') action = 'import'
     if (action === 'no-op' || action === 'read') continue
-    changes.push({address: change.address, type: change.type, action, ...(importing === undefined ? {} : {importing})})
+    const reason = action === 'replace' || action === 'delete' ? changeReason(change.action_reason) : undefined
+    const attributes = action === 'update' || action === 'replace' ? attributeChanges(change.change) : undefined
+    changes.push({address: change.address, type: change.type, action, ...(importing === undefined ? {} : {importing}), ...(reason ? {reason} : {}), ...(attributes ? {attributes} : {})})
   }
   const count = (action: ChangeAction) => changes.filter((change) => change.action === action).length
   return {create: count('create'), update: count('update'), replace: count('replace'), delete: count('delete'), import: changes.filter((change) => change.importing !== undefined).length, changes}

@@ -1,4 +1,6 @@
-import {mkdtempSync, readFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync} from 'node:fs'
+
+import pty from '@lydell/node-pty'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -8,7 +10,7 @@ import {CreateBucketCommand, S3Client} from '@aws-sdk/client-s3'
 
 import {createClient} from '../../src/aws/clients.js'
 import {findTarget, loadEstate} from '../../src/estate/load.js'
-import {runCli} from '../support/cli.js'
+import {BIN, runCli} from '../support/cli.js'
 import {fakeTerraform} from '../support/fake-terraform.js'
 import {motoEnv, writeMotoEstate} from '../support/moto-estate.js'
 
@@ -47,14 +49,12 @@ beforeAll(() => {
 })
 
 describe('infra provision --clients', () => {
-  it('without a terminal and without --yes, shows the one summary and applies nothing', async () => {
+  it('without a terminal and without --yes, is refused before anything is planned (exit 4)', async () => {
     const terraform = fakeTerraform(PLAN)
     const result = await runCli(['provision', '--clients', 'all', '--estate', estateFile, '--terraform', terraform.binary], {env})
-    expect(result.exitCode).toBe(4) // no confirmation possible: nothing applied
-    expect(result.stdout).toMatch(/globex\s+444444444444\s+globex-state\s+0\s+1\s+0\s+0\s+0\/0\/0\/0\s+changes/)
-    expect(result.stdout).toMatch(/initech\s+555555555555\s+initech-state\s+0\s+1/)
-    expect(result.stderr).toMatch(/refusing to apply changes to 2 client\(s\): globex, initech without confirmation/)
-    expect(readFileSync(terraform.calls, 'utf8')).not.toContain('apply')
+    expect(result.exitCode).toBe(4) // no confirmation possible: nothing planned, nothing applied
+    expect(result.stderr).toMatch(/refusing to apply changes to 2 client\(s\): globex, initech without confirmation: no terminal .*nothing was planned/)
+    expect(existsSync(terraform.calls)).toBe(false)
   })
 
   it('applies every client with --yes, goes on past one client\'s failure, reports each and exits non-zero', async () => {
@@ -62,10 +62,13 @@ describe('infra provision --clients', () => {
     const result = await runCli(['provision', '--clients', 'all', '--parallel', '2', '--yes', '--json', '--estate', estateFile, '--terraform', terraform.binary], {env})
     expect(result.exitCode).toBe(1)
     const report = JSON.parse(result.stdout)
-    expect(report.plan.map((row: any) => [row.client, row.stack, row.update, row.state])).toEqual([
-      ['globex', 'globex-state', 1, 'changes'],
-      ['initech', 'initech-state', 1, 'changes'],
+    // globex's estate stack, planned once its state stack was applied, is a second question's row.
+    expect(report.plan.map((row: any) => [row.round, row.client, row.stack, row.update, row.state])).toEqual([
+      [1, 'globex', 'globex-state', 1, 'changes'],
+      [1, 'initech', 'initech-state', 1, 'changes'],
+      [2, 'globex', 'globex-estate', 1, 'changes'],
     ])
+    expect(report.questions).toBe(2)
     expect(report.approved).toBe(true)
     const byClient = Object.fromEntries(report.clients.map((client: any) => [client.client, client]))
     expect(byClient.globex.status).toBe('applied')
@@ -92,7 +95,7 @@ describe('infra provision --clients', () => {
     const glob = await runCli(['provision', '--clients', 'glo*', '--yes', '--json', '--estate', estateFile, '--terraform', terraform.binary], {env})
     expect(JSON.parse(glob.stdout).clients.map((client: any) => client.client)).toEqual(['globex'])
     const unknown = await runCli(['provision', '--clients', 'globex,hooli', '--yes', '--estate', estateFile], {env})
-    expect(unknown.exitCode).toBe(1)
+    expect(unknown.exitCode).toBe(2) // a value that names nothing: the README's usage code
     expect(unknown.stderr.trim()).toBe(`Error: --clients hooli matches no client in ${estateFile}: clients: globex, initech`)
     const pending = await runCli(['provision', '--clients', 'soylent', '--yes', '--estate', estateFile], {env})
     expect(pending.stderr.trim()).toBe('Error: client soylent is still being onboarded: finish it with `infra onboard-client --name soylent` first')
@@ -117,5 +120,86 @@ describe('infra provision --clients', () => {
     expect(readFileSync(estateFile, 'utf8')).not.toContain('initech')
     // This estate's accounts are not in any organization moto holds: the hint says so.
     expect(report.closeAccountHint).toBe('account 555555555555 is not in the organization: if it is still open, close it from the account itself (root user, Account settings)')
+  })
+})
+
+describe('infra provision --clients with a protected client whose two stacks change', () => {
+  // wayne is protected (ha); stark is not. The stand-in plans the same change in every stack, so
+  // each client's state stack changes and, once it is applied, its estate stack changes too.
+  let fleetEstate: string
+  beforeAll(() => {
+    fleetEstate = path.join(work, 'protected.yaml')
+    writeMotoEstate(fleetEstate, inject('motoEndpoint'), {
+      clientCidrPool: '10.64.0.0/10',
+      environments: {dev: {accountId: '111111111111', vpcCidr: '10.1.0.0/16'}},
+      clients: {wayne: {accountId: '686868686868', vpcCidr: '10.68.0.0/16', sizing: 'ha'}, stark: {accountId: '696969696969', vpcCidr: '10.69.0.0/16'}},
+    })
+  })
+  const fleet = (terraform: {binary: string}, ...extra: string[]) => ['provision', '--clients', 'all', '--estate', fleetEstate, '--terraform', terraform.binary, '--work-dir', path.join(work, `protected-${extra.join('')}`), ...extra]
+
+  it('--yes without --confirm naming the protected client is refused before anything is planned', async () => {
+    const terraform = fakeTerraform(PLAN)
+    const result = await runCli([...fleet(terraform, '--yes'), '--json'], {env})
+    expect(result.exitCode).toBe(4)
+    expect(JSON.parse(result.stdout).error).toMatchObject({code: 'CONFIRMATION_REQUIRED', fix: expect.stringContaining('--yes --confirm wayne')})
+    expect(existsSync(terraform.calls)).toBe(false)
+  })
+
+  it('--yes --confirm wayne: every stack\'s changes are shown before the question that covers them, and applied', async () => {
+    const terraform = fakeTerraform(PLAN)
+    const result = await runCli(fleet(terraform, '--yes', '--confirm', 'wayne'), {env})
+    expect(result.exitCode, result.stderr).toBe(0)
+    const out = result.stdout
+    // Question 1: both state stacks, with their changes; question 2: both estate stacks.
+    const second = out.indexOf('Planned now that the stacks they depend on are applied (question 2)')
+    expect(second).toBeGreaterThan(0)
+    for (const stack of ['wayne-state', 'stark-state']) expect(out.slice(0, second)).toMatch(new RegExp(`${stack}: 0 to create, 1 to update[^]*~ terraform_data\\.marker\\n\\s+~ input: "a" -> "b"`))
+    for (const stack of ['wayne-estate', 'stark-estate']) expect(out.slice(second)).toMatch(new RegExp(`${stack}: 0 to create, 1 to update[^]*~ input: "a" -> "b"`))
+    expect(out).toContain('wayne (account 686868686868, protected)')
+    expect(readFileSync(terraform.calls, 'utf8').split('\n').filter((call) => call === 'apply')).toHaveLength(4)
+    const json = await runCli([...fleet(terraform, '--yes', '--confirm', 'wayne'), '--json'], {env})
+    expect(JSON.parse(json.stdout)).toMatchObject({approved: true, questions: 2})
+  })
+
+  it('at a terminal: the second stack is asked about again, and wayne must be typed', async () => {
+    const terraform = fakeTerraform(PLAN)
+    const result = await new Promise<{exitCode: number; output: string; prompts: string[]}>((resolve, reject) => {
+      const terminal = pty.spawn(process.execPath, [BIN, ...fleet(terraform)], {cols: 120, rows: 200, cwd: work, env: {...process.env, ...env, CI: ''}})
+      let output = ''
+      const prompts: string[] = []
+      const timer = setTimeout(() => {
+        terminal.kill()
+        reject(new Error(`no exit within 120 s; output:\n${output}`))
+      }, 120_000)
+      terminal.onData((data) => {
+        output += data
+        // Each question names the stacks it covers; inquirer redraws the line at each keystroke.
+        const question = [/client\(s\): wayne-state, stark-state\. Type "wayne"/, /client\(s\): wayne-estate, stark-estate\. Type "wayne"/][prompts.length]
+        if (question?.test(output)) {
+          prompts.push(output)
+          // The first question is answered with the name; the second (the estate stacks) with another.
+          terminal.write(prompts.length === 1 ? 'wayne\r' : 'nope\r')
+        }
+      })
+      terminal.onExit(({exitCode}) => {
+        clearTimeout(timer)
+        resolve({exitCode, output, prompts})
+      })
+    })
+    expect(result.prompts).toHaveLength(2)
+    expect(result.prompts[0]).toContain('wayne-state: 0 to create, 1 to update')
+    expect(result.prompts[0]).not.toContain('wayne-estate: 0 to create')
+    expect(result.prompts[1].slice(result.prompts[0].length)).toContain('wayne-estate: 0 to create, 1 to update')
+    expect(result.exitCode).toBe(4) // the second question was declined
+    // Only what the first answer covered was applied: the two state stacks.
+    expect(readFileSync(terraform.calls, 'utf8').split('\n').filter((call) => call === 'apply')).toHaveLength(2)
+  })
+
+  it('a rerun of onboard-client for the protected client goes through the same guard: --yes alone is refused before any change', async () => {
+    const before = readFileSync(fleetEstate, 'utf8')
+    const result = await runCli(['onboard-client', '--name', 'wayne', '--email', 'aws+wayne@acme.example', '--ou', 'Clients', '--yes', '--json', '--estate', fleetEstate, '--work-dir', path.join(work, 'onboard-wayne')], {env})
+    expect(result.exitCode).toBe(4)
+    expect(JSON.parse(result.stdout).error).toMatchObject({code: 'CONFIRMATION_REQUIRED', message: expect.stringContaining('apply wayne in account 686868686868 without the target named'), fix: expect.stringContaining('--yes --confirm wayne')})
+    expect(readFileSync(fleetEstate, 'utf8')).toBe(before)
   })
 })

@@ -70,10 +70,10 @@ describe('the fleet', () => {
       workDir: mkdtempSync(path.join(os.tmpdir(), 'infra-fleet-unit-')),
       renderer: 'silent',
       provision: {validate: false, terraform: {}},
-      approve: async (plan) => {
+      approve: async (question) => {
         asked++
         log.push('ask')
-        expect(plan.map((row) => row.state)).toEqual(['changes', 'changes', 'changes', 'changes', 'changes'])
+        expect(question.rows.map((row) => row.state)).toEqual(['changes', 'changes', 'changes', 'changes', 'changes'])
         return true
       },
       provisionTarget: standIn(log, running, 'us-gamma'),
@@ -106,5 +106,55 @@ describe('the fleet', () => {
     })
     expect(log.filter((line) => line.startsWith('apply'))).toEqual([])
     expect(report.clients.map((c) => c.status)).toEqual(['declined', 'declined', 'declined'])
+  })
+
+  it('a client\'s second stack, planned only after its first is applied, is shown and asked about before it is applied', async () => {
+    const events: string[] = []
+    // Two stacks per client, as provision() runs them: plan, confirm, apply, then the next.
+    const twoStacks = async (options: ProvisionOptions): Promise<ProvisionReport> => {
+      const name = options.env.name
+      const stacks: StackReport[] = []
+      for (const suffix of ['state', 'estate']) {
+        const stack = {name: `${name}-${suffix}`, directory: '/nowhere', dependencies: [], resources: {total: 1, byType: {}}, applied: false, audit: {}, plan: {create: 1, update: 0, replace: 0, delete: 0, import: 0, changes: []}} as unknown as StackReport
+        stacks.push(stack)
+        await new Promise((resolve) => setTimeout(resolve, 5))
+        events.push(`plan ${stack.name}`)
+        if (!(await options.confirm(stack))) {
+          stack.skipped = 'declined'
+          break
+        }
+        events.push(`apply ${stack.name}`)
+        stack.applied = true
+      }
+      return {environment: name, accountId: options.env.accountId, region: 'eu-west-1', mode: 'apply', synthMs: 0, validated: false, stacks, acceptedRisksLog: null, outputDir: '/tmp/fleet-test', bootstrapState: null, serviceManifests: null}
+    }
+    const questions: string[][] = []
+    const report = await provisionFleet({
+      estate,
+      clients: selectClients(estate, 'us-*'),
+      mode: 'apply',
+      parallel: 2,
+      workDir: mkdtempSync(path.join(os.tmpdir(), 'infra-fleet-unit-')),
+      renderer: 'silent',
+      provision: {validate: false, terraform: {}},
+      approve: async (question) => {
+        questions.push(question.stacks.map(({stack}) => stack.name))
+        events.push(`ask ${question.round}`)
+        return true
+      },
+      provisionTarget: twoStacks,
+    })
+    expect(questions).toEqual([['us-gamma-state', 'us-delta-state'], ['us-gamma-estate', 'us-delta-estate']])
+    // Nothing is applied before the question that showed it.
+    for (const stack of ['us-gamma-state', 'us-delta-state']) expect(events.indexOf(`apply ${stack}`)).toBeGreaterThan(events.indexOf('ask 1'))
+    for (const stack of ['us-gamma-estate', 'us-delta-estate']) expect(events.indexOf(`apply ${stack}`)).toBeGreaterThan(events.indexOf('ask 2'))
+    expect(report.questions).toBe(2)
+    expect(report.plan.map((row) => [row.round, row.stack])).toEqual([
+      [1, 'us-gamma-state'],
+      [1, 'us-delta-state'],
+      [2, 'us-gamma-estate'],
+      [2, 'us-delta-estate'],
+    ])
+    expect(report.clients.map((c) => c.status)).toEqual(['applied', 'applied'])
   })
 })

@@ -116,11 +116,11 @@ function interruptWhen(cliArgs: string[], waitFor: RegExp, ready: () => Promise<
 }
 
 describe('infra provision --env dev against moto', () => {
-  it('refuses to apply without --yes when no one can confirm, and changes nothing', async () => {
+  it('refuses to apply without --yes when no one can confirm, before planning, and changes nothing', async () => {
     const result = await runCli(args(), {env: cliEnv, timeoutMs: 600_000})
     expect(result.exitCode).toBe(4)
-    expect(result.stderr).toMatch(/refusing to apply .* without confirmation: no terminal.*--yes/)
-    expect(result.stdout).toContain('dev-state: 9 to create')
+    expect(result.stderr).toMatch(/refusing to apply dev in account 111111111111 without confirmation: no terminal.*nothing was planned: see every change first with `infra provision --env dev --plan-only`.*then run again with --yes/)
+    expect(existsSync(path.join(work, '.infra', 'dev', 'cdktf.out'))).toBe(false)
     const {ssm} = await devClients()
     const parameters = await ssm.send(new GetParametersByPathCommand({Path: '/infra/dev', Recursive: true}))
     expect(parameters.Parameters ?? []).toEqual([])

@@ -4,6 +4,7 @@ import path from 'node:path'
 
 import {DescribeVpcsCommand, EC2Client} from '@aws-sdk/client-ec2'
 import {HeadBucketCommand, S3Client} from '@aws-sdk/client-s3'
+import {execa} from 'execa'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {awsClientConfig, createClient} from '../../src/aws/clients.js'
@@ -74,6 +75,17 @@ describe('reviewed plans: --plan-only, then --from-plan', () => {
     expect(manifest.stacks[0].configSha256).toMatch(/^[0-9a-f]{64}$/)
     expect(existsSync(path.join(planDir, 'pipe-state.tfplan'))).toBe(true)
     expect(await bucketExists()).toBe(false)
+    // The saved plan is named with the command that shows it, and that command works.
+    const state = report.stacks[0]
+    expect(state.savedPlan).toBe(path.join(planDir, 'pipe-state.tfplan'))
+    const shown = await execa('terraform', [`-chdir=${state.directory}`, 'show', '-no-color', state.savedPlan], {env: {...process.env, ...cliEnv}, reject: false})
+    expect(shown.exitCode, shown.stderr).toBe(0)
+    for (const change of state.plan.changes) expect(shown.stdout).toContain(`# ${change.address} will be created`)
+    // Without --json the same plan is printed, each change listed, with that command.
+    const text = await runCli(['provision', '--env', 'pipe', '--estate', estateFile, '--timeout', '10', '--plan-only', '--plan-dir', path.join(work, 'plan-text')], {env: cliEnv, timeoutMs: 15 * 60_000})
+    expect(text.exitCode, text.stderr).toBe(0)
+    for (const change of state.plan.changes) expect(text.stdout).toContain(`  + ${change.address}`)
+    expect(text.stdout).toContain(`pipe-state: terraform -chdir=${state.directory} show ${path.join(work, 'plan-text', 'pipe-state.tfplan')}`)
   })
 
   it('applies the reviewed bootstrap, then stops at the stack that could not be planned before it, with its fresh plan', async () => {

@@ -1,7 +1,10 @@
 import {type Estate} from '../../estate/model.js'
-import {type FleetPlanRow, type FleetReport, provisionFleet, selectClients} from '../../onboarding/fleet.js'
+import {type FleetPlanRow, type FleetQuestion, type FleetReport, provisionFleet, selectClients} from '../../onboarding/fleet.js'
+import type {EnvironmentSpec} from '../../estate/model.js'
+import {colourOn, showPaged} from '../../output/pager.js'
+import {renderStackPlan} from './render-provision.js'
 import {renderTable} from '../../output/table.js'
-import {confirmChange} from '../../prompts/interaction.js'
+import {confirmChange, confirmableWithoutAsking} from '../../prompts/interaction.js'
 import {EXIT, InfraError} from '../../errors.js'
 import {RULES} from '../../policy/rules.js'
 
@@ -16,6 +19,8 @@ export interface FleetCommandInput {
   validate: boolean
   terraform: {binary?: string; pluginMirror?: string; timeoutMs: number}
   acceptedRisks: {rule: string; reason: string}[]
+  /** --confirm: the protected clients' names (comma-separated), for runs with no terminal. */
+  confirmName?: string
   json: boolean
   interactive: boolean
   log: (text: string) => void
@@ -29,6 +34,7 @@ export async function provisionClients(input: FleetCommandInput): Promise<FleetR
   if (input.acceptedRisks.some((risk) => risk.reason.length < 10)) {
     throw new InfraError('--reason is too short to record', 'say why the risk is accepted, in 10 characters or more', 'REASON_REQUIRED', EXIT.usage)
   }
+  if (!input.dryRun) refuseUnconfirmableFleet(clients, input)
   const report = await provisionFleet({
     estate: input.estate,
     clients,
@@ -37,13 +43,16 @@ export async function provisionClients(input: FleetCommandInput): Promise<FleetR
     workDir: input.workDir,
     renderer: input.json ? 'silent' : 'simple',
     provision: {validate: input.validate, profile: input.profile, terraform: input.terraform, acceptedRisks: input.acceptedRisks},
-    approve: async (plan) => {
-      if (!input.json) input.log(`\n${renderFleetPlan(plan)}\n`)
-      const changing = plan.filter((row) => row.state === 'changes')
-      const protectedOnes = changing.filter((row) => clients.find((client) => client.name === row.client)?.protected)
+    approve: async (question) => {
+      if (!input.json) await showFleetQuestion(question, input)
+      const changing = question.stacks.map(({client}) => client)
+      // Protected clients with changes are named, typed at the prompt or given with --confirm.
+      const names = changing.filter((client) => client.protected).map((client) => client.name)
+      const typeToConfirm = names.length > 0 ? names.join(',') : undefined
       return confirmChange({
-        action: `apply changes to ${changing.length} client(s): ${changing.map((row) => row.client).join(', ')}`,
-        typeToConfirm: protectedOnes.length > 0 ? input.selector : undefined,
+        action: `apply the changes shown to ${changing.length} client(s): ${question.stacks.map(({stack}) => stack.name).join(', ')}`,
+        typeToConfirm,
+        confirmName: typeToConfirm && input.confirmName !== undefined && names.every((name) => confirmedNames(input.confirmName).includes(name)) ? typeToConfirm : input.confirmName,
         yes: input.yes,
         interactive: input.interactive,
       })
@@ -51,7 +60,45 @@ export async function provisionClients(input: FleetCommandInput): Promise<FleetR
   })
   if (!input.json) input.log(`\n${renderFleetReport(report)}`)
   if (report.failed > 0) process.exitCode = 1
+  // A "no" to a question: what it covered was not applied, as for a single target (exit 4).
+  else if (report.clients.some((client) => client.status === 'declined')) process.exitCode = EXIT.declined
   return report
+}
+
+/** --confirm's names: a comma-separated list, in any order. */
+function confirmedNames(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((name) => name.trim()).filter(Boolean)
+}
+
+/**
+ * Before any AWS call: without a terminal the run needs --yes, and every selected protected client
+ * named in --confirm (whether it has changes is known only after planning, and planning is work).
+ */
+function refuseUnconfirmableFleet(clients: EnvironmentSpec[], input: FleetCommandInput): void {
+  const names = clients.filter((client) => client.protected).map((client) => client.name)
+  const given = confirmedNames(input.confirmName)
+  const stray = given.filter((name) => !clients.some((client) => client.name === name))
+  if (stray.length > 0) {
+    throw new InfraError(`--confirm ${stray.join(',')} names no selected client; nothing was planned`, `pass --confirm with the protected clients' names: ${names.join(',') || '(none selected)'}`, 'CONFIRMATION_REFUSED', EXIT.declined)
+  }
+  confirmableWithoutAsking({
+    action: `apply changes to ${clients.length} client(s): ${clients.map((client) => client.name).join(', ')}`,
+    typeToConfirm: names.length > 0 ? names.join(',') : undefined,
+    confirmName: names.length > 0 && names.every((name) => given.includes(name)) ? names.join(',') : (input.confirmName ?? undefined),
+    yes: input.yes,
+    interactive: input.interactive,
+    seePlan: `see every change first with \`infra provision --env CLIENT --plan-only\` for each client, or run at a terminal`,
+  })
+}
+
+/** One question's plan: the summary table, then every stack it covers with all its changes. */
+async function showFleetQuestion(question: FleetQuestion, input: FleetCommandInput): Promise<void> {
+  const heading = question.round === 1 ? '' : `Planned now that the stacks they depend on are applied (question ${question.round}):\n`
+  const colour = colourOn()
+  const plans = question.stacks.map(({client, stack}) => `${client.name} (account ${client.accountId}${client.protected ? ', protected' : ''})\n${renderStackPlan(stack, {colour})}`)
+  const text = `\n${heading}${renderFleetPlan(question.rows)}\n\n${plans.join('\n\n')}\n`
+  if (input.interactive) await showPaged(text)
+  else input.log(text)
 }
 
 export function renderFleetPlan(plan: FleetPlanRow[]): string {

@@ -1,13 +1,29 @@
+import {createColors} from 'picocolors'
+
 import {renderTable} from '../../output/table.js'
 import type {ProvisionReport, StackReport} from '../../provision/provision.js'
 
-const SIGNS = {create: '+', update: '~', replace: '-/+', delete: '-'} as const
+const SIGNS = {create: '+', update: '~', replace: '-/+', delete: '-', import: '<='} as const
 
-/** The plan of one stack as a person reviews it: counts first, replacements and deletions called out. */
-export function renderStackPlan(stack: StackReport): string {
+/** How a plan is drawn: colours only at a terminal (never piped, never with NO_COLOR). */
+export interface PlanStyle {
+  colour: boolean
+}
+
+type Paint = (text: string) => string
+
+/**
+ * The plan of one stack as a person reviews it, modelled on terraform's own: the counts, then every
+ * resource to create, update, replace or destroy in terraform's order, with each attribute an update
+ * or a replacement changes (`# forces replacement` where it is why), the reason for a replacement or
+ * a deletion, sensitive values masked and unknown ones "(known after apply)".
+ */
+export function renderStackPlan(stack: StackReport, style: PlanStyle = {colour: false}): string {
   const plan = stack.plan
   if (!plan) return `${stack.name}: not planned`
-  const lines = [`${stack.name}: ${plan.create} to create, ${plan.update} to update, ${plan.replace} to replace, ${plan.delete} to destroy${plan.import ? `, ${plan.import} to import` : ''}`]
+  const pc = createColors(style.colour)
+  const paint: Record<keyof typeof SIGNS, Paint> = {create: pc.green, update: pc.yellow, replace: pc.magenta, delete: pc.red, import: pc.cyan}
+  const lines = [pc.bold(`${stack.name}: ${plan.create} to create, ${plan.update} to update, ${plan.replace} to replace, ${plan.delete} to destroy${plan.import ? `, ${plan.import} to import` : ''}`)]
   for (const entry of stack.abandoned ?? []) {
     const when = entry.interruptedAt ? `the apply interrupted at ${entry.interruptedAt}` : '--adopt'
     if (entry.outcome === 'import') lines.push(`  Adopted from ${when}: ${entry.address} exists in AWS as ${entry.id} and is imported, not created again`)
@@ -15,15 +31,31 @@ export function renderStackPlan(stack: StackReport): string {
     // check-by-hand comes only from an interruption: --adopt refuses what is not found by name.
     else lines.push(`  Check by hand: ${entry.address} was being created when an apply was interrupted at ${entry.interruptedAt}; AWS names it, so if AWS made it, it is a duplicate outside the state: find it by its tags and delete it`)
   }
-  const risky = plan.changes.filter((change) => change.action === 'replace' || change.action === 'delete')
-  if (risky.length > 0) {
-    lines.push('  Replaced or destroyed (data in these is lost):')
-    for (const change of risky) lines.push(`    ${SIGNS[change.action as 'replace' | 'delete']} ${change.address}`)
+  for (const change of plan.changes) {
+    if (change.action === 'no-op' || change.action === 'read') continue
+    const sign = paint[change.action](SIGNS[change.action].padStart(3))
+    const notes = [
+      change.importing === undefined ? undefined : `import ${change.importing}`,
+      change.action === 'replace' ? `replaced${change.reason ? `: ${change.reason}` : ''}; data in it is lost` : undefined,
+      change.action === 'delete' ? `destroyed${change.reason ? `: ${change.reason}` : ''}; data in it is lost` : undefined,
+    ].filter(Boolean)
+    lines.push(`  ${sign} ${change.address}${notes.length > 0 ? pc.dim(`  (${notes.join('; ')})`) : ''}`)
+    for (const attribute of change.attributes ?? []) {
+      const values = attribute.before === undefined ? `${attribute.after}` : attribute.after === undefined ? `${attribute.before} -> null` : `${attribute.before} -> ${attribute.after}`
+      const mark = attribute.before === undefined ? pc.green('+') : attribute.after === undefined ? pc.red('-') : pc.yellow('~')
+      lines.push(`        ${mark} ${attribute.path}: ${values}${attribute.forcesReplacement ? pc.red(' # forces replacement') : ''}`)
+    }
   }
-  const updates = plan.changes.filter((change) => change.action === 'update')
-  for (const change of updates.slice(0, 20)) lines.push(`  ~ ${change.address}`)
-  if (updates.length > 20) lines.push(`  ~ ... and ${updates.length - 20} more updates`)
   return lines.join('\n')
+}
+
+/** Every planned stack's changes, grouped by stack (the stacks with nothing to change in one line). */
+export function renderPlans(stacks: StackReport[], style: PlanStyle = {colour: false}): string {
+  const planned = stacks.filter((stack) => stack.plan)
+  const quiet = planned.filter((stack) => stack.plan!.changes.length === 0).map((stack) => stack.name)
+  const blocks = planned.filter((stack) => stack.plan!.changes.length > 0).map((stack) => renderStackPlan(stack, style))
+  if (quiet.length > 0) blocks.push(`No changes: ${quiet.join(', ')}`)
+  return blocks.join('\n\n')
 }
 
 /** The security gate's verdict over every stack: synthesized, and each saved plan that was audited. */
@@ -46,6 +78,9 @@ export function renderProvisionReport(report: ProvisionReport): string {
     stack.plan ? `+${stack.plan.create} ~${stack.plan.update} -/+${stack.plan.replace} -${stack.plan.delete}${stack.plan.import ? ` import ${stack.plan.import}` : ''}` : undefined,
     stack.applied ? 'applied' : (stack.skipped ?? 'not applied'),
   ])
+  if (report.nothingToDestroy) {
+    return `${header}\n\nNothing to destroy: ${report.environment} was never applied (its state bucket ${report.nothingToDestroy.stateBucket} does not exist in account ${report.accountId}).`
+  }
   const lines = [header, '', renderTable(['STACK', 'RESOURCES', 'PLAN', 'RESULT'], rows)]
   const audit = renderAuditVerdict(report)
   if (audit) lines.push('', audit)
@@ -61,6 +96,8 @@ export function renderProvisionReport(report: ProvisionReport): string {
     lines.push(`  placeholders until \`infra deploy service\` fills them in: ${k8s.placeholders.map((p) => `${p.field} (${p.from})`).join(', ')}`)
   }
   if (report.planDir) lines.push(report.mode === 'plan' ? `Saved plans for review: ${report.planDir}` : `Applied the reviewed plans in ${report.planDir}`)
+  // Each saved plan, with the command that shows it again in terraform's own words.
+  for (const stack of report.stacks) if (stack.savedPlan) lines.push(`  ${stack.name}: terraform -chdir=${stack.directory} show ${stack.savedPlan}`)
   if (report.acceptedRisksLog) lines.push(`Accepted risks recorded in: ${report.acceptedRisksLog}`)
   return lines.join('\n')
 }

@@ -28,8 +28,8 @@ describe('the plan a person confirms', () => {
       `  Adopted from the apply interrupted at ${at}: aws_db_parameter_group.pg exists in AWS as acme-dev-postgres16 and is imported, not created again`,
       `  Not made by the apply interrupted at ${at}: aws_iam_role.nodes is created`,
       `  Check by hand: aws_eip.nat was being created when an apply was interrupted at ${at}; AWS names it, so if AWS made it, it is a duplicate outside the state: find it by its tags and delete it`,
-      '  Replaced or destroyed (data in these is lost):',
-      '    -/+ aws_vpc.main',
+      '   <= aws_db_parameter_group.pg  (import acme-dev-postgres16)',
+      '  -/+ aws_vpc.main  (replaced; data in it is lost)',
     ])
     const plain = {...stack, abandoned: undefined, plan: {...stack.plan!, import: 0, changes: []}}
     expect(renderStackPlan(plain)).toBe('dev-estate: 40 to create, 0 to update, 1 to replace, 0 to destroy')
