@@ -1,6 +1,7 @@
 import {FIELD_VERSIONS, RECOMMENDED_FORMAT, TRAFFIC_PATH_GATEWAY_OR_ENDPOINT, TRAFFIC_PATH_INTERNET_GATEWAY} from './fields.js'
 import {FIELD, type FlowLineParser, type FlowRecord, type ParseOutcome} from './record.js'
 import {HeavyHitters, type SerializedHeavyHitters, SketchKey} from './heavy-hitters.js'
+import {type ConnectionTableStats, ConnectionKey, Connections, NOT_KNOWN, OPENED_BY_SOURCE, type SerializedConnections} from './connections.js'
 
 export type FindingId =
   | 'internet-egress-not-via-nat'
@@ -102,8 +103,6 @@ const SAMPLES_PER_INTERFACE = 2
 const MAX_INTERFACES = 20_000
 /** Inbound public records whose direction waits for the end of the input (the opposite record may come later). */
 const MAX_PENDING = 10_000
-const CONNECTION_BITS = 16
-const CONNECTION_MASK = (1 << CONNECTION_BITS) - 1
 
 interface InterfaceStats {
   count: number
@@ -125,6 +124,8 @@ export interface AnalyzerOptions {
   natGateways?: {interfaceId: string; source: NatSource}[]
   endpointEnis?: Iterable<string>
   topN?: number
+  /** Interfaces to say whether any record carries (the NAT gateways named; default: natGateways or natEnis). */
+  watchInterfaces?: string[]
 }
 
 export interface Coverage {
@@ -162,7 +163,8 @@ export interface CheckStatus {
   id: CheckId
   /** Whether the isolation promise depends on it: a gating check that could not run makes the verdict UNPROVEN. */
   gating: boolean
-  status: 'ran' | 'partial' | 'unproven'
+  /** not-run: no record was read, so the check ran on nothing. */
+  status: 'ran' | 'partial' | 'unproven' | 'not-run'
   /** Fields the formats of the unchecked records lack. */
   missing: string[]
   recordsUnchecked: number
@@ -185,6 +187,19 @@ const CHECKS: {id: CheckId; gating: boolean; needs: string[][]}[] = [
   {id: 'aws-service-via-nat', gating: false, needs: [['interface-id', 'pkt-dst-aws-service', 'traffic-path']]},
 ]
 
+/**
+ * Inbound public accepted records by what placed them (as started outside, or as replies): their
+ * own tcp-flags, the exact connection seen opening (pairing), the port rule, or nothing.
+ */
+export interface DirectionEvidence {
+  records: number
+  placedBy: {'tcp-flags': number; pairing: number; 'port-rule': number; none: number}
+  /** Records that could not wait for the end of the input for their opposite record (decided by their ports at once). */
+  decidedWithoutWaiting: number
+  /** Connections seen opening; of them, pushed out of the table by newer ones; and keys too long to hold. */
+  connections: ConnectionTableStats
+}
+
 export interface AnalysisResult {
   coverage: Coverage
   natInterfaces: {interfaceId: string; source: NatSource}[]
@@ -198,6 +213,10 @@ export interface AnalysisResult {
   timeline: [number, number, number][]
   /** Which checks could run on the records read, and which fields were missing where not. */
   checks: CheckStatus[]
+  /** How the direction of public traffic accepted into the VPC was decided, and what the connection table could not hold. */
+  direction: DirectionEvidence
+  /** What the reader should know before trusting the result: a named NAT interface no record carries, lines of another format. */
+  warnings: string[]
   /** passed: every gating check ran and no critical finding; failed: a critical finding; unproven: neither can be said. */
   verdict: Verdict
   /** Why the verdict is unproven (empty otherwise), and the log format that would supply what is missing. */
@@ -292,66 +311,12 @@ const [B_EGRESS, B_INITIATED, B_UNDECIDED, B_TRANSLATING, B_SSH_ACCEPTED, B_SSH_
 const ACCEPT = 65 // "A"CCEPT
 const REJECT = 82 // "R"EJECT
 const EGRESS = 101 // "e"gress
-const FNV_OFFSET = 0x811c9dc5
-const FNV_PRIME = 0x01000193
-
-function mix(h: number): number {
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35)
-  return h ^ (h >>> 16)
-}
-
-function fnv(h: number, buf: Uint8Array, from: number, to: number): number {
-  if (from < 0) return Math.imul(h ^ 45, FNV_PRIME)
-  for (let i = from; i < to; i++) h = Math.imul(h ^ buf[i], FNV_PRIME)
-  return h
-}
-
-/**
- * Who opened each connection whose SYN was seen, by interface and 5-tuple, in fixed memory: a
- * direct-mapped table of 65,536 slots, each one 32-bit word holding a fingerprint of the key (30
- * bits) and the opening side (2 bits), so a record touches one cache line. A newer connection may
- * take an older one's slot; its later records then fall to the port rule.
- */
-class Connections {
-  slots = new Int32Array(1 << CONNECTION_BITS)
-  /** The key of the record last given to `key`: its slot, fingerprint (low two bits clear), and whether its source is the lower endpoint. */
-  slot = 0
-  fingerprint = 0
-  sourceIsLower = false
-
-  /** Hashes interface, protocol and both endpoints, the same from either direction. */
-  key(buf: Uint8Array, from: Int32Array, to: Int32Array, protocol: number): void {
-    const source = fnv(fnv(FNV_OFFSET, buf, from[FIELD.srcaddr], to[FIELD.srcaddr]) ^ 58, buf, from[FIELD.srcport], to[FIELD.srcport]) >>> 0
-    const destination = fnv(fnv(FNV_OFFSET, buf, from[FIELD.dstaddr], to[FIELD.dstaddr]) ^ 58, buf, from[FIELD.dstport], to[FIELD.dstport]) >>> 0
-    this.sourceIsLower = source <= destination
-    const iface = fnv(FNV_OFFSET, buf, from[FIELD.interfaceId], to[FIELD.interfaceId])
-    const h = mix(mix(mix(iface ^ Math.imul(protocol + 1, 0x9e3779b1)) ^ (this.sourceIsLower ? source : destination)) + (this.sourceIsLower ? destination : source))
-    this.slot = h & CONNECTION_MASK
-    this.fingerprint = (mix(h ^ 0x9747b28c) & ~3) | 4
-  }
-
-  /** Notes that the source of the keyed record opened the connection (or answered it). */
-  opened(bySource: boolean): void {
-    this.slots[this.slot] = this.fingerprint | (bySource === this.sourceIsLower ? 1 : 2)
-  }
-
-  /** For the keyed record: INITIATION when its source opened the connection, REPLY when the other side did. */
-  lookup(slot = this.slot, fingerprint = this.fingerprint, sourceIsLower = this.sourceIsLower): number {
-    const entry = this.slots[slot]
-    if ((entry & ~3) !== fingerprint || (entry & 3) === 0) return UNDECIDED
-    return ((entry & 3) === 1) === sourceIsLower ? INITIATION : REPLY
-  }
-
-  merge(other: Int32Array): void {
-    for (let i = 0; i < other.length; i++) if (other[i] !== 0) this.slots[i] = other[i]
-  }
-}
-
 /** An inbound public record whose flags did not decide it, waiting for the opposite record. */
 interface PendingRecord {
-  slot: number
-  fingerprint: number
+  /** The exact key of its connection (empty when too long to hold), its hash, and which end its source is. */
+  key: Uint8Array
+  keyLength: number
+  hash: number
   sourceIsLower: boolean
   ports: number
   iface: string
@@ -439,7 +404,16 @@ export class FlowAnalyzer {
   private readonly talkers = new TalkersBatch()
   private readonly natGateways = new Map<string, NatSource>()
   private readonly endpointEnis: Set<string>
-  private readonly connections = new Connections()
+  private connections = new Connections()
+  private readonly connectionKey = new ConnectionKey()
+  /** Inbound public accepted records by what placed them (EVIDENCE order), and those that found no room to wait. */
+  private readonly placed = EVIDENCE.map(() => 0)
+  private pendingOverflow = 0
+  /** The interfaces watched (NAT gateways named), and those some record carried. */
+  private readonly watched: Buffer[]
+  private readonly seenWatched = new Set<string>()
+  /** Lines whose field count is not the format's: how many, the most fields seen, and the format's count. */
+  private readonly wrongFieldCount = {lines: 0, found: 0, expected: 0}
   private pending: PendingRecord[] = []
   private readonly formats = new Map<string, FormatSeen>()
   private lastParser: FlowLineParser | undefined
@@ -455,11 +429,26 @@ export class FlowAnalyzer {
     for (const {interfaceId, source} of options.natGateways ?? []) this.natGateways.set(interfaceId, source)
     if (!options.natGateways) for (const iface of options.natEnis ?? []) this.natGateways.set(iface, options.natSource ?? 'flag')
     this.endpointEnis = new Set(options.endpointEnis ?? [])
+    this.watched = (options.watchInterfaces ?? [...this.natGateways.keys()]).map((id) => Buffer.from(id, 'latin1'))
     const capacity = Math.max(50, (options.topN ?? 20) * 5)
     this.rejected = new HeavyHitters(capacity)
     const [byBytes, byPackets] = HeavyHitters.paired(capacity)
     this.talkersBytes = byBytes
     this.talkersPackets = byPackets
+  }
+
+  fieldCount(found: number, expected: number): void {
+    this.wrongFieldCount.lines++
+    this.wrongFieldCount.found = Math.max(this.wrongFieldCount.found, found)
+    this.wrongFieldCount.expected = expected
+  }
+
+  /** Notes a watched interface the record carries; stops looking once all are seen. */
+  private watch(buf: Buffer, from: number, to: number): void {
+    if (from < 0) return
+    for (const id of this.watched) {
+      if (id.length === to - from && buf.compare(id, 0, id.length, from, to) === 0) this.seenWatched.add(id.toString('latin1'))
+    }
   }
 
   count(outcome: Exclude<ParseOutcome, 'record'>): void {
@@ -508,6 +497,7 @@ export class FlowAnalyzer {
         this.lastSlot = slot
       }
     }
+    if (this.seenWatched.size < this.watched.length) this.watch(buf, from[FIELD.interfaceId], to[FIELD.interfaceId])
     const srcFrom = from[FIELD.srcaddr]
     const srcTo = to[FIELD.srcaddr]
     const dstFrom = from[FIELD.dstaddr]
@@ -654,32 +644,40 @@ export class FlowAnalyzer {
     // for the records that cannot tell (tcp-flags and srcport are decoded only here).
     let byFlags = UNDECIDED
     const connections = this.connections
+    const key = this.connectionKey
     if (accepted && protocol === 6) {
       p.fetch(FIELD.tcpFlags)
       byFlags = flagRule(value[FIELD.tcpFlags], protocol)
-      if (byFlags !== UNDECIDED) {
+      // A connection opened and closed (FIN or RST) in the same window has no later window to
+      // decide: most connections are short, and keeping them out leaves the table to long flows.
+      if (byFlags !== UNDECIDED && (value[FIELD.tcpFlags] & 5) === 0) {
         p.fetch(FIELD.srcport)
-        connections.key(buf, from, to, protocol)
-        connections.opened(byFlags === INITIATION)
+        connections.note(key.of(buf, from, to, value), byFlags === INITIATION)
       }
     }
     if (!inbound) return
     if (byFlags !== UNDECIDED) {
+      this.placed[E_FLAGS]++
       if (byFlags === INITIATION) this.note(B_INITIATED, p, E_FLAGS)
       return
     }
     p.fetch(FIELD.srcport)
-    connections.key(buf, from, to, protocol)
-    const paired = connections.lookup()
     const ports = portRule(value[FIELD.srcport], value[FIELD.dstport], protocol)
-    if (paired !== UNDECIDED) {
-      if (paired === INITIATION) this.note(B_INITIATED, p, E_PAIRING)
+    // Only TCP connections are seen opening (SYN): a record of another protocol has nothing to pair with.
+    if (protocol !== 6) return this.byPorts(p, ports)
+    key.of(buf, from, to, value)
+    const paired = connections.lookup(key.bytes, key.length, key.hash, key.sourceIsLower)
+    if (paired !== NOT_KNOWN) {
+      this.placed[E_PAIRING]++
+      if (paired === OPENED_BY_SOURCE) this.note(B_INITIATED, p, E_PAIRING)
     } else if (this.pending.length < MAX_PENDING) {
       const start = value[FIELD.start]
+      const waiting = key.copy()
       this.pending.push({
-        slot: connections.slot,
-        fingerprint: connections.fingerprint,
-        sourceIsLower: connections.sourceIsLower,
+        key: waiting.bytes,
+        keyLength: key.length,
+        hash: waiting.hash,
+        sourceIsLower: waiting.sourceIsLower,
         ports,
         iface: this.interfaces.get(buf, from[FIELD.interfaceId], to[FIELD.interfaceId]),
         bytes: value[FIELD.bytes] > 0 ? value[FIELD.bytes] : 0,
@@ -687,7 +685,17 @@ export class FlowAnalyzer {
         finish: value[FIELD.end] >= 0 ? value[FIELD.end] : start,
         sample: p.record,
       })
-    } else if (ports === INITIATION) this.note(B_INITIATED, p, E_PORT_RULE)
+    } else {
+      // No room to wait for the opposite record: the ports decide now.
+      this.pendingOverflow++
+      this.byPorts(p, ports)
+    }
+  }
+
+  /** An inbound public record placed by the port rule, or undecided when the ports say nothing. */
+  private byPorts(p: FlowLineParser, ports: number): void {
+    this.placed[ports === UNDECIDED ? E_NONE : E_PORT_RULE]++
+    if (ports === INITIATION) this.note(B_INITIATED, p, E_PORT_RULE)
     else if (ports === UNDECIDED) this.note(B_UNDECIDED, p, E_NONE)
   }
 
@@ -742,11 +750,13 @@ export class FlowAnalyzer {
   /** Decides the waiting records: by the opposite record of their connection if any input held it, else by the port rule. */
   private settle(): void {
     for (const record of this.pending) {
-      const paired = this.connections.lookup(record.slot, record.fingerprint, record.sourceIsLower)
+      const found = this.connections.lookup(record.key, record.keyLength, record.hash, record.sourceIsLower)
+      const paired = found === NOT_KNOWN ? UNDECIDED : found === OPENED_BY_SOURCE ? INITIATION : REPLY
       const verdict = paired !== UNDECIDED ? paired : record.ports
+      const evidence = paired !== UNDECIDED ? E_PAIRING : verdict === UNDECIDED ? E_NONE : E_PORT_RULE
+      this.placed[evidence]++
       if (verdict === REPLY) continue
       const bucket = verdict === INITIATION ? B_INITIATED : B_UNDECIDED
-      const evidence = paired !== UNDECIDED ? E_PAIRING : verdict === INITIATION ? E_PORT_RULE : E_NONE
       const stats = this.statsOf(bucket, record.iface)
       if (!stats) continue
       this.tally(stats, record.bytes, record.start, record.finish, evidence)
@@ -777,7 +787,14 @@ export class FlowAnalyzer {
     }
     for (const {fields, records} of state.formats) this.formatOf(fields).records += records
     this.connections.merge(state.connections)
-    this.pending.push(...state.pending)
+    for (const [index, n] of state.placed.entries()) this.placed[index] += n
+    this.pendingOverflow += state.pendingOverflow
+    for (const id of state.seenInterfaces) this.seenWatched.add(id)
+    const wrong = this.wrongFieldCount
+    wrong.lines += state.wrongFieldCount.lines
+    wrong.found = Math.max(wrong.found, state.wrongFieldCount.found)
+    wrong.expected ||= state.wrongFieldCount.expected
+    for (const record of state.pending) this.pending.push(record)
     for (const [name, entries] of state.buckets) {
       const byInterface = this.buckets[BUCKETS.indexOf(name)]
       for (const [iface, stats] of entries) {
@@ -805,7 +822,11 @@ export class FlowAnalyzer {
       talkersPackets: this.talkersPackets.serialize(),
       timeline: [...this.timeline].map(([minute, [records, bytes]]) => [minute, records, bytes]),
       formats: [...this.formats.values()],
-      connections: this.connections.slots,
+      connections: this.connections.serialize(),
+      placed: [...this.placed],
+      pendingOverflow: this.pendingOverflow,
+      seenInterfaces: [...this.seenWatched],
+      wrongFieldCount: {...this.wrongFieldCount},
       pending: this.pending,
       buckets: this.buckets.flatMap((byInterface, index) => (byInterface.size > 0 ? [[BUCKETS[index], [...byInterface]] as [(typeof BUCKETS)[number], [string, InterfaceStats][]]] : [])),
     }
@@ -871,7 +892,8 @@ export class FlowAnalyzer {
     const order: FlowSeverity[] = ['critical', 'high', 'medium', 'info']
     findings.sort((a, b) => order.indexOf(a.severity) - order.indexOf(b.severity) || b.count - a.count)
     const checks = this.checks()
-    const {verdict, unproven} = judge(this.coverage, findings, checks)
+    const warnings = this.warnings()
+    const {verdict, unproven} = judge(this.coverage, findings, checks, this.wrongFieldCount)
     return {
       coverage: {...this.coverage},
       natInterfaces: [...nat].map(([interfaceId, source]) => ({interfaceId, source})),
@@ -882,9 +904,34 @@ export class FlowAnalyzer {
       topError: Math.max(this.rejected.errorBound, this.talkersBytes.errorBound, this.talkersPackets.errorBound),
       timeline: [...this.timeline].sort((a, b) => a[0] - b[0]).map(([minute, [records, bytes]]) => [minute, records, bytes]),
       checks,
+      direction: this.direction(),
+      warnings,
       verdict,
       unproven,
       passed: verdict === 'passed',
+    }
+  }
+
+  private warnings(): string[] {
+    const warnings: string[] = []
+    for (const [iface, source] of this.natGateways) {
+      if (this.seenWatched.has(iface)) continue
+      warnings.push(
+        `NAT gateway interface ${iface} (from ${source === 'flag' ? '--nat-eni' : source}) appears in no record read, so the NAT gateway is not recognised: check the id (aws ec2 describe-nat-gateways --query 'NatGateways[].NatGatewayAddresses[].NetworkInterfaceId') and that the records cover its VPC`,
+      )
+    }
+    const wrong = this.wrongFieldCount
+    if (wrong.lines > 0) warnings.push(fieldCountText(wrong))
+    return warnings
+  }
+
+  private direction(): DirectionEvidence {
+    const placed = this.placed
+    return {
+      records: placed[E_FLAGS] + placed[E_PAIRING] + placed[E_PORT_RULE] + placed[E_NONE],
+      placedBy: {'tcp-flags': placed[E_FLAGS], pairing: placed[E_PAIRING], 'port-rule': placed[E_PORT_RULE], none: placed[E_NONE]},
+      decidedWithoutWaiting: this.pendingOverflow,
+      connections: this.connections.stats(),
     }
   }
 
@@ -901,14 +948,22 @@ export class FlowAnalyzer {
         recordsUnchecked += format.records
         for (const field of lacking.reduce((fewest, fields) => (fields.length < fewest.length ? fields : fewest))) missing.add(field)
       }
-      const status = recordsUnchecked === 0 ? 'ran' : recordsUnchecked === total ? 'unproven' : 'partial'
+      const status = total === 0 ? 'not-run' : recordsUnchecked === 0 ? 'ran' : recordsUnchecked === total ? 'unproven' : 'partial'
       return {id, gating, status, missing: [...missing], recordsUnchecked}
     })
   }
 }
 
 /** The verdict: never a pass that the records read cannot support. */
-function judge(coverage: Coverage, findings: FlowFinding[], checks: CheckStatus[]): {verdict: Verdict; unproven: AnalysisResult['unproven']} {
+/** Lines with more (or fewer) fields than the format read: most often files without a header line in a custom format. */
+function fieldCountText(wrong: {lines: number; found: number; expected: number}): string {
+  return (
+    `${wrong.lines.toLocaleString('en')} line(s) have ${wrong.found > wrong.expected ? 'more' : 'fewer'} fields (up to ${wrong.found}) than the format read (${wrong.expected}; without a header line that is the default version 2 format): ` +
+    "if the files have no header line, pass --log-format with the flow log's LogFormat (aws ec2 describe-flow-logs --query 'FlowLogs[].LogFormat')"
+  )
+}
+
+function judge(coverage: Coverage, findings: FlowFinding[], checks: CheckStatus[], wrong: {lines: number; found: number; expected: number}): {verdict: Verdict; unproven: AnalysisResult['unproven']} {
   const reasons: string[] = []
   const missing = new Set<string>()
   if (coverage.records === 0) {
@@ -918,9 +973,10 @@ function judge(coverage: Coverage, findings: FlowFinding[], checks: CheckStatus[
       coverage.skipdata && `${coverage.skipdata} SKIPDATA`,
     ].filter(Boolean)
     reasons.push(`no flow log record was read${read.length ? ` (only ${read.join(', ')})` : ''}`)
+    if (wrong.lines > 0) reasons.push(fieldCountText(wrong))
   }
   for (const check of checks) {
-    if (!check.gating || check.status === 'ran') continue
+    if (!check.gating || check.status === 'ran' || check.status === 'not-run') continue
     for (const field of check.missing) missing.add(field)
     reasons.push(`the ${check.id} check could not run on ${check.recordsUnchecked.toLocaleString('en')} record(s): their format lacks ${check.missing.map((field) => `${field} (version ${FIELD_VERSIONS[field]})`).join(', ')}`)
   }
@@ -936,7 +992,11 @@ export interface SerializedAnalyzer {
   talkersPackets: SerializedHeavyHitters
   timeline: [number, number, number][]
   formats: FormatSeen[]
-  connections: Int32Array
+  connections: SerializedConnections
+  placed: number[]
+  pendingOverflow: number
+  seenInterfaces: string[]
+  wrongFieldCount: {lines: number; found: number; expected: number}
   pending: PendingRecord[]
   buckets: [(typeof BUCKETS)[number], [string, InterfaceStats][]][]
 }

@@ -3,7 +3,7 @@ import type {Readable} from 'node:stream'
 import {Worker} from 'node:worker_threads'
 
 import type {EnvironmentSpec, Estate} from '../estate/model.js'
-import {InfraError} from '../errors.js'
+import {EXIT, InfraError} from '../errors.js'
 import {type AnalysisResult, FlowAnalyzer, type NatSource, type SerializedAnalyzer, type Verdict} from './analyzer.js'
 import type {ConfigAuditResult} from './config-audit.js'
 import {DEFAULT_FIELDS, parseFormat} from './fields.js'
@@ -42,7 +42,22 @@ export interface FlowAuditReport {
 
 const MAX_INPUTS_LISTED = 1000
 
+/**
+ * A NAT gateway's interface id (eni-...): flow log records name interfaces, never the gateway
+ * (nat-...), so a gateway id would match nothing and switch NAT inference off.
+ */
+export function checkNatInterfaceIds(ids: string[]): void {
+  for (const id of ids) {
+    if (/^eni-[0-9a-z]+$/i.test(id)) continue
+    const fix = id.startsWith('nat-')
+      ? `flow log records name the gateway's network interface, not the gateway: find it with \`aws ec2 describe-nat-gateways --nat-gateway-ids ${id} --query 'NatGateways[].NatGatewayAddresses[].NetworkInterfaceId'\` and pass that eni-... id`
+      : "pass the NAT gateway's network interface id (eni-...), as `aws ec2 describe-nat-gateways --query 'NatGateways[].NatGatewayAddresses[].NetworkInterfaceId'` lists them"
+    throw new InfraError(`--nat-eni ${id} is not a network interface id`, fix, 'BAD_NAT_ENI', EXIT.usage)
+  }
+}
+
 export async function auditFlowLogs(options: FlowAuditOptions): Promise<FlowAuditReport> {
+  checkNatInterfaceIds(options.natEnis)
   const fields = options.logFormat ? parseLogFormat(options.logFormat) : undefined
   const configuration: ConfigAuditResult[] = []
   if (options.targets.length > 0) {
@@ -65,7 +80,7 @@ export async function auditFlowLogs(options: FlowAuditOptions): Promise<FlowAudi
   const analyzer = new FlowAnalyzer({natGateways, endpointEnis, topN: options.topN})
   let s3Objects = 0
   let cloudwatchEvents = 0
-  if (options.files.length > 0) await analyzeFiles(options.files, analyzer, fields, options)
+  if (options.files.length > 0) await analyzeFiles(options.files, analyzer, fields, options, natGateways.map((gateway) => gateway.interfaceId))
   if (options.since && options.targets.length > 0) {
     for (const target of options.targets) {
       if (options.recordsFrom === 'cloudwatch') cloudwatchEvents += await analyzeCloudWatch(options, target, analyzer, inputs)
@@ -88,19 +103,21 @@ function parseLogFormat(format: string): string[] {
 }
 
 /**
- * Files are split across worker threads by size; each worker returns bounded aggregates to merge.
+ * Files are split across worker threads in contiguous runs; each worker returns bounded aggregates to merge.
  * One worker too: its small heap keeps the collections zlib's buffers set off cheap, where this
  * thread's heap carries the whole CLI.
  */
-async function analyzeFiles(files: string[], analyzer: FlowAnalyzer, fields: string[] | undefined, options: FlowAuditOptions): Promise<void> {
+async function analyzeFiles(files: string[], analyzer: FlowAnalyzer, fields: string[] | undefined, options: FlowAuditOptions, watch: string[]): Promise<void> {
   const workers = Math.max(1, Math.min(options.parallel, files.length, os.availableParallelism()))
-  const shares: string[][] = Array.from({length: workers}, () => [])
-  files.forEach((file, index) => shares[index % workers].push(file))
+  // Each worker a contiguous run of the files, sorted by name (S3 names carry the time): a long
+  // flow's later windows then mostly meet its opening in the same worker's table, where dealing the
+  // files in turn would part them in every other file.
+  const shares: string[][] = Array.from({length: workers}, (_, k) => files.slice(Math.floor((k * files.length) / workers), Math.floor(((k + 1) * files.length) / workers)))
   const states = await Promise.all(
     shares.map(
       (share) =>
         new Promise<SerializedAnalyzer>((resolve, reject) => {
-          const worker = new Worker(new URL('./worker.js', import.meta.url), {workerData: {files: share, fields, topN: options.topN}})
+          const worker = new Worker(new URL('./worker.js', import.meta.url), {workerData: {files: share, fields, topN: options.topN, watch}})
           worker.once('message', (message: {ok: boolean; state?: SerializedAnalyzer; message?: string; fix?: string; code?: string; exitCode?: number}) => {
             if (message.ok) resolve(message.state!)
             else reject(new InfraError(message.message!, message.fix, message.code ?? 'FLOW_LOG_READ_FAILED', message.exitCode))

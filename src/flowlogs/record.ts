@@ -86,6 +86,8 @@ function scanner(): object | undefined {
 export interface LineSink {
   add(parser: FlowLineParser): void
   count(outcome: Exclude<ParseOutcome, 'record'>): void
+  /** A line with `found` fields where the format has `expected` (it is also counted malformed). */
+  fieldCount?(found: number, expected: number): void
   /** The bytes of the records handed over are about to be reused (or dropped): finish whatever still reads them. */
   flush?(): void
 }
@@ -318,7 +320,10 @@ export class FlowLineParser {
       parts[0] === '' ||
       parts.some((part) => /[\x00-\x1f]/.test(part)) ||
       parts.some((part, position) => NUMERIC.has(SLOT_OF[this.fields[position]] ?? -1) && part !== '-' && !/^\d+$/.test(part))
-    if (malformed) return sink.count('malformed')
+    if (malformed) {
+      if (parts.length !== this.fields.length && parts[0] !== '') sink.fieldCount?.(parts.length, this.fields.length)
+      return sink.count('malformed')
+    }
     const normalized = Buffer.from(`${parts.join(' ')}\n`, 'latin1')
     this.scanBytes(normalized, 0, normalized.length, sink)
   }

@@ -32,7 +32,8 @@ describe('infra audit flow-logs on local files', () => {
     expect(result.exitCode).toBe(1)
     const report = JSON.parse(result.stdout)
     expect(Object.keys(report)).toEqual(['configuration', 'records', 'sources', 'verdict', 'passed'])
-    expect(Object.keys(report.records)).toEqual(['coverage', 'natInterfaces', 'findings', 'rejected', 'topTalkersByBytes', 'topTalkersByPackets', 'topError', 'timeline', 'checks', 'verdict', 'unproven', 'passed'])
+    expect(Object.keys(report.records)).toEqual(['coverage', 'natInterfaces', 'findings', 'rejected', 'topTalkersByBytes', 'topTalkersByPackets', 'topError', 'timeline', 'checks', 'direction', 'warnings', 'verdict', 'unproven', 'passed'])
+    expect(Object.keys(report.records.direction)).toEqual(['records', 'placedBy', 'decidedWithoutWaiting', 'connections'])
     expect(report.records.findings[0]).toMatchObject({id: 'internet-egress-not-via-nat', severity: 'critical', count: 1, evidence: {'traffic-path': 1}, confidence: 'high'})
     expect(report.sources.inputs).toEqual([path.join(dir, 'leaky', 'a.log')])
     expect(report.verdict).toBe('failed')
@@ -138,5 +139,40 @@ describe('infra audit flow-logs on local files', () => {
     expect(since.stderr).toContain('--since reads records from S3 and needs --env')
     const format = await runCli(['audit', 'flow-logs', '--file', path.join(dir, 'leaky', 'a.log'), '--log-format', '${version} ${bogus}'])
     expect(format.stderr).toContain('unknown flow log field: bogus')
+  })
+
+  it('refuses a NAT gateway id for --nat-eni (records name its interface), exit 2, saying how to find the interface', async () => {
+    const result = await runCli(['audit', 'flow-logs', '--file', path.join(dir, 'leaky', 'a.log'), '--nat-eni', 'nat-0123456789abcdef0'])
+    expect(result.exitCode).toBe(2)
+    expect(result.stdout).toBe('')
+    expect(result.stderr).toContain('--nat-eni nat-0123456789abcdef0 is not a network interface id')
+    expect(result.stderr).toContain('aws ec2 describe-nat-gateways --nat-gateway-ids nat-0123456789abcdef0')
+  })
+
+  it('warns when a NAT interface named with --nat-eni appears in no record', async () => {
+    const json = await runCli(['audit', 'flow-logs', '--file', path.join(dir, 'clean', '**', '*.gz'), '--nat-eni', 'eni-0typo', '--json'])
+    const report = JSON.parse(json.stdout)
+    expect(report.records.warnings).toEqual([expect.stringContaining('NAT gateway interface eni-0typo (from --nat-eni) appears in no record read')])
+    const table = await runCli(['audit', 'flow-logs', '--file', path.join(dir, 'clean', '**', '*.gz'), '--nat-eni', 'eni-0typo', '--nat-eni', 'eni-app'])
+    expect(table.stdout).toContain('WARNING: NAT gateway interface eni-0typo (from --nat-eni) appears in no record read')
+    expect(table.stdout).not.toContain('eni-app (from --nat-eni) appears')
+  })
+
+  it('says a header-less file has more fields than the assumed format and names --log-format; checks on no record are not run', async () => {
+    // What a custom-format flow log's CloudWatch export or a header-stripped S3 file looks like.
+    const file = path.join(dir, 'no-header.log')
+    writeFileSync(file, `${privateVpcDay().slice(0, 9).join('\n')}\n`)
+    const result = await runCli(['audit', 'flow-logs', '--file', file, '--json'])
+    expect(result.exitCode).toBe(3)
+    const records = JSON.parse(result.stdout).records
+    expect(records.coverage).toMatchObject({records: 0, malformed: 9})
+    expect(records.checks.map((check: {status: string}) => check.status)).toEqual(['not-run', 'not-run', 'not-run', 'not-run', 'not-run'])
+    expect(records.unproven.reasons).toContain("9 line(s) have more fields (up to 29) than the format read (14; without a header line that is the default version 2 format): if the files have no header line, pass --log-format with the flow log's LogFormat (aws ec2 describe-flow-logs --query 'FlowLogs[].LogFormat')")
+    const table = await runCli(['audit', 'flow-logs', '--file', file])
+    expect(table.stdout).toContain('internet-egress not run (no record)')
+    expect(table.stdout).toContain("fix: pass --log-format with the flow log's LogFormat")
+    // With the format given, the same lines are records.
+    const given = await runCli(['audit', 'flow-logs', '--file', file, '--log-format', DAY_HEADER, '--json'])
+    expect(JSON.parse(given.stdout).records.coverage).toMatchObject({records: 9, malformed: 0})
   })
 })
