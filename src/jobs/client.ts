@@ -39,7 +39,14 @@ export class JobsClient {
       })
     } catch (error) {
       const cause = ((error as {cause?: {code?: string}}).cause?.code ?? (error as Error).name) || 'error'
-      throw new InfraError(`cannot reach the collection service at ${this.endpoint} (${cause})`, 'start it with `infra service start`, open a tunnel, or pass --endpoint', 'SERVICE_UNREACHABLE')
+      // An https endpoint whose certificate Node does not trust (the pod's self-signed one through a
+      // port-forward, a private CA): Node reads extra roots from NODE_EXTRA_CA_CERTS at start.
+      const untrusted = /CERT|SELF_SIGNED|UNABLE_TO_(GET_ISSUER|VERIFY)|ALTNAME/.test(cause)
+      throw new InfraError(
+        `cannot reach the collection service at ${this.endpoint} (${cause})`,
+        untrusted ? 'trust its certificate: NODE_EXTRA_CA_CERTS=/path/to/ca.pem infra jobs ... (the pod\'s: ca.crt of the infra-service-tls Secret)' : 'start it with `infra service start`, open a tunnel, or pass --endpoint',
+        'SERVICE_UNREACHABLE',
+      )
     }
     if (response.ok) return response
     const body = (await response.json().catch(() => ({}))) as {error?: {message?: string; field?: string}}

@@ -82,6 +82,11 @@ export function scrapeConfig(namespace: string, appLabel: string): {scrape_confi
       {
         job_name: SCRAPE_JOB,
         metrics_path: '/metrics',
+        // The pods serve HTTPS only, with a self-signed in-cluster certificate (TLS_SECRET): the
+        // scrape encrypts and, like the ALB and the kubelet, does not verify it (Prometheus
+        // scrape_config: scheme, tls_config.insecure_skip_verify).
+        scheme: 'https',
+        tls_config: {insecure_skip_verify: true},
         scrape_interval: '15s',
         kubernetes_sd_configs: [{role: 'pod', namespaces: {names: [namespace]}}],
         relabel_configs: [

@@ -38,6 +38,13 @@ export const RUN_AS_USER = 65532
 export const DATABASE_SECRET = 'infra-service-database'
 export const POSTGRES_PORT = 5432
 /**
+ * The balancer-to-pod hop is HTTPS: a kubernetes.io/tls Secret (keys tls.crt, tls.key) that
+ * cert-manager issues from the Certificate below, mounted read-only where the service reads it.
+ */
+export const TLS_SECRET = 'infra-service-tls'
+export const TLS_ISSUER = 'infra-service-selfsigned'
+export const TLS_MOUNT = '/etc/infra/tls'
+/**
  * Where the image keeps the RDS global CA bundle (the Dockerfile fetches it at build, pinned by
  * SHA-256): the database URL names it as sslrootcert, so verify-full has a chain to check.
  */
@@ -206,8 +213,34 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
     })
   }
 
+  // The pod's certificate: cert-manager (which the cluster must run, as it runs External Secrets
+  // and the AWS Load Balancer Controller) signs it with a namespaced self-signed Issuer and keeps
+  // it in a kubernetes.io/tls Secret. Nothing verifies it: the ALB does not validate target
+  // certificates, and the kubelet's HTTPS probes skip verification (Kubernetes docs, "Configure
+  // Liveness, Readiness and Startup Probes"), so a self-signed one encrypts the hop, as wanted.
+  add({apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: meta(TLS_ISSUER), spec: {selfSigned: {}}})
+  add({
+    apiVersion: 'cert-manager.io/v1',
+    kind: 'Certificate',
+    metadata: meta(TLS_SECRET),
+    spec: {
+      secretName: TLS_SECRET,
+      commonName: `${APP}.${NAMESPACE}.svc`,
+      // The in-cluster names, and loopback for `kubectl port-forward` (docs/service.md: trust it
+      // with NODE_EXTRA_CA_CERTS set to the Secret's ca.crt).
+      dnsNames: [`${APP}.${NAMESPACE}.svc`, `${APP}.${NAMESPACE}.svc.cluster.local`, 'localhost'],
+      ipAddresses: ['127.0.0.1'],
+      // 90 days, renewed 15 days before; the service reads the pair at start, and a rollout or the
+      // HPA's churn restarts pods well within that (an expired one still encrypts: nobody verifies it).
+      duration: '2160h',
+      renewBefore: '360h',
+      privateKey: {algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always'},
+      issuerRef: {name: TLS_ISSUER, kind: 'Issuer'},
+    },
+  })
+
   const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
-    httpGet: {path, port: 'http'},
+    httpGet: {path, port: 'http', scheme: 'HTTPS' as const},
     periodSeconds,
     timeoutSeconds: 2,
     failureThreshold,
@@ -253,6 +286,9 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
                   {name: 'INFRA_SERVICE_HOST', value: '0.0.0.0'},
                   {name: 'INFRA_SERVICE_PORT', value: String(CONTAINER_PORT)},
                   {name: 'INFRA_SERVICE_DATA_DIR', value: '/var/lib/infra'},
+                  // HTTPS on the container port, with the TLS Secret's pair (read once, at start).
+                  {name: 'INFRA_SERVICE_TLS_CERT', value: `${TLS_MOUNT}/tls.crt`},
+                  {name: 'INFRA_SERVICE_TLS_KEY', value: `${TLS_MOUNT}/tls.key`},
                   // `service start` takes an s3:// URL (a bare name exits 2 BAD_FLAG).
                   {name: 'INFRA_SERVICE_RESULTS_BUCKET', value: `s3://${resultsBucket}`},
                   {name: 'AWS_REGION', value: env.region},
@@ -282,12 +318,15 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
                 volumeMounts: [
                   {name: 'data', mountPath: '/var/lib/infra'},
                   {name: 'tmp', mountPath: '/tmp'},
+                  {name: 'tls', mountPath: TLS_MOUNT, readOnly: true},
                 ],
               },
             ],
             volumes: [
               {name: 'data', emptyDir: {sizeLimit: '2Gi'}},
               {name: 'tmp', emptyDir: {sizeLimit: '256Mi'}},
+              // 0440 with the pod's fsGroup: the non-root user reads the key, nobody else.
+              {name: 'tls', secret: {secretName: TLS_SECRET, defaultMode: 0o440}},
             ],
           },
         },
@@ -318,6 +357,10 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
     'alb.ingress.kubernetes.io/target-type': 'ip',
     'alb.ingress.kubernetes.io/subnets': albSubnetNames.join(','),
     'alb.ingress.kubernetes.io/healthcheck-path': '/ready',
+    // The hop to the pods and the health checks are HTTPS (AWS Load Balancer Controller,
+    // docs/guide/ingress/annotations.md: backend-protocol and healthcheck-protocol, HTTP | HTTPS).
+    'alb.ingress.kubernetes.io/backend-protocol': 'HTTPS',
+    'alb.ingress.kubernetes.io/healthcheck-protocol': 'HTTPS',
     'alb.ingress.kubernetes.io/load-balancer-attributes': 'routing.http.drop_invalid_header_fields.enabled=true',
     // A deregistered pod gets no new requests; in-flight ones have the pod's drain time to end
     // (the default is 300 s, longer than the pod lives after SIGTERM).

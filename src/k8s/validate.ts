@@ -31,12 +31,15 @@ const CORE_MODELS: Record<string, Model> = {
 }
 
 /**
- * Custom resources the cluster must have installed (External Secrets Operator). Their schemas
+ * Custom resources the cluster must have installed (External Secrets Operator, cert-manager). Their schemas
  * ship with the operator, not with kubernetes-models: only their shape is checked here.
  */
 const CUSTOM_RESOURCES: Record<string, string[]> = {
   'external-secrets.io/v1/SecretStore': ['spec.provider.aws.service', 'spec.provider.aws.region', 'spec.provider.aws.auth.jwt.serviceAccountRef.name'],
   'external-secrets.io/v1/ExternalSecret': ['spec.secretStoreRef.name', 'spec.target.name', 'spec.data'],
+  // cert-manager: the pod's TLS pair (balancer-to-pod HTTPS).
+  'cert-manager.io/v1/Issuer': ['spec.selfSigned'],
+  'cert-manager.io/v1/Certificate': ['spec.secretName', 'spec.issuerRef.name', 'spec.dnsNames'],
 }
 
 export type ValidationResult = {object: string; schema: 'kubernetes' | 'custom-resource'}

@@ -18,6 +18,8 @@ import {type ServiceTracing, TRACEPARENT_KEY} from './tracing.js'
 import type {WorkerPool} from './workers.js'
 
 export interface AppOptions {
+  /** PEM certificate and key: Fastify's https option, so the listener speaks HTTPS. */
+  https?: {cert: Buffer; key: Buffer}
   store: JobStore
   workers: WorkerPool
   settings: SourceSettings
@@ -201,6 +203,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const metrics = new Metrics()
   const log = createServiceLog(options.logLevel, options.logDestination)
   const app = Fastify({
+    ...(options.https ? {https: options.https} : {}),
     loggerInstance: log.logger as FastifyBaseLogger,
     // One structured line per request (written in onResponse) instead of Fastify's two.
     logController: new LogController({disableRequestLogging: true}),

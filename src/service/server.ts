@@ -17,6 +17,8 @@ import {startTracing} from './tracing.js'
 import {WorkerPool} from './workers.js'
 
 export interface ServiceConfig {
+  /** PEM certificate and key: the listener speaks HTTPS (the load balancer's hop to the pod). */
+  tls?: {cert: Buffer; key: Buffer}
   host: string
   port: number
   dataDir: string
@@ -138,6 +140,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     rateLimitPerSecond: config.rateLimitPerSecond ?? 2000,
     authFailuresPerSecond: config.authFailuresPerSecond ?? 2,
     trustedProxies: config.trustedProxies,
+    https: config.tls,
     bodyLimitBytes: 1 << 20,
     logLevel: config.logLevel,
     logDestination: config.logDestination,

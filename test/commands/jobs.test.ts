@@ -1,3 +1,4 @@
+import {execFileSync} from 'node:child_process'
 import {existsSync, mkdtempSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import http from 'node:http'
 import type {AddressInfo} from 'node:net'
@@ -211,6 +212,26 @@ describe('infra service start', () => {
     started.kill('SIGTERM')
     await started
     expect(stderr).toContain(`warning: no live API token: every request will be refused; create one with \`infra service token create --name NAME --data-dir ${dataDir}\``)
+  })
+})
+
+describe('infra service start --tls-cert / --tls-key', () => {
+  it('take both or neither; an unreadable file or a key that is not the certificate\'s exits 2 in one line', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'infra-start-tls-'))
+    for (const name of ['a', 'b']) execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '1', '-subj', `/CN=${name}`], {cwd: dir, stdio: 'pipe'})
+    const start = (...args: string[]) => runCli(['service', 'start', '--port', '0', '--data-dir', path.join(dir, 'data'), ...args])
+    const alone = await start('--tls-cert', path.join(dir, 'a.crt'))
+    expect([alone.exitCode, alone.stderr.trim()]).toEqual([2, 'Error: --tls-cert was given without --tls-key: pass both (INFRA_SERVICE_TLS_CERT and INFRA_SERVICE_TLS_KEY), or neither for plain HTTP'])
+    const fromEnv = await runCli(['service', 'start', '--port', '0', '--data-dir', path.join(dir, 'data')], {env: {INFRA_SERVICE_TLS_KEY: path.join(dir, 'a.key')}})
+    expect([fromEnv.exitCode, fromEnv.stderr.trim()]).toEqual([2, 'Error: --tls-key was given without --tls-cert: pass both (INFRA_SERVICE_TLS_CERT and INFRA_SERVICE_TLS_KEY), or neither for plain HTTP'])
+    const missing = await start('--tls-cert', path.join(dir, 'none.crt'), '--tls-key', path.join(dir, 'a.key'))
+    expect([missing.exitCode, missing.stderr.trim()]).toEqual([2, `Error: --tls-cert ${path.join(dir, 'none.crt')} cannot be read: ENOENT: name a readable PEM file (in the pod: the TLS Secret's mount)`])
+    const mismatched = await start('--tls-cert', path.join(dir, 'a.crt'), '--tls-key', path.join(dir, 'b.key'))
+    expect(mismatched.exitCode).toBe(2)
+    expect(mismatched.stderr.trim().split('\n')).toHaveLength(1)
+    expect(mismatched.stderr).toContain('are not a usable pair')
+    // Nothing was opened before the refusal: no jobs database in the data folder.
+    expect(existsSync(path.join(dir, 'data', 'jobs.db'))).toBe(false)
   })
 })
 

@@ -83,6 +83,8 @@ describe('the monitoring shipped with the deployment', () => {
     const keep = job.relabel_configs.find((r: any) => r.source_labels[0] === '__meta_kubernetes_pod_label_app_kubernetes_io_name')
     expect(keep.regex).toBe(deployment.spec.template.metadata.labels['app.kubernetes.io/name'])
     expect(deployment.spec.template.spec.containers[0].ports[0].name).toBe('http')
+    // The port speaks what the probes speak (HTTPS): a plain-HTTP scrape of it would fail.
+    expect(job.scheme).toBe(deployment.spec.template.spec.containers[0].readinessProbe.httpGet.scheme.toLowerCase())
     expect(job.kubernetes_sd_configs[0].namespaces.names).toEqual([deployment.metadata.namespace])
     for (const {expr} of expressions) for (const {labels, metric} of selectors(expr)) if (metric.startsWith('infra_') || metric === 'up') expect(labels, expr).toContain('job')
   })

@@ -37,12 +37,12 @@ describe('the service manifests', () => {
   const prod = synthesizedObjects('prod')
 
   it('are written by cdk8s in apply order, and every core object passes the Kubernetes API schema', () => {
-    expect(dev.objects.map((o) => o.kind)).toEqual(['Namespace', 'ServiceAccount', 'SecretStore', 'ExternalSecret', 'Deployment', 'PodDisruptionBudget', 'HorizontalPodAutoscaler', 'Service', 'Ingress', 'NetworkPolicy', 'ConfigMap', 'ConfigMap',
+    expect(dev.objects.map((o) => o.kind)).toEqual(['Namespace', 'ServiceAccount', 'SecretStore', 'ExternalSecret', 'Issuer', 'Certificate', 'Deployment', 'PodDisruptionBudget', 'HorizontalPodAutoscaler', 'Service', 'Ingress', 'NetworkPolicy', 'ConfigMap', 'ConfigMap',
       // The log shipper (test/k8s/log-shipper.test.ts).
       'Namespace', 'ServiceAccount', 'ConfigMap', 'DaemonSet', 'NetworkPolicy'])
     for (const object of [...dev.objects, ...prod.objects]) {
       const model = MODELS.get(`${object.apiVersion}/${object.kind}`)
-      if (object.apiVersion.startsWith('external-secrets.io/')) continue
+      if (object.apiVersion.startsWith('external-secrets.io/') || object.apiVersion.startsWith('cert-manager.io/')) continue
       expect(model, `${object.apiVersion}/${object.kind}`).toBeDefined()
       expect(() => new model!(object).validate(), `${object.kind} ${object.metadata.name}`).not.toThrow()
     }
@@ -75,7 +75,9 @@ describe('the service manifests', () => {
     const [container] = pod.containers
     expect(container.securityContext).toMatchObject({readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, privileged: false, capabilities: {drop: ['ALL']}})
     // What the process writes goes to emptyDir volumes at the paths the image's ENV names.
-    expect(container.volumeMounts.map((m: any) => m.mountPath).sort()).toEqual(['/tmp', '/var/lib/infra'])
+    expect(container.volumeMounts.map((m: any) => m.mountPath).sort()).toEqual(['/etc/infra/tls', '/tmp', '/var/lib/infra'])
+    // The one mount that is not written: the TLS pair, read-only.
+    expect(container.volumeMounts.find((m: any) => m.name === 'tls').readOnly).toBe(true)
     expect(pod.automountServiceAccountToken).toBe(false)
     // Pod Security Admission enforces the same on anything else in the namespace.
     expect(dev.find('Namespace', 'infra').metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted')
@@ -83,8 +85,9 @@ describe('the service manifests', () => {
 
   it('probe /live for liveness (not the database), /health at startup and /ready for readiness, with requests and limits set', () => {
     const [container] = dev.find('Deployment').spec.template.spec.containers
-    expect(container.livenessProbe.httpGet).toEqual({path: '/live', port: 'http'})
-    expect(container.readinessProbe.httpGet).toEqual({path: '/ready', port: 'http'})
+    expect(container.livenessProbe.httpGet).toEqual({path: '/live', port: 'http', scheme: 'HTTPS'})
+    expect(container.readinessProbe.httpGet).toEqual({path: '/ready', port: 'http', scheme: 'HTTPS'})
+    expect(container.startupProbe.httpGet).toEqual({path: '/health', port: 'http', scheme: 'HTTPS'})
     expect(container.ports).toEqual([{name: 'http', containerPort: 8080, protocol: 'TCP'}])
     expect(container.resources).toEqual({requests: {cpu: '250m', memory: '256Mi'}, limits: {cpu: '1', memory: '512Mi'}})
     expect(container.image).toBe(IMAGE)
@@ -125,6 +128,22 @@ describe('the service manifests', () => {
       {key: DISCOVERED.databaseSecretArn, property: 'password'},
     ])
     expect(external.spec.target.template.data.url).toBe(`postgres://{{ .username | urlquery }}:{{ .password | urlquery }}@${DISCOVERED.databaseEndpoint}/infra?sslmode=verify-full&sslrootcert=/etc/ssl/rds/global-bundle.pem`)
+  })
+
+  it('serve HTTPS to the ALB with a cert-manager certificate from a kubernetes.io/tls Secret', () => {
+    const deployment = dev.find('Deployment')
+    const [container] = deployment.spec.template.spec.containers
+    const certificate = dev.find('Certificate', 'infra-service-tls')
+    // cert-manager writes a kubernetes.io/tls Secret (tls.crt, tls.key) named spec.secretName.
+    expect(certificate.spec.secretName).toBe('infra-service-tls')
+    expect(certificate.spec.issuerRef).toEqual({name: dev.find('Issuer', 'infra-service-selfsigned').metadata.name, kind: 'Issuer'})
+    expect(dev.find('Issuer', 'infra-service-selfsigned').spec).toEqual({selfSigned: {}})
+    const volume = deployment.spec.template.spec.volumes.find((v: any) => v.name === 'tls')
+    expect(volume.secret.secretName).toBe(certificate.spec.secretName)
+    const mount = container.volumeMounts.find((m: any) => m.name === 'tls').mountPath
+    const env = (name: string) => container.env.find((e: any) => e.name === name).value
+    expect([env('INFRA_SERVICE_TLS_CERT'), env('INFRA_SERVICE_TLS_KEY')]).toEqual([`${mount}/tls.crt`, `${mount}/tls.key`])
+    expect(dev.find('Ingress').metadata.annotations).toMatchObject({'alb.ingress.kubernetes.io/backend-protocol': 'HTTPS', 'alb.ingress.kubernetes.io/healthcheck-protocol': 'HTTPS'})
   })
 
   it('are reached through an internal ALB behind the WAF web ACL, and a NetworkPolicy both ways', () => {

@@ -1,9 +1,15 @@
+import {execFileSync} from 'node:child_process'
+import {X509Certificate} from 'node:crypto'
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import http from 'node:http'
+import os from 'node:os'
+import path from 'node:path'
+import tls from 'node:tls'
 
 import pg from 'pg'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {DATABASE_SECRET} from '../../src/k8s/service-manifests.js'
+import {DATABASE_SECRET, TLS_SECRET} from '../../src/k8s/service-manifests.js'
 import {runCli} from '../support/cli.js'
 import {type PodProcess, imageAddedFiles, renderTemplate, startPod, waitForStatus} from '../support/pod.js'
 import {startPostgres, type TestPostgres} from '../support/postgres.js'
@@ -14,12 +20,30 @@ import {synthesizedObjects} from './fixtures.js'
  * image's ENV, and the database URL the ExternalSecret renders from the RDS-managed secret. Only the
  * database's host and port move (to a local PostgreSQL 15 speaking TLS with a certificate from a CA
  * made here), and the CA bundle the URL names (which the image carries) is swapped for that CA.
+ * The pod serves HTTPS with the kubernetes.io/tls Secret cert-manager issues from the Certificate:
+ * here the same kind of pair (self-signed, as the selfSigned Issuer makes it, for the Certificate's
+ * names and addresses, its key algorithm) made with openssl, written into the Secret volume.
  */
+/** The Secret cert-manager writes for a Certificate with a selfSigned issuer: tls.crt, tls.key and ca.crt (the certificate itself). */
+function tlsSecretFor(certificate: any): {'tls.crt': string; 'tls.key': string; 'ca.crt': string} {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'infra-pod-tls-'))
+  const {dnsNames = [], ipAddresses = [], commonName, privateKey} = certificate.spec
+  expect(privateKey).toMatchObject({algorithm: 'ECDSA', size: 256})
+  const san = [...dnsNames.map((name: string) => `DNS:${name}`), ...ipAddresses.map((ip: string) => `IP:${ip}`)].join(',')
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'tls.key', '-out', 'tls.crt', '-days', '2', '-subj', `/CN=${commonName}`, '-addext', `subjectAltName=${san}`], {cwd: dir, stdio: 'pipe'})
+  const crt = readFileSync(path.join(dir, 'tls.crt'), 'utf8')
+  return {'tls.crt': crt, 'tls.key': readFileSync(path.join(dir, 'tls.key'), 'utf8'), 'ca.crt': crt}
+}
+
 describe('the service pod, as the manifests write it', () => {
   let server: TestPostgres
   let pod: PodProcess
   let databaseUrl: string
   const dev = synthesizedObjects('dev')
+  const tlsSecret = tlsSecretFor(dev.find('Certificate', TLS_SECRET))
+  // Like the kubelet's HTTPS probes and the ALB, the test's own requests do not verify the pod's
+  // certificate; the first test verifies it once, against the Secret's ca.crt.
+  const rejectUnauthorized = process.env.NODE_TLS_REJECT_UNAUTHORIZED
   /**
    * The jobs' target: an HTTP server that sends the first line of /NAME at once and holds the rest
    * until the test releases it, so a job is in flight exactly as long as the test wants.
@@ -34,16 +58,19 @@ describe('the service pod, as the manifests write it', () => {
   /** The pod with one named addition: --allow-private-http, since the jobs' target is on loopback. */
   const startJobPod = (envOverrides: Record<string, string> = {}) => {
     const bundle = new URL(databaseUrl).searchParams.get('sslrootcert')!
-    return startPod({deployment: dev.find('Deployment')}, {secrets: {[DATABASE_SECRET]: {url: databaseUrl}}, files: {[bundle]: server.caFile!}, extraArgs: ['--allow-private-http'], envOverrides})
+    return startPod({deployment: dev.find('Deployment')}, {secrets: {[DATABASE_SECRET]: {url: databaseUrl}, [TLS_SECRET]: tlsSecret}, files: {[bundle]: server.caFile!}, extraArgs: ['--allow-private-http'], envOverrides})
   }
   const targetUrl = (name: string) => `http://127.0.0.1:${(target.address() as {port: number}).port}/${name}`
 
   beforeAll(async () => {
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0'
     server = await startPostgres({tls: true})
     await server.createDatabase('infra')
     await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve))
   }, 120_000)
   afterAll(async () => {
+    if (rejectUnauthorized === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED
+    else process.env.NODE_TLS_REJECT_UNAUTHORIZED = rejectUnauthorized
     pod?.child.kill('SIGKILL')
     await pod?.child
     for (const response of held.values()) response.destroy()
@@ -83,10 +110,37 @@ describe('the service pod, as the manifests write it', () => {
     url.port = String(server.port)
     databaseUrl = url.toString()
 
-    pod = await startPod({deployment: dev.find('Deployment'), externalSecret: external}, {secrets: {[DATABASE_SECRET]: {url: databaseUrl}}, files: {[bundle]: server.caFile!}})
+    pod = await startPod({deployment: dev.find('Deployment'), externalSecret: external}, {secrets: {[DATABASE_SECRET]: {url: databaseUrl}, [TLS_SECRET]: tlsSecret}, files: {[bundle]: server.caFile!}})
     expect(pod.env.INFRA_SERVICE_RESULTS_BUCKET).toMatch(/^s3:\/\/acme-dev-service-results-111111111111$/)
     const ready = await waitForStatus(pod, pod.probes.ready, 200, 60_000)
     expect(ready.body).toMatchObject({status: 'ready', checks: {database: 'ok', workers: 'ok'}})
+
+    // HTTPS, as the probes' scheme and the ALB's backend-protocol say, with the Secret's certificate:
+    // verified against its ca.crt for the address a port-forward uses.
+    expect(pod.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/)
+    const served = await new Promise<X509Certificate>((resolve, reject) => {
+      const socket = tls.connect({host: '127.0.0.1', port: Number(new URL(pod.url).port), ca: tlsSecret['ca.crt'], rejectUnauthorized: true}, () => {
+        resolve(socket.getPeerX509Certificate()!)
+        socket.end()
+      })
+      socket.on('error', reject)
+    })
+    expect(served.fingerprint256).toBe(new X509Certificate(tlsSecret['tls.crt']).fingerprint256)
+    // Plain HTTP on that port gets no answer from the API.
+    await expect(fetch(pod.url.replace('https:', 'http:') + pod.probes.ready, {signal: AbortSignal.timeout(3000)})).rejects.toThrow()
+
+    // `infra jobs` against the https endpoint: refused with the fix while the CA is unknown, working with NODE_EXTRA_CA_CERTS.
+    const created = await runCli(['service', 'token', 'create', '--name', 'jobs-over-https', '--database-url', pod.env.INFRA_SERVICE_DATABASE_URL, '--json'])
+    expect(created.exitCode, created.stderr).toBe(0)
+    const token = JSON.parse(created.stdout).token as string
+    const caFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'infra-pod-ca-')), 'ca.crt')
+    writeFileSync(caFile, tlsSecret['ca.crt'])
+    const untrusted = await runCli(['jobs', 'list', '--endpoint', pod.url, '--token', token, '--json'], {env: {NODE_TLS_REJECT_UNAUTHORIZED: undefined}})
+    expect(untrusted.exitCode, untrusted.stdout + untrusted.stderr).not.toBe(0)
+    expect(untrusted.stdout + untrusted.stderr).toContain('NODE_EXTRA_CA_CERTS')
+    const trusted = await runCli(['jobs', 'list', '--endpoint', pod.url, '--token', token, '--json'], {env: {NODE_TLS_REJECT_UNAUTHORIZED: undefined, NODE_EXTRA_CA_CERTS: caFile}})
+    expect(trusted.exitCode, trusted.stdout + trusted.stderr).toBe(0)
+    expect(JSON.parse(trusted.stdout)).toHaveProperty('jobs')
 
     // The service's own sessions are encrypted.
     const admin = new pg.Client(`postgres://postgres@127.0.0.1:${server.port}/postgres?sslmode=disable`)

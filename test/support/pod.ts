@@ -1,4 +1,4 @@
-import {mkdtempSync, readFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -17,7 +17,9 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url))
  * process: the image's ENTRYPOINT (node bin/run.js) and ENV from the Dockerfile's runtime stage,
  * the Deployment's container args and env, and the Secret values the ExternalSecret renders. Only
  * what cannot exist on this machine is moved, and each move is named by the caller:
- * - every volumeMount's path becomes a temporary folder (emptyDir or Secret volume);
+ * - every volumeMount's path becomes a temporary folder (emptyDir or Secret volume); a Secret
+ *   volume's folder holds one file per key of the Secret, as the kubelet writes it (the test's
+ *   `secrets` give the data: the TLS pair it makes with openssl);
  * - the container port becomes a free loopback port (eight engineers share this machine);
  * - `files`: a path the image or a Secret puts in place (the RDS CA bundle, the TLS pair) is
  *   swapped for a local file.
@@ -74,7 +76,16 @@ export async function startPod(objects: PodObjects, options: {secrets?: Record<s
   const spec = objects.deployment.spec.template.spec
   const [container] = spec.containers
   const mounts: Record<string, string> = {}
-  for (const mount of container.volumeMounts ?? []) mounts[mount.mountPath] = mkdtempSync(path.join(os.tmpdir(), `infra-pod-${mount.name}-`))
+  for (const mount of container.volumeMounts ?? []) {
+    const folder = mkdtempSync(path.join(os.tmpdir(), `infra-pod-${mount.name}-`))
+    mounts[mount.mountPath] = folder
+    const volume = (spec.volumes ?? []).find((v: any) => v.name === mount.name)
+    if (volume?.secret) {
+      const data = options.secrets?.[volume.secret.secretName]
+      if (!data) throw new Error(`the pod mounts Secret ${volume.secret.secretName}, which the test did not render`)
+      for (const [key, value] of Object.entries(data)) writeFileSync(path.join(folder, key), value, {mode: volume.secret.defaultMode ?? 0o644})
+    }
+  }
   const port = await freePort()
   const containerPort = container.ports.find((p: any) => p.name === container.readinessProbe.httpGet.port || p.containerPort === container.readinessProbe.httpGet.port).containerPort
   // Mount paths first, then single files (which may themselves lie in a temporary folder).

@@ -1,6 +1,7 @@
-import {mkdirSync, openSync} from 'node:fs'
+import {mkdirSync, openSync, readFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import {createSecureContext} from 'node:tls'
 
 import {Flags} from '@oclif/core'
 import pino from 'pino'
@@ -47,6 +48,8 @@ export default class ServiceStart extends ServiceCommand {
     'stop-grace-seconds': Flags.integer({description: 'on SIGTERM, seconds running jobs may take to finish before they go back to the queue', env: 'INFRA_SERVICE_STOP_GRACE_SECONDS', default: 10, min: 0, max: 3600}),
     'log-level': Flags.string({options: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'], default: 'info', env: 'INFRA_SERVICE_LOG_LEVEL'}),
     'otlp-endpoint': Flags.string({description: 'send OpenTelemetry traces to this OTLP/HTTP collector (base URL, e.g. http://otel-collector:4318); the OTEL_* variables work too; off without either', helpValue: 'URL'}),
+    'tls-cert': Flags.string({description: 'serve HTTPS with this PEM certificate (chain); needs --tls-key (in the pod: tls.crt of the kubernetes.io/tls Secret)', env: 'INFRA_SERVICE_TLS_CERT', helpValue: 'FILE'}),
+    'tls-key': Flags.string({description: 'the PEM private key of --tls-cert', env: 'INFRA_SERVICE_TLS_KEY', helpValue: 'FILE'}),
     'log-file': Flags.string({description: 'append the JSON log lines to this file (owner-only) instead of stdout; `infra logs --file` reads it', env: 'INFRA_SERVICE_LOG_FILE'}),
   }
 
@@ -77,7 +80,9 @@ export default class ServiceStart extends ServiceCommand {
       // A person watching the service reads lines; a container's stdout (no terminal) stays JSON.
       logDestination = readableDestination()
     }
+    const tls = readTlsPair(flags['tls-cert'], flags['tls-key'])
     const service = await startService({
+      tls,
       host: flags.host,
       port: flags.port,
       dataDir: path.resolve(flags['data-dir']),
@@ -131,6 +136,29 @@ export default class ServiceStart extends ServiceCommand {
     })
     await new Promise(() => {})
   }
+}
+
+/** Both files or neither: HTTPS with the pair, plain HTTP without. Read once at start (no reload). */
+function readTlsPair(certFile: string | undefined, keyFile: string | undefined): {cert: Buffer; key: Buffer} | undefined {
+  if (!certFile && !keyFile) return undefined
+  if (!certFile || !keyFile) {
+    throw new InfraError(`--tls-${certFile ? 'cert' : 'key'} was given without --tls-${certFile ? 'key' : 'cert'}`, 'pass both (INFRA_SERVICE_TLS_CERT and INFRA_SERVICE_TLS_KEY), or neither for plain HTTP', 'BAD_FLAG', 2)
+  }
+  const read = (flag: string, file: string) => {
+    try {
+      return readFileSync(path.resolve(file))
+    } catch (error) {
+      throw new InfraError(`--${flag} ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'name a readable PEM file (in the pod: the TLS Secret\'s mount)', 'BAD_FLAG', 2)
+    }
+  }
+  const pair = {cert: read('tls-cert', certFile), key: read('tls-key', keyFile)}
+  try {
+    // Not PEM, or a key that is not the certificate's: said here, before anything is opened.
+    createSecureContext(pair)
+  } catch (error) {
+    throw new InfraError(`--tls-cert ${certFile} / --tls-key ${keyFile} are not a usable pair: ${(error as Error).message}`, 'pass the PEM certificate and its own private key (tls.crt and tls.key of one Secret)', 'BAD_FLAG', 2)
+  }
+  return pair
 }
 
 /** IPv4 or IPv6 CIDRs (or single addresses), comma-separated; anything else is a usage error. */
