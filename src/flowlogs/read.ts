@@ -166,7 +166,12 @@ function readSmall(file: string): Buffer | undefined {
       read += got
     }
     const data = raw.subarray(0, read)
-    return data[0] === 0x1f && data[1] === 0x8b ? gunzipSync(data, {chunkSize: 1 << 20}) : data
+    if (data[0] !== 0x1f || data[1] !== 0x8b || data.length < 18) return data
+    // The gzip trailer's ISIZE (RFC 1952 section 2.3.1) is the inflated size of the last member
+    // (mod 2^32): one output chunk a byte larger holds it all, where smaller chunks are joined by a
+    // copy of the whole. A wrong or multi-member size only costs that copy.
+    const inflated = data.readUInt32LE(data.length - 4)
+    return gunzipSync(data, {chunkSize: Math.min(Math.max(inflated + 1, 1 << 16), 1 << 26)})
   } finally {
     closeSync(fd)
   }
