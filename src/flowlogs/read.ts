@@ -166,11 +166,11 @@ function readSmall(file: string): Buffer | undefined {
       read += got
     }
     const data = raw.subarray(0, read)
-    if (data[0] !== 0x1f || data[1] !== 0x8b || data.length < 18) return data
+    if (data[0] !== 0x1f || data[1] !== 0x8b) return data
     // The gzip trailer's ISIZE (RFC 1952 section 2.3.1) is the inflated size of the last member
     // (mod 2^32): one output chunk a byte larger holds it all, where smaller chunks are joined by a
     // copy of the whole. A wrong or multi-member size only costs that copy.
-    const inflated = data.readUInt32LE(data.length - 4)
+    const inflated = data.length >= 18 ? data.readUInt32LE(data.length - 4) : 0
     return gunzipSync(data, {chunkSize: Math.min(Math.max(inflated + 1, 1 << 16), 1 << 26)})
   } finally {
     closeSync(fd)
