@@ -24,6 +24,7 @@ const TOPICS = {
   logs: 'service',
   deploy: 'service',
   init: 'delivery',
+  ci: 'delivery',
 }
 
 function topic(id) {

@@ -1,6 +1,7 @@
-import {readFileSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 
+import {execa} from 'execa'
 import {describe, expect, it} from 'vitest'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
@@ -65,5 +66,19 @@ describe('the README command table', () => {
       if (row.commands.every((id) => PLUGIN_COMMANDS.has(id))) continue
       for (const flag of row.flags) expect(known, `--${flag} in: ${row.text}`).toContain(flag)
     }
+  })
+})
+
+describe('the README is generated where it counts, and its links lead somewhere', () => {
+  it('has the command table and the rule count the code gives (scripts/readme-tables.mjs --check)', async () => {
+    const check = await execa('node', [path.join(ROOT, 'scripts/readme-tables.mjs'), '--check'], {reject: false})
+    expect(check.exitCode, check.stderr).toBe(0)
+  })
+
+  it('links only pages that exist, and stays a front door (two pages or so)', () => {
+    const links = [...readme.matchAll(/\]\((docs\/[^)#]+)/g)].map((match) => match[1])
+    expect(links.length).toBeGreaterThan(5)
+    for (const link of links) expect(existsSync(path.join(ROOT, link)), link).toBe(true)
+    expect(readme.split('\n').length).toBeLessThan(160)
   })
 })

@@ -10,12 +10,13 @@ export default class Doctor extends InfraCommand {
   static override summary = 'Check that this machine has what the other commands need, and say how to fix each gap.'
   static override description = `Checks Node.js, the estate file, AWS credentials (and whose they are), terraform or tofu and the provider source, the Session Manager plugin, kubectl, psql and the embedded service's SQLite driver.
 
-With --for, exits 1 when something that purpose needs is missing; without it, only when something every command needs is missing.`
+With --for, exits 1 when something that purpose needs is missing; without it, only when something every command needs is missing. --for ci also reads the GitHub environments the pipelines apply in (gh api) and says which is unprotected: missing, admitting other branches than its own, or without a reviewer where the estate says protected.`
 
   static override examples = [
     '<%= config.bin %> doctor',
     '<%= config.bin %> doctor --for provision',
     '<%= config.bin %> doctor --for tunnel --json',
+    '<%= config.bin %> doctor --for ci',
   ]
 
   static override flags = {

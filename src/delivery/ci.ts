@@ -6,6 +6,7 @@ import {fileURLToPath} from 'node:url'
 
 import {InfraError} from '../errors.js'
 import type {Estate} from '../estate/model.js'
+import {pinActions} from './pins.js'
 
 export const CI_PROVIDERS = ['github'] as const
 export type CiProvider = (typeof CI_PROVIDERS)[number]
@@ -32,8 +33,27 @@ export function pinnedAwsProviderVersion(): string {
   return pkg.cdktf.provider.version
 }
 
+/** The infra the pipelines install: a published version, and the integrity of its tarball (npm's `dist.integrity`). */
+export interface PipelineTool {
+  name: string
+  version: string
+  integrity: string
+}
+
+const INTEGRITY = /^sha512-[A-Za-z0-9+/]{86}==$/
+
+/** This infra's own name and version: the pipelines run what wrote them. */
+export function runningInfra(): {name: string; version: string} {
+  const require = createRequire(import.meta.url)
+  const pkg = require('../../package.json') as {name: string; version: string}
+  return {name: pkg.name, version: pkg.version}
+}
+
 /** One workflow per environment the estate's delivery settings name, rendered from the shipped template. */
-export function renderPipelines(estate: Estate, provider: CiProvider = 'github'): PipelineFile[] {
+export function renderPipelines(estate: Estate, tool: PipelineTool, estateFile: string, provider: CiProvider = 'github'): PipelineFile[] {
+  if (!INTEGRITY.test(tool.integrity)) {
+    throw new InfraError(`"${tool.integrity}" is not the sha512 integrity of an npm tarball`, `pass --infra-integrity with the value of \`npm view ${tool.name}@${tool.version} dist.integrity\` (sha512-...)`, 'BAD_INTEGRITY', 2)
+  }
   const delivery = estate.delivery
   if (!delivery) {
     throw new InfraError(
@@ -57,12 +77,30 @@ export function renderPipelines(estate: Estate, provider: CiProvider = 'github')
       terraformVersion: PIPELINE_TERRAFORM_VERSION,
       trivyVersion: PIPELINE_TRIVY_VERSION,
       awsProviderVersion: pinnedAwsProviderVersion(),
-      // Protected environments wait for an approval in a GitHub environment of the same name.
-      approvalEnvironment: env.protected ? `environment: ${env.name}` : '',
+      infraPackage: `${tool.name}@${tool.version}`,
+      infraIntegrity: tool.integrity,
+      estateFile,
     }
-    const body = fillTemplate(template, values)
+    const body = pinActions(fillTemplate(template, values))
     return {path: `.github/workflows/infra-${env.name}.yml`, environment: env.name, content: withHash(body)}
   })
+}
+
+/**
+ * Where the pipelines find the estate: its path inside the repository they run in. A file outside
+ * the repository (or the shipped default) would not be there when the workflow checks it out.
+ */
+export function estateFileInRepository(root: string, source: string): string {
+  const relative = path.relative(path.resolve(root), path.resolve(source))
+  if (!relative || relative.startsWith('..') || path.isAbsolute(relative)) {
+    throw new InfraError(
+      `the estate file ${source} is not inside the repository ${path.resolve(root)}: its pipelines could not read it`,
+      `copy it into the repository (e.g. ${path.join(root, 'infra.estate.yaml')}) and pass --estate with that path`,
+      'ESTATE_OUTSIDE_REPOSITORY',
+      2,
+    )
+  }
+  return relative.split(path.sep).join('/')
 }
 
 /** Replaces %%name%% placeholders; a line left empty by its placeholder is dropped. */
@@ -127,4 +165,23 @@ export function writePipelines(root: string, files: PipelineFile[], force = fals
     renameSync(temp, result.target)
   }
   return results.map((result) => ({path: result.file.path, environment: result.file.environment, outcome: result.outcome}))
+}
+
+/**
+ * The integrity of the published tarball, as the registry records it (`npm view NAME@VERSION
+ * dist.integrity`); pipelines check the tarball they download against it.
+ */
+export async function publishedIntegrity(name: string, version: string): Promise<string> {
+  const {execa} = await import('execa')
+  const result = await execa('npm', ['view', `${name}@${version}`, 'dist.integrity'], {reject: false}).catch(() => undefined)
+  const integrity = result?.exitCode === 0 ? result.stdout.trim() : ''
+  if (!INTEGRITY.test(integrity)) {
+    throw new InfraError(
+      `the registry gives no sha512 integrity for ${name}@${version}${result?.stderr ? ` (${result.stderr.trim().split('\n')[0]})` : ''}`,
+      'publish that version first, or pass --infra-version and --infra-integrity of a published one (npm view NAME@VERSION dist.integrity)',
+      'NO_PUBLISHED_INTEGRITY',
+      2,
+    )
+  }
+  return integrity
 }

@@ -5,13 +5,15 @@ import path from 'node:path'
 import {execa} from 'execa'
 
 import {createClient} from '../aws/clients.js'
+import {readProtection} from '../delivery/environments.js'
+import {ghReader} from '../delivery/reviewed-plan.js'
 import {InfraError} from '../errors.js'
 import {loadEstate} from '../estate/load.js'
 import type {Estate} from '../estate/model.js'
 import {findTerraformBinary} from '../terraform/binary.js'
 
 /** What a person is about to do; each check says which of these need it. */
-export const PURPOSES = ['provision', 'session', 'tunnel', 'service'] as const
+export const PURPOSES = ['provision', 'session', 'tunnel', 'service', 'ci'] as const
 export type Purpose = (typeof PURPOSES)[number]
 
 export type CheckStatus = 'ok' | 'missing' | 'warning'
@@ -93,13 +95,15 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     }),
     checkSqlite(),
   ]
+  // GitHub is asked only when the pipelines are what is being checked.
+  if (options.purpose === 'ci') checks.push(...(await checkPipelineEnvironments(estate.estate, env)))
   const purpose = options.purpose ?? null
   const blocking = checks
     .filter((check) => check.status === 'missing')
     .filter((check) => (purpose ? check.requiredFor.includes(purpose) : PURPOSES.every((p) => check.requiredFor.includes(p))))
     .map((check) => check.id)
   const missing = checks.filter((check) => check.status === 'missing')
-  const readyFor = PURPOSES.filter((p) => !missing.some((check) => check.requiredFor.includes(p)))
+  const readyFor = decidedPurposes(purpose).filter((p) => !missing.some((check) => check.requiredFor.includes(p)))
   return {purpose, checks, blocking, ok: blocking.length === 0, missing: missing.map((check) => check.id), readyFor}
 }
 
@@ -118,14 +122,14 @@ function checkNode(): CheckResult {
 }
 
 function checkEstate(file: string | undefined, env: NodeJS.ProcessEnv): {estate?: Estate; result: CheckResult} {
-  const base = {id: 'estate', title: 'Estate file', requiredFor: ['provision', 'session', 'tunnel'] as Purpose[]}
+  const base = {id: 'estate', title: 'Estate file', requiredFor: ['provision', 'session', 'tunnel', 'ci'] as Purpose[]}
   try {
     const estate = loadEstate({file, env})
     const targets = estate.environments.length + estate.clients.length
     return {estate, result: {...base, status: 'ok', detail: `${estate.source}: ${estate.environments.length} environment(s), ${estate.clients.length} client(s)${targets ? '' : ' (none to act on)'}`, fix: null}}
   } catch (error) {
     if (!(error instanceof InfraError)) throw error
-    return {result: {...base, status: 'missing', detail: error.message, fix: error.fix ?? 'fix the estate file (see README: The estate file)'}}
+    return {result: {...base, status: 'missing', detail: error.message, fix: error.fix ?? 'fix the estate file (see docs/provisioning.md, "The estate file")'}}
   }
 }
 
@@ -172,6 +176,37 @@ async function checkTerraform(env: NodeJS.ProcessEnv): Promise<CheckResult> {
   const [major, minor] = version.split('.').map(Number)
   const ok = major > MIN_TERRAFORM[0] || (major === MIN_TERRAFORM[0] && minor >= MIN_TERRAFORM[1])
   return {...base, status: ok ? 'ok' : 'missing', detail: `${binary} ${version}`, fix: ok ? null : `upgrade to terraform >= ${MIN_TERRAFORM.join('.')}`}
+}
+
+/**
+ * `--for ci`: the GitHub environments the apply jobs run in, read back with gh: each must exist,
+ * admit only its branch, and have a required reviewer where the estate marks it protected. Otherwise
+ * a job on another branch can name it and take the deploy role (see src/delivery/environments.ts).
+ */
+async function checkPipelineEnvironments(estate: Estate | undefined, env: NodeJS.ProcessEnv): Promise<CheckResult[]> {
+  const base = {requiredFor: ['ci'] as Purpose[]}
+  if (!estate) return []
+  if (!estate.delivery) return [{...base, id: 'ci-delivery', title: 'Delivery settings', status: 'missing', detail: `${estate.source} names no repository to deliver from`, fix: 'add delivery: {repository: owner/name} to the estate, then run `infra init ci`'}]
+  const gh = await checkTool({id: 'gh', title: 'GitHub CLI', binary: 'gh', versionArgs: ['--version'], env, requiredFor: ['ci'], fix: 'install the GitHub CLI and log in (gh auth login) with read access to the repository\'s environments'})
+  if (gh.status !== 'ok') return [gh]
+  const repository = estate.delivery.repository
+  try {
+    const found = await readProtection(estate, ghReader(repository, env))
+    return [
+      gh,
+      ...found.map((environment) => ({
+        ...base,
+        id: `ci-environment-${environment.environment}`,
+        title: `GitHub environment ${environment.environment}`,
+        status: (environment.status === 'protected' ? 'ok' : 'missing') as CheckStatus,
+        detail: environment.status === 'protected' ? `${repository}: admits only ${environment.branch}${estate.environments.find((candidate) => candidate.name === environment.environment)?.protected ? ', with required reviewers' : ''}` : `${repository}: ${environment.problems.join('; ')}`,
+        fix: environment.status === 'protected' ? null : `run the commands \`infra init ci\` prints for ${environment.environment} (or pass it --configure): its deploy role trusts whoever runs in this environment`,
+      })),
+    ]
+  } catch (error) {
+    if (!(error instanceof InfraError)) throw error
+    return [gh, {...base, id: 'ci-environments', title: 'GitHub environments', status: 'missing', detail: error.message, fix: error.fix ?? null}]
+  }
 }
 
 function checkProviderSource(env: NodeJS.ProcessEnv): CheckResult {
@@ -290,13 +325,18 @@ export function compareVersions(a: string, b: string): number {
   return 0
 }
 
+/** The purposes a run decides: `ci` only with --for ci, the one run that reads GitHub's environments. */
+function decidedPurposes(purpose: Purpose | null): Purpose[] {
+  return purpose === 'ci' ? [...PURPOSES] : PURPOSES.filter((p) => p !== 'ci')
+}
+
 /** "Ready" only when nothing is missing; otherwise what is ready and what is not, and why. */
 export function readiness(report: DoctorReport): string {
   const purpose = report.purpose ? ` for ${report.purpose}` : ''
   if (report.missing.length === 0) return `Ready${purpose}.`
   const missing = `${report.missing.join(', ')} missing`
   if (report.purpose) return `Ready for ${report.purpose} (${missing}: not needed for it).`
-  const notReady = PURPOSES.filter((p) => !report.readyFor.includes(p))
-  if (notReady.length === 0) return `Ready for ${PURPOSES.join(', ')} (${missing}: see the fixes above).`
+  const notReady = decidedPurposes(report.purpose).filter((p) => !report.readyFor.includes(p))
+  if (notReady.length === 0) return `Ready for ${decidedPurposes(report.purpose).join(', ')} (${missing}: see the fixes above).`
   return `Not ready for ${notReady.join(', ')} (${missing})${report.readyFor.length ? `; ready for ${report.readyFor.join(', ')}` : ''}.`
 }

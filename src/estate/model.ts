@@ -85,7 +85,7 @@ export interface OpenSearchSettings {
   volumeGb: number
 }
 
-/** What `logs.opensearch` gets when a field is left out (README "Central logs" has the cost). */
+/** What `logs.opensearch` gets when a field is left out (docs/service.md "Central logs" has the cost). */
 export const OPENSEARCH_DEFAULTS: Record<Sizing, Omit<OpenSearchSettings, 'enabled'>> = {
   small: {instanceType: 'm6g.large.search', instanceCount: 1, volumeGb: 20},
   ha: {instanceType: 'm6g.large.search', instanceCount: 3, volumeGb: 100},

@@ -20,7 +20,7 @@ const job = `job="${SCRAPE_JOB}"`
 const api = `${job},route!~"/health|/ready|/metrics"`
 
 export function alertRules(namespace: string): {groups: {name: string; rules: AlertRule[]}[]} {
-  const runbook = (anchor: string) => `README.md#the-service-on-eks (${anchor})`
+  const runbook = (anchor: string) => `docs/service.md#the-service-on-eks (${anchor})`
   return {
     groups: [
       {

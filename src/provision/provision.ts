@@ -5,6 +5,7 @@ import path from 'node:path'
 import {Listr, ListrLogger, type ListrTask, ProcessOutput} from 'listr2'
 
 import {checkCredentials} from '../aws/clients.js'
+import {type PlannedChange, planChanges} from '../delivery/plan-changes.js'
 import type {EnvironmentSpec, Estate} from '../estate/model.js'
 import {InfraError} from '../errors.js'
 import {exceptionsFor} from '../policy/audit-stacks.js'
@@ -32,7 +33,7 @@ export interface PlanManifest {
   environment: string
   accountId: string
   createdAt: string
-  stacks: {name: string; configSha256: string; planFile: string | null; summary: PlanSummary | null; waitsForBootstrap?: boolean}[]
+  stacks: {name: string; configSha256: string; planFile: string | null; summary: PlanSummary | null; waitsForBootstrap?: boolean; changes?: PlannedChange[] | null}[]
 }
 
 export const PLAN_MANIFEST = 'plan-manifest.json'
@@ -195,6 +196,8 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
     const planFile = path.join(stack.directory, 'infra.tfplan')
     rmSync(planFile, {force: true})
     let hasChanges = false
+    // What the plan changes, as data: the apply job of a pipeline compares it with the reviewed one.
+    let changes: PlannedChange[] = []
     // A saved plan that is refused, declined or fails must not stay behind to be applied later.
     const discardPlan = () => rmSync(planFile, {force: true})
     // The bootstrap's state goes into the bucket it creates; until that bucket exists it is a
@@ -218,6 +221,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
             hasChanges = mode === 'destroy' ? await terraform.plan(planFile, {destroy: true}) : await planAdopting(terraform, planFile, stack, synthesized.get(stack.name)!.config, envDir, adoptions.get(stack.name) ?? [])
             const planJson = await terraform.showPlan(planFile)
             stack.plan = summarizePlan(planJson)
+            changes = planChanges(planJson)
             if (stack.abandoned) stack.abandoned = settleAgainstPlan(stack.abandoned, stack.plan.changes)
             // And again on the exact plan, where computed values are known, before anyone confirms it.
             if (mode !== 'destroy') {
@@ -237,7 +241,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
     if (mode === 'plan') {
       const kept = hasChanges ? `${stack.name}.tfplan` : null
       if (kept) copyFileSync(planFile, path.join(options.planDir!, kept))
-      manifest.stacks.push({name: stack.name, configSha256: synthesized.get(stack.name)!.sha256, planFile: kept, summary: stack.plan ?? null})
+      manifest.stacks.push({name: stack.name, configSha256: synthesized.get(stack.name)!.sha256, planFile: kept, summary: stack.plan ?? null, changes})
       discardPlan()
       bootstrap?.dropOverride()
       stack.skipped = hasChanges ? 'planned' : 'no-changes'
@@ -245,7 +249,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
       if (hasChanges && bootstrap?.home === 'new') {
         for (const later of order.slice(order.indexOf(stack) + 1)) {
           later.skipped = 'waits-for-bootstrap'
-          manifest.stacks.push({name: later.name, configSha256: synthesized.get(later.name)!.sha256, planFile: null, summary: null, waitsForBootstrap: true})
+          manifest.stacks.push({name: later.name, configSha256: synthesized.get(later.name)!.sha256, planFile: null, summary: null, waitsForBootstrap: true, changes: null})
         }
         break
       }

@@ -10,6 +10,7 @@ import {Metrics} from './metrics.js'
 import {SOURCES} from './sources/index.js'
 import type {SourceSettings} from './sources/source.js'
 import {newJobId} from './store/job-id.js'
+import {ROUTE_DOCS, TRIGGER_EXAMPLES} from './openapi.js'
 import type {ResultStore} from './results.js'
 import {JOB_STATES, type Job, type JobStore, QueueFullError, type Scope, TERMINAL, type Token} from './store/job-store.js'
 import {TokenVerifier, hasScope, mayAccess, wellFormed} from './tokens.js'
@@ -45,32 +46,6 @@ export interface AppOptions {
   version: string
   /** Spans per request and the trigger's trace context stored with its job; absent when tracing is off. */
   tracing?: ServiceTracing
-}
-
-const ErrorSchema = {
-  type: 'object',
-  properties: {error: {type: 'object', properties: {code: {type: 'string'}, message: {type: 'string'}, field: {type: 'string'}, requestId: {type: 'string'}}}},
-}
-const JobSchema = {
-  type: 'object',
-  properties: {
-    job_id: {type: 'string'},
-    source_type: {type: 'string'},
-    status: {type: 'string', enum: [...JOB_STATES]},
-    attempts: {type: 'integer'},
-    max_attempts: {type: 'integer'},
-    progress: {type: 'number'},
-    error: {type: ['string', 'null']},
-    created_at: {type: 'string'},
-    updated_at: {type: 'string'},
-    started_at: {type: ['string', 'null']},
-    finished_at: {type: ['string', 'null']},
-    cancel_requested: {type: 'boolean'},
-    result: {
-      type: ['object', 'null'],
-      properties: {rows: {type: ['integer', 'null']}, bytes: {type: 'integer'}, sha256: {type: 'string'}, content_type: {type: 'string'}},
-    },
-  },
 }
 
 export function jobView(job: Job) {
@@ -361,7 +336,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return workers.lastTickAt && age > stalledAfterMs ? `stalled: no claim round for ${Math.round(age / 1000)} s` : 'ok'
   }
   // Health in full: the process, its database and its workers (503 while any fails or it drains).
-  app.get('/health', {schema: {hide: true}}, async (_request, reply) => {
+  app.get('/health', {schema: ROUTE_DOCS.health}, async (_request, reply) => {
     const checks = {database: await checkDatabase(), workers: checkWorkers()}
     const healthy = checks.database === 'ok' && checks.workers === 'ok'
     return reply.status(healthy ? 200 : 503).send({status: healthy ? 'ok' : 'unhealthy', checks, workers: {busy: workers.busy, concurrency: workers.options.concurrency}, version: options.version})
@@ -369,24 +344,23 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Liveness for the kubelet: the process answers. Not the database: restarting every replica
   // during a database failover would not bring it back, and a restart with the database still
   // away ends in CrashLoopBackOff. Nor draining: the pod is on its way out already.
-  app.get('/live', {schema: {hide: true}}, async () => ({status: 'alive'}))
+  app.get('/live', {schema: ROUTE_DOCS.live}, async () => ({status: 'alive'}))
   // Readiness: send work here only while the workers run and the store answers; never while draining.
-  app.get('/ready', {schema: {hide: true}}, async (_request, reply) => {
+  app.get('/ready', {schema: ROUTE_DOCS.ready}, async (_request, reply) => {
     const checks = {database: await checkDatabase(), workers: checkWorkers()}
     const ready = checks.database === 'ok' && checks.workers === 'ok'
     return reply.status(ready ? 200 : 503).send({status: ready ? 'ready' : 'not ready', checks})
   })
-  app.get('/metrics', {schema: {hide: true}}, async (_request, reply) => reply.type('text/plain; version=0.0.4').send(metrics.render(await store.countsByState(), workers.busy)))
+  app.get('/metrics', {schema: ROUTE_DOCS.metrics}, async (_request, reply) => reply.type('text/plain; version=0.0.4').send(metrics.render(await store.countsByState(), workers.busy)))
   workers.onAttemptFinished(({job, state, seconds}) => metrics.job(job.sourceType, state, seconds))
 
   app.post(
     '/api/v1/jobs/trigger',
     {
       schema: {
-        summary: 'Queue a collection job',
+        ...ROUTE_DOCS.trigger,
         headers: {type: 'object', properties: {'idempotency-key': {type: 'string', minLength: 1, maxLength: 128}}},
-        body: triggerBodySchema(options.settings, workers.options.jobTimeoutMs),
-        response: {202: {type: 'object', properties: {job_id: {type: 'string'}, status: {type: 'string'}, created: {type: 'boolean'}}}, 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 429: ErrorSchema},
+        body: {...triggerBodySchema(options.settings, workers.options.jobTimeoutMs), examples: TRIGGER_EXAMPLES},
       },
     },
     async (request, reply) => {
@@ -429,11 +403,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return job
   }
 
-  app.get('/api/v1/jobs/status/:job_id', {schema: {summary: 'A job and its progress (jobs:read; own jobs unless admin)', params: idParams, response: {200: JobSchema, 403: ErrorSchema, 404: ErrorSchema}}}, async (request) =>
+  app.get('/api/v1/jobs/status/:job_id', {schema: {...ROUTE_DOCS.status, params: idParams}}, async (request) =>
     jobView(await findJob(request, 'jobs:read')),
   )
 
-  app.get('/api/v1/jobs/result/:job_id', {schema: {summary: 'The collected data, once the job succeeded (jobs:read; own jobs unless admin)', params: idParams}}, async (request, reply) => {
+  app.get('/api/v1/jobs/result/:job_id', {schema: {...ROUTE_DOCS.result, params: idParams}}, async (request, reply) => {
     const job = await findJob(request, 'jobs:read')
     if (job.status !== 'succeeded' || !job.result) {
       throw new HttpError(409, 'NOT_FINISHED', TERMINAL.has(job.status) ? `job ${job.id} ended ${job.status}${job.error ? `: ${job.error}` : ''}; it has no result` : `job ${job.id} is ${job.status}; poll its status until it succeeds`)
@@ -446,7 +420,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       .send(options.results ? await options.results.open(job.result.path) : createReadStream(job.result.path))
   })
 
-  app.post('/api/v1/jobs/cancel/:job_id', {schema: {summary: 'Cancel a queued or running job (jobs:write; own jobs unless admin)', params: idParams, response: {200: JobSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema}}}, async (request) => {
+  app.post('/api/v1/jobs/cancel/:job_id', {schema: {...ROUTE_DOCS.cancel, params: idParams}}, async (request) => {
     const job = await findJob(request, 'jobs:write')
     if (TERMINAL.has(job.status)) throw new HttpError(409, 'ALREADY_ENDED', `job ${job.id} already ended ${job.status}`)
     return jobView((await store.cancel(job.id))!)
@@ -456,7 +430,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     '/api/v1/jobs',
     {
       schema: {
-        summary: 'Jobs, newest first, with filters and a cursor (jobs:read; own jobs unless admin)',
+        ...ROUTE_DOCS.list,
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -469,7 +443,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
             cursor: {type: 'string', pattern: '^[A-Za-z0-9_-]{1,200}$'},
           },
         },
-        response: {200: {type: 'object', properties: {jobs: {type: 'array', items: JobSchema}, next_cursor: {type: ['string', 'null']}}}},
       },
     },
     async (request) => {
@@ -486,7 +459,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   )
 
-  app.get('/openapi.json', {schema: {hide: true}}, async () => app.swagger())
+  app.get('/openapi.json', {schema: ROUTE_DOCS.openapi}, async () => app.swagger())
   open.add('/openapi.json')
   return app
 }

@@ -81,7 +81,7 @@ export class Terraform {
 
   /** Plans into planFile; returns whether anything would change. */
   async plan(planFile: string, options: {destroy?: boolean} = {}): Promise<boolean> {
-    const args = ['plan', '-input=false', '-no-color', '-lock-timeout=60s', '-detailed-exitcode', `-out=${planFile}`]
+    const args = ['plan', '-input=false', '-no-color', `-lock-timeout=${lockTimeout()}`, '-detailed-exitcode', `-out=${planFile}`]
     if (options.destroy) args.push('-destroy')
     const result = await this.run('plan', args, {allowFailure: true})
     if (result.exitCode === 0) return false
@@ -99,7 +99,7 @@ export class Terraform {
   }
 
   async apply(planFile: string): Promise<void> {
-    await this.run('apply', ['apply', '-input=false', '-no-color', '-lock-timeout=60s', planFile])
+    await this.run('apply', ['apply', '-input=false', '-no-color', `-lock-timeout=${lockTimeout()}`, planFile])
   }
 
   async output(): Promise<Record<string, {value: unknown}>> {
@@ -279,4 +279,17 @@ function toAction(actions: string[]): ChangeAction {
   if (actions.includes('delete') && actions.includes('create')) return 'replace'
   const [only] = actions
   return (['create', 'update', 'delete', 'read'].includes(only) ? only : 'no-op') as ChangeAction
+}
+
+/**
+ * How long plan and apply wait for another run's state lock: 60s, or INFRA_TF_LOCK_TIMEOUT (terraform's
+ * duration, e.g. 45m) where runs queue on purpose, as a pipeline's applies to one environment do.
+ */
+export function lockTimeout(env: NodeJS.ProcessEnv = process.env): string {
+  const wanted = env.INFRA_TF_LOCK_TIMEOUT?.trim()
+  if (!wanted) return '60s'
+  if (!/^\d{1,4}[smh]$/.test(wanted)) {
+    throw new InfraError(`INFRA_TF_LOCK_TIMEOUT="${wanted}" is not a duration`, 'set it like 90s, 45m or 2h, or unset it for 60s', 'BAD_LOCK_TIMEOUT', 2)
+  }
+  return wanted
 }

@@ -105,11 +105,11 @@ describe('base image pinning', () => {
     const images = dockerfile.stages.map((stage) => stage.image).filter((image) => !dockerfile.stages.some((stage) => stage.name === image))
     expect(images.length).toBeGreaterThanOrEqual(2)
     if (images.every((image) => DIGEST.test(image))) return
-    // Not pinned (yet): the script that pins them is there, runnable, and the README says how to use it.
+    // Not pinned (yet): the script that pins them is there, runnable, and the delivery docs say how to use it.
     accessSync(PIN_SCRIPT, constants.X_OK)
-    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8')
-    const section = /^## Supply chain\n[\s\S]*?(?=^## |(?![\s\S]))/m.exec(readme)?.[0]
-    expect(section, 'README.md has a "## Supply chain" section').toBeDefined()
+    const page = readFileSync(path.join(ROOT, 'docs/delivery.md'), 'utf8')
+    const section = /^## Supply chain\n[\s\S]*?(?=^## |(?![\s\S]))/m.exec(page)?.[0]
+    expect(section, 'docs/delivery.md has a "## Supply chain" section').toBeDefined()
     expect(section).toContain('scripts/pin-base-images.sh')
   })
 

@@ -7,8 +7,10 @@ import {HeadBucketCommand, S3Client} from '@aws-sdk/client-s3'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {awsClientConfig, createClient} from '../../src/aws/clients.js'
+import {compareManifests} from '../../src/delivery/reviewed-plan.js'
 import {findTarget, loadEstate} from '../../src/estate/load.js'
 import {OPTIONAL_LAYERS} from '../../src/estate/model.js'
+import type {PlanManifest} from '../../src/provision/provision.js'
 import {runCli} from '../support/cli.js'
 import {motoEnv, writeMotoEstate} from '../support/moto-estate.js'
 
@@ -44,6 +46,8 @@ async function clients() {
   const config = await awsClientConfig(access)
   return {ec2: await createClient(EC2Client, access), s3: new S3Client({...config, forcePathStyle: true})}
 }
+
+const manifestIn = (dir: string): PlanManifest => JSON.parse(readFileSync(path.join(dir, 'plan-manifest.json'), 'utf8')) as PlanManifest
 
 const bucketExists = async () => {
   const {s3} = await clients()
@@ -91,6 +95,11 @@ describe('reviewed plans: --plan-only, then --from-plan', () => {
     expect(review.exitCode, review.stderr).toBe(0)
     expect(JSON.parse(review.stdout).stacks.map((s: {skipped: string}) => s.skipped)).toEqual(['no-changes', 'planned'])
     writeEstate('10.58.0.0/16')
+    // The pipeline's apply job plans the merged commit again and compares the changes as data: real plans, another VPC range.
+    const replan = await provision('--plan-only', '--plan-dir', path.join(work, 'replan-other'))
+    expect(replan.exitCode, replan.stderr).toBe(0)
+    const differences = compareManifests(manifestIn(planDir), manifestIn(path.join(work, 'replan-other')))
+    expect(differences.some((line) => /^pipe-estate: aws_vpc\.\S+: .*cidr_block/.test(line)), differences.join('\n')).toBe(true)
     const result = await provision('--from-plan', planDir, '--yes')
     expect(result.exitCode).toBe(1)
     expect(JSON.parse(result.stdout).error).toMatchObject({code: 'PLAN_STALE', message: expect.stringMatching(/pipe-estate's configuration changed since its plan was reviewed/)})
@@ -99,6 +108,12 @@ describe('reviewed plans: --plan-only, then --from-plan', () => {
 
   it('applies exactly the reviewed plan while it is current', async () => {
     writeEstate('10.57.0.0/16')
+    // Planned again from the same configuration and state, the changes are the same data: no digest differs between two real plans.
+    const replan = await provision('--plan-only', '--plan-dir', path.join(work, 'replan-same'))
+    expect(replan.exitCode, replan.stderr).toBe(0)
+    const same = manifestIn(path.join(work, 'replan-same'))
+    expect(same.stacks.find((stack) => stack.name === 'pipe-estate')!.changes!.length).toBeGreaterThan(5)
+    expect(compareManifests(manifestIn(planDir), same)).toEqual([])
     const result = await provision('--from-plan', planDir, '--yes')
     expect(result.exitCode, result.stdout + result.stderr).toBe(0)
     const report = JSON.parse(result.stdout)
