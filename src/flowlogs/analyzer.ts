@@ -275,8 +275,9 @@ function sameBytes(buf: Uint8Array, aFrom: number, aTo: number, bFrom: number, b
   return true
 }
 
-function sameText(buf: Uint8Array, from: number, text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (buf[from + i] !== text.charCodeAt(i)) return false
+/** Whether buf from `from` holds text[start, end) (all of text by default). */
+function sameText(buf: Uint8Array, from: number, text: string, start = 0, end = text.length): boolean {
+  for (let i = start; i < end; i++) if (buf[from + i - start] !== text.charCodeAt(i)) return false
   return true
 }
 
@@ -382,6 +383,33 @@ class TalkersBatch {
   }
 }
 
+const TALKERS_TEXT_SLOTS = 4096
+
+/**
+ * The talkers keys ("src -> dst") last spelled, by their first sketch cell. A heavy hitter's records
+ * recur, and each is offered to the candidates: spelling its key each time (two strings, their
+ * join, the join hashed again by the candidate map) cost more than finding the same string again.
+ * A cached key is taken only when every byte of both addresses matches it.
+ */
+class TalkersText {
+  private readonly keys: (string | undefined)[] = new Array(TALKERS_TEXT_SLOTS).fill(undefined)
+  private readonly sourceLengths = new Int32Array(TALKERS_TEXT_SLOTS)
+
+  get(buf: Buffer, srcFrom: number, srcTo: number, dstFrom: number, dstTo: number, cell: number): string {
+    if (srcFrom < 0 || dstFrom < 0) return `${text(buf, srcFrom, srcTo)} -> ${text(buf, dstFrom, dstTo)}`
+    const slot = cell & (TALKERS_TEXT_SLOTS - 1)
+    const known = this.keys[slot]
+    const sourceLength = srcTo - srcFrom
+    if (known !== undefined && this.sourceLengths[slot] === sourceLength && known.length === sourceLength + 4 + dstTo - dstFrom && sameText(buf, srcFrom, known, 0, sourceLength) && sameText(buf, dstFrom, known, sourceLength + 4, known.length)) {
+      return known
+    }
+    const spelled = `${buf.toString('latin1', srcFrom, srcTo)} -> ${buf.toString('latin1', dstFrom, dstTo)}`
+    this.keys[slot] = spelled
+    this.sourceLengths[slot] = sourceLength
+    return spelled
+  }
+}
+
 /** A field layout seen in the input, and how many records came in it. */
 interface FormatSeen {
   fields: string[]
@@ -402,6 +430,7 @@ export class FlowAnalyzer {
   private readonly interfaces = new Interner()
   private readonly key = new SketchKey()
   private readonly talkers = new TalkersBatch()
+  private readonly talkersText = new TalkersText()
   private readonly natGateways = new Map<string, NatSource>()
   private readonly endpointEnis: Set<string>
   private connections = new Connections()
@@ -575,8 +604,7 @@ export class FlowAnalyzer {
       const wantBytes = byBytes.wants(bytesEstimate)
       const wantPackets = byPackets.wants(packetsEstimate)
       if (wantBytes || wantPackets) {
-        const buf = batch.buf!
-        const talkers = `${text(buf, at[4 * i], at[4 * i + 1])} -> ${text(buf, at[4 * i + 2], at[4 * i + 3])}`
+        const talkers = this.talkersText.get(batch.buf!, at[4 * i], at[4 * i + 1], at[4 * i + 2], at[4 * i + 3], key.cell0)
         if (wantBytes) byBytes.offer(talkers, bytesEstimate)
         if (wantPackets) byPackets.offer(talkers, packetsEstimate)
       }
