@@ -151,7 +151,7 @@ describe('infra deploy service', () => {
   it('refuses a malformed image and missing discovery values with one line each, before kubectl', async () => {
     const t = setup()
     const image = await runCli(['deploy', 'service', '--env', 'dev', '--image', 'Not An Image', '--dry-run'], {cwd: t.dir})
-    expect(image.exitCode).toBe(1)
+    expect(image.exitCode).toBe(2)
     expect(image.stderr.trim()).toMatch(/^Error: --image Not An Image is not an image reference: give registry\/name:tag/)
     // No values given and no credentials to read them: names the parameters and the flags.
     const offline = await runCli(['deploy', 'service', '--env', 'dev', '--image', IMAGE, '--dry-run', '--work-dir', path.join(t.dir, 'w'), '--json'], {
