@@ -104,10 +104,18 @@ const STOPS_AT: {example: RegExp; error: RegExp; usage?: true}[] = [
   // Resuming needs the journal of an onboarding that was interrupted; without one the rest is missing.
   {example: /^infra onboard-client --name globex --yes +# resume/, error: /missing --ou: pass --ou \(no terminal to ask on/, usage: true},
   {example: /^infra onboard-client (?!.*--dry-run)/, error: /Organizations|organization|management account|AWSOrganizationsNotInUse/},
-  {example: /^infra offboard-client /, error: /no client "globex"/},
+  // A client the estate does not have is a value that names nothing: exit 2, as the README says.
+  {example: /^infra offboard-client /, error: /no client "globex"/, usage: true},
+  // Pipeline steps: they read GitHub through gh, which this machine has neither installed nor logged in.
+  {example: /^infra ci check-reviewed /, error: /gh api .*failed|GH_TOKEN|gh is not installed|GitHub CLI/},
+  {example: /^infra doctor --for ci/, error: /not ready for ci: .*gh/},
+  // infra is not published, so the registry has no integrity to pin for this version (a value that names nothing).
+  {example: /^infra init ci /, error: /registry gives no sha512 integrity for infra@|is not inside the repository/, usage: true},
   {example: /^infra provision --clients /, error: /has no clients to provision/},
   {example: /^infra provision --env dev --plan-only/, error: /no AWS credentials found/},
-  {example: /^infra provision --env dev --adopt /, error: /no AWS credentials found/},
+  // Without a terminal an apply that cannot be confirmed is refused before any AWS call (exit 4).
+  {example: /^infra provision --env dev --adopt /, error: /refusing to apply dev in account \d+ without confirmation: no terminal/},
+  {example: /^infra provision --env dev --destroy/, error: /refusing to destroy dev in account \d+ without the target named: no terminal/},
 ]
 
 beforeAll(async () => {
@@ -128,6 +136,10 @@ beforeAll(async () => {
     '2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA',
   ]
   writeFileSync(path.join(sandbox, 'logs/2026/11/eni.log.gz'), gzipSync(`${records.join('\n')}\n`))
+  // The Terraform folder and variables file `audit stacks --file ./terraform --var-file prod.tfvars` reads.
+  mkdirSync(path.join(sandbox, 'terraform'))
+  writeFileSync(path.join(sandbox, 'terraform/main.tf'), 'variable "env" {\n  type = string\n}\n\nresource "aws_ssm_parameter" "owner" {\n  name  = "/infra/${var.env}/owner"\n  type  = "String"\n  value = "platform"\n}\n')
+  writeFileSync(path.join(sandbox, 'prod.tfvars'), 'env = "prod"\n')
   // The database and the web page the jobs examples collect.
   const crm = new Database(path.join(sandbox, 'crm.db'))
   crm.exec("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT); INSERT INTO users (email) VALUES ('a@example.com'), ('b@example.com')")
