@@ -496,6 +496,10 @@ function auditResources(module: ModuleInstance, resources: AuditResource[], notE
 export async function configurationInput(target: string, input: VariableInput = {}, document?: Record<string, unknown>): Promise<AuditInput> {
   const isDir = statSync(target).isDirectory()
   const root = isDir ? target : path.dirname(target)
+  // An empty audit would pass: a folder with nothing terraform reads is the line's mistake.
+  if (isDir && !document && !readdirSync(target).some((name) => name.endsWith('.tf') || name.endsWith('.tf.json'))) {
+    throw new InfraError(`${target} holds no Terraform configuration (no .tf or .tf.json file)`, 'pass the folder of the root module, a .tf file, or a plan from `terraform show -json`', 'AUDIT_INPUT_UNREADABLE', EXIT.usage)
+  }
   let module: ModuleSource
   if (document) {
     module = emptyModule(root)

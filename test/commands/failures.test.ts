@@ -51,9 +51,10 @@ describe('Node and library errors reach the user as one line with the path or ad
   })
 
   it('says a folder given as --file is a folder, with its path (exit 2: unreadable input, not findings)', async () => {
+    // audit stacks reads folders of .tf files; one with none is refused, never audited as empty.
     const result = await runCli(['audit', 'stacks', '--file', dir])
     expect(result.exitCode).toBe(2)
-    expect(result.stderr.trim()).toBe(`Error: ${dir} is a folder, not a file: pass the path of a file inside it`)
+    expect(result.stderr.trim()).toBe(`Error: ${dir} holds no Terraform configuration (no .tf or .tf.json file): pass the folder of the root module, a .tf file, or a plan from \`terraform show -json\``)
     const flow = await runCli(['audit', 'flow-logs', '--file', dir, '--json'])
     expect(JSON.parse(flow.stdout).error).toMatchObject({code: 'FILE_EISDIR', message: `${dir} is a folder, not a file`})
   })
