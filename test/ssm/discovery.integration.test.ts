@@ -71,7 +71,7 @@ describe('infra session: finding the target against moto', () => {
   it('reaches any instance by id or Name tag, and a command goes with AWS-StartNonInteractiveCommand', async () => {
     const byName = JSON.parse((await dryRun('worker-1', 'tags', '--command', 'uptime')).stdout)
     expect(byName.plan.target.instanceId).toBe(ids.tags[1])
-    expect(byName.plan.request).toEqual({Target: ids.tags[1], DocumentName: 'AWS-StartNonInteractiveCommand', Parameters: {command: ['uptime']}, Reason: 'discovery test'})
+    expect(byName.plan.request).toEqual({Target: ids.tags[1], DocumentName: 'AWS-StartNonInteractiveCommand', Parameters: {command: ['uptime'], separateOutputStream: ['true']}, Reason: 'discovery test'})
     const byId = JSON.parse((await dryRun(ids.tags[1], 'tags', '--command', 'top', '--tty')).stdout)
     expect(byId.plan.request.DocumentName).toBe('AWS-StartInteractiveCommand')
     const unknown = await dryRun('no-such-host', 'tags')
