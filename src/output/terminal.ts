@@ -103,3 +103,25 @@ export function shorten(text: string, width: number): string {
   while (displayWidth(cut) > width - 1) cut = cut.slice(0, -1)
   return `${cut.trimEnd()}…`
 }
+
+/**
+ * Prose wrapped at the terminal's width on word boundaries, later lines indented by `hang`;
+ * unchanged when nothing limits the width (piped output stays one line per item for grep).
+ */
+export function wrap(text: string, hang = 0, settings: OutputSettings = current): string {
+  if (!settings.width || displayWidth(text) <= settings.width) return text
+  const lines: string[] = []
+  const lead = /^ */.exec(text)![0]
+  let line = lead
+  for (const word of text.slice(lead.length).split(' ')) {
+    const candidate = line.trim() ? `${line} ${word}` : `${line}${word}`
+    if (line.trim() && displayWidth(candidate) > settings.width) {
+      lines.push(line)
+      line = `${' '.repeat(hang)}${word}`
+    } else {
+      line = candidate
+    }
+  }
+  if (line) lines.push(line)
+  return lines.join('\n')
+}

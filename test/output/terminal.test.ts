@@ -1,3 +1,7 @@
+import {mkdtempSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
 import pty from '@lydell/node-pty'
 import {describe, expect, it} from 'vitest'
 
@@ -9,7 +13,10 @@ import {BIN, runCli} from '../support/cli.js'
  */
 function inTerminal(args: string[], options: {cols?: number; env?: Record<string, string>; keys?: {after: RegExp; send: string}[]} = {}): Promise<{exitCode: number; output: string}> {
   return new Promise((resolve, reject) => {
-    const env = {...process.env, CI: '', TERM: 'xterm-256color', AWS_EC2_METADATA_DISABLED: 'true', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', NO_COLOR: '', FORCE_COLOR: '', ...options.env} as Record<string, string>
+    // PAGER=cat: a long listing at a terminal goes through the pager, which would wait for a key.
+    const env = {...process.env, CI: '', TERM: 'xterm-256color', PAGER: 'cat', AWS_EC2_METADATA_DISABLED: 'true', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', ...options.env} as Record<string, string>
+    // Colour is decided by the terminal alone unless a test sets these (an empty FORCE_COLOR still forces).
+    for (const name of ['NO_COLOR', 'FORCE_COLOR']) if (!options.env?.[name]) delete env[name]
     const terminal = pty.spawn(process.execPath, [BIN, ...args], {cols: options.cols ?? 100, rows: 40, env})
     let output = ''
     const keys = [...(options.keys ?? [])]
@@ -60,7 +67,9 @@ describe('output at a terminal', () => {
   })
 
   it('offers the estate\'s environments as a picker when --env is missing, and takes the one chosen', async () => {
-    const picked = await inTerminal(['provision', '--dry-run'], {keys: [{after: /Environment:/, send: '\u001B[B'}, {after: /❯ test/, send: '\r'}]})
+    // --no-validate: what is under test is the picker, not terraform (test/provision runs that).
+    const work = mkdtempSync(path.join(os.tmpdir(), 'infra-picker-'))
+    const picked = await inTerminal(['provision', '--dry-run', '--no-validate', '--work-dir', work], {keys: [{after: /Environment:/, send: '\u001B[B'}, {after: /❯ test/, send: '\r'}]})
     const screen = stripAnsi(picked.output)
     expect(screen).toMatch(/dev\s+111111111111 eu-west-1/)
     expect(screen).toMatch(/prod\s+333333333333 eu-west-1 \(protected\)/)
@@ -71,9 +80,7 @@ describe('output at a terminal', () => {
 
 describe('log lines at a terminal', () => {
   it('logs --file shows readable lines at a terminal and JSON when piped', async () => {
-    const {mkdtempSync, writeFileSync} = await import('node:fs')
-    const os = await import('node:os')
-    const path = await import('node:path')
+    const {writeFileSync} = await import('node:fs')
     const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'infra-log-lines-')), 'service.log')
     const job = '0b7c2f7e-1111-4222-8333-444455556666'
     writeFileSync(

@@ -1,5 +1,6 @@
 import {CliCommand} from '../_lib/base-command.js'
 import {renderTable} from '../../output/table.js'
+import {wrap} from '../../output/terminal.js'
 import type {Severity} from '../../policy/rule.js'
 import {RULES} from '../../policy/rules.js'
 
@@ -27,7 +28,7 @@ export default class AuditRules extends CliCommand {
     if (!this.jsonEnabled()) {
       this.log(renderTable(['RULE', 'CHECKOV', 'SEVERITY', 'CHECKS', 'FIX'], rules.map((rule) => [rule.id, rule.checkov ?? '-', rule.severity, rule.title, rule.fix])))
       const stricter = rules.filter((rule) => rule.stricterThanCheckov)
-      if (stricter.length > 0) this.log(`\nStricter than the checkov check they name:\n${stricter.map((rule) => `  ${rule.id}: ${rule.stricterThanCheckov}`).join('\n')}`)
+      if (stricter.length > 0) this.log(`\nStricter than the checkov check they name:\n${stricter.map((rule) => wrap(`  ${rule.id}: ${rule.stricterThanCheckov}`, 4)).join('\n')}`)
       this.log(`\n${rules.length} rules. Exceptions go in the estate file (exceptions:),\nor --accept-risk RULE --reason "..." for one provision run.`)
     }
     return {rules}
