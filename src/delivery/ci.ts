@@ -79,11 +79,35 @@ export function renderPipelines(estate: Estate, tool: PipelineTool, estateFile: 
       awsProviderVersion: pinnedAwsProviderVersion(),
       infraPackage: `${tool.name}@${tool.version}`,
       infraIntegrity: tool.integrity,
+      installInfra: installInfraScript(),
       estateFile,
     }
     const body = pinActions(fillTemplate(template, values))
     return {path: `.github/workflows/infra-${env.name}.yml`, environment: env.name, content: withHash(body)}
   })
+}
+
+/**
+ * The one script by which every job of a pipeline installs infra (INFRA_PACKAGE at INFRA_INTEGRITY,
+ * set by the workflow): the tarball is downloaded and compared with the pinned integrity before
+ * anything of it runs; its package scripts are deleted; its dependencies come from the
+ * npm-shrinkwrap.json it carries, by `npm ci`, each checked against the integrity recorded there
+ * (not `npm install --global`, which ignores a package's shrinkwrap:
+ * https://github.com/npm/cli/issues/5325). `infra` is then on the job's PATH.
+ */
+export function installInfraScript(): string {
+  return [
+    'mkdir -p "$RUNNER_TEMP/infra" "$RUNNER_TEMP/bin"',
+    `tarball=$(npm pack "$INFRA_PACKAGE" --pack-destination "$RUNNER_TEMP" --json | jq -r '.[0].filename')`,
+    'actual="sha512-$(openssl dgst -sha512 -binary "$RUNNER_TEMP/$tarball" | base64 -w0)"',
+    'if [ "$actual" != "$INFRA_INTEGRITY" ]; then echo "::error::$INFRA_PACKAGE is $actual, not the pinned $INFRA_INTEGRITY"; exit 1; fi',
+    'tar -xzf "$RUNNER_TEMP/$tarball" -C "$RUNNER_TEMP/infra" --strip-components=1',
+    'cd "$RUNNER_TEMP/infra"',
+    'npm pkg delete scripts',
+    'npm ci --omit=dev --no-audit --no-fund',
+    'ln -s "$RUNNER_TEMP/infra/bin/run.js" "$RUNNER_TEMP/bin/infra"',
+    'echo "$RUNNER_TEMP/bin" >> "$GITHUB_PATH"',
+  ].join('\n')
 }
 
 /**
@@ -103,13 +127,17 @@ export function estateFileInRepository(root: string, source: string): string {
   return relative.split(path.sep).join('/')
 }
 
-/** Replaces %%name%% placeholders; a line left empty by its placeholder is dropped. */
+/**
+ * Replaces %%name%% placeholders; a line left empty by its placeholder is dropped. A value of
+ * several lines (a script) continues at the indentation of the line its placeholder stands in.
+ */
 export function fillTemplate(template: string, values: Record<string, string>): string {
   const lines: string[] = []
   for (const line of template.split('\n')) {
+    const indentation = /^\s*/.exec(line)![0]
     const filled = line.replace(/%%(\w+)%%/g, (_, name: string) => {
       if (!(name in values)) throw new Error(`template placeholder %%${name}%% has no value`)
-      return values[name]
+      return values[name].replaceAll('\n', `\n${indentation}`)
     })
     if (filled !== line && filled.trim() === '') continue
     lines.push(filled)

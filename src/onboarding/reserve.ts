@@ -3,7 +3,7 @@ import type {Estate} from '../estate/model.js'
 import {cidrProblem, nextFreeBlock} from '../estate/pool.js'
 import {setClientFields, updateEstateFile} from '../estate/writer.js'
 import {InfraError} from '../errors.js'
-import type {OnboardRequest} from './onboard.js'
+import type {OnboardRequest} from './onboard-plan.js'
 
 export interface Reservation {
   estate: Estate

@@ -1,25 +1,22 @@
 import {InfraError} from '../errors.js'
-
-/** The signals that stop a long-running command: Ctrl-C, a kill, and a closed terminal (SIGHUP, handled as SIGTERM). */
-export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+import {onStopSignal} from '../signals.js'
 
 /**
- * Runs work that stops between safe points: the first SIGINT, SIGTERM or SIGHUP aborts the signal
- * the work watches (it finishes the call in hand, records where it stands and throws
- * interruptedError), a second one exits 130 at once. The handlers are removed when the work ends,
- * so a later phase (terraform's runner) handles signals its own way.
+ * Runs work that stops between safe points: the first stop signal (src/signals.ts: SIGINT,
+ * SIGTERM or SIGHUP) aborts the signal the work watches (it finishes the call in hand, records
+ * where it stands and throws interruptedError), a second one exits 130 at once. The handlers are
+ * removed when the work ends, so a later phase (terraform's runner) handles signals its own way.
  */
 export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController()
-  const onSignal = (signal: NodeJS.Signals) => {
+  const dispose = onStopSignal((signal) => {
     if (controller.signal.aborted) process.exit(130)
     controller.abort(signal)
-  }
-  for (const name of STOP_SIGNALS) process.on(name, onSignal)
+  })
   try {
     return await work(controller.signal)
   } finally {
-    for (const name of STOP_SIGNALS) process.off(name, onSignal)
+    dispose()
   }
 }
 

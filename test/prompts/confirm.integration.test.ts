@@ -2,16 +2,16 @@ import {existsSync, mkdtempSync, readFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-import pty from '@lydell/node-pty'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {CreateBucketCommand, S3Client} from '@aws-sdk/client-s3'
 
 import {createClient} from '../../src/aws/clients.js'
 import {findTarget, loadEstate} from '../../src/estate/load.js'
-import {BIN, runCli} from '../support/cli.js'
+import {runCli} from '../support/cli.js'
 import {fakeTerraform} from '../support/fake-terraform.js'
 import {motoEnv, writeMotoEstate} from '../support/moto-estate.js'
+import {type TerminalRun, inTerminal as inTerminalPty} from '../support/pty.js'
 
 /**
  * The typed confirmation, driven as a person meets it: the built CLI in a real pseudo-terminal.
@@ -43,28 +43,10 @@ beforeAll(async () => {
 
 const calls = (log: string) => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : [])
 
-/** Runs the CLI in a pseudo-terminal; answers the typed-name prompt with `answer`. */
-function inTerminal(args: string[], answer: string, extraEnv: Record<string, string>): Promise<{exitCode: number; output: string}> {
-  return new Promise((resolve, reject) => {
-    const terminal = pty.spawn(process.execPath, [BIN, ...args], {cols: 200, rows: 50, cwd: work, env: {...process.env, ...env, ...extraEnv}})
-    let output = ''
-    let answered = false
-    const timer = setTimeout(() => {
-      terminal.kill()
-      reject(new Error(`no exit within 120 s; output:\n${output}`))
-    }, 120_000)
-    terminal.onData((data) => {
-      output += data
-      if (!answered && /Type "dev" to continue/.test(output)) {
-        answered = true
-        terminal.write(answer === '\u0003' ? answer : `${answer}\r`)
-      }
-    })
-    terminal.onExit(({exitCode}) => {
-      clearTimeout(timer)
-      resolve({exitCode, output})
-    })
-  })
+/** Runs the CLI in a pseudo-terminal; answers the typed-name prompt with `answer` (Ctrl-C as it is). */
+function inTerminal(args: string[], answer: string, extraEnv: Record<string, string>): Promise<TerminalRun> {
+  const send = answer === '\u0003' ? answer : `${answer}\r`
+  return inTerminalPty(args, {cols: 200, rows: 50, cwd: work, env: {...env, ...extraEnv}, answers: [{after: /Type "dev" to continue/, send}]})
 }
 
 describe('a destroy needs the target named, typed at a terminal', () => {

@@ -2,16 +2,16 @@ import {mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-import pty from '@lydell/node-pty'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {renderStackPlan} from '../../src/commands/_lib/render-provision.js'
 import type {StackReport} from '../../src/provision/provision.js'
 import {summarizePlan} from '../../src/terraform/runner.js'
 import {terraformFactory} from '../../src/terraform/workspace.js'
-import {BIN, runCli} from '../support/cli.js'
+import {runCli} from '../support/cli.js'
 import {fakeTerraform} from '../support/fake-terraform.js'
 import {motoEnv, writeMotoEstate} from '../support/moto-estate.js'
+import {type TerminalRun, inTerminal as inTerminalPty, stripAnsi} from '../support/pty.js'
 
 /**
  * The plan a person confirms, checked against terraform's own reading of the same saved plan:
@@ -124,30 +124,13 @@ describe('at a terminal, the plan is shown before the question', () => {
     writeMotoEstate(estateFile, inject('motoEndpoint'), {environments: {render: {accountId: '474747474747', vpcCidr: '10.47.0.0/16', sizing: 'small'}}})
   })
 
-  function inTerminal(args: string[], options: {cols: number; rows: number; env?: Record<string, string>}): Promise<{exitCode: number; output: string; beforeQuestion: string}> {
-    return new Promise((resolve, reject) => {
-      const terminal = pty.spawn(process.execPath, [BIN, ...args], {cols: options.cols, rows: options.rows, cwd: work, env: {...process.env, ...motoEnv(inject('motoCaBundle')), CI: '', ...options.env}})
-      let output = ''
-      let beforeQuestion = ''
-      const timer = setTimeout(() => {
-        terminal.kill()
-        reject(new Error(`no exit within 120 s; output:\n${output}`))
-      }, 120_000)
-      terminal.onData((data) => {
-        output += data
-        if (!beforeQuestion && /Apply \d+ changes to render-state/.test(output)) {
-          beforeQuestion = output
-          terminal.write('n\r')
-        }
-      })
-      terminal.onExit(({exitCode}) => {
-        clearTimeout(timer)
-        resolve({exitCode, output, beforeQuestion})
-      })
-    })
+  /** The CLI in a pseudo-terminal, answering "n" to the apply question; `beforeQuestion` is what it showed before asking. */
+  async function inTerminal(args: string[], options: {cols: number; rows: number; env?: Record<string, string>}): Promise<TerminalRun & {beforeQuestion: string}> {
+    const run = await inTerminalPty(args, {...options, cwd: work, env: {...motoEnv(inject('motoCaBundle')), ...options.env}, answers: [{after: /Apply \d+ changes to render-state/, send: 'n\r'}]})
+    return {...run, beforeQuestion: run.asked[0] ?? ''}
   }
   // Colours and cursor movements out: the text a person reads.
-  const plain = (text: string) => text.replace(/\u001B\[[0-9;?]*[A-Za-z]/g, '').replaceAll('\r', '')
+  const plain = (text: string) => stripAnsi(text).replaceAll('\r', '')
 
   it('shows every change, with colour, before asking; a "no" applies nothing (exit 4)', async () => {
     const terraform = fakeTerraform(planJson)

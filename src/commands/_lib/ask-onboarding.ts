@@ -2,7 +2,7 @@ import {cidrProblem, nextFreeBlock} from '../../estate/pool.js'
 import type {Estate, Sizing} from '../../estate/model.js'
 import {SIZINGS} from '../../estate/model.js'
 import {EXIT, InfraError} from '../../errors.js'
-import {CLIENT_NAME, EMAIL, type OnboardRequest} from '../../onboarding/onboard.js'
+import {CLIENT_NAME, EMAIL, type OnboardRequest} from '../../onboarding/onboard-plan.js'
 import type {OrganizationalUnit} from '../../onboarding/organization.js'
 
 export interface OnboardAnswers {

@@ -1,13 +1,13 @@
 import {EXIT, InfraError} from '../../errors.js'
 import type {JobsClient, JobView} from '../../jobs/client.js'
-import {stopSignal} from './ssm.js'
+import {stopController} from '../../signals.js'
 
 /**
  * Follows a job until it ends, printing each change. Ctrl-C (or SIGTERM, SIGHUP) stops following,
  * not the job: it runs on in the service, so the error says how to follow or cancel it.
  */
 export async function followJob(client: JobsClient, id: string, log: ((line: string) => void) | undefined): Promise<JobView> {
-  const stop = stopSignal({ctrlCGoesToChild: false})
+  const stop = stopController()
   try {
     const job = await client.wait(
       id,

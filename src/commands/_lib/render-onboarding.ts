@@ -1,6 +1,7 @@
 import {renderTable} from '../../output/table.js'
 import type {OffboardReport, OffboardTarget} from '../../onboarding/offboard.js'
-import type {OnboardPlan, OnboardReport} from '../../onboarding/onboard.js'
+import type {OnboardReport} from '../../onboarding/onboard.js'
+import type {OnboardPlan} from '../../onboarding/onboard-plan.js'
 
 /** The whole onboarding as a person reviews it before saying yes. */
 export function renderOnboardPlan(plan: OnboardPlan): string {
