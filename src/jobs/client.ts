@@ -4,6 +4,7 @@ import {Readable, Transform} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
 import {InfraError} from '../errors.js'
+import {pause} from '../process/interrupts.js'
 
 export interface JobView {
   job_id: string
@@ -132,8 +133,7 @@ export class JobsClient {
     return {bytes, sha256, rows: expected.rows}
   }
 
-  /** Polls until the job ends; calls back on each change of progress. */
-  /** Follows a job to its end; `signal` stops following (the job runs on), returning undefined. */
+  /** Follows a job to its end, calling back on each change of progress; `signal` stops following (the job runs on), returning undefined. */
   async wait(id: string, onUpdate: (job: JobView) => void, pollMs = 500, signal?: AbortSignal): Promise<JobView | undefined> {
     let last = ''
     while (!signal?.aborted) {
@@ -142,15 +142,7 @@ export class JobsClient {
       if (key !== last) onUpdate(job)
       last = key
       if (['succeeded', 'failed', 'cancelled'].includes(job.status)) return job
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, pollMs)
-        function done() {
-          clearTimeout(timer)
-          signal?.removeEventListener('abort', done)
-          resolve()
-        }
-        signal?.addEventListener('abort', done, {once: true})
-      })
+      await pause(pollMs, signal)
     }
     return undefined
   }

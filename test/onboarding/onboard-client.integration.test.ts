@@ -23,6 +23,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {caBundleHandler} from '../../src/aws/clients.js'
 import {BIN, runCli} from '../support/cli.js'
 import {type MotoServer, startMoto} from '../support/moto.js'
+import {inTerminal, stripAnsi} from '../support/pty.js'
 
 /**
  * `infra onboard-client` against moto's Organizations and STS, as the built CLI in a child process.
@@ -310,41 +311,23 @@ describe('infra onboard-client against moto', () => {
   })
 
   it('asks in a terminal, offering the OUs and the next free block, and shows the plan before anything changes', async () => {
-    const pty = await import('@lydell/node-pty')
     const before = readFileSync(estateFile, 'utf8')
-    const term = pty.spawn(process.execPath, [BIN, 'onboard-client', '--estate', estateFile, '--no-provision'], {
+    const {exitCode: code, output} = await inTerminal(['onboard-client', '--estate', estateFile, '--no-provision'], {
       cols: 160,
       rows: 50,
-      env: {...process.env, ...env, CI: ''},
+      env,
+      answers: [
+        {after: /Client name:/, send: 'stark\r'},
+        {after: /Root e-mail/, send: 'aws+stark@acme.example\r'},
+        {after: /Root\/Clients \(ou-/, send: '\u001b[B\r'}, // down to Root/Clients
+        {after: /Region:/, send: '\r'},
+        {after: /VPC CIDR \(the next free block of the pool\):.*10\.68\.0\.0\/16/, send: '\r'},
+        {after: /Sizing:/, send: '\r'},
+        {after: /Tags/, send: 'team=research\r'},
+        {after: /Onboard client stark/, send: 'n\r'},
+      ],
     })
-    let screen = ''
-    term.onData((data) => (screen += data))
-    const exited = new Promise<number>((resolve) => term.onExit(({exitCode}) => resolve(exitCode)))
-    const waitFor = async (pattern: RegExp) => {
-      const deadline = Date.now() + 30_000
-      while (!pattern.test(screen)) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; screen:\n${screen}`)
-        await new Promise((resolve) => setTimeout(resolve, 50))
-      }
-    }
-    await waitFor(/Client name:/)
-    term.write('stark\r')
-    await waitFor(/Root e-mail/)
-    term.write('aws+stark@acme.example\r')
-    await waitFor(/Root\/Clients \(ou-/)
-    term.write('\u001b[B\r') // down to Root/Clients
-    await waitFor(/Region:/)
-    term.write('\r')
-    await waitFor(/VPC CIDR \(the next free block of the pool\):.*10\.68\.0\.0\/16/)
-    term.write('\r')
-    await waitFor(/Sizing:/)
-    term.write('\r')
-    await waitFor(/Tags/)
-    term.write('team=research\r')
-    await waitFor(/Onboard client stark/)
-    term.write('n\r')
-    const code = await exited
-    const plain = screen.replace(/\u001b\[[0-9;?]*[a-zA-Z]/g, '')
+    const plain = stripAnsi(output)
     expect(plain).toMatch(/organizational unit\s+ou-/)
     expect(plain).toMatch(/VPC CIDR\s+10\.68\.0\.0\/16/)
     expect(plain).toMatch(/tags\s+infra:client=stark, infra:managed-by=infra, team=research/)
@@ -395,20 +378,10 @@ describe('infra onboard-client against moto', () => {
   })
 
   it('offboard-client at a terminal wants the client\'s name typed: a wrong one changes nothing', async () => {
-    const pty = await import('@lydell/node-pty')
     const before = readFileSync(estateFile, 'utf8')
-    const term = pty.spawn(process.execPath, [BIN, 'offboard-client', '--estate', estateFile, '--name', 'globex'], {cols: 160, rows: 50, env: {...process.env, ...env, CI: ''}})
-    let screen = ''
-    term.onData((data) => (screen += data))
-    const exited = new Promise<number>((resolve) => term.onExit(({exitCode}) => resolve(exitCode)))
-    const deadline = Date.now() + 30_000
-    while (!/Type "globex" to continue/.test(screen)) {
-      if (Date.now() > deadline) throw new Error(`no prompt; screen:\n${screen}`)
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
-    term.write('globx\r')
-    expect(await exited).toBe(4)
-    expect(screen.replace(/\u001b\[[0-9;?]*[a-zA-Z]/g, '')).toContain('the name typed is not "globex": nothing was changed')
+    const {exitCode, output} = await inTerminal(['offboard-client', '--estate', estateFile, '--name', 'globex'], {cols: 160, rows: 50, env, answers: [{after: /Type "globex" to continue/, send: 'globx\r'}]})
+    expect(exitCode).toBe(4)
+    expect(stripAnsi(output)).toContain('the name typed is not "globex": nothing was changed')
     expect(readFileSync(estateFile, 'utf8')).toBe(before)
   })
   it("prod's e-mail is refused before any change, on the first run and on a rerun whose journal holds prod's id", async () => {
