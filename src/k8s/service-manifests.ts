@@ -361,13 +361,14 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
     'alb.ingress.kubernetes.io/scheme': 'internal',
     'alb.ingress.kubernetes.io/target-type': 'ip',
     'alb.ingress.kubernetes.io/subnets': albSubnetNames.join(','),
-    // The stacks' group for the balancer (by Name tag, which the annotation matches), and no rules
-    // added by the controller: the nodes' group already admits that group on the pods' port, and
-    // terraform would remove a rule added outside it (aws-load-balancer-controller
-    // docs/deploy/security_groups.md: with security-groups set, backend rules are managed only
-    // when manage-backend-security-group-rules is "true"; said here rather than left to a default).
+    // The stacks' group for the balancer (by Name tag, which the annotation matches: docs/guide/
+    // ingress/annotations.md, security-groups), and no rules added by the controller: the nodes'
+    // group already admits that group on the pods' port, and terraform would remove a rule added
+    // outside it. aws-load-balancer-controller docs/deploy/security_groups.md: with security-groups
+    // set, the controller adds no backend rules unless manage-backend-security-group-rules is
+    // "true"; that annotation stays out, because naming it at all is an error on a controller run
+    // with --enable-backend-security-group=false.
     'alb.ingress.kubernetes.io/security-groups': loadBalancerSecurityGroupName(prefix),
-    'alb.ingress.kubernetes.io/manage-backend-security-group-rules': 'false',
     'alb.ingress.kubernetes.io/healthcheck-path': '/ready',
     // The hop to the pods and the health checks are HTTPS (AWS Load Balancer Controller,
     // docs/guide/ingress/annotations.md: backend-protocol and healthcheck-protocol, HTTP | HTTPS).
