@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {promisify} from 'node:util'
 
-import {DescribeRouteTablesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, EC2Client, type IpPermission} from '@aws-sdk/client-ec2'
+import {DescribeRouteTablesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, DescribeVpcsCommand, EC2Client, type IpPermission, type Subnet} from '@aws-sdk/client-ec2'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {createClient} from '../../src/aws/clients.js'
@@ -33,7 +33,7 @@ let tfEnv: NodeJS.ProcessEnv
 let upgradePlan: any
 let ec2: EC2Client
 let estate: ReturnType<typeof loadEstate>
-/** The VPC terraform made here: moto's account is shared with other test files. */
+/** The VPC terraform made here. */
 let vpcId: string
 
 const terraform = (args: string[]) => run(findTerraformBinary(), [...args, '-no-color'], {cwd: stackDir, env: tfEnv, maxBuffer: 64 * 1024 * 1024})
@@ -71,7 +71,9 @@ function beforeTheTier(config: any): any {
 
 beforeAll(async () => {
   const estateFile = writeMotoEstate(path.join(work, 'estate.yaml'), inject('motoEndpoint'), {
-    environments: {dev: {accountId: '111111111111', vpcCidr: VPC, sizing: 'small', omitLayers: ['cloudtrail', 'flow-logs', 'bastion', 'endpoints', 'database', 'monitoring', 'waf', 'roles']}},
+    // An account of its own: moto keeps every test file's resources for the whole run, and
+    // provision.integration.test.ts looks for dev's 10.1.0.0/16 VPC in 111111111111.
+    environments: {dev: {accountId: '242424242424', vpcCidr: VPC, sizing: 'small', omitLayers: ['cloudtrail', 'flow-logs', 'bastion', 'endpoints', 'database', 'monitoring', 'waf', 'roles']}},
   })
   Object.assign(process.env, {AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_CA_BUNDLE: inject('motoCaBundle')})
   estate = loadEstate({file: estateFile, env: {}})
@@ -92,8 +94,10 @@ beforeAll(async () => {
   upgradePlan = JSON.parse((await terraform(['show', '-json', 'upgrade.tfplan'])).stdout)
   await terraform(['apply', '-input=false', 'upgrade.tfplan'])
   ec2 = await createClient(EC2Client, {estate, target: env, purpose: 'test'})
-  const state = JSON.parse((await terraform(['show', '-json'])).stdout)
-  vpcId = state.values.root_module.resources.find((resource: any) => resource.type === 'aws_vpc').values.id
+  // The account is this file's alone: its one VPC is the one terraform made.
+  const {Vpcs = []} = await ec2.send(new DescribeVpcsCommand({Filters: [{Name: 'cidr', Values: [VPC]}]}))
+  expect(Vpcs).toHaveLength(1)
+  vpcId = Vpcs[0].VpcId!
 }, 300_000)
 
 const actionsOf = (type: string) =>
@@ -111,7 +115,7 @@ describe('the load balancer\'s way to the pods, applied by terraform against mot
 
   it('holds the load-balancer subnets at the CIDRs the pod trusts, tagged for the controller, with only the local route', async () => {
     const {Subnets = []} = await ec2.send(new DescribeSubnetsCommand({Filters: [{Name: 'vpc-id', Values: [vpcId]}, {Name: 'tag:Tier', Values: ['lb']}]}))
-    const byName = Object.fromEntries(Subnets.map((subnet) => [subnet.Tags!.find((tag) => tag.Key === 'Name')!.Value, subnet]))
+    const byName: Record<string, Subnet> = Object.fromEntries(Subnets.map((subnet) => [subnet.Tags!.find((tag) => tag.Key === 'Name')!.Value!, subnet]))
     const layout = layoutSubnets(VPC, 3)
     expect(Object.keys(byName).sort()).toEqual(['acme-dev-lb-eu-west-1a', 'acme-dev-lb-eu-west-1b', 'acme-dev-lb-eu-west-1c'])
     expect(Object.values(byName).map((subnet) => subnet.CidrBlock).sort()).toEqual(layout.loadBalancer)
