@@ -78,6 +78,16 @@ function singleAzCluster(cluster: AuditResource, ctx: AuditContext): string | un
   return zones.size === 1 && typeof [...zones][0] === 'string' ? `has every instance in ${[...zones][0]}` : undefined
 }
 
+/**
+ * Databases whose encryption at rest is not theirs to set: a global cluster made from
+ * source_db_cluster_identifier takes that cluster's (judged on the cluster), and Aurora Serverless v1
+ * (engine_mode = "serverless") is encrypted unless storage_encrypted = false (aws_rds_cluster docs,
+ * storage_encrypted: "The default is false for provisioned engine_mode and true for serverless").
+ */
+const inheritsEncryption = (r: AuditResource): boolean =>
+  (GLOBAL_CLUSTER_TYPES.includes(r.type) && Boolean(r.values.source_db_cluster_identifier)) ||
+  (r.type === 'aws_rds_cluster' && r.values.engine_mode === 'serverless' && r.values.storage_encrypted !== false && r.values.storage_encrypted !== 'false')
+
 const coversPort = (rule: {from: number; to: number; protocol: string}, port: number) =>
   rule.protocol === '-1' || rule.protocol === 'all' || (rule.from <= port && port <= rule.to)
 
@@ -111,17 +121,35 @@ function iamStatements(resource: AuditResource): any[] {
 
 const isAllow = (statement: any) => (statement.Effect ?? 'Allow') === 'Allow'
 
-/** Subnets routed to an internet gateway: through a route resource, an inline route, or the main table. */
+/** Whether value is a reference to one attribute of target: "${aws_vpc.main.main_route_table_id}". */
+const refersToAttribute = (value: unknown, target: AuditResource, attribute: string): boolean => typeof value === 'string' && value.endsWith(`.${attribute}}`) && refersTo(value, target)
+
+/**
+ * Subnets routed to an internet gateway: through a route resource or an inline route of a table
+ * associated with them, or through their VPC's main route table, which serves every subnet with no
+ * explicit association (Amazon VPC user guide, "Configure route tables", main route table:
+ * https://docs.aws.amazon.com/vpc/latest/userguide/RouteTables.html#RouteTables). The main table is
+ * reached as the VPC's main_route_table_id / default_route_table_id, as aws_default_route_table, or
+ * as the table aws_main_route_table_association makes main.
+ */
 function publicSubnets(ctx: AuditContext): AuditResource[] {
   const gateways = ctx.ofType('aws_internet_gateway')
   const toGateway = (value: unknown) => gateways.some((gateway) => refersTo(value, gateway)) || (typeof value === 'string' && value.startsWith('igw-'))
-  const tables = ctx.ofType('aws_route_table').filter(
-    (table) =>
-      list(table.values.route).some((route: any) => toGateway(route.gateway_id)) ||
-      ctx.referencing(table, 'aws_route', 'route_table_id').some((route) => toGateway(route.values.gateway_id)),
+  const routesOf = (table: AuditResource) => [...list(table.values.route), ...ctx.referencing(table, 'aws_route', 'route_table_id').map((route) => route.values)]
+  const isPublic = (table: AuditResource) => routesOf(table).some((route: any) => toGateway(route.gateway_id))
+  const tables = ctx.ofType('aws_route_table', 'aws_default_route_table').filter(isPublic)
+  const associations = ctx.ofType('aws_route_table_association')
+  const publicAssociations = tables.flatMap((table) => ctx.referencing(table, 'aws_route_table_association', 'route_table_id'))
+  const mainIsPublic = (vpc: AuditResource) =>
+    ctx.ofType('aws_route').some((route) => toGateway(route.values.gateway_id) && ['main_route_table_id', 'default_route_table_id'].some((attribute) => refersToAttribute(route.values.route_table_id, vpc, attribute))) ||
+    tables.some((table) => refersToAttribute(table.values.default_route_table_id, vpc, 'default_route_table_id') || refersToAttribute(table.values.default_route_table_id, vpc, 'main_route_table_id')) ||
+    ctx.referencing(vpc, 'aws_main_route_table_association', 'vpc_id').some((main) => tables.some((table) => refersTo(main.values.route_table_id, table)))
+  const publicMains = ctx.ofType('aws_vpc').filter(mainIsPublic)
+  return ctx.ofType('aws_subnet').filter(
+    (subnet) =>
+      publicAssociations.some((association) => refersTo(association.values.subnet_id, subnet)) ||
+      (!associations.some((association) => refersTo(association.values.subnet_id, subnet)) && publicMains.some((vpc) => refersTo(subnet.values.vpc_id, vpc))),
   )
-  const associations = tables.flatMap((table) => ctx.referencing(table, 'aws_route_table_association', 'route_table_id'))
-  return ctx.ofType('aws_subnet').filter((subnet) => associations.some((association) => refersTo(association.values.subnet_id, subnet)))
 }
 
 export const RULES: Rule[] = [
@@ -156,8 +184,7 @@ export const RULES: Rule[] = [
     stricter: 'CKV_AWS_16 reads aws_db_instance only; this rule also reads Aurora clusters (as CKV_AWS_96 does), DocumentDB and Neptune clusters, and global clusters not created from an existing cluster',
     source: 'RDS user guide, \'Encrypting Amazon RDS resources\' https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Overview.Encryption.html; Aurora user guide, same title https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Overview.Encryption.html; DocumentDB \'Encrypting Amazon DocumentDB data at rest\' https://docs.aws.amazon.com/documentdb/latest/developerguide/encryption-at-rest.html; Neptune \'Encrypting Neptune resources at rest\' https://docs.aws.amazon.com/neptune/latest/userguide/encrypt.html',
     title: 'Databases are encrypted at rest', fix: 'set storage_encrypted = true and kms_key_id (kms_key_arn on Neptune)',
-    // A global cluster made from source_db_cluster_identifier takes that cluster's encryption, which is judged on the cluster.
-    check: (r) => (truthy(r.values.storage_encrypted) || (GLOBAL_CLUSTER_TYPES.includes(r.type) && r.values.source_db_cluster_identifier) ? undefined : 'stores data unencrypted'),
+    check: (r) => (truthy(r.values.storage_encrypted) || inheritsEncryption(r) ? undefined : 'stores data unencrypted'),
   },
   {
     id: 'INFRA_EKS_SECRETS_ENCRYPTED', checkov: 'CKV_AWS_58', severity: 'high', types: ['aws_eks_cluster'],

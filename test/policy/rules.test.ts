@@ -18,6 +18,13 @@ describe('the rule set', () => {
     expect(counts).toEqual(counts.map(() => RULES.length))
   })
 
+  it('cites AWS documentation for every rule, and names the checkov check it is stricter than', () => {
+    for (const rule of RULES) {
+      expect(rule.source, rule.id).toMatch(/https:\/\/docs\.aws\.amazon\.com\/\S+/)
+      if (rule.stricter) expect(rule.stricter, rule.id).toContain(rule.checkov ?? 'no checkov id')
+    }
+  })
+
   it('has at least 40 rules, unique ids, and a fixture for each', () => {
     expect(RULES.length).toBeGreaterThanOrEqual(40)
     expect(new Set(RULES.map((rule) => rule.id)).size).toBe(RULES.length)
