@@ -46,3 +46,103 @@ describe.each(RULE_FIXTURES.map((fixture) => [fixture.rule, fixture] as const))(
     expect(findingsOf(asPlan(fixture.fail), id, fixture.protected).length).toBeGreaterThan(0)
   })
 })
+
+/**
+ * Aurora, DocumentDB and Neptune in the database rules, in configuration JSON and plan JSON alike.
+ * Instances find their cluster by reference or by the literal cluster_identifier both write.
+ */
+describe('database clusters', () => {
+  const judge = (doc: Record<string, Record<string, Record<string, unknown>>>, ruleId: string, isProtected = false) => {
+    const config = findingsOf({resource: doc}, ruleId, isProtected).map((finding) => finding.address).sort()
+    expect(findingsOf(asPlan(doc), ruleId, isProtected).map((finding) => finding.address).sort()).toEqual(config)
+    return config
+  }
+  const instances = (type: string, cluster: string, zones: (string | undefined)[]) =>
+    ({[type]: Object.fromEntries(zones.map((zone, index) => [`i${index}`, {cluster_identifier: cluster, ...(zone ? {availability_zone: zone} : {})}]))})
+
+  it.each([
+    ['aws_rds_cluster', 'aws_rds_cluster_instance'],
+    ['aws_docdb_cluster', 'aws_docdb_cluster_instance'],
+    ['aws_neptune_cluster', 'aws_neptune_cluster_instance'],
+  ])('%s is Multi-AZ with two instances not pinned to one AZ (protected only)', (cluster, instance) => {
+    const of = (zones: (string | undefined)[]) => ({[cluster]: {c: {cluster_identifier: 'prod-db'}}, ...instances(instance, 'prod-db', zones)})
+    expect(judge(of([undefined, undefined]), 'INFRA_RDS_MULTI_AZ', true)).toEqual([])
+    expect(judge(of(['eu-west-1a', 'eu-west-1b']), 'INFRA_RDS_MULTI_AZ', true)).toEqual([])
+    expect(judge(of(['eu-west-1a', 'eu-west-1a']), 'INFRA_RDS_MULTI_AZ', true)).toEqual([`${cluster}.c`])
+    expect(judge(of([undefined]), 'INFRA_RDS_MULTI_AZ', true)).toEqual([`${cluster}.c`])
+    expect(judge({[cluster]: {c: {cluster_identifier: 'prod-db'}}}, 'INFRA_RDS_MULTI_AZ', true)).toEqual([`${cluster}.c`])
+    // By reference, as synthesized JSON writes it.
+    const byReference = {[cluster]: {c: {cluster_identifier: 'prod-db'}}, [instance]: {a: {cluster_identifier: `\${${cluster}.c.id}`}, b: {cluster_identifier: `\${${cluster}.c.id}`}}}
+    expect(judge(byReference, 'INFRA_RDS_MULTI_AZ', true)).toEqual([])
+    // Another cluster's instances do not count.
+    expect(judge({...of([undefined, undefined]), [cluster]: {c: {cluster_identifier: 'prod-db'}, d: {cluster_identifier: 'other'}}}, 'INFRA_RDS_MULTI_AZ', true)).toEqual([`${cluster}.d`])
+    expect(judge({[cluster]: {c: {cluster_identifier: 'dev-db'}}}, 'INFRA_RDS_MULTI_AZ', false)).toEqual([])
+  })
+
+  it('a Multi-AZ DB cluster (db_cluster_instance_class) is Multi-AZ without instance resources', () => {
+    expect(judge({aws_rds_cluster: {c: {engine: 'postgres', db_cluster_instance_class: 'db.r6gd.xlarge'}}}, 'INFRA_RDS_MULTI_AZ', true)).toEqual([])
+  })
+
+  it('encryption: DocumentDB and Neptune clusters and global clusters; a global cluster made from a cluster, and Aurora Serverless v1, are exempt', () => {
+    const doc = {
+      aws_docdb_cluster: {plain: {}, sealed: {storage_encrypted: true}},
+      aws_neptune_cluster: {plain: {}, sealed: {storage_encrypted: true}},
+      aws_rds_global_cluster: {fresh: {global_cluster_identifier: 'g'}, sourced: {source_db_cluster_identifier: 'arn:aws:rds:eu-west-1:333333333333:cluster:prod'}},
+      aws_docdb_global_cluster: {fresh: {global_cluster_identifier: 'g'}},
+      aws_neptune_global_cluster: {fresh: {global_cluster_identifier: 'g'}},
+      aws_rds_cluster: {serverless: {engine_mode: 'serverless'}, serverlessOff: {engine_mode: 'serverless', storage_encrypted: false}, provisioned: {engine_mode: 'provisioned'}},
+    }
+    expect(judge(doc, 'INFRA_RDS_ENCRYPTED')).toEqual([
+      'aws_docdb_cluster.plain', 'aws_docdb_global_cluster.fresh', 'aws_neptune_cluster.plain', 'aws_neptune_global_cluster.fresh',
+      'aws_rds_cluster.provisioned', 'aws_rds_cluster.serverlessOff', 'aws_rds_global_cluster.fresh',
+    ])
+  })
+
+  it('backups, deletion protection and IAM auth reach DocumentDB and Neptune clusters', () => {
+    expect(judge({aws_docdb_cluster: {a: {}, b: {backup_retention_period: 7}}, aws_neptune_cluster: {a: {backup_retention_period: 3}}, aws_docdbelastic_cluster: {a: {backup_retention_period: 14}}}, 'INFRA_RDS_BACKUPS'))
+      .toEqual(['aws_docdb_cluster.a', 'aws_neptune_cluster.a'])
+    expect(judge({aws_docdb_cluster: {a: {}}, aws_neptune_cluster: {a: {deletion_protection: true}}, aws_neptune_global_cluster: {g: {}}}, 'INFRA_RDS_DELETION_PROTECTION', true))
+      .toEqual(['aws_docdb_cluster.a', 'aws_neptune_global_cluster.g'])
+    // Oracle, SQL Server and Db2 have no IAM database authentication: not asked.
+    expect(judge({aws_neptune_cluster: {a: {}}, aws_db_instance: {ora: {engine: 'oracle-ee'}, sql: {engine: 'sqlserver-se'}, pg: {engine: 'postgres'}}}, 'INFRA_RDS_IAM_AUTH'))
+      .toEqual(['aws_db_instance.pg', 'aws_neptune_cluster.a'])
+  })
+
+  it('public access: Neptune instances and Aurora Limitless shard groups', () => {
+    expect(judge({aws_neptune_cluster_instance: {open: {publicly_accessible: true}, closed: {}}, aws_rds_shard_group: {open: {publicly_accessible: true}}}, 'INFRA_RDS_PRIVATE'))
+      .toEqual(['aws_neptune_cluster_instance.open', 'aws_rds_shard_group.open'])
+  })
+
+  it('master passwords: a cluster\'s master_password, DocumentDB\'s too, and an elastic cluster\'s PLAIN_TEXT admin password', () => {
+    expect(judge({
+      aws_rds_cluster: {pw: {master_password: 'barbut8chars'}, managed: {manage_master_user_password: true}, replica: {replication_source_identifier: 'arn:aws:rds:eu-west-1:333333333333:cluster:src'}},
+      aws_docdb_cluster: {pw: {master_password: 'barbut8chars'}, managed: {manage_master_user_password: true}},
+      aws_docdbelastic_cluster: {plain: {auth_type: 'PLAIN_TEXT', admin_user_password: 'barbut8chars'}, secret: {auth_type: 'SECRET_ARN', admin_user_password: 'arn:aws:secretsmanager:eu-west-1:333333333333:secret:x'}},
+    }, 'INFRA_RDS_PASSWORD_MANAGED')).toEqual(['aws_docdb_cluster.pw', 'aws_docdbelastic_cluster.plain', 'aws_rds_cluster.pw'])
+  })
+})
+
+/** The main route table serves every subnet with no explicit association (Amazon VPC user guide, route tables). */
+describe('INFRA_PUBLIC_SUBNET_NAT_ONLY and the main route table', () => {
+  const vpc = {aws_vpc: {v: {cidr_block: '10.0.0.0/16'}}, aws_internet_gateway: {igw: {vpc_id: '${aws_vpc.v.id}'}}}
+  const subnets = {aws_subnet: {open: {vpc_id: '${aws_vpc.v.id}'}, kept: {vpc_id: '${aws_vpc.v.id}'}}, aws_instance: {a: {subnet_id: '${aws_subnet.open.id}'}, b: {subnet_id: '${aws_subnet.kept.id}'}}}
+  // kept is associated with a private table, so the main table does not serve it.
+  const privateTable = {aws_route_table: {private: {vpc_id: '${aws_vpc.v.id}'}}, aws_route_table_association: {kept: {subnet_id: '${aws_subnet.kept.id}', route_table_id: '${aws_route_table.private.id}'}}}
+  const judge = (doc: object) => findingsOf({resource: {...vpc, ...subnets, ...privateTable, ...doc}}, 'INFRA_PUBLIC_SUBNET_NAT_ONLY').map((finding) => finding.address)
+
+  it.each([
+    ['aws_route on main_route_table_id', {aws_route: {r: {route_table_id: '${aws_vpc.v.main_route_table_id}', destination_cidr_block: '0.0.0.0/0', gateway_id: '${aws_internet_gateway.igw.id}'}}}],
+    ['aws_route on default_route_table_id', {aws_route: {r: {route_table_id: '${aws_vpc.v.default_route_table_id}', destination_cidr_block: '0.0.0.0/0', gateway_id: '${aws_internet_gateway.igw.id}'}}}],
+    ['aws_default_route_table with an inline route', {aws_default_route_table: {d: {default_route_table_id: '${aws_vpc.v.default_route_table_id}', route: [{cidr_block: '0.0.0.0/0', gateway_id: '${aws_internet_gateway.igw.id}'}]}}}],
+    ['aws_main_route_table_association to a public table', {
+      aws_route_table: {private: {vpc_id: '${aws_vpc.v.id}'}, public: {vpc_id: '${aws_vpc.v.id}', route: [{cidr_block: '0.0.0.0/0', gateway_id: '${aws_internet_gateway.igw.id}'}]}},
+      aws_main_route_table_association: {m: {vpc_id: '${aws_vpc.v.id}', route_table_id: '${aws_route_table.public.id}'}},
+    }],
+  ])('%s makes the unassociated subnet public, not the associated one', (_how, doc) => {
+    expect(judge(doc)).toEqual(['aws_subnet.open'])
+  })
+
+  it('a main route table with no route to the gateway leaves both private', () => {
+    expect(judge({})).toEqual([])
+  })
+})
