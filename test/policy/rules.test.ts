@@ -52,7 +52,8 @@ describe.each(RULE_FIXTURES.map((fixture) => [fixture.rule, fixture] as const))(
  * Instances find their cluster by reference or by the literal cluster_identifier both write.
  */
 describe('database clusters', () => {
-  const judge = (doc: Record<string, Record<string, Record<string, unknown>>>, ruleId: string, isProtected = false) => {
+  type Doc = Record<string, Record<string, Record<string, unknown>>>
+  const judge = (doc: Doc, ruleId: string, isProtected = false) => {
     const config = findingsOf({resource: doc}, ruleId, isProtected).map((finding) => finding.address).sort()
     expect(findingsOf(asPlan(doc), ruleId, isProtected).map((finding) => finding.address).sort()).toEqual(config)
     return config
@@ -72,7 +73,7 @@ describe('database clusters', () => {
     expect(judge(of([undefined]), 'INFRA_RDS_MULTI_AZ', true)).toEqual([`${cluster}.c`])
     expect(judge({[cluster]: {c: {cluster_identifier: 'prod-db'}}}, 'INFRA_RDS_MULTI_AZ', true)).toEqual([`${cluster}.c`])
     // By reference, as synthesized JSON writes it.
-    const byReference = {[cluster]: {c: {cluster_identifier: 'prod-db'}}, [instance]: {a: {cluster_identifier: `\${${cluster}.c.id}`}, b: {cluster_identifier: `\${${cluster}.c.id}`}}}
+    const byReference: Doc = {[cluster]: {c: {cluster_identifier: 'prod-db'}}, [instance]: {a: {cluster_identifier: `\${${cluster}.c.id}`}, b: {cluster_identifier: `\${${cluster}.c.id}`}}}
     expect(judge(byReference, 'INFRA_RDS_MULTI_AZ', true)).toEqual([])
     // Another cluster's instances do not count.
     expect(judge({...of([undefined, undefined]), [cluster]: {c: {cluster_identifier: 'prod-db'}, d: {cluster_identifier: 'other'}}}, 'INFRA_RDS_MULTI_AZ', true)).toEqual([`${cluster}.d`])
