@@ -127,8 +127,8 @@ const refersToAttribute = (value: unknown, target: AuditResource, attribute: str
 /**
  * Subnets routed to an internet gateway: through a route resource or an inline route of a table
  * associated with them, or through their VPC's main route table, which serves every subnet with no
- * explicit association (Amazon VPC user guide, "Configure route tables", main route table:
- * https://docs.aws.amazon.com/vpc/latest/userguide/RouteTables.html#RouteTables). The main table is
+ * explicit association (Amazon VPC user guide, "Configure route tables", the main route table:
+ * https://docs.aws.amazon.com/vpc/latest/userguide/RouteTables.html). The main table is
  * reached as the VPC's main_route_table_id / default_route_table_id, as aws_default_route_table, or
  * as the table aws_main_route_table_association makes main.
  */
@@ -265,7 +265,7 @@ export const RULES: Rule[] = [
   },
   {
     id: 'INFRA_SUBNET_NO_PUBLIC_IP', checkov: 'CKV_AWS_130', severity: 'high', types: ['aws_subnet'],
-    source: 'Amazon VPC user guide, \'Modify the IP addressing attributes of your subnet\' https://docs.aws.amazon.com/vpc/latest/userguide/subnet-public-ip.html (MapPublicIpOnLaunch)',
+    source: 'Amazon EC2 API reference, \'ModifySubnetAttribute\', MapPublicIpOnLaunch (network interfaces of instances launched in the subnet get a public IPv4 address) https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifySubnetAttribute.html',
     title: 'Subnets do not map public IPs', fix: 'set map_public_ip_on_launch = false',
     check: (r) => (truthy(r.values.map_public_ip_on_launch) ? 'maps a public IP to everything launched in it' : undefined),
   },
@@ -431,7 +431,7 @@ export const RULES: Rule[] = [
     // Neptune clusters take iam_database_authentication_enabled too; DocumentDB clusters have no such argument (provider 5.100 schema).
     id: 'INFRA_RDS_IAM_AUTH', checkov: 'CKV_AWS_161', severity: 'medium', types: ['aws_db_instance', 'aws_rds_cluster', 'aws_neptune_cluster'],
     stricter: 'CKV_AWS_161 reads aws_db_instance with engine mysql or postgres only; this rule also asks MariaDB instances, Aurora and Neptune clusters, and instances whose engine is not written',
-    source: 'RDS user guide, \'IAM database authentication\' https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.html (Aurora: https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/UsingWithRDS.IAMDBAuth.html); Neptune \'Authenticating your Amazon Neptune database with IAM\' https://docs.aws.amazon.com/neptune/latest/userguide/iam-auth.html',
+    source: 'RDS user guide, \'IAM database authentication\' https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.html (Aurora: https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/UsingWithRDS.IAMDBAuth.html); Neptune \'Authenticating your Amazon Neptune database with IAM\' https://docs.aws.amazon.com/neptune/latest/userguide/iam-auth.html and the AWS Config rule neptune-cluster-iam-database-authentication https://docs.aws.amazon.com/config/latest/developerguide/neptune-cluster-iam-database-authentication.html',
     title: 'Databases accept IAM authentication', fix: 'set iam_database_authentication_enabled = true',
     // RDS for Oracle, SQL Server and Db2 and RDS Custom have no IAM database authentication (RDS user guide, IAM database authentication, Region and version availability).
     check: (r) => (truthy(r.values.iam_database_authentication_enabled) || /^(oracle|sqlserver|db2|custom)/.test(String(r.values.engine ?? '')) ? undefined : 'has IAM authentication off'),
@@ -467,7 +467,7 @@ export const RULES: Rule[] = [
   },
   {
     id: 'INFRA_FLOW_LOGS_ALL_TRAFFIC', severity: 'high', types: ['aws_flow_log'],
-    source: 'Amazon VPC user guide, \'Flow logs basics\' (traffic type ACCEPT, REJECT or ALL) https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-basics.html',
+    source: 'Amazon EC2 API reference, \'CreateFlowLogs\', TrafficType (ACCEPT, REJECT or ALL) https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateFlowLogs.html',
     title: 'Flow logs capture ALL traffic, accepted and rejected', fix: 'set traffic_type = "ALL"',
     check: (r) => (r.values.traffic_type === 'ALL' ? undefined : `captures only ${r.values.traffic_type ?? 'unset'} traffic`),
   },
