@@ -25,6 +25,19 @@ export interface OutsideExample {
 
 const PROVIDER = 'hashicorp/terraform-provider-aws'
 const KICS = 'Checkmarx/kics'
+/** KICS cloudwatch_log_group_not_encrypted/test/negative.tf, audited twice: outside and inside production. */
+const KICS_LOG_GROUP_NEGATIVE = `resource "aws_cloudwatch_log_group" "negative1" {
+  name = "Yada"
+
+  tags = {
+    Environment = "production"
+    Application = "serviceA"
+  }
+
+  retention_in_days = 1
+  kms_key_id = "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+}
+`
 
 export const OUTSIDE_EXAMPLES: OutsideExample[] = [
   // EC2: launch templates, instances, volumes
@@ -552,6 +565,21 @@ resource "aws_default_security_group" "default" {
     // self = true on all protocols lets members of the group reach each other's port 22: INFRA_SG_NO_SSH refuses any source.
     verdicts: {INFRA_DEFAULT_SG_CLOSED: ['aws_vpc.mainvpc'], INFRA_SG_NO_WORLD_INGRESS: [], INFRA_SG_NO_SSH: ['aws_default_security_group.default']},
   },
+  {
+    // aws_default_security_group with no rules: Terraform adopts the group and removes AWS's default rules.
+    source: {repo: KICS, path: 'assets/queries/terraform/aws/vpc_default_security_group_accepts_all_traffic/test/negative.tf', commit: '142ede7e64b02e21e9f54dd4b68fa2f6c9dcda7c'},
+    files: {
+      'main.tf': `resource "aws_vpc" "mainvpc2" {
+  cidr_block = "10.1.0.0/16"
+}
+
+resource "aws_default_security_group" "default2" {
+  vpc_id = aws_vpc.mainvpc2.id
+}
+`,
+    },
+    verdicts: {INFRA_DEFAULT_SG_CLOSED: [], INFRA_VPC_FLOW_LOGS: ['aws_vpc.mainvpc2']},
+  },
 
   // Databases: RDS, Aurora, DocumentDB, Neptune
   {
@@ -972,6 +1000,35 @@ resource "aws_cloudwatch_log_group" "example" {
     verdicts: {INFRA_EKS_CONTROL_PLANE_LOGS: ['aws_eks_cluster.example'], INFRA_LOG_RETENTION: [], INFRA_LOGS_ENCRYPTED: ['aws_cloudwatch_log_group.example']},
   },
   {
+    source: {repo: KICS, path: 'assets/queries/terraform/aws/eks_cluster_has_public_access/test/negative.tf', commit: 'b5fd33f4b44cd6b5a04eb22c850a1e01cec14509'},
+    files: {
+      'main.tf': `resource "aws_eks_cluster" "negative1" {
+  name     = "example"
+  role_arn = aws_iam_role.example.arn
+
+  vpc_config {
+    subnet_ids = [aws_subnet.example1.id, aws_subnet.example2.id]
+    endpoint_public_access = false
+  }
+
+  # Ensure that IAM Role permissions are created before and deleted after EKS Cluster handling.
+  # Otherwise, EKS will not be able to properly delete EKS managed EC2 infrastructure such as Security Groups.
+  depends_on = [
+    aws_iam_role_policy_attachment.example-AmazonEKSClusterPolicy,
+  ]
+}
+
+output "endpoint" {
+  value = aws_eks_cluster.example.endpoint
+}
+
+output "kubeconfig-certificate-authority-data" {
+  value = aws_eks_cluster.example.certificate_authority[0].data
+}`,
+    },
+    verdicts: {INFRA_EKS_PRIVATE_ENDPOINT: [], INFRA_EKS_SECRETS_ENCRYPTED: ['aws_eks_cluster.negative1']},
+  },
+  {
     source: {repo: PROVIDER, path: 'website/docs/r/eks_node_group.html.markdown', commit: '05389d465b6e1e0668493790eae67abd82d1195a', section: 'Example Usage, and Example IAM Role for EKS Node Group'},
     files: {
       'main.tf': `resource "aws_eks_node_group" "example" {
@@ -1287,6 +1344,22 @@ resource "aws_kms_key_policy" "example" {
     verdicts: {INFRA_LOGS_ENCRYPTED: ['aws_cloudwatch_log_group.yada'], INFRA_LOG_RETENTION: ['aws_cloudwatch_log_group.yada']},
   },
   {
+    source: {repo: KICS, path: 'assets/queries/terraform/aws/cloudwatch_log_group_not_encrypted/test/negative.tf', commit: 'a3c2e0dd54f67111fca4e2113e06b46c8707678b'},
+    files: {
+      'main.tf': KICS_LOG_GROUP_NEGATIVE,
+    },
+    // One day of retention passes outside production; the protected case below asks 365.
+    verdicts: {INFRA_LOGS_ENCRYPTED: [], INFRA_LOG_RETENTION: []},
+  },
+  {
+    source: {repo: KICS, path: 'assets/queries/terraform/aws/cloudwatch_log_group_not_encrypted/test/negative.tf', commit: 'a3c2e0dd54f67111fca4e2113e06b46c8707678b', section: 'audited as a protected environment'},
+    protected: true,
+    files: {
+      'main.tf': KICS_LOG_GROUP_NEGATIVE,
+    },
+    verdicts: {INFRA_LOG_RETENTION: ['aws_cloudwatch_log_group.negative1']},
+  },
+  {
     source: {repo: PROVIDER, path: 'website/docs/r/sns_topic.html.markdown', commit: '0288e048a97028af862c14e73c619afa2f8901ff', section: 'Example Usage'},
     files: {'main.tf': `resource "aws_sns_topic" "user_updates" {\n  name = "user-updates-topic"\n}\n`},
     verdicts: {INFRA_SNS_ENCRYPTED: ['aws_sns_topic.user_updates']},
@@ -1389,6 +1462,18 @@ resource "aws_cloudtrail" "negative1" {
 } `,
     },
     verdicts: {INFRA_CLOUDTRAIL_MULTI_REGION: [], INFRA_CLOUDTRAIL_VALIDATION: ['aws_cloudtrail.negative1'], INFRA_CLOUDTRAIL_ENCRYPTED: ['aws_cloudtrail.negative1']},
+  },
+  {
+    source: {repo: KICS, path: 'assets/queries/terraform/aws/cloudtrail_log_file_validation_disabled/test/negative.tf', commit: 'accbbcbbffa25a4acf26be051b8eb92d8f8c5a1d'},
+    files: {
+      'main.tf': `resource "aws_cloudtrail" "negative1" {
+  name                          = "negative1"
+  s3_bucket_name                = "bucketlog1"
+  enable_log_file_validation    = true
+}
+`,
+    },
+    verdicts: {INFRA_CLOUDTRAIL_VALIDATION: [], INFRA_CLOUDTRAIL_MULTI_REGION: ['aws_cloudtrail.negative1']},
   },
   {
     source: {repo: PROVIDER, path: 'website/docs/r/flow_log.html.markdown', commit: '01606926a0c0ab9174aec440f976a48b0baee722', section: 'CloudWatch Logging'},
