@@ -36,8 +36,25 @@ const SG_RULE_TYPES = ['aws_security_group_rule', 'aws_vpc_security_group_ingres
 /** aws/ aliases name AWS managed keys ("aliases of the form aws/service-name", AWS KMS developer guide, AWS managed keys). */
 const isAwsManagedKey = (key: unknown): boolean => typeof key === 'string' && /(^|:)alias\/aws\//.test(key)
 
+/**
+ * Resources that launch an instance from the same blocks as aws_instance (root_block_device,
+ * ebs_block_device, associate_public_ip_address, metadata_options, key_name; provider 5.100 schema):
+ * the older aws_launch_configuration of Auto Scaling and aws_spot_instance_request.
+ */
+const INSTANCE_TYPES = ['aws_instance', 'aws_launch_configuration', 'aws_spot_instance_request']
+/** The VPC resources: aws_default_vpc adopts the region's default VPC, which has a default security group and no flow logs of its own. */
+const VPC_TYPES = ['aws_vpc', 'aws_default_vpc']
+
 /** Application load balancers: aws_lb's load_balancer_type defaults to "application"; "network" and "gateway" are not. */
 const isApplicationLb = (lb: AuditResource): boolean => (lb.values.load_balancer_type ?? 'application') === 'application'
+
+/**
+ * A block device is encrypted when it says so, or when it is made from a snapshot: its encryption is
+ * the snapshot's (Amazon EBS user guide, "Amazon EBS encryption": volumes created from encrypted
+ * snapshots are encrypted), and the provider refuses `encrypted` next to `snapshot_id` on instance and
+ * launch template block devices ("Cannot be used with snapshot_id"). CKV_AWS_8 passes them too.
+ */
+const encryptedDevice = (device: any): boolean => truthy(device?.encrypted) || Boolean(device?.snapshot_id)
 
 /** aws_ebs_encryption_by_default (enabled defaults to true) makes every new EBS volume in the region encrypted. */
 const encryptsEbsByDefault = (ctx: AuditContext): boolean => ctx.ofType('aws_ebs_encryption_by_default').some((r) => r.values.enabled === undefined || truthy(r.values.enabled))
@@ -158,17 +175,17 @@ export const RULES: Rule[] = [
     id: 'INFRA_EBS_LAUNCH_TEMPLATE_ENCRYPTED', checkov: 'CKV_AWS_8', severity: 'high', types: ['aws_launch_template'],
     source: 'Amazon EBS user guide, \'Amazon EBS encryption\' https://docs.aws.amazon.com/ebs/latest/userguide/ebs-encryption.html and \'Enable Amazon EBS encryption by default\' https://docs.aws.amazon.com/ebs/latest/userguide/encryption-by-default.html (the exemption: aws_ebs_encryption_by_default)',
     title: 'Launch template volumes are encrypted', fix: 'set block_device_mappings.ebs.encrypted = true (with kms_key_id)',
-    check: (r, ctx) => (!encryptsEbsByDefault(ctx) && list(r.values.block_device_mappings).some((m: any) => one(m.ebs) && !truthy(one(m.ebs).encrypted)) ? 'has an unencrypted EBS volume' : undefined),
+    check: (r, ctx) => (!encryptsEbsByDefault(ctx) && list(r.values.block_device_mappings).some((m: any) => one(m.ebs) && !encryptedDevice(one(m.ebs))) ? 'has an unencrypted EBS volume' : undefined),
   },
   {
-    // aws_launch_configuration (the older launch resource of Auto Scaling) has the same root_block_device/ebs_block_device blocks (provider 5.100 schema).
-    id: 'INFRA_EBS_INSTANCE_ENCRYPTED', checkov: 'CKV_AWS_8', severity: 'high', types: ['aws_instance', 'aws_launch_configuration'],
+    id: 'INFRA_EBS_INSTANCE_ENCRYPTED', checkov: 'CKV_AWS_8', severity: 'high', types: INSTANCE_TYPES,
+    stricter: 'CKV_AWS_8 reads aws_instance and aws_launch_configuration; this rule also reads aws_spot_instance_request, which has the same block devices',
     source: 'Amazon EBS user guide, \'Amazon EBS encryption\' https://docs.aws.amazon.com/ebs/latest/userguide/ebs-encryption.html and \'Enable Amazon EBS encryption by default\' https://docs.aws.amazon.com/ebs/latest/userguide/encryption-by-default.html (the exemption: aws_ebs_encryption_by_default)',
     title: 'Instance volumes are encrypted', fix: 'set root_block_device.encrypted = true and ebs_block_device.encrypted = true',
     check: (r, ctx) => {
       if (encryptsEbsByDefault(ctx)) return undefined
       if (list(r.values.root_block_device).length === 0) return 'sets no root_block_device, so its root volume is encrypted only if the account encrypts EBS by default'
-      const plain = [...list(r.values.root_block_device), ...list(r.values.ebs_block_device)].filter((d: any) => !truthy(d.encrypted))
+      const plain = [...list(r.values.root_block_device), ...list(r.values.ebs_block_device)].filter((d: any) => !encryptedDevice(d))
       return plain.length ? `has ${plain.length} volume${plain.length > 1 ? 's' : ''} without encrypted = true` : undefined
     },
   },
@@ -220,7 +237,13 @@ export const RULES: Rule[] = [
     title: 'Secrets are encrypted with a customer key', fix: 'set kms_key_id to a customer managed key (not alias/aws/secretsmanager)',
     source: 'https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html (aws/secretsmanager is the AWS managed key)',
     stricter: 'CKV_AWS_149 passes any kms_key_id; this rule also refuses alias/aws/secretsmanager, which is the AWS managed key the secret gets without one',
-    check: (r) => (!r.values.kms_key_id ? 'uses the AWS managed key aws/secretsmanager' : isAwsManagedKey(r.values.kms_key_id) ? `names the AWS managed key ${r.values.kms_key_id}` : undefined),
+    check: (r) => {
+      if (!r.values.kms_key_id) return 'uses the AWS managed key aws/secretsmanager'
+      if (isAwsManagedKey(r.values.kms_key_id)) return `names the AWS managed key ${r.values.kms_key_id}`
+      // A replica without kms_key_id is encrypted with aws/secretsmanager of its region (aws_secretsmanager_secret docs, replica.kms_key_id).
+      const replica = list(r.values.replica).find((copy: any) => !copy?.kms_key_id || isAwsManagedKey(copy.kms_key_id))
+      return replica ? `replicates to ${replica.region ?? 'another region'} under the AWS managed key` : undefined
+    },
   },
   {
     id: 'INFRA_CLOUDTRAIL_ENCRYPTED', checkov: 'CKV_AWS_35', severity: 'high', types: ['aws_cloudtrail'],
@@ -252,7 +275,8 @@ export const RULES: Rule[] = [
 
   // Nothing public
   {
-    id: 'INFRA_INSTANCE_NO_PUBLIC_IP', checkov: 'CKV_AWS_88', severity: 'high', types: ['aws_instance', 'aws_launch_configuration'],
+    id: 'INFRA_INSTANCE_NO_PUBLIC_IP', checkov: 'CKV_AWS_88', severity: 'high', types: INSTANCE_TYPES,
+    stricter: 'CKV_AWS_88 reads aws_instance and aws_launch_template; this rule also reads aws_launch_configuration and aws_spot_instance_request, which take the same associate_public_ip_address',
     source: 'Amazon EC2 user guide, \'Public IPv4 addresses\' https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/using-instance-addressing.html#concepts-public-addresses',
     title: 'Instances have no public IP', fix: 'set associate_public_ip_address = false and launch in a private subnet',
     check: (r) => (truthy(r.values.associate_public_ip_address) ? 'gets a public IP' : undefined),
@@ -289,7 +313,8 @@ export const RULES: Rule[] = [
     },
   },
   {
-    id: 'INFRA_INSTANCE_IMDSV2', checkov: 'CKV_AWS_79', severity: 'high', types: ['aws_instance', 'aws_launch_template', 'aws_launch_configuration'],
+    id: 'INFRA_INSTANCE_IMDSV2', checkov: 'CKV_AWS_79', severity: 'high', types: [...INSTANCE_TYPES, 'aws_launch_template'],
+    stricter: 'CKV_AWS_79 reads aws_instance and aws_launch_template; this rule also reads aws_launch_configuration and aws_spot_instance_request, which take the same metadata_options',
     source: 'Amazon EC2 user guide, \'Configure the instance metadata options\' https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-options.html (HttpTokens required; HttpEndpoint disabled turns the service off: the exemption)',
     title: 'Instance metadata requires IMDSv2 tokens', fix: 'set metadata_options { http_tokens = "required" }',
     check: (r) => {
@@ -309,7 +334,7 @@ export const RULES: Rule[] = [
   portRule('INFRA_SG_NO_SSH', 'CKV_AWS_24', 22, 'SSH'),
   portRule('INFRA_SG_NO_RDP', 'CKV_AWS_25', 3389, 'RDP'),
   {
-    id: 'INFRA_DEFAULT_SG_CLOSED', checkov: 'CKV2_AWS_12', severity: 'high', types: ['aws_vpc'],
+    id: 'INFRA_DEFAULT_SG_CLOSED', checkov: 'CKV2_AWS_12', severity: 'high', types: VPC_TYPES,
     source: 'Amazon VPC user guide, \'Default security groups for your VPCs\' https://docs.aws.amazon.com/vpc/latest/userguide/default-security-group.html (it cannot be deleted; its default rules allow traffic from itself and all egress)',
     title: "Every VPC's default security group has no rules", fix: 'add aws_default_security_group for the VPC with no ingress and no egress',
     check: (r, ctx) => {
@@ -350,7 +375,7 @@ export const RULES: Rule[] = [
     check: (r) => (list(r.values.remote_access).some((ra: any) => ra?.ec2_ssh_key) ? 'opens SSH to the nodes' : undefined),
   },
   {
-    id: 'INFRA_NO_KEY_PAIR', severity: 'medium', types: ['aws_instance', 'aws_launch_template', 'aws_launch_configuration'],
+    id: 'INFRA_NO_KEY_PAIR', severity: 'medium', types: [...INSTANCE_TYPES, 'aws_launch_template'],
     source: 'Amazon EC2 user guide, \'Amazon EC2 key pairs and Amazon EC2 instances\' https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-key-pairs.html; Session Manager needs no key: https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager.html',
     title: 'Instances carry no SSH key pair', fix: 'remove key_name; access is through Session Manager',
     check: (r) => (r.values.key_name ? `carries key pair ${r.values.key_name}` : undefined),
@@ -460,7 +485,7 @@ export const RULES: Rule[] = [
     check: (r) => (truthy(r.values.enable_log_file_validation) ? undefined : 'cannot prove its logs were not altered'),
   },
   {
-    id: 'INFRA_VPC_FLOW_LOGS', checkov: 'CKV2_AWS_11', severity: 'high', types: ['aws_vpc'],
+    id: 'INFRA_VPC_FLOW_LOGS', checkov: 'CKV2_AWS_11', severity: 'high', types: VPC_TYPES,
     source: 'Amazon VPC user guide, \'Logging IP traffic using VPC Flow Logs\' https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs.html',
     title: 'Every VPC has flow logs', fix: 'add aws_flow_log with vpc_id and traffic_type = "ALL"',
     check: (r, ctx) => (ctx.referencing(r, 'aws_flow_log', 'vpc_id').length ? undefined : 'records no flow logs'),
@@ -519,10 +544,13 @@ export const RULES: Rule[] = [
     },
   },
   {
-    id: 'INFRA_IAM_NO_USER_KEYS', checkov: 'CKV_AWS_273', severity: 'high', types: ['aws_iam_access_key', 'aws_iam_user_login_profile'],
+    // Every long-lived credential of an IAM user the provider creates: access keys, console passwords, service-specific
+    // credentials (CodeCommit, Keyspaces), SSH public keys (CodeCommit) and X.509 signing certificates (provider 5.100 schema).
+    id: 'INFRA_IAM_NO_USER_KEYS', checkov: 'CKV_AWS_273', severity: 'high',
+    types: ['aws_iam_access_key', 'aws_iam_user_login_profile', 'aws_iam_service_specific_credential', 'aws_iam_user_ssh_key', 'aws_iam_signing_certificate'],
     source: 'IAM user guide, \'Security best practices in IAM\': require human users to use federation with an identity provider to access AWS using temporary credentials https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#bp-users-federation-idp, and require workloads to use temporary credentials https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#bp-workloads-use-roles',
     title: 'No long-lived IAM user credentials', fix: 'use roles assumed through SSO or the management account',
-    check: (r) => `creates a long-lived credential for ${r.values.user ?? 'a user'}`,
+    check: (r) => `creates a long-lived credential for ${r.values.user ?? r.values.user_name ?? r.values.username ?? 'a user'}`,
   },
   {
     id: 'INFRA_IAM_ROLE_TRUST_NOT_PUBLIC', severity: 'critical', types: ['aws_iam_role'],

@@ -580,6 +580,19 @@ resource "aws_default_security_group" "default2" {
     },
     verdicts: {INFRA_DEFAULT_SG_CLOSED: [], INFRA_VPC_FLOW_LOGS: ['aws_vpc.mainvpc2']},
   },
+  {
+    // The adopted default VPC keeps its default security group's rules and has no flow logs.
+    source: {repo: PROVIDER, path: 'website/docs/r/default_vpc.html.markdown', commit: '0dcb01e283b8fb7754bae95e81dc3eb9795dea0a', section: 'Example Usage'},
+    files: {
+      'main.tf': `resource "aws_default_vpc" "default" {
+  tags = {
+    Name = "Default VPC"
+  }
+}
+`,
+    },
+    verdicts: {INFRA_VPC_FLOW_LOGS: ['aws_default_vpc.default'], INFRA_DEFAULT_SG_CLOSED: ['aws_default_vpc.default']},
+  },
 
   // Databases: RDS, Aurora, DocumentDB, Neptune
   {

@@ -147,3 +147,48 @@ describe('INFRA_PUBLIC_SUBNET_NAT_ONLY and the main route table', () => {
     expect(judge({})).toEqual([])
   })
 })
+
+/** Other split resources of the AWS provider (5.100 schema) that set what a rule reads. */
+describe('split resources', () => {
+  const judge = (doc: Record<string, Record<string, Record<string, unknown>>>, ruleId: string) => {
+    const config = findingsOf({resource: doc}, ruleId).map((finding) => finding.address).sort()
+    expect(findingsOf(asPlan(doc), ruleId).map((finding) => finding.address).sort()).toEqual(config)
+    return config
+  }
+
+  it('aws_spot_instance_request is held to the instance rules', () => {
+    const spot = {aws_spot_instance_request: {s: {associate_public_ip_address: true, key_name: 'ops', root_block_device: [{encrypted: false}]}}}
+    for (const id of ['INFRA_EBS_INSTANCE_ENCRYPTED', 'INFRA_INSTANCE_NO_PUBLIC_IP', 'INFRA_INSTANCE_IMDSV2', 'INFRA_NO_KEY_PAIR']) expect(judge(spot, id), id).toEqual(['aws_spot_instance_request.s'])
+  })
+
+  it('a block device made from a snapshot takes the snapshot\'s encryption (the provider refuses encrypted beside snapshot_id)', () => {
+    expect(judge({aws_instance: {i: {root_block_device: [{encrypted: true}], ebs_block_device: [{device_name: '/dev/sdf', snapshot_id: 'snap-0123456789abcdef0'}]}}}, 'INFRA_EBS_INSTANCE_ENCRYPTED')).toEqual([])
+    expect(judge({aws_launch_template: {lt: {block_device_mappings: [{ebs: [{snapshot_id: 'snap-0123456789abcdef0'}]}]}}}, 'INFRA_EBS_LAUNCH_TEMPLATE_ENCRYPTED')).toEqual([])
+    expect(judge({aws_instance: {i: {root_block_device: [{encrypted: true}], ebs_block_device: [{device_name: '/dev/sdf', volume_size: 10}]}}}, 'INFRA_EBS_INSTANCE_ENCRYPTED')).toEqual(['aws_instance.i'])
+  })
+
+  it('aws_default_vpc needs flow logs and a closed default security group like any VPC', () => {
+    expect(judge({aws_default_vpc: {d: {}}}, 'INFRA_VPC_FLOW_LOGS')).toEqual(['aws_default_vpc.d'])
+    expect(judge({aws_default_vpc: {d: {}}}, 'INFRA_DEFAULT_SG_CLOSED')).toEqual(['aws_default_vpc.d'])
+    const closed = {aws_default_vpc: {d: {}}, aws_default_security_group: {sg: {vpc_id: '${aws_default_vpc.d.id}'}}, aws_flow_log: {f: {vpc_id: '${aws_default_vpc.d.id}', traffic_type: 'ALL'}}}
+    expect(judge(closed, 'INFRA_VPC_FLOW_LOGS')).toEqual([])
+    expect(judge(closed, 'INFRA_DEFAULT_SG_CLOSED')).toEqual([])
+  })
+
+  it('a secret replica without a customer key is under aws/secretsmanager of its region', () => {
+    const key = 'arn:aws:kms:eu-west-1:333333333333:key/3f1c2d4e-0000-4000-8000-000000000001'
+    expect(judge({aws_secretsmanager_secret: {
+      bare: {kms_key_id: key, replica: [{region: 'eu-central-1'}]},
+      managed: {kms_key_id: key, replica: [{region: 'eu-central-1', kms_key_id: 'alias/aws/secretsmanager'}]},
+      own: {kms_key_id: key, replica: [{region: 'eu-central-1', kms_key_id: 'alias/acme-secrets'}]},
+    }}, 'INFRA_SECRET_CMK')).toEqual(['aws_secretsmanager_secret.bare', 'aws_secretsmanager_secret.managed'])
+  })
+
+  it('every long-lived IAM user credential the provider creates', () => {
+    expect(judge({
+      aws_iam_service_specific_credential: {c: {service_name: 'codecommit.amazonaws.com', user_name: 'ci'}},
+      aws_iam_user_ssh_key: {k: {username: 'ci', encoding: 'SSH', public_key: 'ssh-ed25519 AAAA'}},
+      aws_iam_signing_certificate: {s: {user_name: 'ci', certificate_body: '-----BEGIN CERTIFICATE-----'}},
+    }, 'INFRA_IAM_NO_USER_KEYS')).toEqual(['aws_iam_service_specific_credential.c', 'aws_iam_signing_certificate.s', 'aws_iam_user_ssh_key.k'])
+  })
+})
