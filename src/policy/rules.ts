@@ -56,6 +56,8 @@ const isApplicationLb = (lb: AuditResource): boolean => (lb.values.load_balancer
  */
 const encryptedDevice = (device: any): boolean => truthy(device?.encrypted) || Boolean(device?.snapshot_id)
 
+const EBS_SOURCE = "Amazon EBS user guide, 'Amazon EBS encryption' https://docs.aws.amazon.com/ebs/latest/userguide/ebs-encryption.html and 'Enable Amazon EBS encryption by default' https://docs.aws.amazon.com/ebs/latest/userguide/encryption-by-default.html (the exemption: aws_ebs_encryption_by_default)"
+
 /** aws_ebs_encryption_by_default (enabled defaults to true) makes every new EBS volume in the region encrypted. */
 const encryptsEbsByDefault = (ctx: AuditContext): boolean => ctx.ofType('aws_ebs_encryption_by_default').some((r) => r.values.enabled === undefined || truthy(r.values.enabled))
 /**
@@ -161,7 +163,7 @@ function publicSubnets(ctx: AuditContext): AuditResource[] {
     ctx.ofType('aws_route').some((route) => toGateway(route.values.gateway_id) && ['main_route_table_id', 'default_route_table_id'].some((attribute) => refersToAttribute(route.values.route_table_id, vpc, attribute))) ||
     tables.some((table) => refersToAttribute(table.values.default_route_table_id, vpc, 'default_route_table_id') || refersToAttribute(table.values.default_route_table_id, vpc, 'main_route_table_id')) ||
     ctx.referencing(vpc, 'aws_main_route_table_association', 'vpc_id').some((main) => tables.some((table) => refersTo(main.values.route_table_id, table)))
-  const publicMains = ctx.ofType('aws_vpc').filter(mainIsPublic)
+  const publicMains = ctx.ofType(...VPC_TYPES).filter(mainIsPublic)
   return ctx.ofType('aws_subnet').filter(
     (subnet) =>
       publicAssociations.some((association) => refersTo(association.values.subnet_id, subnet)) ||
@@ -173,14 +175,14 @@ export const RULES: Rule[] = [
   // Encryption at rest
   {
     id: 'INFRA_EBS_LAUNCH_TEMPLATE_ENCRYPTED', checkov: 'CKV_AWS_8', severity: 'high', types: ['aws_launch_template'],
-    source: 'Amazon EBS user guide, \'Amazon EBS encryption\' https://docs.aws.amazon.com/ebs/latest/userguide/ebs-encryption.html and \'Enable Amazon EBS encryption by default\' https://docs.aws.amazon.com/ebs/latest/userguide/encryption-by-default.html (the exemption: aws_ebs_encryption_by_default)',
+    source: EBS_SOURCE,
     title: 'Launch template volumes are encrypted', fix: 'set block_device_mappings.ebs.encrypted = true (with kms_key_id)',
     check: (r, ctx) => (!encryptsEbsByDefault(ctx) && list(r.values.block_device_mappings).some((m: any) => one(m.ebs) && !encryptedDevice(one(m.ebs))) ? 'has an unencrypted EBS volume' : undefined),
   },
   {
     id: 'INFRA_EBS_INSTANCE_ENCRYPTED', checkov: 'CKV_AWS_8', severity: 'high', types: INSTANCE_TYPES,
     stricter: 'CKV_AWS_8 reads aws_instance and aws_launch_configuration; this rule also reads aws_spot_instance_request, which has the same block devices',
-    source: 'Amazon EBS user guide, \'Amazon EBS encryption\' https://docs.aws.amazon.com/ebs/latest/userguide/ebs-encryption.html and \'Enable Amazon EBS encryption by default\' https://docs.aws.amazon.com/ebs/latest/userguide/encryption-by-default.html (the exemption: aws_ebs_encryption_by_default)',
+    source: EBS_SOURCE,
     title: 'Instance volumes are encrypted', fix: 'set root_block_device.encrypted = true and ebs_block_device.encrypted = true',
     check: (r, ctx) => {
       if (encryptsEbsByDefault(ctx)) return undefined
@@ -191,7 +193,7 @@ export const RULES: Rule[] = [
   },
   {
     id: 'INFRA_EBS_VOLUME_ENCRYPTED', checkov: 'CKV_AWS_3', severity: 'high', types: ['aws_ebs_volume'],
-    source: 'Amazon EBS user guide, \'Amazon EBS encryption\' https://docs.aws.amazon.com/ebs/latest/userguide/ebs-encryption.html and \'Enable Amazon EBS encryption by default\' https://docs.aws.amazon.com/ebs/latest/userguide/encryption-by-default.html (the exemption: aws_ebs_encryption_by_default)',
+    source: EBS_SOURCE,
     title: 'EBS volumes are encrypted', fix: 'set encrypted = true and kms_key_id',
     check: (r, ctx) => (truthy(r.values.encrypted) || encryptsEbsByDefault(ctx) ? undefined : 'is not encrypted'),
   },
