@@ -587,12 +587,15 @@ export const RULES: Rule[] = [
   // OpenSearch (the optional log domain)
   {
     id: 'INFRA_OPENSEARCH_ENCRYPTED', checkov: 'CKV_AWS_247', severity: 'high', types: SEARCH_DOMAIN_TYPES,
+    stricter: 'CKV_AWS_247 passes any encrypt_at_rest kms_key_id; this rule also refuses alias/aws/es (any alias/aws/), the AWS managed key, which is no customer key',
     source: 'OpenSearch Service developer guide, \'Encryption of data at rest for Amazon OpenSearch Service\' (an AWS owned key unless a KMS key is given) https://docs.aws.amazon.com/opensearch-service/latest/developerguide/encryption-at-rest.html',
     title: 'OpenSearch domains are encrypted at rest with a customer KMS key', fix: 'set encrypt_at_rest { enabled = true, kms_key_id = the environment key }',
     check: (r) => {
       const rest = one(r.values.encrypt_at_rest)
       if (!truthy(rest?.enabled)) return 'stores indices unencrypted'
-      return rest.kms_key_id ? undefined : 'is encrypted with the AWS-managed key, not the environment key'
+      if (!rest.kms_key_id) return 'is encrypted with the AWS-managed key, not the environment key'
+      // alias/aws/es is the AWS managed key of the service, as any alias/aws/ (AWS KMS developer guide, AWS managed keys).
+      return isAwsManagedKey(rest.kms_key_id) ? `names the AWS managed key ${rest.kms_key_id}, not the environment key` : undefined
     },
   },
   {

@@ -191,4 +191,10 @@ describe('split resources', () => {
       aws_iam_signing_certificate: {s: {user_name: 'ci', certificate_body: '-----BEGIN CERTIFICATE-----'}},
     }, 'INFRA_IAM_NO_USER_KEYS')).toEqual(['aws_iam_service_specific_credential.c', 'aws_iam_signing_certificate.s', 'aws_iam_user_ssh_key.k'])
   })
+
+  it('an OpenSearch domain naming alias/aws/es is under the AWS managed key, not a customer key', () => {
+    const domain = (kms: string) => ({domain_name: 'logs', encrypt_at_rest: {enabled: true, kms_key_id: kms}})
+    expect(judge({aws_opensearch_domain: {managed: domain('alias/aws/es'), own: domain('arn:aws:kms:eu-west-1:333333333333:key/3f1c2d4e-0000-4000-8000-000000000001')}}, 'INFRA_OPENSEARCH_ENCRYPTED'))
+      .toEqual(['aws_opensearch_domain.managed'])
+  })
 })
