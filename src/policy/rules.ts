@@ -430,7 +430,10 @@ export const RULES: Rule[] = [
     source: "RDS user guide, 'Introduction to backups', backup retention period https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_WorkingWithAutomatedBackups.html; Aurora 'Overview of backing up and restoring an Aurora DB cluster' https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.Managing.Backups.html; DocumentDB 'Backing up and restoring in Amazon DocumentDB' https://docs.aws.amazon.com/documentdb/latest/developerguide/backup_restore.html; Neptune 'Backing up and restoring an Amazon Neptune DB cluster' https://docs.aws.amazon.com/neptune/latest/userguide/backup-restore.html",
     stricter: 'CKV_AWS_133 passes 1 to 35 days, and an unset value (AWS keeps 1 day), and reads aws_db_instance and aws_rds_cluster only; this rule asks 7 or more, so a mistake found after a weekend can still be undone, of DocumentDB and Neptune clusters too',
     check: (r) => {
-      if (r.values.backup_retention_period === undefined || r.values.backup_retention_period === null) return 'sets no backup_retention_period, so AWS keeps 1 day of backups'
+      if (r.values.backup_retention_period === undefined || r.values.backup_retention_period === null) {
+        // RDS, Aurora, DocumentDB and Neptune keep 1 day when unset (their CreateDBCluster/CreateDBInstance BackupRetentionPeriod default).
+        return r.type === 'aws_docdbelastic_cluster' ? 'sets no backup_retention_period, so it keeps the service default rather than the 7 days asked' : 'sets no backup_retention_period, so AWS keeps 1 day of backups'
+      }
       const days = Number(r.values.backup_retention_period)
       return days >= 7 ? undefined : `keeps ${days} day${days === 1 ? '' : 's'} of backups`
     },
