@@ -59,6 +59,20 @@ const toToken = (row: TokenRow): Token => ({id: row.id, name: row.name, hash: ro
  */
 const clock = (param: string) => `date_trunc('milliseconds', COALESCE(${param}::timestamptz, now()))`
 
+/** The first key of the advisory locks that make each token's queue quota exact (see insertJobs). */
+const QUOTA_LOCK_CLASS = 0x71756f74
+
+/** A batch of new jobs; $7 is each job's token quota of queued jobs (null: none). */
+const INSERT_JOBS = `INSERT INTO jobs (id, source_type, config, status, max_attempts, token_id, idempotency_key, created_at, updated_at, run_after)
+  SELECT u.id, u.source_type, u.config, 'queued', u.max_attempts, u.token_id, u.key, n.t, n.t, n.t
+  FROM (SELECT b.*, row_number() OVER (PARTITION BY b.token_id ORDER BY b.ord) AS nth
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::int[]) WITH ORDINALITY AS b(id, source_type, config, max_attempts, token_id, key, quota, ord)) u,
+       (SELECT ${clock('NULL')} AS t) n
+  WHERE u.quota IS NULL OR (SELECT count(*) FROM jobs q WHERE q.status = 'queued' AND q.token_id = u.token_id) + u.nth <= u.quota
+  ORDER BY u.ord
+  ON CONFLICT (token_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+  RETURNING ${JOB_COLUMNS}`
+
 /** Settings from a postgres:// URL: TLS against a CA bundle, or an IAM token per new connection. */
 export function poolConfig(databaseUrl: string, env = process.env): pg.PoolConfig {
   let url: URL
@@ -202,23 +216,7 @@ export class PostgresJobStore implements JobStore {
     this.pending = []
     try {
       const jobs = batch.map((entry) => entry.job)
-      // One statement, committed (synchronous_commit) before it answers. A key already used by
-      // the same token (here or on another replica, even one committing now) inserts nothing.
-      const inserted = await this.query<JobRow>(
-        'jobs-insert',
-        // The quota counts the token's queued jobs plus those ahead of it in this batch; replicas
-        // accepting for one token at the same instant may pass it by what they accept together.
-        `INSERT INTO jobs (id, source_type, config, status, max_attempts, token_id, idempotency_key, created_at, updated_at, run_after)
-         SELECT u.id, u.source_type, u.config, 'queued', u.max_attempts, u.token_id, u.key, n.t, n.t, n.t
-         FROM (SELECT b.*, row_number() OVER (PARTITION BY b.token_id ORDER BY b.ord) AS nth
-               FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::int[]) WITH ORDINALITY AS b(id, source_type, config, max_attempts, token_id, key, quota, ord)) u,
-              (SELECT ${clock('NULL')} AS t) n
-         WHERE u.quota IS NULL OR (SELECT count(*) FROM jobs q WHERE q.status = 'queued' AND q.token_id = u.token_id) + u.nth <= u.quota
-         ORDER BY u.ord
-         ON CONFLICT (token_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-         RETURNING ${JOB_COLUMNS}`,
-        [jobs.map((j) => j.id), jobs.map((j) => j.sourceType), jobs.map((j) => JSON.stringify(j.config)), jobs.map((j) => j.maxAttempts), jobs.map((j) => j.tokenId), jobs.map((j) => j.idempotencyKey ?? null), jobs.map((j) => j.maxQueuedPerToken ?? null)],
-      )
+      const inserted = await this.insertJobs(jobs)
       const byId = new Map(inserted.rows.map((row) => [row.id, toJob(row)]))
       for (const entry of batch) {
         const job = byId.get(entry.job.id)
@@ -233,6 +231,38 @@ export class PostgresJobStore implements JobStore {
       }
     } catch (error) {
       for (const entry of batch) entry.reject(error)
+    }
+  }
+
+  /**
+   * One batch's INSERT, committed (synchronous_commit) before it answers. A key already used by the
+   * same token (here or on another replica, even one committing now) inserts nothing. Jobs past
+   * their token's quota of queued jobs (counting those ahead of them in the batch) are left out.
+   */
+  private async insertJobs(jobs: NewJob[]): Promise<pg.QueryResult<JobRow>> {
+    const values = [jobs.map((j) => j.id), jobs.map((j) => j.sourceType), jobs.map((j) => JSON.stringify(j.config)), jobs.map((j) => j.maxAttempts), jobs.map((j) => j.tokenId), jobs.map((j) => j.idempotencyKey ?? null), jobs.map((j) => j.maxQueuedPerToken ?? null)]
+    const tokens = [...new Set(jobs.filter((j) => j.maxQueuedPerToken !== undefined).map((j) => j.tokenId))].sort()
+    if (tokens.length === 0) return this.query<JobRow>('jobs-insert', INSERT_JOBS, values)
+    // Count then insert is exact only if no one else inserts for the token in between: under READ
+    // COMMITTED two replicas' statements each count without the other's uncommitted rows and both
+    // pass the quota. So each token's enqueues take turns on a transaction-scoped advisory lock,
+    // and the INSERT runs as the next statement: its snapshot (taken when it starts, after the lock
+    // is held) sees every job the previous holder committed. Locks are taken in one order (sorted
+    // tokens), so two batches never wait on each other in a cycle. The two-key form keeps this key
+    // space apart from the migration lock's bigint key. See PostgreSQL 15 docs, 13.3.5 Advisory
+    // Locks and 13.2.1 Read Committed Isolation Level.
+    const client = await this.pool.connect()
+    try {
+      await client.query('BEGIN')
+      await client.query({name: 'jobs-quota-lock', text: 'SELECT pg_advisory_xact_lock($1::int, hashtext(t)) FROM unnest($2::text[]) AS t', values: [QUOTA_LOCK_CLASS, tokens]})
+      const inserted = await client.query<JobRow>({name: 'jobs-insert', text: INSERT_JOBS, values})
+      await client.query('COMMIT')
+      return inserted
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {})
+      throw error
+    } finally {
+      client.release()
     }
   }
 

@@ -325,6 +325,26 @@ export function jobStoreContract(name: string, open: () => Promise<StoreUnderTes
       expect((await store.create(job())).created).toBe(true)
     })
 
+    it('holds the quota exactly when several replicas, each on several connections, enqueue for one token at once', async () => {
+      const {store, another} = await fresh()
+      const replicas = [store, ...(await Promise.all([another(), another(), another()]))]
+      const quota = {maxQueuedPerToken: 7}
+      // Every replica sends a batch in each of three turns without waiting for the last: twelve
+      // batches of five in flight together, on separate pools (separate connections) for PostgreSQL.
+      const calls: Promise<unknown>[] = []
+      for (let turn = 0; turn < 3; turn++) {
+        for (const replica of replicas) for (let i = 0; i < 5; i++) calls.push(replica.create(job(quota)))
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      const settled = await Promise.allSettled(calls)
+      const refused = settled.filter((entry): entry is PromiseRejectedResult => entry.status === 'rejected')
+      expect(settled.length - refused.length).toBe(7)
+      for (const entry of refused) expect(entry.reason).toBeInstanceOf(QueueFullError)
+      expect((await store.list({limit: 100, status: 'queued', tokenId: 'token-1'})).jobs).toHaveLength(7)
+      // Another token's quota is its own.
+      expect((await replicas[1].create(job({...quota, tokenId: 'token-2'}))).created).toBe(true)
+    })
+
     it('purges jobs that ended before the retention, with their result locations, and nothing else', async () => {
       const {store} = await fresh()
       const done = (await store.create(job())).job
