@@ -248,9 +248,10 @@ export class PostgresJobStore implements JobStore {
     // pass the quota. So each token's enqueues take turns on a transaction-scoped advisory lock,
     // and the INSERT runs as the next statement: its snapshot (taken when it starts, after the lock
     // is held) sees every job the previous holder committed. Locks are taken in one order (sorted
-    // tokens), so two batches never wait on each other in a cycle. The two-key form keeps this key
-    // space apart from the migration lock's bigint key. See PostgreSQL 15 docs, 13.3.5 Advisory
-    // Locks and 13.2.1 Read Committed Isolation Level.
+    // tokens), so two batches never wait on each other in a cycle. The two-key form keeps these
+    // locks apart from the migration lock's bigint key ("these two key spaces do not overlap"):
+    // https://www.postgresql.org/docs/15/functions-admin.html#FUNCTIONS-ADVISORY-LOCKS and
+    // https://www.postgresql.org/docs/15/transaction-iso.html#XACT-READ-COMMITTED
     const client = await this.pool.connect()
     try {
       await client.query('BEGIN')
