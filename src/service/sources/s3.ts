@@ -35,7 +35,8 @@ function encodeGroups(source: Buffer, start: number, end: number, target: Buffer
  * One object's line, written while it is read: the body as base64, then its SHA-256, known only
  * at the end. The base64 is built in one reused buffer and handed to the result only when full (a
  * 3-byte group split across chunks is carried over): memory stays at that buffer plus the chunks
- * in flight whatever the object's size. Returns the bytes read. (Exported for its test.)
+ * in flight whatever the object's size, and the socket's spent chunks until V8 collects them
+ * (about 32 MB at most: docs/service.md). Returns the bytes read. (Exported for its test.)
  */
 export async function streamObject(stream: Readable, object: {Key?: string; Size?: number; LastModified?: Date}, ctx: Parameters<Source['run']>[1], allowance: number, tooBig: () => Error): Promise<number> {
   const hash = createHash('sha256')
