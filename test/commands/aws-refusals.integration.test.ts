@@ -1,4 +1,4 @@
-import {mkdtempSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -6,14 +6,29 @@ import {fileURLToPath} from 'node:url'
 import {CloudWatchLogsClient, FilterLogEventsCommand} from '@aws-sdk/client-cloudwatch-logs'
 import {DescribeInstancesCommand, EC2Client} from '@aws-sdk/client-ec2'
 import {DescribeClusterCommand, EKSClient} from '@aws-sdk/client-eks'
-import {CloseAccountCommand, MoveAccountCommand, OrganizationsClient} from '@aws-sdk/client-organizations'
+import {
+  CloseAccountCommand,
+  CreateOrganizationCommand,
+  CreateOrganizationalUnitCommand,
+  DescribeAccountCommand,
+  ListOrganizationalUnitsForParentCommand,
+  ListParentsCommand,
+  ListRootsCommand,
+  ListTagsForResourceCommand,
+  MoveAccountCommand,
+  OrganizationsClient,
+  paginateListAccounts,
+} from '@aws-sdk/client-organizations'
+import {HeadBucketCommand, S3Client} from '@aws-sdk/client-s3'
 import {GetParameterCommand, SSMClient} from '@aws-sdk/client-ssm'
 import {AssumeRoleCommand, STSClient} from '@aws-sdk/client-sts'
 import {afterAll, afterEach, beforeAll, describe, expect, inject, it} from 'vitest'
+import {stringify} from 'yaml'
 
 import {toInfraError} from '../../src/output/cli-errors.js'
 import {SdkSessionApi} from '../../src/ssm/session-api.js'
-import {runCli} from '../support/cli.js'
+import {type CliResult, runCli} from '../support/cli.js'
+import {fakeTerraform} from '../support/fake-terraform.js'
 import {type Refusal, type SsmSessionStandIn, startSsmSessionStandIn} from '../support/ssm-session-standin.js'
 import {seedClients, writeTestEstate} from '../support/ssm-seed.js'
 
@@ -35,7 +50,10 @@ beforeAll(async () => {
   await ops.instance({Name: 'acme-ops-bastion', Role: 'bastion', Environment: 'ops'})
   await ops.parameter('/infra/ops/eks/cluster-name', 'acme-ops-eks')
 })
-afterEach(() => standIn.refusals.clear())
+afterEach(() => {
+  standIn.refusals.clear()
+  standIn.refused.length = 0
+})
 afterAll(async () => standIn?.stop())
 
 describe('each kind of AWS refusal, in each protocol, as the SDK reads it', () => {
@@ -126,5 +144,228 @@ describe('the commands meeting a refusal', () => {
     standIn.refusals.set('FilterLogEvents', {status: 400, code: 'AccessDeniedException', message: 'User is not authorized to perform: logs:FilterLogEvents'})
     const logs = await run(['logs', '--log-group', '/infra/ops/service', '--job', 'j-1'])
     expect(logs, JSON.stringify(logs)).toMatchObject({exitCode: 1, error: {code: 'AWS_ACCESS_DENIED', message: expect.stringContaining('logs:FilterLogEvents')}})
+  })
+})
+
+/**
+ * The account-changing command families meeting each kind of refusal their calls can answer with,
+ * through the built CLI: onboard-client (CreateAccount, MoveAccount, TagResource), offboard-client
+ * (DescribeAccount, CloseAccount) and provision's own calls before terraform (the role assumed
+ * through STS, the state bucket read with HeadObject). Which exceptions each call can answer is
+ * its SDK model's list (@aws-sdk/client-organizations dist-types/commands/<Call>Command.d.ts);
+ * a kind missing for a call is one it does not have there (MoveAccount has no quota, CreateAccount
+ * no not-found, AssumeRole answers a role that does not exist with AccessDenied). Each: exit 1, one
+ * line naming AWS's code with a fix, never INTERNAL_ERROR, and nothing recorded for the step that
+ * did not happen. Throttling is answered to every attempt, so it is seen after the SDK's retries.
+ */
+describe('onboard-client, offboard-client and provision meeting each refusal', () => {
+  const MANAGEMENT = '123456789012' // moto's account for credentials it did not issue
+  const work = mkdtempSync(path.join(os.tmpdir(), 'infra-refusals-families-'))
+  const workDir = path.join(work, '.infra')
+  const estatePath = path.join(work, 'estate.yaml')
+  const env = () => ({
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_PROFILE: undefined,
+    INFRA_WORK_DIR: workDir,
+    INFRA_ONBOARD_POLL_MS: '20',
+    INFRA_ONBOARD_ROLE_WAIT_SECONDS: '5',
+  })
+  const cli = async (args: string[]): Promise<CliResult & {error: any}> => {
+    const result = await runCli([...args, '--estate', estatePath, '--json'], {env: env(), cwd: work})
+    return {...result, error: result.stdout.trim().startsWith('{') ? JSON.parse(result.stdout).error : undefined}
+  }
+  let organizations: OrganizationsClient
+  let clientsOu: string
+  let rootId: string
+
+  /** Exit 1, one line that names AWS's code, a fix, the expected code; never INTERNAL_ERROR. */
+  const expectRefused = (result: CliResult & {error: any}, code: string, awsCode: string) => {
+    expect(result.error, result.stdout + result.stderr).toBeDefined()
+    expect(result.error.code).not.toBe('INTERNAL_ERROR')
+    expect({exitCode: result.exitCode, code: result.error.code}).toEqual({exitCode: 1, code})
+    expect(result.error.message).toContain(awsCode)
+    expect(result.error.message).not.toContain('\n')
+    expect(result.error.fix).toMatch(/\w/)
+  }
+  const journal = (client: string) => {
+    const file = path.join(workDir, 'onboarding', `${client}.json`)
+    return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined
+  }
+  const accountWithEmail = async (email: string) => {
+    for await (const page of paginateListAccounts({client: organizations}, {})) {
+      const found = page.Accounts?.find((account) => account.Email === email)
+      if (found) return found
+    }
+    return undefined
+  }
+
+  beforeAll(async () => {
+    organizations = new OrganizationsClient({region: 'us-east-1', endpoint: standIn.endpoint, credentials: {accessKeyId: 'test', secretAccessKey: 'test'}})
+    // The one moto of the run: another file may have made the organization already.
+    await organizations.send(new CreateOrganizationCommand({FeatureSet: 'ALL'})).catch((error: Error) => {
+      if (error.name !== 'AlreadyInOrganizationException') throw error
+    })
+    rootId = (await organizations.send(new ListRootsCommand({}))).Roots![0].Id!
+    const units = (await organizations.send(new ListOrganizationalUnitsForParentCommand({ParentId: rootId}))).OrganizationalUnits ?? []
+    clientsOu = units.find((unit) => unit.Name === 'RefusalClients')?.Id ?? (await organizations.send(new CreateOrganizationalUnitCommand({ParentId: rootId, Name: 'RefusalClients'}))).OrganizationalUnit!.Id!
+    writeFileSync(
+      estatePath,
+      stringify({
+        organization: {name: 'acme', managementAccountId: MANAGEMENT},
+        endpoint: standIn.endpoint,
+        defaults: {region: 'eu-west-1'},
+        clientCidrPool: '10.160.0.0/12',
+        environments: {refprov: {accountId: '555555555531', vpcCidr: '10.65.0.0/16', sizing: 'small'}},
+        clients: {},
+      }),
+    )
+  })
+
+  describe('onboard-client', () => {
+    const client = 'refused-vend'
+    const email = `aws+${client}-${Date.now()}@acme.example`
+    const onboard = () => cli(['onboard-client', '--name', client, '--email', email, '--ou', 'RefusalClients', '--no-provision', '--yes'])
+
+    it('the caller check: Organizations not in use for the caller is named, and the estate is untouched', async () => {
+      const before = readFileSync(estatePath, 'utf8')
+      standIn.refusals.set('DescribeOrganization', {status: 400, code: 'AWSOrganizationsNotInUseException', message: 'Your account is not a member of an organization.'})
+      const result = await onboard()
+      expect(result.exitCode).toBe(1)
+      expect(result.error).toMatchObject({code: 'NOT_IN_ORGANIZATION', fix: expect.stringContaining('management account')})
+      expect(readFileSync(estatePath, 'utf8')).toBe(before)
+      expect(journal(client)?.steps ?? {}).toEqual({})
+    })
+
+    it.each([
+      [{status: 400, code: 'AccessDeniedException', message: 'You don\'t have permissions to access this resource.'}, 'CREATE_ACCOUNT_DENIED'],
+      [{status: 400, code: 'InvalidInputException', message: 'You provided a value that does not match the required pattern.', reason: 'INVALID_PATTERN'}, 'CREATE_ACCOUNT_INVALID'],
+      [{status: 400, code: 'ConstraintViolationException', message: 'You have reached the maximum number of accounts in the organization.', reason: 'ACCOUNT_NUMBER_LIMIT_EXCEEDED'}, 'CREATE_ACCOUNT_ACCOUNT_NUMBER_LIMIT_EXCEEDED'],
+      [{status: 400, code: 'TooManyRequestsException', message: 'You have sent too many requests in too short a period of time.'}, 'CREATE_ACCOUNT_THROTTLED'],
+    ] as [Refusal, string][])('CreateAccount answering %j: %s, no request journaled, no account made', async (refusal, code) => {
+      standIn.refusals.set('CreateAccount', refusal)
+      const result = await onboard()
+      expectRefused(result, code, refusal.code)
+      expect(result.error.message).toContain(refusal.message)
+      // Throttling is seen only after the SDK has retried (adaptive mode, 6 attempts in all).
+      expect(standIn.refused.filter((operation) => operation === 'CreateAccount')).toHaveLength(refusal.code === 'TooManyRequestsException' ? 6 : 1)
+      expect(journal(client)).toMatchObject({lastFailure: {step: 'account', code}})
+      expect(journal(client).createAccountRequestId).toBeUndefined()
+      expect(journal(client).accountId).toBeUndefined()
+      expect(await accountWithEmail(email)).toBeUndefined()
+      // Reserved (pending, without an account), never recorded as a client.
+      expect(readFileSync(estatePath, 'utf8')).toMatch(new RegExp(`${client}:\\n\\s+status: pending`))
+    }, 60_000)
+
+    it.each([
+      [{status: 400, code: 'DestinationParentNotFoundException', message: 'We can\'t find the destination container (a root or OU) with the ParentId that you specified.'}, 'MOVE_ACCOUNT_NOT_FOUND'],
+      [{status: 400, code: 'AccessDeniedException', message: 'You don\'t have permissions to access this resource.'}, 'MOVE_ACCOUNT_DENIED'],
+      [{status: 400, code: 'InvalidInputException', message: 'You provided a value that does not match the required pattern.', reason: 'INVALID_PATTERN_TARGET_ID'}, 'MOVE_ACCOUNT_INVALID'],
+    ] as [Refusal, string][])('MoveAccount answering %j: %s, the account stays where it was, the step not journaled', async (refusal, code) => {
+      standIn.refusals.set('MoveAccount', refusal)
+      const result = await onboard()
+      expectRefused(result, code, refusal.code)
+      const accountId = journal(client).accountId
+      expect(accountId).toMatch(/^\d{12}$/)
+      expect(journal(client).steps['organizational-unit']).toBeUndefined()
+      expect((await organizations.send(new ListParentsCommand({ChildId: accountId}))).Parents![0].Id).toBe(rootId)
+    }, 60_000)
+
+    it.each([
+      [{status: 400, code: 'TargetNotFoundException', message: 'We can\'t find a root, OU, account, or policy with the TargetId that you specified.'}, 'TAG_RESOURCE_NOT_FOUND'],
+      [{status: 400, code: 'AccessDeniedException', message: 'You don\'t have permissions to access this resource.'}, 'TAG_RESOURCE_DENIED'],
+      [{status: 400, code: 'InvalidInputException', message: 'You provided a value that does not match the required pattern.', reason: 'INVALID_INPUT'}, 'TAG_RESOURCE_INVALID'],
+      [{status: 400, code: 'ConstraintViolationException', message: 'You have exceeded the maximum number of tags allowed on this resource.', reason: 'MAX_TAG_LIMIT_EXCEEDED'}, 'TAG_RESOURCE_QUOTA'],
+    ] as [Refusal, string][])('TagResource answering %j: %s, the account untagged, the step not journaled', async (refusal, code) => {
+      standIn.refusals.set('TagResource', refusal)
+      const result = await onboard()
+      expectRefused(result, code, refusal.code)
+      const accountId = journal(client).accountId
+      expect(journal(client).steps['organizational-unit']).toBeDefined()
+      expect(journal(client).steps.tags).toBeUndefined()
+      const tags = (await organizations.send(new ListTagsForResourceCommand({ResourceId: accountId}))).Tags ?? []
+      expect(tags.map((tag) => tag.Key)).not.toContain('infra:client')
+    }, 60_000)
+
+    it('run again with AWS answering, it finishes from the journal and records the client', async () => {
+      const result = await onboard()
+      expect(result.exitCode, result.stdout).toBe(0)
+      const report = JSON.parse(result.stdout)
+      expect(report.steps.map((step: any) => [step.step, step.outcome])).toEqual([
+        ['caller', 'unchanged'],
+        ['reserve', 'unchanged'],
+        ['account', 'unchanged'],
+        ['organizational-unit', 'unchanged'],
+        ['tags', 'done'],
+        ['access-role', 'unchanged'],
+        ['record', 'done'],
+        ['provision', 'skipped'],
+      ])
+      expect(readFileSync(estatePath, 'utf8')).not.toMatch(/status: pending/)
+    }, 60_000)
+  })
+
+  describe('offboard-client --close-account', () => {
+    const client = 'refused-vend'
+    const offboard = () => cli(['offboard-client', '--name', client, '--no-destroy', '--close-account', '--yes', '--confirm', client, '--confirm-account', client])
+    let accountId: string
+    beforeAll(() => {
+      accountId = journal(client)?.accountId
+    })
+
+    it.each([
+      ['DescribeAccount', {status: 400, code: 'AccessDeniedException', message: 'You don\'t have permissions to access this resource.'}, 'AWS_ACCESS_DENIED'],
+      ['DescribeAccount', {status: 400, code: 'InvalidInputException', message: 'You provided a value that does not match the required pattern.', reason: 'INVALID_PATTERN'}, 'AWS_VALIDATION'],
+      ['CloseAccount', {status: 400, code: 'AccountNotFoundException', message: 'We can\'t find an AWS account with the AccountId that you specified.'}, 'CLOSE_ACCOUNT_NOT_IN_ORGANIZATION'],
+      ['CloseAccount', {status: 400, code: 'AccessDeniedException', message: 'You don\'t have permissions to access this resource.'}, 'CLOSE_ACCOUNT_DENIED'],
+      ['CloseAccount', {status: 400, code: 'InvalidInputException', message: 'You provided a value that does not match the required pattern.', reason: 'INVALID_PATTERN'}, 'CLOSE_ACCOUNT_INVALID'],
+      ['CloseAccount', {status: 400, code: 'ConstraintViolationException', message: 'You have exceeded close account quota for the past 30 days.', reason: 'CLOSE_ACCOUNT_QUOTA_EXCEEDED'}, 'CLOSE_ACCOUNT_QUOTA'],
+      ['CloseAccount', {status: 400, code: 'TooManyRequestsException', message: 'You have sent too many requests in too short a period of time.'}, 'CLOSE_ACCOUNT_THROTTLED'],
+    ] as [string, Refusal, string][])('%s answering %j: %s, the client kept in the estate with its journal, the account open', async (operation, refusal, code) => {
+      expect(accountId).toMatch(/^\d{12}$/)
+      const before = readFileSync(estatePath, 'utf8')
+      standIn.refusals.set(operation, refusal)
+      const result = await offboard()
+      expectRefused(result, code, refusal.code)
+      expect(standIn.refused.filter((called) => called === operation)).toHaveLength(refusal.code === 'TooManyRequestsException' ? 6 : 1)
+      standIn.refusals.clear()
+      expect(readFileSync(estatePath, 'utf8')).toBe(before)
+      expect(journal(client)).toBeDefined()
+      expect((await organizations.send(new DescribeAccountCommand({AccountId: accountId}))).Account!.State).toBe('ACTIVE')
+    }, 60_000)
+  })
+
+  describe('provision, before terraform', () => {
+    const plan = {resource_changes: [{address: 'aws_vpc.main', type: 'aws_vpc', change: {actions: ['create']}}]}
+    const run = async (name: string) => {
+      const terraform = fakeTerraform(plan)
+      const dir = path.join(work, `provision-${name}`)
+      const result = await cli(['provision', '--env', 'refprov', '--yes', '--terraform', terraform.binary, '--work-dir', dir])
+      const calls = existsSync(terraform.calls) ? readFileSync(terraform.calls, 'utf8').trim().split('\n') : []
+      const left = existsSync(dir) ? readdirSync(dir, {recursive: true}).map(String).filter((file) => /infra\.tfplan$|bootstrap_override|interrupted/.test(file)) : []
+      return {result, calls, left}
+    }
+
+    it.each([
+      ['AssumeRole', {status: 403, code: 'AccessDenied', message: 'User: arn:aws:iam::123456789012:user/test is not authorized to perform: sts:AssumeRole'}, 'ASSUME_ROLE_FAILED', 1],
+      ['AssumeRole', {status: 400, code: 'ValidationError', message: '1 validation error detected: Value at \'roleArn\' failed to satisfy constraint'}, 'AWS_VALIDATION', 1],
+      // The credential provider's STS client retries 3 times in all.
+      ['AssumeRole', {status: 400, code: 'Throttling', message: 'Rate exceeded'}, 'AWS_THROTTLED', 3],
+      ['HeadObject', {status: 403, code: 'Forbidden', message: ''}, 'STATE_BUCKET_FORBIDDEN', 1],
+      ['HeadObject', {status: 400, code: 'BadRequest', message: ''}, 'AWS_VALIDATION', 1],
+      ['HeadObject', {status: 503, code: 'SlowDown', message: ''}, 'AWS_THROTTLED', 6],
+    ] as [string, Refusal, string, number][])('%s answering %j: %s, terraform never run, nothing left behind', async (operation, refusal, code, attempts) => {
+      standIn.refusals.set(operation, refusal)
+      const {result, calls, left} = await run(`${operation}-${refusal.status}`)
+      expectRefused(result, code, operation === 'HeadObject' ? String(refusal.status) : refusal.code)
+      expect(standIn.refused.filter((called) => called === operation)).toHaveLength(attempts)
+      expect(calls.filter((call) => ['init', 'plan', 'apply'].includes(call))).toEqual([])
+      expect(left).toEqual([])
+      // The state bucket was not made.
+      const s3 = new S3Client({region: 'eu-west-1', endpoint: standIn.endpoint, forcePathStyle: true, credentials: {accessKeyId: 'test', secretAccessKey: 'test'}})
+      const bucket = await s3.send(new HeadBucketCommand({Bucket: 'acme-refprov-tfstate-555555555531'})).then(() => 'exists', (error: Error) => error.name)
+      expect(bucket).not.toBe('exists')
+    }, 60_000)
   })
 })
