@@ -33,6 +33,11 @@ export interface Refusal {
   message: string
   /** Organizations' ConstraintViolationException carries a Reason. */
   reason?: string
+  /**
+   * Refuse only requests whose path, Authorization header (the access key is in it) or body holds
+   * this text: tests running side by side each refuse their own calls.
+   */
+  match?: string
 }
 
 /**
@@ -154,7 +159,8 @@ export async function startSsmSessionStandIn(motoEndpoint: string, caBundle: str
       const body = Buffer.concat(chunks)
       try {
         const called = operationOf(request.method ?? 'GET', request.url ?? '/', request.headers, body)
-        const refusal = standIn.refusals.get(called.operation)
+        const candidate = standIn.refusals.get(called.operation)
+        const refusal = candidate?.match && !`${request.url}\n${request.headers.authorization ?? ''}\n${body}`.includes(candidate.match) ? undefined : candidate
         if (refusal) {
           standIn.refused.push(called.operation)
           const answer = refusalAnswer(called.protocol, refusal)
