@@ -12,7 +12,6 @@ import {
   CreateOrganizationCommand,
   CreateOrganizationalUnitCommand,
   DescribeAccountCommand,
-  ListOrganizationalUnitsForParentCommand,
   ListParentsCommand,
   ListRootsCommand,
   ListTagsForResourceCommand,
@@ -161,7 +160,10 @@ describe('the commands meeting a refusal', () => {
  * estate, work folder and access key (which scopes its refusals), against the one moto.
  */
 describe('onboard-client, offboard-client and provision meeting each refusal', () => {
-  const MANAGEMENT = '123456789012' // moto's account for credentials it did not issue
+  // The organization's management account: the families' keys act in it (the stand-in's accounts),
+  // never in moto's default account, which other files share (their onboarding examples expect no organization there).
+  const MANAGEMENT = '555555555540'
+  const ORGANIZATION_KEY = 'AKIDREFUSEORGANIZATION'
   const root = mkdtempSync(path.join(os.tmpdir(), 'infra-refusals-families-'))
   const THROTTLED = 'TooManyRequestsException'
   let organizations: OrganizationsClient
@@ -173,6 +175,7 @@ describe('onboard-client, offboard-client and provision meeting each refusal', (
     const workDir = path.join(work, '.infra')
     const estatePath = path.join(work, 'estate.yaml')
     const accessKey = `AKIDREFUSE${name.toUpperCase()}`
+    standIn.accounts.set(accessKey, MANAGEMENT)
     mkdirSync(work, {recursive: true})
     writeFileSync(
       estatePath,
@@ -236,14 +239,11 @@ describe('onboard-client, offboard-client and provision meeting each refusal', (
   }
 
   beforeAll(async () => {
-    organizations = new OrganizationsClient({region: 'us-east-1', endpoint: standIn.endpoint, credentials: {accessKeyId: 'test', secretAccessKey: 'test'}})
-    // The one moto of the run: another file may have made the organization already.
-    await organizations.send(new CreateOrganizationCommand({FeatureSet: 'ALL'})).catch((error: Error) => {
-      if (error.name !== 'AlreadyInOrganizationException') throw error
-    })
+    standIn.accounts.set(ORGANIZATION_KEY, MANAGEMENT)
+    organizations = new OrganizationsClient({region: 'us-east-1', endpoint: standIn.endpoint, credentials: {accessKeyId: ORGANIZATION_KEY, secretAccessKey: 'test'}})
+    await organizations.send(new CreateOrganizationCommand({FeatureSet: 'ALL'}))
     rootId = (await organizations.send(new ListRootsCommand({}))).Roots![0].Id!
-    const units = (await organizations.send(new ListOrganizationalUnitsForParentCommand({ParentId: rootId}))).OrganizationalUnits ?? []
-    if (!units.some((unit) => unit.Name === 'RefusalClients')) await organizations.send(new CreateOrganizationalUnitCommand({ParentId: rootId, Name: 'RefusalClients'}))
+    await organizations.send(new CreateOrganizationalUnitCommand({ParentId: rootId, Name: 'RefusalClients'}))
   })
 
   it.concurrent('onboard-client: the caller check, CreateAccount, MoveAccount and TagResource refused; the rerun finishes', async () => {

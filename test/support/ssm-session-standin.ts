@@ -23,6 +23,12 @@ export interface SsmSessionStandIn {
   refusals: Map<string, Refusal>
   /** Every call answered with a refusal, by operation name, in order: the SDK's retries show here. */
   refused: string[]
+  /**
+   * Access keys that act in an account of their own (key -> account id): their requests reach
+   * moto with its x-moto-account-id header, so a test's organization or buckets are not those of
+   * moto's default account, which every other test file shares.
+   */
+  accounts: Map<string, string>
   stop(): Promise<void>
 }
 
@@ -96,7 +102,7 @@ export async function startSsmSessionStandIn(motoEndpoint: string, caBundle: str
   const ca = readFileSync(caBundle)
   const moto = new URL(motoEndpoint)
   let counter = 0
-  const standIn: SsmSessionStandIn = {endpoint: '', calls: [], sessions: new Map(), offline: new Set(), refuseResume: false, refusals: new Map(), refused: [], stop: async () => undefined}
+  const standIn: SsmSessionStandIn = {endpoint: '', calls: [], sessions: new Map(), offline: new Set(), refuseResume: false, refusals: new Map(), refused: [], accounts: new Map(), stop: async () => undefined}
 
   const relay = (method: string, path: string, headers: http.IncomingHttpHeaders, body: Buffer): Promise<{status: number; headers: http.IncomingHttpHeaders; body: Buffer}> =>
     new Promise((resolve, reject) => {
@@ -178,7 +184,9 @@ export async function startSsmSessionStandIn(motoEndpoint: string, caBundle: str
           response.end(JSON.stringify(payload))
           return
         }
-        const relayed = await relay(request.method ?? 'GET', request.url ?? '/', request.headers, body)
+        const key = /Credential=([^/]+)\//.exec(String(request.headers.authorization ?? ''))?.[1] ?? ''
+        const account = standIn.accounts.get(key)
+        const relayed = await relay(request.method ?? 'GET', request.url ?? '/', account ? {...request.headers, 'x-moto-account-id': account} : request.headers, body)
         const headers = {...relayed.headers}
         delete headers['transfer-encoding']
         headers['content-length'] = String(relayed.body.length)
