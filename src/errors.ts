@@ -224,7 +224,8 @@ const AWS_REFUSALS: {code: string; test: RegExp; what: string; fix: string; exit
  * What a status alone says, for answers without a body: S3's HEAD requests (HeadBucket,
  * HeadObject) "return a generic code, such as 400 Bad Request, 403 Forbidden, 404 Not Found ...
  * It's not possible to retrieve the exact exception" (the note in @aws-sdk/client-s3
- * dist-types/commands/HeadObjectCommand.d.ts), and the SDK then names the error "Unknown". S3
+ * dist-types/commands/HeadObjectCommand.d.ts), and the SDK then names the error "Unknown" ("NotFound"
+ * for a 404), its message "UnknownError". S3
  * throttles with 503 Slow Down (its error list: SlowDown, 503), so a bodiless 503 is read as that.
  */
 const BODILESS_STATUS: Record<number, [string, string]> = {
@@ -244,7 +245,7 @@ const BODILESS_STATUS: Record<number, [string, string]> = {
 export function fromAwsError(error: unknown): InfraError | undefined {
   if (isInfraError(error) || !isAwsServiceError(error)) return undefined
   const status = error.$metadata.httpStatusCode ?? 0
-  const bodiless = error.name === 'Unknown' && BODILESS_STATUS[status]
+  const bodiless = (error.name === 'Unknown' || error.message === 'UnknownError') && BODILESS_STATUS[status]
   const said = bodiless
     ? `HTTP ${status} ${bodiless[1]}, with no error code (S3 answers a HEAD request without a body)`
     : `${(error.message ?? '').split('\n')[0] || 'no message'} (${error.name}${error.Reason ? `: ${error.Reason}` : ''})`

@@ -63,5 +63,12 @@ describe('MoveAccount and CloseAccount refusals', () => {
     expect(accountChangeRefused('TagResource', aws('TooManyRequestsException', 'slow'), '1').code).toBe('TAG_RESOURCE_THROTTLED')
     expect(accountChangeRefused('MoveAccount', aws('ConcurrentModificationException', 'busy'), '1').code).toBe('MOVE_ACCOUNT_BUSY')
     expect(accountChangeRefused('CloseAccount', aws('ConstraintViolationException', 'x', 'OTHER'), '1').code).toBe('CLOSE_ACCOUNT_CONSTRAINT')
+    // The other exceptions the calls' SDK models list (MoveAccountCommand.d.ts, TagResourceCommand.d.ts), each by its kind.
+    expect(accountChangeRefused('MoveAccount', aws('DestinationParentNotFoundException', 'no OU'), '1').code).toBe('MOVE_ACCOUNT_NOT_FOUND')
+    expect(accountChangeRefused('MoveAccount', aws('SourceParentNotFoundException', 'no parent'), '1').code).toBe('MOVE_ACCOUNT_NOT_FOUND')
+    expect(accountChangeRefused('TagResource', aws('TargetNotFoundException', 'no target'), '1').code).toBe('TAG_RESOURCE_NOT_FOUND')
+    expect(accountChangeRefused('CloseAccount', aws('InvalidInputException', 'bad', 'INVALID_PATTERN'), '1').code).toBe('CLOSE_ACCOUNT_INVALID')
+    const tags = accountChangeRefused('TagResource', aws('ConstraintViolationException', 'too many tags', 'MAX_TAG_LIMIT_EXCEEDED'), '1')
+    expect([tags.code, tags.fix]).toEqual(['TAG_RESOURCE_QUOTA', expect.stringContaining('tags the account no longer needs')])
   })
 })
