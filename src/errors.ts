@@ -247,7 +247,7 @@ export function fromAwsError(error: unknown): InfraError | undefined {
   const status = error.$metadata.httpStatusCode ?? 0
   const bodiless = (error.name === 'Unknown' || error.message === 'UnknownError') && BODILESS_STATUS[status]
   const said = bodiless
-    ? `HTTP ${status} ${bodiless[1]}, with no error code (S3 answers a HEAD request without a body)`
+    ? `HTTP ${status} ${bodiless[1]}, with no error code in the answer`
     : `${(error.message ?? '').split('\n')[0] || 'no message'} (${error.name}${error.Reason ? `: ${error.Reason}` : ''})`
   const details = {awsError: error.name, reason: error.Reason ?? null, httpStatus: error.$metadata.httpStatusCode ?? null, requestId: error.$metadata.requestId ?? null}
   // Organizations says which limit in a ConstraintViolationException's Reason (CLOSE_ACCOUNT_QUOTA_EXCEEDED...).
