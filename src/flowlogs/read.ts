@@ -1,4 +1,4 @@
-import {closeSync, createReadStream, fstatSync, openSync, readSync} from 'node:fs'
+import {closeSync, createReadStream, fstatSync, openSync, readSync, statSync} from 'node:fs'
 import type {Readable} from 'node:stream'
 import {type ZlibOptions, createGunzip, gunzipSync} from 'node:zlib'
 
@@ -101,46 +101,59 @@ export async function analyzeFile(file: string, analyzer: FlowAnalyzer, fields?:
 }
 
 /**
- * Reads files one after another. The next file is opened and starts inflating (on zlib's thread)
- * while this one is parsed, so the parser does not wait at each file's start.
+ * Reads files one after another. A large file is opened and starts inflating (on zlib's thread)
+ * while the one before is parsed, so the parser does not wait at each file's start. A small file
+ * is read and inflated in this thread when its turn comes: reading it early gains nothing, and
+ * would keep its buffer alive across the collection `afterFile` may run, into V8's old generation.
  */
-export async function analyzeFiles(files: string[], analyzer: FlowAnalyzer, fields?: string[]): Promise<void> {
-  const open = (file: string) => {
-    const whole = readSmall(file)
-    if (whole) return {file, source: undefined, stream: Promise.resolve([whole])}
+export async function analyzeFiles(files: string[], analyzer: FlowAnalyzer, fields?: string[], afterFile?: () => void): Promise<void> {
+  type Chunks = AsyncIterable<Buffer | string> | Iterable<Buffer>
+  const stream = (file: string): Promise<Chunks> => maybeGunzip(createReadStream(file, {highWaterMark: 1 << 20}))
+  const open = (file: string): {file: string; source?: Readable; chunks: () => Promise<Chunks>} => {
+    if (isSmall(file)) return {file, chunks: async () => {
+      const whole = readSmall(file)
+      return whole ? [whole] : stream(file)
+    }}
     const source = createReadStream(file, {highWaterMark: 1 << 20})
-    const stream: Promise<AsyncIterable<Buffer | string> | Iterable<Buffer>> = maybeGunzip(source)
-    stream.catch(() => {}) // handled where awaited; opened early, it may fail before then
-    return {file, source, stream}
+    const chunks: Promise<Chunks> = maybeGunzip(source)
+    chunks.catch(() => {}) // handled where awaited; opened early, it may fail before then
+    return {file, source, chunks: () => chunks}
   }
+  const failed = (file: string, error: unknown) => {
+    const chunks = Promise.reject(error)
+    chunks.catch(() => {})
+    return {file, chunks: () => chunks}
+  }
+  // The first file's error is raised now; a later file's when its turn comes.
   let next: ReturnType<typeof open> | undefined
   try {
     next = files.length > 0 ? open(files[0]) : undefined
   } catch (error) {
     throw readError(files[0], error)
   }
-  try {
-    for (let index = 0; next; index++) {
-      const current = next
-      next = undefined
+  // One file's buffers live only in this function's frame, gone when it returns.
+  const analyzeOne = async (current: ReturnType<typeof open>, index: number): Promise<void> => {
+    const chunks = await current.chunks()
+    if (index + 1 < files.length) {
       try {
-        const stream = await current.stream
-        if (index + 1 < files.length) {
-          try {
-            next = open(files[index + 1])
-          } catch (error) {
-            // The next file's error is its own, raised when its turn comes.
-            next = {file: files[index + 1], source: undefined, stream: Promise.reject(error)}
-            next.stream.catch(() => {})
-          }
-        }
-        await analyzeChunks(stream, analyzer, fields)
+        next = open(files[index + 1])
       } catch (error) {
-        throw readError(current.file, error)
+        next = failed(files[index + 1], error)
       }
     }
+    await analyzeChunks(chunks, analyzer, fields)
+  }
+  try {
+    for (let index = 0; next; index++) {
+      const current: ReturnType<typeof open> = next
+      next = undefined
+      await analyzeOne(current, index).catch((error) => {
+        throw readError(current.file, error)
+      })
+      afterFile?.()
+    }
   } finally {
-    next?.source?.destroy()
+    ;(next as ReturnType<typeof open> | undefined)?.source?.destroy()
   }
 }
 
@@ -151,6 +164,11 @@ export async function analyzeFiles(files: string[], analyzer: FlowAnalyzer, fiel
  * stream joining chunks). The workers give the parallelism. Larger files stream, bounding memory.
  */
 const WHOLE_FILE_BYTES = 8 << 20
+
+function isSmall(file: string): boolean {
+  const size = statSync(file).size
+  return size > 0 && size <= WHOLE_FILE_BYTES
+}
 
 /** A small file's lines (inflated when gzip), or undefined for a large one (to stream). */
 function readSmall(file: string): Buffer | undefined {

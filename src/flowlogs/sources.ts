@@ -5,7 +5,9 @@ import {EXIT, InfraError} from '../errors.js'
 
 /**
  * Expands paths and globs (*, ? within a folder name; ** for any depth) into files, sorted; a
- * pattern that matches nothing is an error. Only the folders the pattern can reach are read, one
+ * pattern that matches nothing is an error. A folder stands for the flow log files below it
+ * (`.log` and `.log.gz`, as S3 delivers them and `aws s3 sync` lays them out), at any depth: other
+ * files there (digests, notes) are not flow logs. Only the folders the pattern can reach are read, one
  * segment at a time: `/var/log/flows/*.gz` lists one folder, not everything below it, and a
  * pattern at the root does not walk the whole machine. Links that lead nowhere are skipped.
  */
@@ -13,7 +15,9 @@ export function expandFiles(patterns: string[], cwd = process.cwd()): string[] {
   const files = new Set<string>()
   for (const pattern of patterns) {
     if (!/[*?]/.test(pattern)) {
-      files.add(path.resolve(cwd, pattern))
+      const resolved = path.resolve(cwd, pattern)
+      if (kindOf(resolved) === 'dir') addFolder(resolved, files)
+      else files.add(resolved)
       continue
     }
     const absolute = path.resolve(cwd, pattern)
@@ -25,6 +29,18 @@ export function expandFiles(patterns: string[], cwd = process.cwd()): string[] {
   }
   return [...files].sort()
 }
+
+function addFolder(dir: string, files: Set<string>): void {
+  const before = files.size
+  walkFiles(dir, (file) => {
+    if (FLOW_LOG_FILE.test(file)) files.add(file)
+  })
+  if (files.size === before) {
+    throw new InfraError(`${dir} holds no flow log file (.log or .log.gz at any depth)`, 'pass the folder S3 delivered them to, or a glob such as "logs/**/*.gz"', 'FILE_NOT_FOUND', EXIT.usage)
+  }
+}
+
+const FLOW_LOG_FILE = /\.log(\.gz)?$/
 
 function expandSegments(dir: string, segments: string[], visit: (file: string) => void): void {
   const [head, ...rest] = segments

@@ -50,13 +50,14 @@ describe('Node and library errors reach the user as one line with the path or ad
     expect(JSON.parse(result.stdout).error).toEqual({code: 'FILE_EACCES', message: `permission denied on ${readOnly}`, fix: 'check its owner and mode, or choose a path you can use', details: null})
   })
 
-  it('says a folder given as --file is a folder, with its path (exit 2: unreadable input, not findings)', async () => {
+  it('says a folder given as --file holds nothing to read, with its path (exit 2: unreadable input, not findings)', async () => {
     // audit stacks reads folders of .tf files; one with none is refused, never audited as empty.
     const result = await runCli(['audit', 'stacks', '--file', dir])
     expect(result.exitCode).toBe(2)
     expect(result.stderr.trim()).toBe(`Error: ${dir} holds no Terraform configuration (no .tf or .tf.json file): pass the folder of the root module, a .tf file, or a plan from \`terraform show -json\``)
     const flow = await runCli(['audit', 'flow-logs', '--file', dir, '--json'])
-    expect(JSON.parse(flow.stdout).error).toMatchObject({code: 'FILE_EISDIR', message: `${dir} is a folder, not a file`})
+    expect(flow.exitCode).toBe(2)
+    expect(JSON.parse(flow.stdout).error).toMatchObject({code: 'FILE_NOT_FOUND', message: `${dir} holds no flow log file (.log or .log.gz at any depth)`})
   })
 
   it('a session or tunnel without --reason and without a terminal is a usage error (exit 2), before any AWS call', async () => {

@@ -32,6 +32,14 @@ describe('expandFiles', () => {
     expect(expandFiles([path.join(root, 'AWSLogs/**')])).toHaveLength(4)
   })
 
+  it('takes a folder as the flow log files below it, at any depth, leaving other files and dangling links out', () => {
+    expect(expandFiles([root]).map((file) => path.basename(file))).toEqual(['c.log.gz', 'a.log.gz', 'b.log.gz'])
+    expect(expandFiles(['.'], day)).toEqual([files[0], files[1]])
+    const empty = mkdtempSync(path.join(os.tmpdir(), 'infra-globs-empty-'))
+    writeFileSync(path.join(empty, 'notes.txt'), '')
+    expect(() => expandFiles([empty])).toThrow(expect.objectContaining({code: 'FILE_NOT_FOUND', exitCode: 2, message: `${empty} holds no flow log file (.log or .log.gz at any depth)`}))
+  })
+
   it('says a pattern at the root matches nothing instead of walking the machine or tripping on a dangling link', () => {
     const started = performance.now()
     expect(() => expandFiles(['/infra-no-such-flow-logs-*.gz'])).toThrow(expect.objectContaining({code: 'FILE_NOT_FOUND', exitCode: 2}))

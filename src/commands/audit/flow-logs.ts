@@ -17,7 +17,7 @@ const EXIT_CODES = {passed: 0, failed: 1, unproven: 3} as const
 export default class AuditFlowLogs extends InfraCommand {
   static override summary = 'Prove the isolation promise from flow log configuration and from the records themselves.'
   static override description = `With --env (or every account of the estate when neither --env nor --file is given): checks that every VPC has an ACTIVE flow log of ALL traffic that delivers, in a format the analysis can use; with --since, also reads the delivered records from S3.
-With --file: analyzes local flow log files (globs, gzip or plain), no AWS needed.
+With --file: analyzes local flow log files (files, folders or globs, gzip or plain), no AWS needed.
 Findings: traffic out through an internet gateway from anything but a NAT gateway, connections started from public addresses and accepted by workloads (who started a connection is decided by TCP flags, then the opposite record, then the ports), interfaces that forward to the internet without being an approved NAT gateway, SSH/RDP, AWS service traffic through NAT instead of endpoints; plus rejects and top talkers.
 NAT gateways come from --nat-eni, else /infra/<env>/nat/eni-ids, else DescribeNatGateways, else the records.
 Exit codes: 0 passed, 1 a critical finding or configuration gap, 3 unproven (no records, or a log format without the fields a check needs: the report names them and the format to use).`
@@ -32,7 +32,7 @@ Exit codes: 0 passed, 1 a critical finding or configuration gap, 3 unproven (no 
   static override flags = {
     ...awsFlags,
     env: Flags.string({char: 'e', description: 'environment or client to audit (repeatable; default: all)', multiple: true}),
-    file: Flags.string({char: 'f', description: 'local flow log files or globs, gzip or plain (repeatable)', multiple: true}),
+    file: Flags.string({char: 'f', description: 'local flow log files, folders (their .log and .log.gz files at any depth) or globs, gzip or plain (repeatable)', multiple: true}),
     since: Flags.string({description: 'read S3 records from this time: ISO date/time or a duration like 24h, 7d'}),
     from: Flags.string({description: 'with --since: read records from the S3 evidence bucket or CloudWatch Logs', options: ['s3', 'cloudwatch'], default: 's3'}),
     until: Flags.string({description: 'read S3 records up to this time (default: now)', dependsOn: ['since']}),
