@@ -245,7 +245,8 @@ const BODILESS_STATUS: Record<number, [string, string]> = {
 export function fromAwsError(error: unknown): InfraError | undefined {
   if (isInfraError(error) || !isAwsServiceError(error)) return undefined
   const status = error.$metadata.httpStatusCode ?? 0
-  const bodiless = (error.name === 'Unknown' || error.message === 'UnknownError') && BODILESS_STATUS[status]
+  // The names the SDK gives an answer that carries no error code (a named exception with an empty message is not one).
+  const bodiless = (error.name === 'Unknown' || (error.name === 'NotFound' && status === 404 && error.message === 'UnknownError')) && BODILESS_STATUS[status]
   const said = bodiless
     ? `HTTP ${status} ${bodiless[1]}, with no error code in the answer`
     : `${(error.message ?? '').split('\n')[0] || 'no message'} (${error.name}${error.Reason ? `: ${error.Reason}` : ''})`

@@ -2,6 +2,7 @@ import http from 'node:http'
 import type {AddressInfo} from 'node:net'
 
 import {HeadObjectCommand, S3Client} from '@aws-sdk/client-s3'
+import {GetParameterCommand, SSMClient} from '@aws-sdk/client-ssm'
 import {AssumeRoleCommand, STSClient} from '@aws-sdk/client-sts'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
@@ -51,6 +52,13 @@ describe('an S3 HEAD answer, which has no body, by its status', () => {
     expect(error.code).toBe(code)
     expect(error.message).toContain(`${said}, with no error code`)
     expect(error.exitCode).toBe(1)
+  })
+
+  it('a named exception with an empty message is still read by its name (the SDK fills the message with "UnknownError")', async () => {
+    answer = {status: 400, code: 'ParameterNotFound', message: ''}
+    const ssm = new SSMClient({region: 'eu-west-1', endpoint, credentials, maxAttempts: 1})
+    const caught = await ssm.send(new GetParameterCommand({Name: '/infra/dev/x'})).then(() => undefined, (error: unknown) => error)
+    expect(fromAwsError(caught)).toMatchObject({code: 'AWS_NOT_FOUND', message: expect.stringContaining('(ParameterNotFound)')})
   })
 })
 
