@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {type OffboardReport, describeOffboarding, offboardClient} from '../onboarding/offboard.js'
 import {InfraCommand, terraformFlags, terraformOptions} from './_lib/base-command.js'
 import {renderOffboardPlan, renderOffboardReport} from './_lib/render-onboarding.js'
-import {renderStackPlan} from './_lib/render-provision.js'
+import {confirmStack} from './_lib/provision-guard.js'
 import {typedConfirmation} from './_lib/typed-confirmation.js'
 
 export default class OffboardClient extends InfraCommand {
@@ -57,11 +57,22 @@ export default class OffboardClient extends InfraCommand {
             validate: false,
             profile: flags.profile,
             terraform: terraformOptions(flags),
-            // The client's name was typed (or given with --confirm) for exactly this.
-            confirm: async (stack) => {
-              if (!this.jsonEnabled()) this.log(renderStackPlan(stack))
-              return true
-            },
+            // Each stack's destroy plan is shown in full before it is confirmed, as `provision
+            // --destroy` does: at a terminal the client's name is typed again after reading it.
+            confirm: (stack) =>
+              confirmStack(
+                stack,
+                {
+                  target: target.recorded!,
+                  mode: 'destroy',
+                  yes: flags.yes,
+                  confirmName: flags.confirm,
+                  interactive,
+                  json: this.jsonEnabled(),
+                  planCommand: `see every change first with \`infra offboard-client --name ${target.name}\` at a terminal (it shows each stack's plan before asking)`,
+                },
+                (text) => this.log(text),
+              ),
           }
         : undefined,
     })

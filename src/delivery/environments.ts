@@ -38,7 +38,10 @@ export interface EnvironmentSetup {
   branch: string
   protected: boolean
   reviewers: Reviewer[]
-  /** The gh commands that configure it, to run as they are. */
+  /**
+   * The gh commands that configure it, to run as they are. None for a protected environment without
+   * a reviewer: the PUT sets the whole environment, and one with no reviewers would remove those it has.
+   */
   commands: string[]
 }
 
@@ -58,7 +61,7 @@ export function environmentSetups(estate: Estate, reviewers: Reviewer[]): Enviro
       branch,
       protected: env.protected,
       reviewers: own,
-      commands: [
+      commands: env.protected && own.length === 0 ? [] : [
         `gh api --method PUT ${base} --input - <<EOF\n${body(own.map(idLookup))}\nEOF`,
         `gh api --method POST ${base}/deployment-branch-policies -f name=${branch} -f type=branch`,
       ],
@@ -125,6 +128,19 @@ async function getOrNull(github: GitHubReader, apiPath: string): Promise<unknown
 }
 
 /** Runs the printed commands as they are (bash, gh), so what is run is what a person would have run. */
+/** Refuses, before anything is written, to configure a protected environment without a reviewer. */
+export function requireReviewers(setups: EnvironmentSetup[]): void {
+  const bare = setups.filter((setup) => setup.protected && setup.reviewers.length === 0).map((setup) => setup.environment)
+  if (bare.length > 0) {
+    throw new InfraError(
+      `--configure would leave ${bare.join(', ')} (protected in the estate) without a required reviewer, removing any it has`,
+      'name who approves its applies with --reviewer user:LOGIN or --reviewer team:ORG/SLUG (repeatable)',
+      'REVIEWER_REQUIRED',
+      2,
+    )
+  }
+}
+
 export async function configureEnvironment(setup: EnvironmentSetup): Promise<void> {
   for (const command of setup.commands) {
     const result = await execa('bash', ['-c', command], {reject: false})

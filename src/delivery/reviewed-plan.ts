@@ -49,7 +49,11 @@ export function ghReader(repository: string, env: NodeJS.ProcessEnv = process.en
 // pull requests with number, merged_at, merge_commit_sha, base.ref and head.sha; "List workflow runs for a
 // workflow" (https://docs.github.com/en/rest/actions/workflow-runs#list-workflow-runs-for-a-workflow) takes
 // event, head_sha and status and returns workflow_runs with id, event, status, conclusion, head_sha,
-// created_at, run_attempt and pull_requests[] ({number, head: {ref, sha}, base: {ref, sha}}).
+// head_repository {full_name}, created_at, run_attempt and pull_requests[] ({number, head: {ref, sha},
+// base: {ref, sha}}). A run's pull_requests lists only OPEN pull requests of the same repository: GitHub
+// empties it once the pull request is merged or closed (reproduced by GitHub staff, con/tinuous issue 28)
+// and never fills it for a fork's pull request (github/docs issue 22501). The guard runs after the merge,
+// so it cannot rely on it.
 interface PullRequest {
   number: number
   merged_at: string | null
@@ -64,6 +68,7 @@ interface WorkflowRun {
   status: string | null
   conclusion: string | null
   head_sha: string
+  head_repository?: {full_name: string} | null
   created_at: string
   pull_requests?: {number: number; base: {ref: string}}[]
 }
@@ -71,7 +76,10 @@ interface WorkflowRun {
 export interface ReviewedRun {
   pullRequest: number
   headSha: string
+  /** The newest candidate run. */
   runId: number
+  /** Every run that may be the pull request's plan, newest first: all must agree with the new plan. */
+  runIds: number[]
 }
 
 export interface ReviewedRunQuery {
@@ -98,17 +106,29 @@ export async function findReviewedRun(github: GitHubReader, query: ReviewedRunQu
   }
   const [pull] = merged
   const listed = (await github.get(`repos/${repository}/actions/workflows/${workflow}/runs?event=pull_request&head_sha=${pull.head.sha}&status=success&per_page=100`)) as {workflow_runs: WorkflowRun[]}
-  // A run of this workflow for this pull request into this branch: a pull_request run executes the
-  // workflow file of the pull request's merge ref for its base, so a run of another pull request with
-  // the same head (into another branch, whose workflow file may differ) is not one.
   const runs = listed.workflow_runs
     .filter((run) => run.event === 'pull_request' && run.head_sha === pull.head.sha && run.status === 'completed' && run.conclusion === 'success')
-    .filter((run) => (run.pull_requests ?? []).some((linked) => linked.number === pull.number && linked.base.ref === branch))
+    .filter((run) => mayBeThePullRequests(run, pull, repository, branch))
     .sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id - a.id)
   if (runs.length === 0) {
     throw notReviewed(`pull request #${pull.number} has no successful ${workflow} plan run for its last commit ${pull.head.sha.slice(0, 12)} into ${branch}`, 'rerun the plan on the pull request and merge again, or plan and apply by hand')
   }
-  return {pullRequest: pull.number, headSha: pull.head.sha, runId: runs[0].id}
+  return {pullRequest: pull.number, headSha: pull.head.sha, runId: runs[0].id, runIds: runs.map((run) => run.id)}
+}
+
+/**
+ * Whether a run of this workflow for the pull request's head may be its plan. After the merge GitHub no
+ * longer links runs to the pull request (see above), so a run of another pull request with the same head
+ * (into another branch, whose own copy of this workflow file may do anything) can look the same: every run
+ * kept here must agree with the new plan (checkReviewed), so such a run can stop an apply, never pass one.
+ * Runs are dropped only on evidence: from another repository (a fork's run, with its own workflow file),
+ * started after the merge, or linked to another open pull request.
+ */
+function mayBeThePullRequests(run: WorkflowRun, pull: PullRequest, repository: string, branch: string): boolean {
+  if (run.head_repository?.full_name !== repository) return false
+  if (pull.merged_at && run.created_at > pull.merged_at) return false
+  const linked = run.pull_requests ?? []
+  return linked.length === 0 || linked.some((other) => other.number === pull.number && other.base.ref === branch)
 }
 
 export interface ReviewCheck {
@@ -116,6 +136,7 @@ export interface ReviewCheck {
   commit: string
   pullRequest: number
   runId: number
+  runIds: number[]
   stacks: {name: string; changes: number}[]
   differences: string[]
 }
@@ -129,32 +150,37 @@ export async function checkReviewed(estate: Estate, envName: string, commit: str
   const branch = delivery?.branches[envName]
   if (!delivery || !branch) throw new InfraError(`the estate delivers no branch to ${envName}`, 'name it in the estate\'s delivery.branches', 'NO_DELIVERY_SETTINGS', 2)
   const reviewed = await findReviewedRun(github, {repository: delivery.repository, branch, commit, workflow: `infra-${envName}.yml`})
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'infra-reviewed-'))
-  try {
-    await github.downloadArtifact(reviewed.runId, `infra-plan-${envName}`, dir)
-    const current = readManifest(planDir, 'the plan of the merged commit')
-    const found = compareManifests(readManifest(dir, 'the reviewed plan'), current)
-    const result: ReviewCheck = {
-      environment: envName,
-      commit,
-      pullRequest: reviewed.pullRequest,
-      runId: reviewed.runId,
-      stacks: current.stacks.map((stack) => ({name: stack.name, changes: stack.changes?.length ?? 0})),
-      differences: found,
+  const current = readManifest(planDir, 'the plan of the merged commit')
+  const found: string[] = []
+  for (const runId of reviewed.runIds) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'infra-reviewed-'))
+    try {
+      await github.downloadArtifact(runId, `infra-plan-${envName}`, dir)
+      const said = compareManifests(readManifest(dir, `the plan of run ${runId}`), current)
+      found.push(...(reviewed.runIds.length > 1 ? said.map((line) => `run ${runId}: ${line}`) : said))
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
     }
-    if (found.length > 0) {
-      throw new InfraError(
-        `the plan of ${commit.slice(0, 12)} is not the one reviewed on pull request #${reviewed.pullRequest}: ${found.join('; ')}`,
-        'nothing was applied; plan again on a pull request (the estate or the state changed since the review) and merge that',
-        'PLAN_NOT_REVIEWED',
-        1,
-        result,
-      )
-    }
-    return result
-  } finally {
-    rmSync(dir, {recursive: true, force: true})
   }
+  const result: ReviewCheck = {
+    environment: envName,
+    commit,
+    pullRequest: reviewed.pullRequest,
+    runId: reviewed.runId,
+    runIds: reviewed.runIds,
+    stacks: current.stacks.map((stack) => ({name: stack.name, changes: stack.changes?.length ?? 0})),
+    differences: found,
+  }
+  if (found.length > 0) {
+    throw new InfraError(
+      `the plan of ${commit.slice(0, 12)} is not the one reviewed on pull request #${reviewed.pullRequest}: ${found.join('; ')}`,
+      'nothing was applied; plan again on a pull request (the estate or the state changed since the review) and merge that',
+      'PLAN_NOT_REVIEWED',
+      1,
+      result,
+    )
+  }
+  return result
 }
 
 function readManifest(dir: string, what: string): PlanManifest {

@@ -51,11 +51,23 @@ export interface SubnetLayout {
   data: string[]
   /** Public subnets that may hold only NAT gateways, one per AZ. */
   public: string[]
+  /**
+   * Private subnets that hold only the internal load balancers, one per AZ: nothing else has an
+   * address there, so "the peer is in these subnets" means "the peer is a load balancer".
+   */
+  loadBalancer: string[]
 }
 
 /**
- * Carves a VPC into app, data and NAT subnets for up to three AZs. For a /16:
- * app /18 each, data /21 each in the fourth quarter, NAT /24 each at its end.
+ * Carves a VPC into app, data, NAT and load-balancer subnets for up to three AZs. For a /16:
+ * app /18 each, data /21 each in the first half of the fourth quarter; its second half holds
+ * NAT /24 each at its start and load balancers /23 each from its middle (10.1.240.0/23 ...).
+ *
+ * The load-balancer tier was added after environments existed: it takes only space no other tier
+ * ever used, so no existing subnet moves (test/estate/cidr.test.ts pins every other tier's CIDRs).
+ * Its size is the VPC's prefix + 7: a /23 in a /16, a /27 in a /20, the smallest an ALB accepts
+ * (Elastic Load Balancing User Guide, "Subnets for your load balancer": at least a /27 with 8
+ * free addresses per subnet).
  */
 export function layoutSubnets(vpcCidr: string, azCount: number): SubnetLayout {
   const vpc = parseCidr(vpcCidr)
@@ -68,5 +80,7 @@ export function layoutSubnets(vpcCidr: string, azCount: number): SubnetLayout {
     app: azs.map((az) => formatCidr(quarters[az])),
     data: azs.map((az) => formatCidr(subnetOf(dataHalf, vpc.prefix + 5, az))),
     public: azs.map((az) => formatCidr(subnetOf(natHalf, vpc.prefix + 8, az))),
+    // Blocks 8.. of 16 in the NAT half: the NAT subnets (at most 3 of the /prefix+8) stay below 2.
+    loadBalancer: azs.map((az) => formatCidr(subnetOf(natHalf, vpc.prefix + 7, 8 + az))),
   }
 }

@@ -13,6 +13,8 @@ import {layoutSubnets} from '../estate/cidr.js'
 import type {EnvironmentSpec, Estate} from '../estate/model.js'
 import {hasLayer, openSearchEnabled, serviceRetentionDays} from '../estate/model.js'
 import {serviceLogGroupName} from '../stacks/discovery-keys.js'
+import {SERVICE_TARGET_PORT, loadBalancerSecurityGroupName} from '../stacks/eks.js'
+import {subnetName} from '../stacks/network.js'
 import {serviceResultsBucketName} from '../stacks/service-role.js'
 import {logShipperObjects} from './log-shipper.js'
 import {alertRules, grafanaDashboard, scrapeConfig} from './monitoring.js'
@@ -21,7 +23,8 @@ import {alertRules, grafanaDashboard, scrapeConfig} from './monitoring.js'
 export const NAMESPACE = 'infra'
 export const APP = 'infra-service'
 export const SERVICE_ACCOUNT = 'infra-service'
-export const CONTAINER_PORT = 8080
+/** The stacks' node security group admits the load balancer's group on this port only. */
+export const CONTAINER_PORT = SERVICE_TARGET_PORT
 /**
  * Shutdown: on SIGTERM the pod says not ready at once and keeps serving for DRAIN_SECONDS (the
  * ALB's target deregistration reaches its nodes within seconds and sends requests until then;
@@ -150,11 +153,13 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
   const resultsBucket = serviceResultsBucketName(`${estate.organization.name}-${env.name}`, env.accountId)
   // The s3 source's buckets as the IRSA role grants them: never the results bucket.
   const sourceBuckets = (env.service?.s3Buckets ?? []).filter((name) => name !== resultsBucket)
-  // The internal ALB is placed in the app subnets by name (the network stack's Name tags; the
-  // controller's alb.ingress.kubernetes.io/subnets takes IDs or Name tags), so the service knows
-  // which peers are the balancer: only their X-Forwarded-For is believed, only they get in.
-  const albSubnets = layoutSubnets(env.vpcCidr, env.availabilityZones.length).app
-  const albSubnetNames = env.availabilityZones.map((az) => `${estate.organization.name}-${env.name}-app-${az}`)
+  // The internal ALB is placed in the load-balancer subnets by name (the network stack's Name tags;
+  // the controller's alb.ingress.kubernetes.io/subnets takes IDs or Name tags). Nothing else has an
+  // address there (the pods and nodes are in the app subnets), so the service knows which peers are
+  // the balancer: only their X-Forwarded-For is believed, only they get in.
+  const prefix = `${estate.organization.name}-${env.name}`
+  const albSubnets = layoutSubnets(env.vpcCidr, env.availabilityZones.length).loadBalancer
+  const albSubnetNames = env.availabilityZones.map((az) => subnetName(prefix, 'lb', az))
   const objects: KubeObject[] = []
   const add = (object: {toJSON(): unknown} | KubeObject) => objects.push(('toJSON' in object && typeof object.toJSON === 'function' ? object.toJSON() : object) as KubeObject)
 
@@ -356,6 +361,14 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
     'alb.ingress.kubernetes.io/scheme': 'internal',
     'alb.ingress.kubernetes.io/target-type': 'ip',
     'alb.ingress.kubernetes.io/subnets': albSubnetNames.join(','),
+    // The stacks' group for the balancer (by Name tag, which the annotation matches: docs/guide/
+    // ingress/annotations.md, security-groups), and no rules added by the controller: the nodes'
+    // group already admits that group on the pods' port, and terraform would remove a rule added
+    // outside it. aws-load-balancer-controller docs/deploy/security_groups.md: with security-groups
+    // set, the controller adds no backend rules unless manage-backend-security-group-rules is
+    // "true"; that annotation stays out, because naming it at all is an error on a controller run
+    // with --enable-backend-security-group=false.
+    'alb.ingress.kubernetes.io/security-groups': loadBalancerSecurityGroupName(prefix),
     'alb.ingress.kubernetes.io/healthcheck-path': '/ready',
     // The hop to the pods and the health checks are HTTPS (AWS Load Balancer Controller,
     // docs/guide/ingress/annotations.md: backend-protocol and healthcheck-protocol, HTTP | HTTPS).
@@ -382,9 +395,8 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
     }),
   )
 
-  // In: the ALB's interfaces (its subnets; the pods share them, so this narrows the VPC to those
-  // subnets, and the node security group admits only the ALB's backend security group, which the
-  // controller adds). Out: DNS, PostgreSQL in the data
+  // In: the ALB's interfaces only (the load-balancer subnets; the kubelet's probes come from the
+  // pod's own node, which NetworkPolicy always admits). Out: DNS, PostgreSQL in the data
   // subnets, and HTTPS (AWS through the endpoints, http sources through NAT), never the node's metadata.
   const dataSubnets = layoutSubnets(env.vpcCidr, env.availabilityZones.length).data
   add(

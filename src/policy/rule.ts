@@ -24,8 +24,8 @@ export interface Rule {
   checkov?: string
   /** Where the rule deliberately fails more than the checkov check it names, and why (`audit rules` says it). */
   stricter?: string
-  /** The AWS documentation its resource types, exemptions and key tests follow. */
-  source?: string
+  /** The AWS documentation its resource types, exemptions and key tests follow (title and URL; test/policy/rules.test.ts asks one of every rule). */
+  source: string
   title: string
   severity: Severity
   types: string[]

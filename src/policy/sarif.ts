@@ -20,6 +20,9 @@ export function toSarif(reports: AuditReport[], rules: Rule[], version: string):
               name: rule.id,
               shortDescription: {text: rule.title},
               help: {text: rule.fix},
+              // The AWS documentation the rule follows: its first URL, for dashboards that link a rule.
+              helpUri: rule.source.match(/https:\/\/[^\s,;)]+/)?.[0],
+              fullDescription: {text: `Follows ${rule.source}`},
               properties: {'security-severity': SCORE[rule.severity], severity: rule.severity, ...(rule.checkov ? {checkov: rule.checkov} : {})},
               defaultConfiguration: {level: LEVEL[rule.severity]},
             })),

@@ -272,7 +272,10 @@ export class WorkerPool {
               hash.update(buffer)
               bytes += buffer.length
               out ??= createWriteStream(partial, {mode: 0o600})
-              if (out.write(buffer)) resolve()
+              // A Buffer is the caller's again only once written (it may be refilled); a string was
+              // copied into a new one, so a write queued under the stream's high-water mark is done.
+              if (typeof chunk !== 'string') out.write(buffer, (error) => (error ? reject(error) : resolve()))
+              else if (out.write(buffer)) resolve()
               else out.once('drain', resolve)
             }),
         },

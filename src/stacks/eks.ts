@@ -11,11 +11,22 @@ import {
   SecurityGroup,
   Token,
 } from './cdktf.js'
+import {layoutSubnets} from '../estate/cidr.js'
 import {type StackContext, assumeRolePolicy} from './context.js'
 import type {LogGroups} from './monitoring.js'
 import type {Network} from './network.js'
 
 export const EKS_VERSION = '1.32'
+
+/** The port the collection service's pods listen on: the load balancer's only way into the nodes' group. */
+export const SERVICE_TARGET_PORT = 8080
+/** The load balancers' listener ports (HTTPS with an ACM certificate, HTTP without one). */
+export const LOAD_BALANCER_LISTENER_PORTS = [443, 80]
+
+/** The Name tag of the internal load balancers' security group; the Ingress names it (alb.ingress.kubernetes.io/security-groups matches Name tags). */
+export function loadBalancerSecurityGroupName(prefix: string): string {
+  return `${prefix}-eks-alb`
+}
 
 /**
  * What nodes and control plane need of each other (as terraform-aws-modules/eks opens it): DNS,
@@ -41,6 +52,8 @@ export class Eks extends Construct {
   readonly nodeRole: IamRole
   /** On the nodes and the control plane's network interfaces; what may reach the database. */
   readonly nodeSecurityGroup: SecurityGroup
+  /** On the internal load balancers the Ingress makes: clients of the VPC in, the pods' port out. */
+  readonly loadBalancerSecurityGroup: SecurityGroup
 
   constructor(
     scope: Construct,
@@ -66,6 +79,7 @@ export class Eks extends Construct {
     })
     // EKS writes to this name; owning it here sets retention and KMS before the cluster exists.
     const logGroup = props.logGroups.group('eks', `/aws/eks/${clusterName}/cluster`)
+    this.loadBalancerSecurityGroup = this.loadBalancerGroup(ctx, props.network)
     // Our own group, shared by nodes and control plane, so nothing depends on the one EKS makes.
     this.nodeSecurityGroup = new SecurityGroup(this, 'node-sg', {
       name: `${prefix}-eks-nodes`,
@@ -76,6 +90,11 @@ export class Eks extends Construct {
         ...(props.apiClientSecurityGroupIds?.length
           ? [{description: 'Kubernetes API from the bastion (infra tunnel eks)', protocol: 'tcp', fromPort: 443, toPort: 443, securityGroups: props.apiClientSecurityGroupIds}]
           : []),
+        // Inline like the rest: the provider's inline rules are the whole set and would remove, on
+        // every apply, a rule the AWS Load Balancer Controller added at run time (hashicorp/aws
+        // docs, aws_security_group: inline rules and rule resources must not be mixed). So the
+        // Ingress tells the controller to leave the nodes' group alone, and the rule is here.
+        {description: 'The collection service from its internal load balancers', protocol: 'tcp', fromPort: SERVICE_TARGET_PORT, toPort: SERVICE_TARGET_PORT, securityGroups: [this.loadBalancerSecurityGroup.id]},
       ],
       egress: [{description: 'Out through the NAT gateway and VPC endpoints', protocol: '-1', fromPort: 0, toPort: 0, cidrBlocks: ['0.0.0.0/0']}],
       tags: {Name: `${prefix}-eks-nodes`},
@@ -142,6 +161,32 @@ export class Eks extends Construct {
       // No SSH to nodes is set at creation (remote_access is create-only); some APIs report a
       // default key there, which must not make terraform replace the whole node group.
       lifecycle: {ignoreChanges: ['remote_access']},
+    })
+  }
+
+  /**
+   * The internal ALB's own group, made here rather than by the controller (which would open the
+   * listener to `inbound-cidrs`, by default 0.0.0.0/0): clients inside the VPC (the bastion's
+   * tunnels) on the listener ports, and out only to the pods' port in the app subnets, where the
+   * VPC CNI gives pods their addresses. No reference to the nodes' group, which refers to this one.
+   */
+  private loadBalancerGroup(ctx: StackContext, network: Network): SecurityGroup {
+    const name = loadBalancerSecurityGroupName(ctx.prefix)
+    return new SecurityGroup(this, 'alb-sg', {
+      name,
+      description: 'Internal load balancers of the cluster: the VPC in on the listener ports, out to the pods only',
+      vpcId: network.vpc.id,
+      ingress: LOAD_BALANCER_LISTENER_PORTS.map((port) => ({description: `Listener ${port} from the VPC`, protocol: 'tcp', fromPort: port, toPort: port, cidrBlocks: [ctx.env.vpcCidr]})),
+      egress: [
+        {
+          description: 'Requests and health checks to the pods',
+          protocol: 'tcp',
+          fromPort: SERVICE_TARGET_PORT,
+          toPort: SERVICE_TARGET_PORT,
+          cidrBlocks: layoutSubnets(ctx.env.vpcCidr, ctx.env.availabilityZones.length).app,
+        },
+      ],
+      tags: {Name: name},
     })
   }
 }

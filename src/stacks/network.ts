@@ -1,4 +1,5 @@
 import {layoutSubnets} from '../estate/cidr.js'
+import {hasLayer} from '../estate/model.js'
 import {
   Construct,
   DefaultSecurityGroup,
@@ -13,6 +14,18 @@ import {
 } from './cdktf.js'
 import type {StackContext} from './context.js'
 
+/** A subnet's Name tag, which the Ingress uses to place the load balancer (`alb.ingress.kubernetes.io/subnets` takes IDs or Name tags). */
+export function subnetName(prefix: string, tier: 'app' | 'data' | 'nat' | 'lb', az: string): string {
+  return `${prefix}-${tier}-${az}`
+}
+
+/**
+ * The AWS Load Balancer Controller's subnet discovery tag for internal load balancers
+ * (aws-load-balancer-controller docs/deploy/subnet_discovery.md: `kubernetes.io/role/internal-elb`
+ * set to `1` or empty): an Ingress that names no subnets lands in this tier too, never among the pods.
+ */
+export const INTERNAL_ELB_TAG = {'kubernetes.io/role/internal-elb': '1'}
+
 /**
  * The private network: app subnets that leave only through NAT, data subnets with no route out,
  * and public subnets that exist only to hold the NAT gateways. Nothing maps a public IP.
@@ -23,6 +36,8 @@ export class Network extends Construct {
   readonly dataSubnets: Subnet[]
   readonly natSubnets: Subnet[] = []
   readonly natGateways: NatGateway[] = []
+  /** The cluster's internal load balancers only (with the eks layer): no route out, nothing else in them. */
+  readonly loadBalancerSubnets: Subnet[] = []
   readonly appRouteTables: RouteTable[]
   readonly dataRouteTable: RouteTable
 
@@ -41,13 +56,13 @@ export class Network extends Construct {
     // Adopting the default security group with no rules removes AWS's allow-all defaults.
     new DefaultSecurityGroup(this, 'default-sg', {vpcId: this.vpc.id, ingress: [], egress: [], tags: {Name: `${prefix}-default-deny`}})
 
-    const subnet = (tier: string, index: number, cidr: string) =>
+    const subnet = (tier: 'app' | 'data' | 'nat' | 'lb', index: number, cidr: string, extraTags: Record<string, string> = {}) =>
       new Subnet(this, `${tier}-${azs[index]}`, {
         vpcId: this.vpc.id,
         cidrBlock: cidr,
         availabilityZone: azs[index],
         mapPublicIpOnLaunch: false,
-        tags: {Name: `${prefix}-${tier}-${azs[index]}`, Tier: tier},
+        tags: {Name: subnetName(prefix, tier, azs[index]), Tier: tier, ...extraTags},
       })
     this.appSubnets = layout.app.map((cidr, index) => subnet('app', index, cidr))
     this.dataSubnets = layout.data.map((cidr, index) => subnet('data', index, cidr))
@@ -85,5 +100,18 @@ export class Network extends Construct {
     this.dataSubnets.forEach((dataSubnet, index) =>
       new RouteTableAssociation(this, `data-${azs[index]}-association`, {subnetId: dataSubnet.id, routeTableId: this.dataRouteTable.id}),
     )
+
+    // The load balancers get subnets of their own, so the pods (which share the app subnets with
+    // the nodes) can tell the balancer from any other peer by address: the NetworkPolicy admits
+    // and the service trusts X-Forwarded-For from these CIDRs only (docs/service.md, "Behind the
+    // load balancer"). An internal ALB needs only the VPC's local route: their table has no other.
+    if (hasLayer(env, 'eks')) {
+      const lbRoutes = new RouteTable(this, 'lb-routes', {vpcId: this.vpc.id, tags: {Name: `${prefix}-lb`}})
+      layout.loadBalancer.forEach((cidr, index) => {
+        const lbSubnet = subnet('lb', index, cidr, INTERNAL_ELB_TAG)
+        new RouteTableAssociation(this, `lb-${azs[index]}-association`, {subnetId: lbSubnet.id, routeTableId: lbRoutes.id})
+        this.loadBalancerSubnets.push(lbSubnet)
+      })
+    }
   }
 }

@@ -116,14 +116,19 @@ describe('infra audit rules', () => {
     const {rules} = JSON.parse(json.stdout)
     expect(rules.map((rule: any) => rule.id)).toEqual(RULES.map((rule) => rule.id))
     expect(rules.find((rule: any) => rule.id === 'INFRA_RDS_PRIVATE')).toEqual({
-      id: 'INFRA_RDS_PRIVATE', checkov: 'CKV_AWS_17', severity: 'critical', title: 'Databases are not publicly accessible', resourceTypes: ['aws_db_instance', 'aws_rds_cluster_instance'], fix: 'set publicly_accessible = false',
-      stricterThanCheckov: null, source: null,
+      id: 'INFRA_RDS_PRIVATE', checkov: 'CKV_AWS_17', severity: 'critical', title: 'Databases are not publicly accessible',
+      resourceTypes: ['aws_db_instance', 'aws_rds_cluster_instance', 'aws_neptune_cluster_instance', 'aws_rds_shard_group'], fix: 'set publicly_accessible = false',
+      stricterThanCheckov: expect.stringMatching(/^CKV_AWS_17 reads aws_db_instance and aws_rds_cluster_instance only/),
+      source: expect.stringContaining('https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_VPC.WorkingWithRDSInstanceinaVPC.html#USER_VPC.Hiding'),
     })
+    // Every rule cites AWS's documentation.
+    for (const rule of rules) expect(rule.source, rule.id).toMatch(/https:\/\/docs\.aws\.amazon\.com\//)
     // Where a rule fails more than its checkov check, the listing says so and why.
     expect(rules.find((rule: any) => rule.id === 'INFRA_SECRET_CMK').stricterThanCheckov).toMatch(/alias\/aws\/secretsmanager/)
     const text = await runCli(['audit', 'rules'])
     for (const rule of RULES) expect(text.stdout).toMatch(new RegExp(`^${rule.id}\\s+${rule.checkov ?? '-'}\\s+${rule.severity}\\s`, 'm'))
-    expect(text.stdout).toContain(`${RULES.length} rules.`)
-    expect(text.stdout).toMatch(/Stricter than the checkov check they name:\n {2}INFRA_SECRET_CMK: /)
+    expect(text.stdout).toContain(`${RULES.length} rules, each citing the AWS documentation it follows (source in --json).`)
+    const stricter = text.stdout.slice(text.stdout.indexOf('Stricter than the checkov check they name:\n'))
+    for (const rule of RULES.filter((candidate) => candidate.stricter)) expect(stricter).toMatch(new RegExp(`^ {2}${rule.id}: ${rule.checkov}`, 'm'))
   })
 })

@@ -16,6 +16,7 @@ import {resourcesFromJson} from '../../src/policy/resources.js'
 import {runAudit} from '../../src/policy/engine.js'
 import {runCli} from '../support/cli.js'
 import {type SynthesizedEnvironment, synth} from '../support/synth.js'
+import {PLAN_MANIFEST} from '../../src/provision/provision.js'
 import {PLAN_DATA_READS, PLAN_READS} from '../../src/stacks/plan-reads.js'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
@@ -155,6 +156,10 @@ describe('pipeline templates', () => {
       expect(steps[check].env).toEqual({GH_TOKEN: '${{ github.token }}'})
       expect(workflow.jobs.apply.permissions).toEqual({contents: 'read', 'id-token': 'write', actions: 'read', 'pull-requests': 'read'})
       expect(JSON.stringify(steps)).not.toMatch(/download-artifact|run download|--from-plan plan\b/)
+      // The pull request's artifact is the changes as data only: the saved plans hold state and
+      // sensitive values in clear, and anyone who can read the repository can download an artifact.
+      const kept = workflow.jobs.plan.steps.find((step) => step.uses?.startsWith('actions/upload-artifact@'))!
+      expect(kept.with).toMatchObject({name: `infra-plan-${env}`, path: `plan/${PLAN_MANIFEST}`, 'if-no-files-found': 'error'})
     }
   })
 

@@ -1,4 +1,4 @@
-import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -68,6 +68,18 @@ describe('GitHub environments of the apply jobs', () => {
     expect(result.exitCode, result.stderr).toBe(0)
     expect(JSON.parse(result.stdout).environments.map((setup: {environment: string; configured: boolean}) => [setup.environment, setup.configured])).toEqual([['dev', true], ['test', true], ['prod', true]])
     expect(repo.read().branchPolicies).toEqual({dev: [expect.objectContaining({name: 'develop'})], test: [expect.objectContaining({name: 'test'})], prod: [expect.objectContaining({name: 'main'})]})
+  })
+
+  it('never configures a protected environment without a reviewer: --configure is refused before any file or call, and no command is printed for it', async () => {
+    const repo = github({prod: {protection_rules: [{id: 1, type: 'required_reviewers', reviewers: [{type: 'User', reviewer: {id: 5001}}]}], deployment_branch_policy: null}})
+    const result = await runCli(['init', 'ci', '--dir', repo.dir, '--estate', repo.estate, '--infra-version', '0.1.0', '--infra-integrity', INTEGRITY, '--configure'], {env: {PATH: repo.env.PATH, GH_STANDIN_STATE: repo.env.GH_STANDIN_STATE}})
+    expect(result.exitCode).toBe(2)
+    expect(result.stderr.trim()).toBe('Error: --configure would leave prod (protected in the estate) without a required reviewer, removing any it has: name who approves its applies with --reviewer user:LOGIN or --reviewer team:ORG/SLUG (repeatable)')
+    // prod keeps its reviewer; no workflow was written.
+    expect(repo.read().environments.prod.protection_rules[0].reviewers).toEqual([{type: 'User', reviewer: {id: 5001}}])
+    expect(existsSync(path.join(repo.dir, '.github'))).toBe(false)
+    const setups = environmentSetups(parseEstate(parseYaml(ESTATE), 'x'), [])
+    expect(setups.map((setup) => [setup.environment, setup.commands.length])).toEqual([['dev', 2], ['test', 2], ['prod', 0]])
   })
 
   it('doctor --for ci says what is unprotected: missing, any branch, another branch too, no reviewer on a protected one', async () => {

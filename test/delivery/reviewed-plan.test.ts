@@ -125,7 +125,9 @@ const pull = (number: number, base: string, merged: boolean) => ({
   base: {ref: base, sha: 'd'.repeat(40)},
   head: {ref: 'feature', sha: HEAD},
 })
-const run = (id: number, pullNumber: number, base: string, created: string) => ({
+// The run as it was triggered: the stand-in answers its pull_requests as GitHub does (empty once the pull
+// request is merged or closed, and for a fork's).
+const run = (id: number, pullNumber: number, base: string, created: string, headRepository = 'acme/estate') => ({
   id,
   name: 'infra prod',
   path: '.github/workflows/infra-prod.yml',
@@ -134,6 +136,7 @@ const run = (id: number, pullNumber: number, base: string, created: string) => (
   conclusion: 'success',
   head_branch: 'feature',
   head_sha: HEAD,
+  head_repository: {full_name: headRepository},
   created_at: created,
   run_attempt: 1,
   pull_requests: [{number: pullNumber, head: {ref: 'feature', sha: HEAD}, base: {ref: base, sha: 'd'.repeat(40)}}],
@@ -143,9 +146,10 @@ const downloads = (calls: string[][]) => calls.filter((call) => call[0] === 'run
 
 describe('infra ci check-reviewed (the apply job\'s guard, against a gh stand-in)', () => {
   it('passes the genuine case: the plan of the pull request merged into main as this commit, with the same changes (the built CLI)', async () => {
+    // GitHub no longer links the run to #7 once it is merged: found by its head, workflow and repository.
     const result = await checkWith({pulls: [pull(7, 'main', true)], runs: [run(101, 7, 'main', '2026-12-07T00:30:00Z')], artifacts: {'101/infra-plan-prod': artifact(manifest(planJson()))}}, manifest(planJson()), true)
     expect(result.exitCode, result.stderr).toBe(0)
-    expect(result.body).toMatchObject({environment: 'prod', commit: MERGE, pullRequest: 7, runId: 101, differences: []})
+    expect(result.body).toMatchObject({environment: 'prod', commit: MERGE, pullRequest: 7, runId: 101, runIds: [101], differences: []})
     expect(result.calls[0]).toEqual(['api', '-H', 'Accept: application/vnd.github+json', `repos/acme/estate/commits/${MERGE}/pulls`])
     expect(downloads(result.calls)).toEqual(['101'])
   })
@@ -171,6 +175,34 @@ describe('infra ci check-reviewed (the apply job\'s guard, against a gh stand-in
     })
     expect(both.exitCode, both.stderr).toBe(0)
     expect(downloads(both.calls)).toEqual(['101'])
+  })
+
+  it('after the merge, a closed pull request with the same head can stop the apply but never pass one', async () => {
+    // #8 into "sandbox" was closed: GitHub lists its run with no pull request, like the genuine one.
+    const closed = {...pull(8, 'sandbox', false), state: 'closed'}
+    const forgedMatches = await checkWith(
+      {
+        pulls: [pull(7, 'main', true), closed],
+        runs: [run(101, 7, 'main', '2026-12-07T00:30:00Z'), run(102, 8, 'sandbox', '2026-12-07T00:40:00Z')],
+        // The merged commit now plans the open ingress; #8's crafted artifact says so, the review did not.
+        artifacts: {'101/infra-plan-prod': artifact(manifest(planJson())), '102/infra-plan-prod': artifact(manifest(planJson('0.0.0.0/0')))},
+      },
+      manifest(planJson('0.0.0.0/0')),
+    )
+    expect(forgedMatches.exitCode).toBe(1)
+    expect(forgedMatches.body.error).toMatchObject({code: 'PLAN_NOT_REVIEWED', details: {runIds: [102, 101], differences: ['run 101: prod-estate: aws_security_group.app: ingress changes differently than reviewed']}})
+    expect(downloads(forgedMatches.calls)).toEqual(['102', '101'])
+  })
+
+  it('leaves out runs of a fork and runs started after the merge', async () => {
+    const result = await checkWith({
+      pulls: [pull(7, 'main', true)],
+      runs: [run(101, 7, 'main', '2026-12-07T00:30:00Z'), run(103, 9, 'main', '2026-12-07T00:50:00Z', 'mallory/estate'), run(104, 7, 'main', '2026-12-07T02:00:00Z')],
+      artifacts: {'101/infra-plan-prod': artifact(manifest(planJson()))},
+    })
+    expect(result.exitCode, result.stderr).toBe(0)
+    expect(result.body.runIds).toEqual([101])
+    expect(downloads(result.calls)).toEqual(['101'])
   })
 
   it('refuses when the merged commit plans other changes than the reviewed ones, naming them', async () => {

@@ -10,12 +10,12 @@ import {Service} from 'kubernetes-models/v1/Service'
 import {ServiceAccount} from 'kubernetes-models/v1/ServiceAccount'
 import {describe, expect, it} from 'vitest'
 
-import {layoutSubnets} from '../../src/estate/cidr.js'
+import {cidrsOverlap, layoutSubnets, parseCidr} from '../../src/estate/cidr.js'
 import {findTarget} from '../../src/estate/load.js'
 import {serviceObjects} from '../../src/k8s/service-manifests.js'
 import {validateObjects} from '../../src/k8s/validate.js'
 import {serviceResultsBucketName, serviceRoleName} from '../../src/stacks/service-role.js'
-import {defaultEstate, estateWith} from '../support/synth.js'
+import {defaultEstate, estateWith, synth} from '../support/synth.js'
 import {DISCOVERED, IMAGE, synthesizedObjects} from './fixtures.js'
 
 // The JSON schema of each kind, as kubernetes-models ships it from the Kubernetes OpenAPI.
@@ -152,12 +152,24 @@ describe('the service manifests', () => {
     expect(ingress.metadata.annotations).toMatchObject({'alb.ingress.kubernetes.io/scheme': 'internal', 'alb.ingress.kubernetes.io/wafv2-acl-arn': DISCOVERED.wafWebAclArn, 'alb.ingress.kubernetes.io/target-type': 'ip'})
     const policy = dev.find('NetworkPolicy')
     expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress'])
-    // In only from the ALB's subnets, which the Ingress names and whose X-Forwarded-For the pod believes.
-    const albSubnets = layoutSubnets('10.1.0.0/16', 3).app
+    // In only from the load-balancer subnets, which the Ingress names and whose X-Forwarded-For the pod believes.
+    const albSubnets = layoutSubnets('10.1.0.0/16', 3).loadBalancer
+    expect(albSubnets).toEqual(['10.1.240.0/23', '10.1.242.0/23', '10.1.244.0/23'])
     expect(policy.spec.ingress).toEqual([{from: albSubnets.map((cidr) => ({ipBlock: {cidr}})), ports: [{protocol: 'TCP', port: 8080}]}])
-    expect(ingress.metadata.annotations['alb.ingress.kubernetes.io/subnets']).toBe('acme-dev-app-eu-west-1a,acme-dev-app-eu-west-1b,acme-dev-app-eu-west-1c')
     const [container] = dev.find('Deployment').spec.template.spec.containers
     expect(container.env.find((e: any) => e.name === 'INFRA_SERVICE_TRUSTED_PROXIES').value).toBe(albSubnets.join(','))
+    // None of those addresses can be a pod's or a node's: they live in the app subnets.
+    for (const app of layoutSubnets('10.1.0.0/16', 3).app) for (const lb of albSubnets) expect(cidrsOverlap(parseCidr(app)!, parseCidr(lb)!)).toBe(false)
+    // The subnets and the security group the Ingress names by Name tag are the ones the stacks make.
+    const stacks = synth('dev')
+    const lbSubnets = stacks.all('aws_subnet').filter((subnet) => subnet.tags.Tier === 'lb')
+    expect(ingress.metadata.annotations['alb.ingress.kubernetes.io/subnets']).toBe('acme-dev-lb-eu-west-1a,acme-dev-lb-eu-west-1b,acme-dev-lb-eu-west-1c')
+    expect(lbSubnets.map((subnet) => [subnet.tags.Name, subnet.cidr_block])).toEqual(ingress.metadata.annotations['alb.ingress.kubernetes.io/subnets'].split(',').map((name: string, i: number) => [name, albSubnets[i]]))
+    const albGroup = stacks.all('aws_security_group').find((group) => group.tags.Name === ingress.metadata.annotations['alb.ingress.kubernetes.io/security-groups'])
+    expect(albGroup?.name).toBe('acme-dev-eks-alb')
+    // The stacks own the node group's rule for the balancer: left to its default with security-groups
+    // set, the controller adds none (naming the annotation is an error when its backend group is off).
+    expect(ingress.metadata.annotations).not.toHaveProperty('alb.ingress.kubernetes.io/manage-backend-security-group-rules')
     const database = policy.spec.egress.find((rule: any) => rule.ports.some((p: any) => p.port === 5432))
     expect(database.to.map((to: any) => to.ipBlock.cidr)).toEqual(layoutSubnets('10.1.0.0/16', 3).data)
     const out = policy.spec.egress.find((rule: any) => rule.to.some((to: any) => to.ipBlock?.cidr === '0.0.0.0/0'))

@@ -154,6 +154,31 @@ describe('the service pod, as the manifests write it', () => {
     }
   }, 90_000)
 
+  it('believes X-Forwarded-For only from the load balancer\'s subnets: a peer outside them with a forged header is counted as itself', async () => {
+    expect(pod, 'the first test started the pod').toBeDefined()
+    const [container] = dev.find('Deployment').spec.template.spec.containers
+    const trusted = container.env.find((e: any) => e.name === 'INFRA_SERVICE_TRUSTED_PROXIES').value as string
+    // The pod as written trusts the load-balancer tier only; this test's peer, 127.0.0.1, is outside it.
+    expect(trusted).toBe('10.1.240.0/23,10.1.242.0/23,10.1.244.0/23')
+    expect(pod.env.INFRA_SERVICE_TRUSTED_PROXIES).toBe(trusted)
+    // 40 failed tokens, each naming another client (one inside the balancer's own subnets among
+    // them). Believed, each would be a client of its own, under its allowance (bursts of 20);
+    // not believed, all are the peer's, and it is refused past 20.
+    const forged = `infra_${'F'.repeat(43)}`
+    const statuses: number[] = []
+    for (let i = 0; i < 40; i++) {
+      const response = await fetch(`${pod.url}/api/v1/jobs`, {headers: {authorization: `Bearer ${forged}`, 'x-forwarded-for': i === 0 ? '10.1.240.9' : `10.77.0.${i}`}})
+      statuses.push(response.status)
+    }
+    expect(statuses.slice(0, 20).every((status) => status === 401)).toBe(true)
+    expect(statuses.slice(20)).toContain(429)
+    // A valid token from that same peer still gets in (failures never lock out a token holder).
+    const created = await runCli(['service', 'token', 'create', '--name', 'behind-forged', '--database-url', pod.env.INFRA_SERVICE_DATABASE_URL, '--json'])
+    expect(created.exitCode, created.stderr).toBe(0)
+    const valid = await fetch(`${pod.url}/api/v1/jobs`, {headers: {authorization: `Bearer ${JSON.parse(created.stdout).token}`, 'x-forwarded-for': '10.77.0.1'}})
+    expect(valid.status).toBe(200)
+  }, 60_000)
+
   it('outlives a database outage: 503 while it lasts, ready again alone, and the job that finished meanwhile is kept', async () => {
     expect(pod, 'the first test started the pod').toBeDefined()
     pod.child.kill('SIGKILL')

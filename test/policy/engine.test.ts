@@ -118,6 +118,8 @@ describe('inputs and outputs', () => {
     const sarif = toSarif([report], RULES, '1.0.0') as any
     expect(sarif.version).toBe('2.1.0')
     expect(sarif.runs[0].tool.driver.rules).toHaveLength(RULES.length)
+    // Each rule links the AWS documentation it follows.
+    for (const rule of sarif.runs[0].tool.driver.rules) expect(rule.helpUri, rule.id).toMatch(/^https:\/\/docs\.aws\.amazon\.com\/[^\s,;)]+$/)
     const results = sarif.runs[0].results
     expect(results.find((r: any) => r.ruleId === 'INFRA_SG_NO_SSH').suppressions[0].status).toBe('accepted')
     expect(results.find((r: any) => r.ruleId === 'INFRA_SG_NO_WORLD_INGRESS')).toMatchObject({level: 'error', locations: [{logicalLocations: [{fullyQualifiedName: 'dev-estate/bastion/sg'}]}]})

@@ -132,3 +132,9 @@ describe('the Kubernetes policy rules', () => {
     expect(failedRules(broken, false)).toEqual([])
   })
 })
+
+describe('Kubernetes rule citations', () => {
+  it('every rule cites the Kubernetes or AWS documentation it follows', () => {
+    for (const rule of K8S_RULES) expect(rule.source, rule.id).toMatch(/https:\/\/(kubernetes\.io\/docs|docs\.aws\.amazon\.com|kubernetes-sigs\.github\.io)\/\S+/)
+  })
+})

@@ -9,12 +9,12 @@ import {runAudit} from '../../src/policy/engine.js'
 import {RULES} from '../../src/policy/rules.js'
 import {toSarif} from '../../src/policy/sarif.js'
 import {configurationInput} from '../../src/policy/terraform-config.js'
+import {OUTSIDE_EXAMPLES} from './outside-examples.js'
 
 /**
- * Terraform configuration read as terraform plans it, and the rules on Terraform written by
- * others: examples from the AWS provider's documentation (hashicorp/terraform-provider-aws,
- * website/docs/r/*.html.markdown) and terraform-aws-modules, each with the verdict it should get,
- * plus the cases issue 28 found passing in silence.
+ * Terraform configuration read as terraform plans it, and the cases issue 28 found passing in
+ * silence, some of them variants of Terraform written by others (the examples themselves, each with
+ * the verdict every rule should give, are test/policy/outside-examples.ts).
  */
 const root = mkdtempSync(path.join(os.tmpdir(), 'infra-tf-config-'))
 let counter = 0
@@ -27,6 +27,11 @@ function folder(files: Record<string, string>): string {
     writeFileSync(path.join(dir, name), text)
   }
   return dir
+}
+
+/** The main.tf of an outside example, by the file it was taken from. */
+function exampleText(sourcePath: string): string {
+  return OUTSIDE_EXAMPLES.find((example) => example.source.path === sourcePath)!.files['main.tf']
 }
 
 async function audit(files: Record<string, string>, variables = {}) {
@@ -199,20 +204,10 @@ resource "aws_iam_role" "irsa" {
   })
 })
 
-describe('rules on Terraform written by others', () => {
-  it('aws_vpc_security_group_ingress_rule: the provider docs example passes; the same rule open to the world on 22 fails', async () => {
-    // hashicorp/terraform-provider-aws website/docs/r/vpc_security_group_ingress_rule.html.markdown, Example Usage.
-    const docs = `resource "aws_security_group" "example" { name = "example" }
-resource "aws_vpc_security_group_ingress_rule" "example" {
-  security_group_id = aws_security_group.example.id
-
-  cidr_ipv4   = "10.0.0.0/8"
-  from_port   = 80
-  ip_protocol = "tcp"
-  to_port     = 80
-}`
-    expect((await audit({'main.tf': docs})).verdicts.filter((v) => v.includes('ingress_rule'))).toEqual([])
-    const open = docs.replace('"10.0.0.0/8"', '"0.0.0.0/0"').replace('from_port   = 80', 'from_port   = 22').replace('to_port     = 80', 'to_port     = 22')
+describe('variants of Terraform written by others (the examples themselves are in outside-examples.ts)', () => {
+  it('aws_vpc_security_group_ingress_rule: the provider docs example opened to the world on 22 fails', async () => {
+    const open = exampleText('website/docs/r/vpc_security_group_ingress_rule.html.markdown')
+      .replace('"10.0.0.0/8"', '"0.0.0.0/0"').replace('from_port   = 80', 'from_port   = 22').replace('to_port     = 80', 'to_port     = 22')
     expect((await audit({'main.tf': open})).verdicts).toEqual(expect.arrayContaining([
       'aws_vpc_security_group_ingress_rule.example INFRA_SG_NO_WORLD_INGRESS', 'aws_vpc_security_group_ingress_rule.example INFRA_SG_NO_SSH',
     ]))
@@ -234,87 +229,10 @@ resource "aws_security_group_rule" "https" {
     expect(verdicts).toContain('aws_vpc.main INFRA_DEFAULT_SG_CLOSED')
   })
 
-  it('aws_rds_cluster_instance: the provider docs example (count = 2) is private; its cluster keeps 1 day and a password in configuration', async () => {
-    // hashicorp/terraform-provider-aws website/docs/r/rds_cluster_instance.html.markdown, Example Usage.
-    const {verdicts} = await audit({
-      'main.tf': `resource "aws_rds_cluster_instance" "cluster_instances" {
-  count              = 2
-  identifier         = "aurora-cluster-demo-\${count.index}"
-  cluster_identifier = aws_rds_cluster.default.id
-  instance_class     = "db.r4.large"
-  engine             = aws_rds_cluster.default.engine
-  engine_version     = aws_rds_cluster.default.engine_version
-}
-
-resource "aws_rds_cluster" "default" {
-  cluster_identifier = "aurora-cluster-demo"
-  availability_zones = ["us-west-2a", "us-west-2b", "us-west-2c"]
-  database_name      = "mydb"
-  master_username    = "foo"
-  master_password    = "barbut8chars"
-}`,
-    })
-    expect(verdicts.filter((v) => v.includes('INFRA_RDS_PRIVATE'))).toEqual([])
-    expect(verdicts).toEqual(expect.arrayContaining(['aws_rds_cluster.default INFRA_RDS_BACKUPS', 'aws_rds_cluster.default INFRA_RDS_ENCRYPTED']))
-  })
-
-  it('terraform-aws-rds-aurora examples/postgresql: the instance with publicly_accessible = true fails INFRA_RDS_PRIVATE', async () => {
-    // terraform-aws-modules/terraform-aws-rds-aurora examples/postgresql/main.tf (instances map) and
-    // main.tf (aws_rds_cluster_instance "this" for_each over it, publicly_accessible = each.value.publicly_accessible).
-    const {verdicts} = await audit({
-      'main.tf': `variable "instances" {
-  default = {
-    1 = {
-      instance_class      = "db.r8g.2xlarge"
-      publicly_accessible = true
-    }
-    2 = {
-      identifier     = "static-member-1"
-      instance_class = "db.r8g.2xlarge"
-    }
-  }
-}
-resource "aws_rds_cluster" "this" {
-  cluster_identifier          = "ex-postgresql"
-  engine                      = "aurora-postgresql"
-  master_username             = "root"
-  manage_master_user_password = true
-  storage_encrypted           = true
-  backup_retention_period     = 7
-}
-resource "aws_rds_cluster_instance" "this" {
-  for_each            = var.instances
-  cluster_identifier  = aws_rds_cluster.this.id
-  engine              = "aurora-postgresql"
-  instance_class      = each.value.instance_class
-  publicly_accessible = try(each.value.publicly_accessible, null)
-}`,
-    })
-    expect(verdicts.filter((v) => v.includes('INFRA_RDS_PRIVATE'))).toEqual(['aws_rds_cluster_instance.this["1"] INFRA_RDS_PRIVATE'])
-  })
-
-  it('WAF Classic: the provider docs ALB association counts; an internet-facing ALB without one fails; a gateway LB is not asked', async () => {
-    // hashicorp/terraform-provider-aws website/docs/r/wafregional_web_acl_association.html.markdown,
-    // "Application Load Balancer Association Example" (internal = false here, so the rule applies).
-    const alb = `resource "aws_wafregional_web_acl" "foo" {
-  name        = "foo"
-  metric_name = "foo"
-  default_action {
-    type = "ALLOW"
-  }
-}
-resource "aws_alb" "foo" {
-  internal                   = false
-  subnets                    = ["subnet-1", "subnet-2"]
-  drop_invalid_header_fields = true
-}
-`
-    const association = `resource "aws_wafregional_web_acl_association" "foo" {
-  resource_arn = "\${aws_alb.foo.arn}"
-  web_acl_id   = "\${aws_wafregional_web_acl.foo.id}"
-}`
-    expect((await audit({'main.tf': alb + association})).verdicts).not.toContain('aws_alb.foo INFRA_WAF_ON_PUBLIC_LB')
-    expect((await audit({'main.tf': alb})).verdicts).toContain('aws_alb.foo INFRA_WAF_ON_PUBLIC_LB')
+  it('WAF Classic: the provider docs ALB without its association fails; a gateway LB is not asked', async () => {
+    const alb = exampleText('website/docs/r/wafregional_web_acl_association.html.markdown')
+    const withoutAssociation = alb.slice(0, alb.indexOf('resource "aws_wafregional_web_acl_association"'))
+    expect((await audit({'main.tf': withoutAssociation})).verdicts).toContain('aws_alb.foo INFRA_WAF_ON_PUBLIC_LB')
     // The AWS provider's acceptance tests for aws_vpc_endpoint_service (gateway_load_balancer_arns):
     // AWS WAF protects application load balancers only (AWS WAF developer guide, resources you can protect).
     const gateway = await audit({
@@ -330,77 +248,8 @@ resource "aws_alb" "foo" {
     expect(gateway.verdicts).toEqual([])
   })
 
-  it('INFRA_SECRET_CMK: the default key and alias/aws/secretsmanager are the AWS managed key; a customer alias passes', async () => {
-    // The secure/insecure pair of KICS query b0d3ef3f (Secretsmanager Secret Encrypted With AWS Managed Key).
-    const {verdicts} = await audit({
-      'main.tf': `resource "aws_secretsmanager_secret" "test2" {
-  name       = "test-cloudrail-1"
-  kms_key_id = "alias/aws/secretsmanager"
-}
-resource "aws_secretsmanager_secret" "test222" {
-  name       = "test-cloudrail-1"
-  kms_key_id = "alias/MyAlias"
-}
-resource "aws_secretsmanager_secret" "example" {
-  name = "example"
-}`,
-    })
-    expect(verdicts.filter((v) => v.includes('INFRA_SECRET_CMK')).sort()).toEqual(['aws_secretsmanager_secret.example INFRA_SECRET_CMK', 'aws_secretsmanager_secret.test2 INFRA_SECRET_CMK'])
-  })
-
-  it('IAM: the provider docs aws_iam_policy example passes; "*" on one named resource fails as full control of it', async () => {
-    // hashicorp/terraform-provider-aws website/docs/r/iam_policy.html.markdown, Example Usage.
-    const docs = `resource "aws_iam_policy" "policy" {
-  name        = "test_policy"
-  path        = "/"
-  description = "My test policy"
-
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Action = [
-          "ec2:Describe*",
-        ]
-        Effect   = "Allow"
-        Resource = "*"
-      },
-    ]
-  })
-}`
-    expect((await audit({'main.tf': docs})).verdicts).toEqual([])
-    const named = docs.replace('"ec2:Describe*"', '"*"').replace('Resource = "*"', 'Resource = "arn:aws:s3:::acme-audit"')
+  it('IAM: "*" on one named resource in the provider docs aws_iam_policy example fails as full control of it', async () => {
+    const named = exampleText('website/docs/r/iam_policy.html.markdown').replace('"ec2:Describe*"', '"*"').replace('Resource = "*"', 'Resource = "arn:aws:s3:::acme-audit"')
     expect((await audit({'main.tf': named})).verdicts).toEqual(['aws_iam_policy.policy INFRA_IAM_NO_ADMIN_WILDCARD'])
-  })
-
-  it('aws_launch_configuration, the older launch resource, is held to the instance rules', async () => {
-    // hashicorp/terraform-provider-aws website/docs/r/launch_configuration.html.markdown, Example Usage (image from a variable here).
-    const {verdicts} = await audit({
-      'main.tf': `variable "ami" { default = "ami-0123456789abcdef0" }
-resource "aws_launch_configuration" "as_conf" {
-  name          = "web_config"
-  image_id      = var.ami
-  instance_type = "t2.micro"
-}`,
-    })
-    expect(verdicts.sort()).toEqual(['aws_launch_configuration.as_conf INFRA_EBS_INSTANCE_ENCRYPTED', 'aws_launch_configuration.as_conf INFRA_INSTANCE_IMDSV2'])
-  })
-
-  it('aws_s3_bucket_versioning: the provider docs example versions its bucket', async () => {
-    // hashicorp/terraform-provider-aws website/docs/r/s3_bucket_versioning.html.markdown, "With Versioning Enabled".
-    const {verdicts} = await audit({
-      'main.tf': `resource "aws_s3_bucket" "example" {
-  bucket = "example-bucket"
-}
-
-resource "aws_s3_bucket_versioning" "versioning_example" {
-  bucket = aws_s3_bucket.example.id
-  versioning_configuration {
-    status = "Enabled"
-  }
-}`,
-    })
-    expect(verdicts).not.toContain('aws_s3_bucket.example INFRA_S3_VERSIONED')
-    expect(verdicts).toContain('aws_s3_bucket.example INFRA_S3_ENCRYPTED')
   })
 })

@@ -17,7 +17,8 @@ const run = promisify(execFile)
 /**
  * The judge of "reads Terraform as terraform does" is terraform: test/policy/terraform/estate (a
  * tfvars file, locals, for_each and count, a dynamic block, jsonencode, a local module, a bucket
- * linked to its versioning by name) is planned by terraform 1.11 with the AWS provider 5.100
+ * linked to its versioning by name, Aurora, DocumentDB and Neptune clusters with their instances in
+ * a local module) is planned by terraform 1.11 with the AWS provider 5.100
  * against moto, `terraform show -json` renders the plan, and the audit of that plan must give the
  * same verdicts, resource by resource, as the audit of the folder itself.
  */
@@ -74,6 +75,18 @@ describe('audit stacks --file on a folder of HCL agrees with the audit of terraf
     const named = (report: ReturnType<typeof resourcesFromJson>) => report.resources.find((r) => r.address === 'aws_s3_bucket.named')!.values.bucket
     expect(named(fromFolder)).toBe('acme-dev-named')
     expect(named(fromFolder)).toBe(named(fromPlan))
+  })
+
+  it('links Aurora, DocumentDB and Neptune instances to their clusters in the plan as in the folder (Multi-AZ in production)', async () => {
+    const fromFolder = await configurationInput(folder)
+    const asProduction = {protected: true}
+    const folderVerdicts = verdicts(runAudit(fromFolder, asProduction))
+    // The plan alone: instances name their cluster by an id known only after apply, taken from the plan's configuration section.
+    expect(verdicts(runAudit(resourcesFromJson(plan, 'plan.json'), asProduction)).filter((verdict) => verdict.includes('INFRA_RDS_'))).toEqual(folderVerdicts.filter((verdict) => verdict.includes('INFRA_RDS_')))
+    expect(folderVerdicts).toContain('module.database.aws_neptune_cluster.graph INFRA_RDS_MULTI_AZ') // two instances, one AZ
+    expect(folderVerdicts).not.toContain('module.database.aws_docdb_cluster.documents INFRA_RDS_MULTI_AZ')
+    expect(folderVerdicts).not.toContain('module.database.aws_rds_cluster.this INFRA_RDS_MULTI_AZ')
+    expect(folderVerdicts).toContain('module.database.aws_neptune_cluster.graph INFRA_RDS_BACKUPS') // the module's retention = 3
   })
 
   it('follows --var as terraform -var does', async () => {

@@ -50,12 +50,26 @@ describe('network', () => {
     expect(prod.one('aws_vpc').cidr_block).toBe('10.3.0.0/16')
   })
 
-  it('never maps public IPs: app and data subnets in three AZs, and NAT subnets only where a NAT is', () => {
+  it('never maps public IPs: app and data subnets in three AZs, NAT subnets only where a NAT is, load-balancer subnets with the cluster', () => {
     const tiers = (env: SynthesizedEnvironment) =>
       env.all('aws_subnet').reduce<Record<string, number>>((count, subnet) => ({...count, [subnet.tags.Tier]: (count[subnet.tags.Tier] ?? 0) + 1}), {})
     for (const env of [dev, prod]) for (const subnet of env.all('aws_subnet')) expect(subnet.map_public_ip_on_launch).toBe(false)
-    expect(tiers(dev)).toEqual({app: 3, data: 3, nat: 1})
-    expect(tiers(prod)).toEqual({app: 3, data: 3, nat: 3})
+    expect(tiers(dev)).toEqual({app: 3, data: 3, nat: 1, lb: 3})
+    expect(tiers(prod)).toEqual({app: 3, data: 3, nat: 3, lb: 3})
+    expect(tiers(synth('dev', estateWith((doc) => (doc.environments.dev.omitLayers = ['eks']))))).toEqual({app: 3, data: 3, nat: 1})
+  })
+
+  it('keeps the load-balancer subnets for load balancers: tagged for the controller\'s discovery, with only the local route', () => {
+    const lb = dev.all('aws_subnet').filter((subnet) => subnet.tags.Tier === 'lb')
+    expect(lb.map((subnet) => subnet.cidr_block)).toEqual(['10.1.240.0/23', '10.1.242.0/23', '10.1.244.0/23'])
+    for (const subnet of lb) expect(subnet.tags['kubernetes.io/role/internal-elb']).toBe('1')
+    // No other tier carries the tag: an Ingress that names no subnets is never placed among the pods.
+    for (const subnet of dev.all('aws_subnet').filter((s) => s.tags.Tier !== 'lb')) expect(subnet.tags['kubernetes.io/role/internal-elb']).toBeUndefined()
+    const table = dev.all('aws_route_table').find((t) => t.tags.Name === 'acme-dev-lb')!
+    expect(table.route ?? []).toEqual([])
+    const lbTableRef = Object.entries(dev.estate.resource.aws_route_table).find(([, t]: [string, any]) => t.tags.Name === 'acme-dev-lb')![0]
+    expect(dev.all('aws_route').filter((route) => route.route_table_id.includes(lbTableRef))).toEqual([])
+    expect(dev.all('aws_route_table_association').filter((a) => a.route_table_id.includes(lbTableRef))).toHaveLength(3)
   })
 
   it('has one NAT gateway in dev and one per AZ in prod, as the only way out', () => {
@@ -204,7 +218,7 @@ describe('EKS', () => {
 describe('EKS through the bastion (infra tunnel eks)', () => {
   it('accepts the Kubernetes API on 443 from the bastion\'s security group, on the group the cluster carries', () => {
     const group = dev.all('aws_security_group').find((sg) => sg.name === 'acme-dev-eks-nodes')!
-    const fromBastion = group.ingress.filter((rule: any) => (rule.security_groups ?? []).length > 0)
+    const fromBastion = group.ingress.filter((rule: any) => (rule.security_groups ?? []).some((sg: string) => sg.includes('bastion')))
     expect(fromBastion).toHaveLength(1)
     expect(fromBastion[0]).toMatchObject({protocol: 'tcp', from_port: 443, to_port: 443})
     expect(fromBastion[0].security_groups).toEqual([expect.stringContaining('bastion_sg')])
@@ -226,8 +240,29 @@ describe('EKS through the bastion (infra tunnel eks)', () => {
   it('opens nothing for the bastion and maps no role when those layers are left out', () => {
     const bare = synth('dev', estateWith((doc) => (doc.environments.dev.omitLayers = ['bastion', 'roles'])))
     const group = bare.all('aws_security_group').find((sg) => sg.name === 'acme-dev-eks-nodes')!
-    expect(group.ingress.filter((rule: any) => (rule.security_groups ?? []).length > 0)).toEqual([])
+    expect(group.ingress.filter((rule: any) => (rule.security_groups ?? []).some((sg: string) => sg.includes('bastion')))).toEqual([])
     expect(bare.all('aws_eks_access_entry')).toHaveLength(0)
+  })
+})
+
+describe('EKS behind its internal load balancer', () => {
+  const nodes = () => dev.all('aws_security_group').find((sg) => sg.name === 'acme-dev-eks-nodes')!
+  const alb = () => dev.all('aws_security_group').find((sg) => sg.name === 'acme-dev-eks-alb')!
+
+  it('admits the load balancer\'s group on the pods\' port into the nodes\' group, and no other group or address on it', () => {
+    const onServicePort = nodes().ingress.filter((rule: any) => rule.from_port <= 8080 && rule.to_port >= 8080)
+    const fromOtherGroups = onServicePort.filter((rule: any) => !rule.self)
+    expect(fromOtherGroups).toEqual([expect.objectContaining({protocol: 'tcp', from_port: 8080, to_port: 8080, security_groups: [expect.stringContaining('eks_alb-sg')]})])
+    expect(fromOtherGroups[0].cidr_blocks ?? []).toEqual([])
+    expect(alb().tags.Name).toBe('acme-dev-eks-alb')
+  })
+
+  it('lets the VPC reach the load balancer on its listener ports only, and the load balancer reach only the pods\' port in the app subnets', () => {
+    expect(alb().ingress.map((rule: any) => [rule.protocol, rule.from_port, rule.to_port, rule.cidr_blocks])).toEqual([
+      ['tcp', 443, 443, ['10.1.0.0/16']],
+      ['tcp', 80, 80, ['10.1.0.0/16']],
+    ])
+    expect(alb().egress.map((rule: any) => [rule.protocol, rule.from_port, rule.to_port, rule.cidr_blocks])).toEqual([['tcp', 8080, 8080, ['10.1.0.0/18', '10.1.64.0/18', '10.1.128.0/18']]])
   })
 })
 

@@ -14,7 +14,7 @@ interface RuleListing {
   /** Where the rule fails more than the checkov check it names, and why. */
   stricterThanCheckov: string | null
   /** The AWS documentation the rule's types and exemptions follow. */
-  source: string | null
+  source: string
 }
 
 /** The rules are the same for every estate, so no --estate. */
@@ -24,12 +24,12 @@ export default class AuditRules extends CliCommand {
 
   async run(): Promise<{rules: RuleListing[]}> {
     await this.parse(AuditRules)
-    const rules = RULES.map((rule) => ({id: rule.id, checkov: rule.checkov ?? null, severity: rule.severity, title: rule.title, resourceTypes: rule.types, fix: rule.fix, stricterThanCheckov: rule.stricter ?? null, source: rule.source ?? null}))
+    const rules = RULES.map((rule) => ({id: rule.id, checkov: rule.checkov ?? null, severity: rule.severity, title: rule.title, resourceTypes: rule.types, fix: rule.fix, stricterThanCheckov: rule.stricter ?? null, source: rule.source}))
     if (!this.jsonEnabled()) {
       this.log(renderTable(['RULE', 'CHECKOV', 'SEVERITY', 'CHECKS', 'FIX'], rules.map((rule) => [rule.id, rule.checkov ?? '-', rule.severity, rule.title, rule.fix])))
       const stricter = rules.filter((rule) => rule.stricterThanCheckov)
       if (stricter.length > 0) this.log(`\nStricter than the checkov check they name:\n${stricter.map((rule) => wrap(`  ${rule.id}: ${rule.stricterThanCheckov}`, 4)).join('\n')}`)
-      this.log(`\n${rules.length} rules. Exceptions go in the estate file (exceptions:),\nor --accept-risk RULE --reason "..." for one provision run.`)
+      this.log(`\n${rules.length} rules, each citing the AWS documentation it follows (source in --json).\nExceptions go in the estate file (exceptions:),\nor --accept-risk RULE --reason "..." for one provision run.`)
     }
     return {rules}
   }

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {CI_PROVIDERS, type PipelineTool, estateFileInRepository, type WrittenPipeline, publishedIntegrity, renderPipelines, runningInfra, writePipelines} from '../../delivery/ci.js'
-import {type EnvironmentSetup, configureEnvironment, environmentSetups, parseReviewer} from '../../delivery/environments.js'
+import {type EnvironmentSetup, configureEnvironment, environmentSetups, parseReviewer, requireReviewers} from '../../delivery/environments.js'
 import {renderTable} from '../../output/table.js'
 import {InfraCommand} from '../_lib/base-command.js'
 
@@ -33,19 +33,20 @@ Running it again updates the files infra wrote and nobody edited since; edited f
     const {flags} = await this.parse(InitCi)
     const estate = this.loadEstate(flags.estate)
     const reviewers = (flags.reviewer ?? []).map(parseReviewer)
+    const setups = environmentSetups(estate, reviewers)
+    if (flags.configure) requireReviewers(setups)
     const running = runningInfra()
     const version = flags['infra-version'] ?? running.version
     const estateFile = estateFileInRepository(flags.dir, estate.source)
     const tool = {name: running.name, version, integrity: flags['infra-integrity'] ?? (await publishedIntegrity(running.name, version))}
     const files = writePipelines(flags.dir, renderPipelines(estate, tool, estateFile, flags.provider as 'github'), flags.force)
-    const setups = environmentSetups(estate, reviewers)
     if (flags.configure) for (const setup of setups) await configureEnvironment(setup)
     if (!this.jsonEnabled()) {
       this.log(renderTable(['FILE', 'ENVIRONMENT', 'RESULT'], files.map((file) => [file.path, file.environment, file.outcome])))
       this.log(flags.configure ? '\nConfigured the GitHub environments:' : '\nConfigure the GitHub environments the applies run in (each admits only its branch; protected ones wait for a reviewer), then check with `infra doctor --for ci`:')
       for (const setup of setups) {
-        this.log(`\n# ${setup.environment}: deploys from ${setup.branch}${setup.protected ? `, reviewers: ${setup.reviewers.map((reviewer) => reviewer.name).join(', ') || 'NONE (pass --reviewer)'}` : ''}`)
-        if (!flags.configure) this.log(setup.commands.join('\n'))
+        this.log(`\n# ${setup.environment}: deploys from ${setup.branch}${setup.protected ? `, reviewers: ${setup.reviewers.map((reviewer) => reviewer.name).join(', ') || 'NONE: pass --reviewer to get its commands (without one they would remove the reviewers it has)'}` : ''}`)
+        if (!flags.configure && setup.commands.length > 0) this.log(setup.commands.join('\n'))
       }
     }
     return {provider: flags.provider, repository: estate.delivery!.repository, files, tool, environments: setups.map((setup) => ({...setup, configured: flags.configure}))}

@@ -10,14 +10,46 @@ const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/
  */
 const BUFFER_UP_TO = 1 << 20
 
+/** Input bytes encoded per write: a multiple of 3, so every block but the object's last is padding-free base64. */
+const BLOCK_BYTES = 48 * 1024
+const BASE64 = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', 'latin1')
+
 /**
- * One object's line, written while it is read: the body as base64 (3-byte groups, the remainder
- * carried to the next chunk), then its SHA-256, known only at the end. Returns the bytes read.
+ * Base64 of whole 3-byte groups from `source` written into `target` at `at`; returns where it
+ * ended. No string and no buffer per call: the caller reuses `target`, so a streamed object makes
+ * no garbage of its own beyond the chunks the socket hands over.
  */
-async function streamObject(stream: Readable, object: {Key?: string; Size?: number; LastModified?: Date}, ctx: Parameters<Source['run']>[1], allowance: number, tooBig: () => Error): Promise<number> {
+function encodeGroups(source: Buffer, start: number, end: number, target: Buffer, at: number): number {
+  let out = at
+  for (let i = start; i + 2 < end; i += 3) {
+    const group = (source[i] << 16) | (source[i + 1] << 8) | source[i + 2]
+    target[out++] = BASE64[group >>> 18]
+    target[out++] = BASE64[(group >>> 12) & 63]
+    target[out++] = BASE64[(group >>> 6) & 63]
+    target[out++] = BASE64[group & 63]
+  }
+  return out
+}
+
+/**
+ * One object's line, written while it is read: the body as base64, then its SHA-256, known only
+ * at the end. The base64 is built in one reused buffer and handed to the result only when full (a
+ * 3-byte group split across chunks is carried over): memory stays at that buffer plus the chunks
+ * in flight whatever the object's size, and the socket's spent chunks until V8 collects them
+ * (about 32 MB at most: docs/service.md). Returns the bytes read. (Exported for its test.)
+ */
+export async function streamObject(stream: Readable, object: {Key?: string; Size?: number; LastModified?: Date}, ctx: Parameters<Source['run']>[1], allowance: number, tooBig: () => Error): Promise<number> {
   const hash = createHash('sha256')
+  const encoded = Buffer.allocUnsafe((BLOCK_BYTES / 3) * 4)
+  let used = 0
+  const group = Buffer.alloc(3)
+  let carried = 0
   let read = 0
-  let carry = Buffer.alloc(0)
+  // ctx.write resolves once it has taken a Buffer's bytes: the buffer is ours to fill again.
+  const flush = async () => {
+    await ctx.write(encoded)
+    return 0
+  }
   try {
     await ctx.write(`{"key":${JSON.stringify(object.Key)},"size":${object.Size ?? 0},"last_modified":${JSON.stringify(object.LastModified?.toISOString() ?? null)},"body_base64":"`)
     for await (const chunk of stream) {
@@ -25,15 +57,28 @@ async function streamObject(stream: Readable, object: {Key?: string; Size?: numb
       read += buffer.length
       if (read > allowance) throw tooBig()
       hash.update(buffer)
-      const joined = carry.length ? Buffer.concat([carry, buffer]) : buffer
-      const whole = joined.length - (joined.length % 3)
-      carry = Buffer.from(joined.subarray(whole))
-      if (whole > 0) await ctx.write(joined.subarray(0, whole).toString('base64'))
+      let from = 0
+      // The group the last chunk left open is completed first.
+      while (carried > 0 && carried < 3 && from < buffer.length) group[carried++] = buffer[from++]
+      if (carried === 3) {
+        used = encodeGroups(group, 0, 3, encoded, used)
+        carried = 0
+        if (used === encoded.length) used = await flush()
+      }
+      const whole = buffer.length - ((buffer.length - from) % 3)
+      while (from < whole) {
+        const take = Math.min(whole - from, ((encoded.length - used) / 4) * 3)
+        used = encodeGroups(buffer, from, from + take, encoded, used)
+        from += take
+        if (used === encoded.length) used = await flush()
+      }
+      while (from < buffer.length) group[carried++] = buffer[from++]
     }
   } finally {
     stream.destroy()
   }
-  await ctx.write(`${carry.toString('base64')}","sha256":"${hash.digest('hex')}"}\n`)
+  if (used > 0) await ctx.write(encoded.subarray(0, used))
+  await ctx.write(`${group.subarray(0, carried).toString('base64')}","sha256":"${hash.digest('hex')}"}\n`)
   return read
 }
 

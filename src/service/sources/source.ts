@@ -6,8 +6,10 @@ export interface SourceContext {
   /** Reports progress between 0 and 1. */
   progress(fraction: number): void
   /**
-   * Appends to the job's result; resolves when it may write more (backpressure). Rejects with a
-   * PermanentJobError once the result would pass limits.maxBytes: nothing past the cap is written.
+   * Appends to the job's result; resolves when it may write more (backpressure) and, for a Buffer,
+   * when its bytes have been written out, so the caller may fill the same buffer again (the s3
+   * source streams through one). Rejects with a PermanentJobError once the result would pass
+   * limits.maxBytes: nothing past the cap is written.
    */
   write(chunk: string | Buffer): Promise<void>
 }

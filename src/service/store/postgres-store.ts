@@ -4,7 +4,7 @@ import pg from 'pg'
 
 import {InfraError} from '../../errors.js'
 
-import {type Job, type JobResultMeta, type JobState, type JobStore, JOB_STATES, type ListQuery, type NewJob, type PurgedJob, QueueFullError, type Scope, type Token, interleave} from './job-store.js'
+import {type Job, type JobResultMeta, type JobState, type JobStore, JOB_STATES, type ListQuery, type NewJob, type PurgedJob, QueueFullError, type Scope, type Token} from './job-store.js'
 import {MIGRATION_LOCK_KEY, MIGRATIONS} from './postgres-migrations.js'
 
 const JOB_COLUMNS = 'id, source_type, config, status, attempts, max_attempts, progress, error, created_at, updated_at, started_at, finished_at, lease_until, cancel_requested, result, token_id'
@@ -58,6 +58,53 @@ const toToken = (row: TokenRow): Token => ({id: row.id, name: row.name, hash: ro
  * (tests); null means now() on the server, never this process's clock.
  */
 const clock = (param: string) => `date_trunc('milliseconds', COALESCE(${param}::timestamptz, now()))`
+
+/** The first key of the advisory locks that make each token's queue quota exact (see insertJobs). */
+const QUOTA_LOCK_CLASS = 0x71756f74
+
+/** A batch of new jobs; $7 is each job's token quota of queued jobs (null: none). */
+const INSERT_JOBS = `INSERT INTO jobs (id, source_type, config, status, max_attempts, token_id, idempotency_key, created_at, updated_at, run_after)
+  SELECT u.id, u.source_type, u.config, 'queued', u.max_attempts, u.token_id, u.key, n.t, n.t, n.t
+  FROM (SELECT b.*, row_number() OVER (PARTITION BY b.token_id ORDER BY b.ord) AS nth
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::int[]) WITH ORDINALITY AS b(id, source_type, config, max_attempts, token_id, key, quota, ord)) u,
+       (SELECT ${clock('NULL')} AS t) n
+  WHERE u.quota IS NULL OR (SELECT count(*) FROM jobs q WHERE q.status = 'queued' AND q.token_id = u.token_id) + u.nth <= u.quota
+  ORDER BY u.ord
+  ON CONFLICT (token_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+  RETURNING ${JOB_COLUMNS}`
+
+/**
+ * A fair claim in one statement (one round trip, one snapshot): $1 lease in ms, $2 how many jobs,
+ * $3 a caller's time or null. The tokens with queued jobs are found with one index probe each (a
+ * loose index scan), the token served longest ago first; each one's oldest runnable jobs are
+ * locked (replicas claiming at once skip each other's rows); jobs are picked round-robin between
+ * the tokens, oldest first within one (as interleave() does); the picked jobs are taken, and each
+ * token whose turn came gets a later turn, in the order served. The result is in the order picked.
+ */
+const CLAIM_JOBS = `WITH RECURSIVE owners(token_id) AS (
+    SELECT min(token_id) FROM jobs WHERE status = 'queued'
+    UNION ALL
+    SELECT (SELECT min(token_id) FROM jobs WHERE status = 'queued' AND token_id > owners.token_id) FROM owners WHERE owners.token_id IS NOT NULL),
+  turns AS (
+    SELECT o.token_id, row_number() OVER (ORDER BY COALESCE(t.turn, 0), o.token_id) AS ord
+    FROM owners o LEFT JOIN token_turns t ON t.token_id = o.token_id WHERE o.token_id IS NOT NULL),
+  candidates AS (
+    SELECT j.id AS job_id, o.token_id AS owner, o.ord, row_number() OVER (PARTITION BY o.ord ORDER BY j.created_at, j.id) AS round
+    FROM turns o CROSS JOIN LATERAL (SELECT id, created_at FROM jobs WHERE status = 'queued' AND token_id = o.token_id AND run_after <= ${clock('$3')}
+                                     ORDER BY created_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) j),
+  picked AS (
+    SELECT job_id, owner, ord, round, row_number() OVER (ORDER BY round, ord) AS pos FROM candidates ORDER BY round, ord LIMIT $2),
+  taken AS (
+    UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = ${clock('$3')} + $1 * interval '1 millisecond',
+        started_at = COALESCE(started_at, ${clock('$3')}), updated_at = ${clock('$3')}
+    FROM picked WHERE jobs.id = picked.job_id AND jobs.status = 'queued'
+    RETURNING ${JOB_COLUMNS}, picked.pos),
+  base AS (SELECT nextval('token_turn_seq') * 100000 AS base WHERE EXISTS (SELECT 1 FROM picked WHERE round = 1)),
+  served AS (
+    INSERT INTO token_turns (token_id, turn)
+    SELECT p.owner, base.base + row_number() OVER (ORDER BY p.ord) FROM picked p, base WHERE p.round = 1
+    ON CONFLICT (token_id) DO UPDATE SET turn = EXCLUDED.turn)
+  SELECT ${JOB_COLUMNS} FROM taken ORDER BY pos`
 
 /** Settings from a postgres:// URL: TLS against a CA bundle, or an IAM token per new connection. */
 export function poolConfig(databaseUrl: string, env = process.env): pg.PoolConfig {
@@ -202,23 +249,7 @@ export class PostgresJobStore implements JobStore {
     this.pending = []
     try {
       const jobs = batch.map((entry) => entry.job)
-      // One statement, committed (synchronous_commit) before it answers. A key already used by
-      // the same token (here or on another replica, even one committing now) inserts nothing.
-      const inserted = await this.query<JobRow>(
-        'jobs-insert',
-        // The quota counts the token's queued jobs plus those ahead of it in this batch; replicas
-        // accepting for one token at the same instant may pass it by what they accept together.
-        `INSERT INTO jobs (id, source_type, config, status, max_attempts, token_id, idempotency_key, created_at, updated_at, run_after)
-         SELECT u.id, u.source_type, u.config, 'queued', u.max_attempts, u.token_id, u.key, n.t, n.t, n.t
-         FROM (SELECT b.*, row_number() OVER (PARTITION BY b.token_id ORDER BY b.ord) AS nth
-               FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::int[]) WITH ORDINALITY AS b(id, source_type, config, max_attempts, token_id, key, quota, ord)) u,
-              (SELECT ${clock('NULL')} AS t) n
-         WHERE u.quota IS NULL OR (SELECT count(*) FROM jobs q WHERE q.status = 'queued' AND q.token_id = u.token_id) + u.nth <= u.quota
-         ORDER BY u.ord
-         ON CONFLICT (token_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-         RETURNING ${JOB_COLUMNS}`,
-        [jobs.map((j) => j.id), jobs.map((j) => j.sourceType), jobs.map((j) => JSON.stringify(j.config)), jobs.map((j) => j.maxAttempts), jobs.map((j) => j.tokenId), jobs.map((j) => j.idempotencyKey ?? null), jobs.map((j) => j.maxQueuedPerToken ?? null)],
-      )
+      const inserted = await this.insertJobs(jobs)
       const byId = new Map(inserted.rows.map((row) => [row.id, toJob(row)]))
       for (const entry of batch) {
         const job = byId.get(entry.job.id)
@@ -233,6 +264,39 @@ export class PostgresJobStore implements JobStore {
       }
     } catch (error) {
       for (const entry of batch) entry.reject(error)
+    }
+  }
+
+  /**
+   * One batch's INSERT, committed (synchronous_commit) before it answers. A key already used by the
+   * same token (here or on another replica, even one committing now) inserts nothing. Jobs past
+   * their token's quota of queued jobs (counting those ahead of them in the batch) are left out.
+   */
+  private async insertJobs(jobs: NewJob[]): Promise<pg.QueryResult<JobRow>> {
+    const values = [jobs.map((j) => j.id), jobs.map((j) => j.sourceType), jobs.map((j) => JSON.stringify(j.config)), jobs.map((j) => j.maxAttempts), jobs.map((j) => j.tokenId), jobs.map((j) => j.idempotencyKey ?? null), jobs.map((j) => j.maxQueuedPerToken ?? null)]
+    const tokens = [...new Set(jobs.filter((j) => j.maxQueuedPerToken !== undefined).map((j) => j.tokenId))].sort()
+    if (tokens.length === 0) return this.query<JobRow>('jobs-insert', INSERT_JOBS, values)
+    // Count then insert is exact only if no one else inserts for the token in between: under READ
+    // COMMITTED two replicas' statements each count without the other's uncommitted rows and both
+    // pass the quota. So each token's enqueues take turns on a transaction-scoped advisory lock,
+    // and the INSERT runs as the next statement: its snapshot (taken when it starts, after the lock
+    // is held) sees every job the previous holder committed. Locks are taken in one order (sorted
+    // tokens), so two batches never wait on each other in a cycle. The two-key form keeps these
+    // locks apart from the migration lock's bigint key ("these two key spaces do not overlap"):
+    // https://www.postgresql.org/docs/15/functions-admin.html#FUNCTIONS-ADVISORY-LOCKS and
+    // https://www.postgresql.org/docs/15/transaction-iso.html#XACT-READ-COMMITTED
+    const client = await this.pool.connect()
+    try {
+      await client.query('BEGIN')
+      await client.query({name: 'jobs-quota-lock', text: 'SELECT pg_advisory_xact_lock($1::int, hashtext(t)) FROM unnest($2::text[]) AS t', values: [QUOTA_LOCK_CLASS, tokens]})
+      const inserted = await client.query<JobRow>({name: 'jobs-insert', text: INSERT_JOBS, values})
+      await client.query('COMMIT')
+      return inserted
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {})
+      throw error
+    } finally {
+      client.release()
     }
   }
 
@@ -267,66 +331,8 @@ export class PostgresJobStore implements JobStore {
   }
 
   async claim(leaseMs: number, limit = 1, now?: Date): Promise<Job[]> {
-    const at = now?.toISOString() ?? null
-    const client = await this.pool.connect()
-    let rows: JobRow[]
-    let picked: string[]
-    try {
-      await client.query('BEGIN')
-      // The tokens with queued jobs, one index probe each (a loose index scan), the one served
-      // longest ago first.
-      const owners = await client.query<{token_id: string}>({
-        name: 'jobs-owners',
-        text: `WITH RECURSIVE owners(token_id) AS (
-            SELECT min(token_id) FROM jobs WHERE status = 'queued'
-            UNION ALL
-            SELECT (SELECT min(token_id) FROM jobs WHERE status = 'queued' AND token_id > owners.token_id) FROM owners WHERE owners.token_id IS NOT NULL)
-          SELECT o.token_id FROM owners o LEFT JOIN token_turns t ON t.token_id = o.token_id WHERE o.token_id IS NOT NULL ORDER BY COALESCE(t.turn, 0), o.token_id`,
-      })
-      if (owners.rows.length === 0) {
-        await client.query('COMMIT')
-        client.release()
-        return []
-      }
-      // Each token's oldest runnable jobs; replicas claiming at once skip each other's locked rows.
-      const candidates = await client.query<{ord: string; id: string}>({
-        name: 'jobs-candidates',
-        text: `SELECT o.ord, j.id FROM unnest($1::text[]) WITH ORDINALITY AS o(token_id, ord)
-          CROSS JOIN LATERAL (SELECT id, created_at FROM jobs WHERE status = 'queued' AND token_id = o.token_id AND run_after <= ${clock('$3')}
-                              ORDER BY created_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) j
-          ORDER BY o.ord, j.created_at, j.id`,
-        values: [owners.rows.map((row) => row.token_id), limit, at],
-      })
-      const perToken = new Map<string, string[]>()
-      for (const row of candidates.rows) perToken.set(row.ord, [...(perToken.get(row.ord) ?? []), row.id])
-      const lists = [...perToken.values()]
-      picked = interleave(lists, limit)
-      ;({rows} = await client.query<JobRow>({
-        name: 'jobs-take',
-        text: `UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = ${clock('$3')} + $1 * interval '1 millisecond',
-            started_at = COALESCE(started_at, ${clock('$3')}), updated_at = ${clock('$3')}
-          WHERE id = ANY($2::text[]) AND status = 'queued' RETURNING ${JOB_COLUMNS}`,
-        values: [leaseMs, picked, at],
-      }))
-      const served = [...perToken.entries()].filter(([, ids]) => picked.includes(ids[0])).map(([ord]) => owners.rows[Number(ord) - 1].token_id)
-      if (served.length) {
-        await client.query({
-          name: 'jobs-served',
-          text: `INSERT INTO token_turns (token_id, turn) SELECT u.t, n.base + u.o FROM unnest($1::text[]) WITH ORDINALITY AS u(t, o), (SELECT nextval('token_turn_seq') * 100000 AS base) n
-            ON CONFLICT (token_id) DO UPDATE SET turn = EXCLUDED.turn`,
-          values: [served],
-        })
-      }
-      await client.query('COMMIT')
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {})
-      client.release()
-      throw error
-    }
-    client.release()
-    // In the order picked: round-robin between tokens, oldest first within one.
-    const order = new Map(picked.map((id, index) => [id, index]))
-    const jobs = rows.map(toJob).sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0))
+    const {rows} = await this.query<JobRow>('jobs-claim', CLAIM_JOBS, [leaseMs, limit, now?.toISOString() ?? null])
+    const jobs = rows.map(toJob)
     for (const job of jobs) this.held.set(job.id, job.attempts)
     return jobs
   }

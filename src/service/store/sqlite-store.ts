@@ -324,7 +324,10 @@ export class SqliteJobStore implements JobStore {
           const existing = this.statements.byIdempotency.get(job.tokenId, job.idempotencyKey) as JobRow | undefined
           if (existing) return {job: toJob(existing), created: false}
         }
-        // Counted inside the write transaction: exact, even for a batch of one token's jobs.
+        // Counted inside the write transaction, which flush() opens with BEGIN IMMEDIATE: it holds
+        // the database's one write lock before it counts, so no other connection or process can
+        // insert between the count and the insert (and in WAL mode it reads the latest commit).
+        // Exact, even for a batch of one token's jobs. https://www.sqlite.org/lang_transaction.html
         if (job.maxQueuedPerToken !== undefined && (this.statements.queuedOf.get(job.tokenId) as number) >= job.maxQueuedPerToken) {
           return {refused: new QueueFullError(job.tokenId, job.maxQueuedPerToken)}
         }

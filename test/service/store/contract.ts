@@ -325,6 +325,29 @@ export function jobStoreContract(name: string, open: () => Promise<StoreUnderTes
       expect((await store.create(job())).created).toBe(true)
     })
 
+    it('holds the quota exactly when several replicas, each on several connections, enqueue for one token at once', async () => {
+      const {store, another} = await fresh()
+      const replicas = [store, ...(await Promise.all([another(), another(), another()]))]
+      const quota = {maxQueuedPerToken: 7}
+      // Every replica sends a batch in each of three turns without waiting for the last: twelve
+      // batches of five in flight together, on separate pools (separate connections) for PostgreSQL.
+      // Each call's outcome is taken as it comes (a refusal of the first turn is not left unhandled
+      // while later turns are sent).
+      const outcomes: Promise<{created: boolean} | {refused: unknown}>[] = []
+      for (let turn = 0; turn < 3; turn++) {
+        for (const replica of replicas) for (let i = 0; i < 5; i++) outcomes.push(replica.create(job(quota)).then(({created}) => ({created}), (refused: unknown) => ({refused})))
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      const settled = await Promise.all(outcomes)
+      expect(settled.filter((outcome) => 'created' in outcome && outcome.created)).toHaveLength(7)
+      const refused = settled.flatMap((outcome) => ('refused' in outcome ? [outcome.refused] : []))
+      expect(refused).toHaveLength(60 - 7)
+      for (const reason of refused) expect(reason).toBeInstanceOf(QueueFullError)
+      expect((await store.list({limit: 100, status: 'queued', tokenId: 'token-1'})).jobs).toHaveLength(7)
+      // Another token's quota is its own.
+      expect((await replicas[1].create(job({...quota, tokenId: 'token-2'}))).created).toBe(true)
+    })
+
     it('purges jobs that ended before the retention, with their result locations, and nothing else', async () => {
       const {store} = await fresh()
       const done = (await store.create(job())).job

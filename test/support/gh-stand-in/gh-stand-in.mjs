@@ -13,7 +13,12 @@
 // - GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs ("List workflow runs for a workflow",
 //   https://docs.github.com/en/rest/actions/workflow-runs#list-workflow-runs-for-a-workflow): workflow_id may
 //   be the file name; filters event, head_sha, branch and status, where status takes a conclusion such as
-//   success as well as a status such as completed; answers {total_count, workflow_runs}.
+//   success as well as a status such as completed; answers {total_count, workflow_runs}. Each run's
+//   pull_requests lists only the pull requests that triggered it and are still OPEN and from this
+//   repository: GitHub empties it once the pull request is merged or closed (reproduced by GitHub staff in
+//   con/tinuous issue 28: "the field then becomes empty once the PR is merged or closed") and leaves it
+//   empty for a fork's pull request (github/docs issue 22501). A run's head_repository is the repository
+//   its head commit came from (the fork's, for a fork's pull request).
 // - GET /repos/{owner}/{repo}/environments/{environment_name} ("Get an environment",
 //   https://docs.github.com/en/rest/deployments/environments#get-an-environment): 404 when it does not exist;
 //   protection_rules [{type: required_reviewers, reviewers: [...]}, {type: branch_policy}, ...] and
@@ -113,6 +118,14 @@ function api() {
       .filter((run) => !q.get('branch') || run.head_branch === q.get('branch'))
       .filter((run) => !status || run.status === status || run.conclusion === status)
       .sort((a, b) => b.created_at.localeCompare(a.created_at))
+      .map((run) => ({
+        ...run,
+        head_repository: {full_name: run.head_repository?.full_name ?? state.repository},
+        pull_requests: (run.pull_requests ?? []).filter((linked) => {
+          const pull = state.pulls.find((candidate) => candidate.number === linked.number)
+          return pull && pull.state === 'open' && (pull.head.repo?.full_name ?? state.repository) === state.repository
+        }),
+      }))
     return print({total_count: runs.length, workflow_runs: runs})
   }
   if (tail[0] === 'environments' && tail.length === 2) {
