@@ -247,15 +247,22 @@ describe('infra tunnel against moto with the stand-in plugin', () => {
     for (const t of ready.tunnels) expect(await portFree(t.localPort)).toBe(true)
   })
 
-  it('ends everything on SIGTERM too', async () => {
+  // SIGHUP: the operator's terminal closed, or the SSH connection to the jump box dropped. The
+  // plugins run in process groups of their own, so only infra can end them.
+  it.each(['SIGTERM', 'SIGHUP'] as const)('ends everything on %s too: sessions terminated in AWS, no plugin in the process table, exit 0 as on Ctrl-C', async (signal) => {
     const before = pluginRuns().length
-    const run = startTunnel(['--to', '10.71.4.21:9000', '--reason', 'sigterm'])
+    const run = startTunnel(['--to', '10.71.4.21:9000', '--reason', signal.toLowerCase()])
     const ready = await run.next((e) => e.event === 'ready')
-    run.child.kill('SIGTERM')
-    await run.child
+    const [plugin] = pluginRuns().slice(before)
+    expect(groupMembers(plugin.pid).length).toBeGreaterThan(0)
+    run.child.kill(signal)
+    const result = await run.child
+    expect(result.exitCode).toBe(0)
+    expect(run.events.at(-1).tunnels.map((t: any) => t.name)).toEqual(['10.71.4.21:9000'])
     const mine = pluginRuns().slice(before)
     expect(mine).toHaveLength(1)
     expect(standIn.sessions.get(mine[0].sessionId)?.state).toBe('Terminated')
+    expect(standIn.calls.filter((c) => c.operation === 'TerminateSession').map((c) => c.body.SessionId)).toContain(mine[0].sessionId)
     expect(groupMembers(mine[0].pid)).toEqual([])
     expect(await portFree(ready.tunnels[0].localPort)).toBe(true)
   })
