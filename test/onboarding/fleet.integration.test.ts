@@ -161,28 +161,54 @@ describe('infra provision --clients with a protected client whose two stacks cha
     expect(JSON.parse(json.stdout)).toMatchObject({approved: true, questions: 2})
   })
 
-  it('at a terminal: the second stack is asked about again, and wayne must be typed', async () => {
-    const terraform = fakeTerraform(PLAN)
-    // Each question names the stacks it covers. The first (the state stacks) is answered with the
-    // name; the second (the estate stacks) with another.
-    const result = await inTerminal(fleet(terraform), {
+  /** The fleet at a terminal: the first question answered with wayne's name, the second with `second` (keys). */
+  const atTerminal = async (terraform: {binary: string}, workDir: string, second: string) => {
+    const args = ['provision', '--clients', 'all', '--estate', fleetEstate, '--terraform', terraform.binary, '--work-dir', workDir]
+    // Each question names the stacks it covers.
+    const result = await inTerminal(args, {
       cols: 120,
       rows: 200,
       cwd: work,
       env,
       answers: [
         {after: /client\(s\): wayne-state, stark-state\. Type "wayne"/, send: 'wayne\r'},
-        {after: /client\(s\): wayne-estate, stark-estate\. Type "wayne"/, send: 'nope\r'},
+        {after: /client\(s\): wayne-estate, stark-estate\. Type "wayne"/, send: second},
       ],
     })
-    const prompts = result.asked
-    expect(prompts).toHaveLength(2)
-    expect(prompts[0]).toContain('wayne-state: 0 to create, 1 to update')
-    expect(prompts[0]).not.toContain('wayne-estate: 0 to create')
-    expect(prompts[1].slice(prompts[0].length)).toContain('wayne-estate: 0 to create, 1 to update')
+    return {...result, prompts: result.asked}
+  }
+  const applies = (terraform: {calls: string}) => readFileSync(terraform.calls, 'utf8').split('\n').filter((call) => call === 'apply').length
+
+  it('at a terminal: the second stack is asked about again, and wayne must be typed', async () => {
+    const terraform = fakeTerraform(PLAN)
+    const workDir = path.join(work, 'protected-declined')
+    // The second question (the estate stacks) is answered with another name: declined.
+    const result = await atTerminal(terraform, workDir, 'nope\r')
+    expect(result.prompts).toHaveLength(2)
+    expect(result.prompts[0]).toContain('wayne-state: 0 to create, 1 to update')
+    expect(result.prompts[0]).not.toContain('wayne-estate: 0 to create')
+    expect(result.prompts[1].slice(result.prompts[0].length)).toContain('wayne-estate: 0 to create, 1 to update')
     expect(result.exitCode).toBe(4) // the second question was declined
-    // Only what the first answer covered was applied: the two state stacks.
-    expect(readFileSync(terraform.calls, 'utf8').split('\n').filter((call) => call === 'apply')).toHaveLength(2)
+    // Only what the first answer covered was applied: the two state stacks; the report says so.
+    expect(applies(terraform)).toBe(2)
+    const after = result.output.slice(result.prompts[1].length)
+    for (const client of ['wayne', 'stark']) expect(after).toMatch(new RegExp(`${client}\\s+\\d+\\s+declined after applying ${client}-state`))
+    expect(after).toContain('2 of 2 client(s) declined: not every change shown was applied')
+    // What the first round applied is recorded, marked partial.
+    expect(JSON.parse(readFileSync(path.join(workDir, 'wayne', 'baseline.json'), 'utf8'))).toMatchObject({complete: false, stacks: [{name: 'wayne-state', applied: true}, {name: 'wayne-estate', applied: false, skipped: 'declined'}]})
+  })
+
+  it('at a terminal, Ctrl-C at the second question: exit 130, and the report of what the first round applied is printed', async () => {
+    const terraform = fakeTerraform(PLAN)
+    const workDir = path.join(work, 'protected-interrupted')
+    const result = await atTerminal(terraform, workDir, '\x03')
+    expect(result.prompts).toHaveLength(2)
+    expect(result.exitCode).toBe(130)
+    expect(applies(terraform)).toBe(2)
+    const after = result.output.slice(result.prompts[1].length)
+    for (const client of ['wayne', 'stark']) expect(after).toMatch(new RegExp(`${client}\\s+\\d+\\s+declined after applying ${client}-state`))
+    expect(after.replace(/\s+/g, ' ')).toContain('interrupted at the prompt: did not apply the changes shown to 2 client(s): wayne-estate, stark-estate; applied before it: wayne (wayne-state), stark (stark-state); not applied: wayne-estate, stark-estate')
+    for (const client of ['wayne', 'stark']) expect(JSON.parse(readFileSync(path.join(workDir, client, 'baseline.json'), 'utf8'))).toMatchObject({complete: false})
   })
 
   it('a rerun of onboard-client for the protected client goes through the same guard: --yes alone is refused before any change', async () => {
