@@ -8,7 +8,7 @@ import tls from 'node:tls'
 import {afterAll, describe, expect, it} from 'vitest'
 
 import {type RunningService, startService} from '../../src/service/server.js'
-import {readTlsFiles} from '../../src/service/tls.js'
+import {TlsReloader, readTlsFiles} from '../../src/service/tls.js'
 
 /** A self-signed pair as cert-manager's selfSigned issuer makes it (ECDSA P-256, the Certificate's privateKey). */
 function makePair(commonName: string): {'tls.crt': string; 'tls.key': string} {
@@ -119,5 +119,37 @@ describe('a renewed TLS certificate in the Secret volume', () => {
     // The next good pair is served again.
     projectSecret(volume, third)
     await until('the third certificate is served', async () => (await servedFingerprint(service!.url)) === fingerprint(third))
+  })
+})
+
+describe('the TLS files read again on the interval', () => {
+  it('pick up a change the watch cannot see (the watched folder itself replaced)', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'infra-tls-remount-'))
+    const [first, second] = [makePair('first'), makePair('second')]
+    for (const [name, pair] of [['one', first], ['two', second]] as const) {
+      mkdirSync(path.join(root, name))
+      for (const [key, value] of Object.entries(pair)) writeFileSync(path.join(root, name, key), value)
+    }
+    // The watch is on the folder `mount` led to at start ("one"); renaming another link over
+    // `mount` changes what the paths read without an event in that folder.
+    symlinkSync('one', path.join(root, 'mount'))
+    const files = {certFile: path.join(root, 'mount', 'tls.crt'), keyFile: path.join(root, 'mount', 'tls.key')}
+    const server = tls.createServer({cert: first['tls.crt'], key: first['tls.key']}, (socket) => socket.end())
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const url = `https://127.0.0.1:${(server.address() as {port: number}).port}`
+    const logged: string[] = []
+    const log = {info: (_fields: object, message: string) => void logged.push(message), warn: (_fields: object, message: string) => void logged.push(message)}
+    const reloader = new TlsReloader(server, files, {cert: Buffer.from(first['tls.crt']), key: Buffer.from(first['tls.key'])}, log, {intervalMs: 300, settleMs: 50})
+    try {
+      reloader.start()
+      expect(await servedFingerprint(url)).toBe(fingerprint(first))
+      symlinkSync('two', path.join(root, 'mount.new'))
+      renameSync(path.join(root, 'mount.new'), path.join(root, 'mount'))
+      await until('the second certificate is served', async () => (await servedFingerprint(url)) === fingerprint(second), 3000)
+      expect(logged).toEqual(['TLS certificate reloaded: new connections get it'])
+    } finally {
+      reloader.stop()
+      server.close()
+    }
   })
 })
