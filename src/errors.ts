@@ -221,6 +221,22 @@ const AWS_REFUSALS: {code: string; test: RegExp; what: string; fix: string; exit
 ]
 
 /**
+ * What a status alone says, for answers without a body: S3's HEAD requests (HeadBucket,
+ * HeadObject) "return a generic code, such as 400 Bad Request, 403 Forbidden, 404 Not Found ...
+ * It's not possible to retrieve the exact exception" (the note in @aws-sdk/client-s3
+ * dist-types/commands/HeadObjectCommand.d.ts), and the SDK then names the error "Unknown" ("NotFound"
+ * for a 404), its message "UnknownError". S3
+ * throttles with 503 Slow Down (its error list: SlowDown, 503), so a bodiless 503 is read as that.
+ */
+const BODILESS_STATUS: Record<number, [string, string]> = {
+  400: ['BadRequest', 'Bad Request'],
+  403: ['Forbidden', 'Forbidden'],
+  404: ['NotFound', 'Not Found'],
+  429: ['TooManyRequests', 'Too Many Requests'],
+  503: ['SlowDown', 'Slow Down'],
+}
+
+/**
  * An AWS refusal (an SDK service exception) as one line with a code and a fix, by its kind:
  * credentials, access denied, throttled, quota, not found, conflict, validation; AWS's own
  * faults (5xx) as AWS_SERVER_ERROR. Anything else AWS refused is AWS_REFUSED: never INTERNAL_ERROR,
@@ -228,13 +244,18 @@ const AWS_REFUSALS: {code: string; test: RegExp; what: string; fix: string; exit
  */
 export function fromAwsError(error: unknown): InfraError | undefined {
   if (isInfraError(error) || !isAwsServiceError(error)) return undefined
-  const said = `${(error.message ?? '').split('\n')[0] || 'no message'} (${error.name}${error.Reason ? `: ${error.Reason}` : ''})`
+  const status = error.$metadata.httpStatusCode ?? 0
+  // The names the SDK gives an answer that carries no error code (a named exception with an empty message is not one).
+  const bodiless = (error.name === 'Unknown' || (error.name === 'NotFound' && status === 404 && error.message === 'UnknownError')) && BODILESS_STATUS[status]
+  const said = bodiless
+    ? `HTTP ${status} ${bodiless[1]}, with no error code in the answer`
+    : `${(error.message ?? '').split('\n')[0] || 'no message'} (${error.name}${error.Reason ? `: ${error.Reason}` : ''})`
   const details = {awsError: error.name, reason: error.Reason ?? null, httpStatus: error.$metadata.httpStatusCode ?? null, requestId: error.$metadata.requestId ?? null}
   // Organizations says which limit in a ConstraintViolationException's Reason (CLOSE_ACCOUNT_QUOTA_EXCEEDED...).
-  const name = /QUOTA_EXCEEDED|LIMIT_EXCEEDED/.test(error.Reason ?? '') ? 'LimitExceeded' : error.name
+  const name = /QUOTA_EXCEEDED|LIMIT_EXCEEDED/.test(error.Reason ?? '') ? 'LimitExceeded' : bodiless ? bodiless[0] : error.name
   const refusal = AWS_REFUSALS.find((kind) => kind.test.test(name))
   if (refusal) return new InfraError(`${refusal.what}: ${said}`, refusal.fix, refusal.code, refusal.exit ?? EXIT.failure, details)
-  if (error.$fault === 'server' || (error.$metadata.httpStatusCode ?? 0) >= 500) {
+  if (error.$fault === 'server' || status >= 500) {
     return new InfraError(`AWS failed to answer: ${said}`, 'an error on AWS\'s side: run the same command again in a minute; if it persists, check the AWS Health Dashboard', 'AWS_SERVER_ERROR', EXIT.failure, details)
   }
   return new InfraError(`AWS refused the call: ${said}`, 'see AWS\'s message; INFRA_DEBUG=1 shows where infra made the call', 'AWS_REFUSED', EXIT.failure, details)

@@ -6,7 +6,7 @@ import type {AwsCredentialIdentityProvider} from '@aws-sdk/types'
 import {NodeHttpHandler} from '@smithy/node-http-handler'
 
 import type {EnvironmentSpec, Estate} from '../estate/model.js'
-import {InfraError} from '../errors.js'
+import {InfraError, fromAwsError} from '../errors.js'
 import {roleSessionName} from '../estate/session-name.js'
 
 /** How a command reaches AWS: the operator's profile and region, and the account it acts in. */
@@ -113,10 +113,19 @@ export function describeCredentialError(error: unknown, access: Pick<AwsAccess, 
   }
   if (access.target && /AccessDenied|not authorized|InvalidClientTokenId|ExpiredToken/i.test(`${err.name} ${message}`)) {
     return new InfraError(
-      `cannot assume ${access.target.roleArn} for ${access.target.name}: ${message.split('\n')[0]}`,
+      `cannot assume ${access.target.roleArn} for ${access.target.name}: ${message.split('\n')[0]}${err.name && err.name !== 'Error' ? ` (${err.name})` : ''}`,
       'check that your identity is trusted by the role, or refresh your session',
       'ASSUME_ROLE_FAILED',
     )
+  }
+  // STS answering as AWS does with any other refusal (throttled after the SDK's retries, a value it
+  // rejects): said by its kind, as every AWS refusal is, never as an endpoint that is not AWS.
+  // "Unknown" and "NotFound" are names the SDK gives an answer without an STS error code (a web
+  // page at the endpoint): those are the endpoint's problem, below.
+  const refusal = ['Unknown', 'NotFound'].includes(err.name ?? '') ? undefined : fromAwsError(error)
+  if (refusal && refusal.code !== 'AWS_REFUSED') {
+    const what = access.target ? `assuming ${access.target.roleArn} for ${access.target.name}` : 'getting AWS credentials'
+    return new InfraError(`${what}: ${refusal.message}`, refusal.fix, refusal.code, refusal.exitCode, refusal.details)
   }
   const endpoint = access.estate.endpoint ?? process.env.AWS_ENDPOINT_URL
   if (endpoint) {

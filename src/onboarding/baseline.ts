@@ -13,6 +13,8 @@ export interface BaselineRecord {
   /** sha256 of the synthesized stacks, so two targets on the same baseline show the same value. */
   fingerprint: string
   appliedAt: string
+  /** False when a stack with changes was not applied (declined at a later question): the fingerprint is then what was synthesized, not all applied. */
+  complete: boolean
   stacks: {name: string; applied: boolean; skipped?: string}[]
 }
 
@@ -46,6 +48,7 @@ export function recordBaseline(workDir: string, report: ProvisionReport): Baseli
     infraVersion: INFRA_VERSION,
     fingerprint: hash.digest('hex').slice(0, 12),
     appliedAt: new Date().toISOString(),
+    complete: report.stacks.every((stack) => stack.applied || stack.skipped === 'no-changes'),
     stacks: report.stacks.map((stack) => ({name: stack.name, applied: stack.applied, ...(stack.skipped ? {skipped: stack.skipped} : {})})),
   }
   const file = baselinePath(workDir, report.environment)

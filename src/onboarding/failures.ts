@@ -1,4 +1,4 @@
-import {InfraError} from '../errors.js'
+import {InfraError, fromAwsError} from '../errors.js'
 
 /** What a CreateAccount FailureReason means, in plain words, and what to do next. */
 export const CREATE_ACCOUNT_FAILURES: Record<string, {meaning: string; next: string}> = {
@@ -88,41 +88,63 @@ const CONSTRAINTS: Record<string, string> = {
   ORGANIZATION_NOT_IN_ALL_FEATURES_MODE: 'the organization must have all features enabled',
 }
 
-/** CreateAccount's own exceptions (limits, throttling, concurrent changes) as errors with a next step. */
+/**
+ * CreateAccount's own exceptions as errors with a next step: those its SDK model lists
+ * (@aws-sdk/client-organizations dist-types/commands/CreateAccountCommand.d.ts: AccessDenied,
+ * AWSOrganizationsNotInUse, ConcurrentModification, ConstraintViolation, FinalizingOrganization,
+ * InvalidInput, Service, TooManyRequests, UnsupportedAPIEndpoint); any other AWS answer by its kind.
+ */
 export function createAccountRefused(error: unknown, client: string): InfraError {
   const err = error as {name?: string; message?: string; Reason?: string}
   const message = (err.message ?? String(error)).split('\n')[0]
-  if (err.name === 'ConstraintViolationException' && err.Reason && CONSTRAINTS[err.Reason]) {
-    return new InfraError(`AWS refused to create the account for ${client} (${err.Reason})`, CONSTRAINTS[err.Reason], `CREATE_ACCOUNT_${err.Reason}`)
+  if (err.name === 'ConstraintViolationException' && err.Reason) {
+    return new InfraError(
+      `AWS refused to create the account for ${client} (${err.name} ${err.Reason}): ${message}`,
+      CONSTRAINTS[err.Reason] ?? `see ${err.Reason} under ConstraintViolationException in the AWS Organizations API reference, fix it, then run the same command again`,
+      `CREATE_ACCOUNT_${err.Reason}`,
+    )
   }
   if (err.name === 'TooManyRequestsException') {
-    return new InfraError(`AWS Organizations is throttling requests while creating ${client}'s account`, 'wait a minute and run the same command again: it resumes where it stopped', 'CREATE_ACCOUNT_THROTTLED')
+    return new InfraError(`AWS Organizations is throttling requests while creating ${client}'s account, even after the SDK's retries (${err.name}): ${message}`, 'wait a minute and run the same command again: it resumes where it stopped', 'CREATE_ACCOUNT_THROTTLED')
   }
   if (err.name === 'ConcurrentModificationException' || err.name === 'FinalizingOrganizationException') {
-    return new InfraError(`the organization is being changed by another request (${err.name})`, 'wait a few minutes and run the same command again', 'CREATE_ACCOUNT_CONCURRENT')
+    return new InfraError(`the organization is being changed by another request (${err.name}): ${message}`, 'wait a few minutes and run the same command again', 'CREATE_ACCOUNT_CONCURRENT')
   }
   if (err.name === 'AccessDeniedException' || err.name === 'AccessDenied') {
     return new InfraError(
-      `not allowed to create accounts: ${message}`,
+      `not allowed to create accounts (${err.name}): ${message}`,
       'CreateAccount works only from the management account, with organizations:CreateAccount; use its credentials (--profile)',
       'CREATE_ACCOUNT_DENIED',
     )
   }
+  if (err.name === 'InvalidInputException') {
+    return new InfraError(
+      `AWS rejected a value of the CreateAccount request for ${client} (${err.name}${err.Reason ? ` ${err.Reason}` : ""}): ${message}`,
+      'check the client\'s name and --email (and defaults.roleName in the estate); if they are right, this is a bug in infra: report it',
+      'CREATE_ACCOUNT_INVALID',
+    )
+  }
+  const kind = fromAwsError(error)
+  if (kind) return new InfraError(`CreateAccount for ${client}: ${kind.message}`, `${kind.fix}; the same command then resumes where it stopped`, kind.code, kind.exitCode, kind.details)
   return new InfraError(`CreateAccount failed for ${client}: ${message}`, 'run the same command again; it resumes where it stopped', 'CREATE_ACCOUNT_FAILED')
 }
+
+/** A ConstraintViolationException Reason that names a quota (CLOSE_ACCOUNT_QUOTA_EXCEEDED, MAX_TAG_LIMIT_EXCEEDED...). */
+const QUOTA_REASON = /QUOTA_EXCEEDED|LIMIT_EXCEEDED/
 
 /**
  * Why MoveAccount, TagResource or CloseAccount was refused, as one line with a fix. The exceptions
  * are those the SDK models list for the calls (@aws-sdk/client-organizations, commands/
- * CloseAccountCommand.d.ts and MoveAccountCommand.d.ts); CloseAccount's quota reasons are
- * CLOSE_ACCOUNT_QUOTA_EXCEEDED (the higher of 250 or 20% of member accounts, at most 1,000, per
- * rolling 30 days) and CLOSE_ACCOUNT_REQUESTS_LIMIT_EXCEEDED.
+ * MoveAccountCommand.d.ts, TagResourceCommand.d.ts, CloseAccountCommand.d.ts); CloseAccount's quota
+ * reasons are CLOSE_ACCOUNT_QUOTA_EXCEEDED (the higher of 250 or 20% of member accounts, at most
+ * 1,000, per rolling 30 days) and CLOSE_ACCOUNT_REQUESTS_LIMIT_EXCEEDED; TagResource's is
+ * MAX_TAG_LIMIT_EXCEEDED (ConstraintViolationExceptionReason in models/enums.d.ts).
  */
 export function accountChangeRefused(operation: 'MoveAccount' | 'TagResource' | 'CloseAccount', error: unknown, accountId: string): InfraError {
   const err = error as {name?: string; message?: string; Reason?: string}
   const said = (err.message ?? String(error)).split('\n')[0]
-  const code = `${operation.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}_REFUSED`
-  const refused = (fix: string, suffix: string) => new InfraError(`AWS refused ${operation} on account ${accountId} (${err.name}${err.Reason ? ` ${err.Reason}` : ''}): ${said}`, fix, `${code.replace('_REFUSED', '')}_${suffix}`, 1, {accountId, operation, reason: err.Reason ?? null})
+  const prefix = operation.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()
+  const refused = (fix: string, suffix: string) => new InfraError(`AWS refused ${operation} on account ${accountId} (${err.name}${err.Reason ? ` ${err.Reason}` : ''}): ${said}`, fix, `${prefix}_${suffix}`, 1, {accountId, operation, reason: err.Reason ?? null})
   switch (err.name) {
     case 'AccessDeniedException':
     case 'AccessDenied':
@@ -130,17 +152,28 @@ export function accountChangeRefused(operation: 'MoveAccount' | 'TagResource' | 
     case 'AccountNotFoundException':
     case 'AWSOrganizationsNotInUseException':
       return refused(`account ${accountId} is not in this organization: check the estate names the right account and that the credentials are the organization's (--profile)`, 'NOT_IN_ORGANIZATION')
+    case 'DestinationParentNotFoundException':
+    case 'SourceParentNotFoundException':
+      return refused('the organizational unit (or the account\'s current parent) is gone from the organization since infra listed it: run the same command again, which lists the OUs anew; pass --ou with an existing OU if yours was deleted', 'NOT_FOUND')
+    case 'TargetNotFoundException':
+      return refused(`account ${accountId} is no longer in the organization: check it with \`aws organizations describe-account --account-id ${accountId}\`, then run the same command again`, 'NOT_FOUND')
     case 'AccountAlreadyClosedException':
       return refused('the account is already closed or closing: nothing more to close; run the same command again to finish', 'ALREADY_CLOSED')
     case 'ConstraintViolationException':
       if (err.Reason === 'CLOSE_ACCOUNT_QUOTA_EXCEEDED' || err.Reason === 'CLOSE_ACCOUNT_REQUESTS_LIMIT_EXCEEDED') {
         return refused('AWS lets an organization close at most the higher of 250 or 20% of its member accounts (up to 1,000) in a rolling 30 days: run the same command again once the quota frees up', 'QUOTA')
       }
+      if (err.Reason && QUOTA_REASON.test(err.Reason)) {
+        return refused(`an AWS Organizations quota is reached (${err.Reason}; "Quotas for AWS Organizations" in its User Guide lists them): free some of what counts against it (tags the account no longer needs, for MAX_TAG_LIMIT_EXCEEDED), then run the same command again`, 'QUOTA')
+      }
       return refused(`see the reason in the AWS Organizations documentation for ${operation}, fix it, then run the same command again`, 'CONSTRAINT')
+    case 'TooManyRequestsException':
+      return refused('AWS Organizations throttled the call even after the SDK\'s retries: wait a minute and run the same command again; it resumes where it stopped', 'THROTTLED')
     case 'ConcurrentModificationException':
     case 'ConflictException':
-    case 'TooManyRequestsException':
-      return refused('the organization is busy or throttling: wait a minute and run the same command again', 'BUSY')
+      return refused('the organization is busy with another change: wait a minute and run the same command again', 'BUSY')
+    case 'InvalidInputException':
+      return refused(`AWS rejected a value infra sent (its reason names it): check the client's --ou and --tag values; if they are right, this is a bug in infra: report it`, 'INVALID')
     default:
       return refused('run the same command again; if it keeps failing, see the call in CloudTrail', 'FAILED')
   }

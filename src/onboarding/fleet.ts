@@ -1,5 +1,5 @@
 import type {EnvironmentSpec, Estate} from '../estate/model.js'
-import {InfraError} from '../errors.js'
+import {InfraError, isInfraError} from '../errors.js'
 import {type ProvisionOptions, type ProvisionReport, type StackReport, provision} from '../provision/provision.js'
 import {type BaselineRecord, recordBaseline} from './baseline.js'
 
@@ -50,6 +50,10 @@ export interface FleetClientResult {
   client: string
   accountId: string
   status: 'applied' | 'no-changes' | 'declined' | 'failed' | 'dry-run'
+  /** The stacks whose changes were applied in this run, in order (a declined client may have some from earlier rounds). */
+  applied: string[]
+  /** The stacks with changes, or not yet planned, that were not applied: declined, or never reached after a "no". */
+  notApplied: string[]
   report: ProvisionReport | null
   baseline: BaselineRecord | null
   error: {code: string; message: string; fix: string | null} | null
@@ -202,10 +206,12 @@ export async function provisionFleet(options: FleetOptions): Promise<FleetReport
         })
         finish(client, reached.get(client.name) === 0 ? {...emptyRow(client), state: options.mode === 'dry-run' ? 'dry-run' : 'no-changes'} : undefined)
         const declined = report.stacks.some((stack) => stack.skipped === 'declined')
-        const applied = report.stacks.some((stack) => stack.applied)
-        const baseline = options.mode === 'apply' && !declined ? recordBaseline(options.workDir, report) : null
-        const status = options.mode === 'dry-run' ? 'dry-run' : declined ? 'declined' : applied ? 'applied' : 'no-changes'
-        return {client: client.name, accountId: client.accountId, status, report, baseline, error: null}
+        const applied = report.stacks.filter((stack) => stack.applied).map((stack) => stack.name)
+        const notApplied = options.mode === 'apply' ? report.stacks.filter((stack) => !stack.applied && stack.skipped !== 'no-changes').map((stack) => stack.name) : []
+        // A client declined at a later round keeps a record of what earlier rounds applied (its stacks say which were not).
+        const baseline = options.mode === 'apply' && (!declined || applied.length > 0) ? recordBaseline(options.workDir, report) : null
+        const status = options.mode === 'dry-run' ? 'dry-run' : declined ? 'declined' : applied.length > 0 ? 'applied' : 'no-changes'
+        return {client: client.name, accountId: client.accountId, status, applied, notApplied, report, baseline, error: null}
       } catch (error) {
         const err = error as InfraError
         finish(client, {...emptyRow(client), state: 'failed', error: err.message})
@@ -213,6 +219,8 @@ export async function provisionFleet(options: FleetOptions): Promise<FleetReport
           client: client.name,
           accountId: client.accountId,
           status: 'failed',
+          applied: [],
+          notApplied: [],
           report: null,
           baseline: null,
           error: {code: err.code ?? err.name ?? 'ERROR', message: err.message, fix: err.fix ?? null},
@@ -222,12 +230,35 @@ export async function provisionFleet(options: FleetOptions): Promise<FleetReport
       }
     }),
   )
-  if (approveError) throw approveError
   // Clients with nothing to ask about are in the plan too, as the summary shows them.
   for (const client of clients) if (!rows.some((row) => row.client === client.name)) rows.push(outcome.get(client.name) ?? emptyRow(client))
   const order = new Map(clients.map((client, index) => [client.name, index]))
   rows.sort((a, b) => a.round - b.round || order.get(a.client)! - order.get(b.client)!)
-  return {mode: options.mode, parallel: options.parallel, plan: rows, approved: questions === 0 ? null : approved, questions, clients: results, failed: results.filter((result) => result.status === 'failed').length}
+  const report: FleetReport = {mode: options.mode, parallel: options.parallel, plan: rows, approved: questions === 0 ? null : approved, questions, clients: results, failed: results.filter((result) => result.status === 'failed').length}
+  if (approveError !== undefined) throw partialFleetError(approveError, report)
+  return report
+}
+
+/**
+ * A question that failed (Ctrl-C, a refusal) after earlier rounds were applied: the same error
+ * (code, exit code), its message saying what was applied and what was not, and the report in its
+ * details, so neither the text nor the --json output loses what already changed in AWS.
+ * Anything but an InfraError is a bug and is thrown as it is, with its stack.
+ */
+function partialFleetError(error: unknown, report: FleetReport): unknown {
+  if (!isInfraError(error)) return error
+  const applied = report.clients.filter((client) => client.applied.length > 0).map((client) => `${client.client} (${client.applied.join(', ')})`)
+  const notApplied = report.clients.flatMap((client) => client.notApplied)
+  const done = applied.length > 0 ? `applied before it: ${applied.join(', ')}` : 'nothing was applied'
+  const left = notApplied.length > 0 ? `; not applied: ${notApplied.join(', ')}` : ''
+  return new InfraError(`${error.message}; ${done}${left}`, error.fix, error.code, error.exitCode, {fleet: report})
+}
+
+/** The fleet's report carried by the error of a run whose question failed, if this is one. */
+export function partialFleetReport(error: unknown): FleetReport | undefined {
+  if (!isInfraError(error)) return undefined
+  const details = error.details as {fleet?: FleetReport} | null
+  return details?.fleet
 }
 
 function emptyRow(client: EnvironmentSpec): FleetPlanRow {

@@ -36,6 +36,8 @@ export type TunnelEvent =
   | {type: 'dropped'; tunnel: TunnelState; detail: string; retryInMs: number}
   | {type: 'reopened'; tunnel: TunnelState}
   | {type: 'retry-failed'; tunnel: TunnelState; detail: string; retryInMs: number}
+  /** The plugin's credentials expire soon and none that last longer can be had: the plugin is left running. Once per expiry. */
+  | {type: 'expiring'; tunnel: TunnelState; expiresAt: string; leftMs: number; detail: string}
 
 export interface TunnelOptions {
   bastion: SessionTarget
@@ -99,6 +101,8 @@ interface Running {
   renewTimer?: NodeJS.Timeout
   /** Why infra itself ended the plugin, for the 'dropped' event. */
   endedBecause?: string
+  /** The credential expiry (ms) already warned about: one warning, however often the plugin is replaced. */
+  warnedExpiry?: number
 }
 
 /**
@@ -233,17 +237,49 @@ export class TunnelSet {
     })
   }
 
-  /** Ends the plugin a little before its credentials expire; it is then re-established as if it had dropped. */
+  /**
+   * Ends the plugin a little before its credentials expire, when credentials that last longer can
+   * be had; it is then re-established as if it had dropped. Credentials that cannot be renewed
+   * (INFRA_ASSUME_ROLE=false with environment credentials that carry an expiry, a profile's
+   * session that is not refreshed) come back with the same expiry: replacing the plugin then buys
+   * nothing and, inside the renewal window, would replace it again as soon as it opens (a drop
+   * every second, each one cutting psql's and kubectl's connections). So the plugin is left
+   * running (it works until the service rotates its WebSocket after the expiry: issues 135 and 136)
+   * and the operator is told once how long is left and what to do.
+   */
   private renewBeforeExpiry(run: Running, child: ChildProcess, expiration: Date | undefined): void {
     if (run.renewTimer) clearTimeout(run.renewTimer)
     if (!expiration) return
-    const inMs = Math.max(0, expiration.getTime() - Date.now() - (this.options.renewBeforeExpiryMs ?? 5 * 60_000))
+    const renewBeforeMs = this.options.renewBeforeExpiryMs ?? 5 * 60_000
+    const inMs = Math.max(0, expiration.getTime() - Date.now() - renewBeforeMs)
     run.renewTimer = setTimeout(() => {
-      if (run.child !== child || run.stopping || this.closed) return
-      run.endedBecause = `its credentials expire at ${expiration.toISOString()}: the role is assumed again`
-      void stopChild(child, {group: true})
+      void this.renewIfLonger(run, child, expiration, renewBeforeMs)
     }, inMs)
     run.renewTimer.unref()
+  }
+
+  private async renewIfLonger(run: Running, child: ChildProcess, expiration: Date, renewBeforeMs: number): Promise<void> {
+    const current = () => run.child === child && !run.stopping && !this.closed
+    if (!current()) return
+    // The SDK's provider hands back its cached credentials until they are near expiry, then fetches new ones.
+    const fresh = await this.ctx.pluginCredentials().catch(() => undefined)
+    if (!current()) return
+    const lastsLonger = fresh !== undefined && (!fresh.expiration || fresh.expiration.getTime() - Date.now() > renewBeforeMs)
+    if (lastsLonger) {
+      run.endedBecause = `its credentials expire at ${expiration.toISOString()}: the role is assumed again`
+      void stopChild(child, {group: true})
+      return
+    }
+    if (run.warnedExpiry === expiration.getTime()) return
+    run.warnedExpiry = expiration.getTime()
+    const leftMs = Math.max(0, expiration.getTime() - Date.now())
+    this.options.onEvent?.({
+      type: 'expiring',
+      tunnel: {...run.state},
+      expiresAt: expiration.toISOString(),
+      leftMs,
+      detail: `its credentials expire at ${expiration.toISOString()} (in ${Math.ceil(leftMs / 60_000)} min) and cannot be renewed (no fresher ones from the credential source); the tunnel stays open, but may drop after then: run infra again with fresh credentials before that`,
+    })
   }
 
   private reconnect(run: Running, detail: string, attempt: number): void {

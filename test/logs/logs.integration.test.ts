@@ -146,7 +146,11 @@ describe('infra logs --env against moto CloudWatch Logs', () => {
     expect(none.stderr).toContain('--job or --request')
   })
 
-  it('--follow prints what is there, then new lines as they are put, and stops cleanly on SIGTERM', async () => {
+  // SIGHUP: a closed terminal or a dropped SSH connection ends following as SIGTERM does.
+  it.each([
+    ['SIGTERM', 'infra-service-6d4f-c'],
+    ['SIGHUP', 'infra-service-6d4f-d'],
+  ] as const)('--follow prints what is there, then new lines as they are put, and stops cleanly on %s', async (signal, lateStream) => {
     const child = execa('node', [BIN, 'logs', '--estate', estateFile, '--env', 'logsa', '--job', JOB, '--follow', '--interval', '1'], {reject: false, env: {CI: '', ...env}, stdin: 'ignore'})
     let stdout = ''
     child.stdout!.on('data', (chunk) => (stdout += chunk))
@@ -158,17 +162,22 @@ describe('infra logs --env against moto CloudWatch Logs', () => {
       }
     }
     await waitFor('job finished')
-    const late = await replicaLines(async (log) => log.logger.warn({jobId: JOB}, 'result downloaded late'))
+    const late = await replicaLines(async (log) => log.logger.warn({jobId: JOB, signal}, 'result downloaded late'))
     const {logs: client} = await clientsFor('logsa')
-    await putEvents(client, serviceLogGroupName('logsa'), 'infra-service-6d4f-c', late)
-    await waitFor('result downloaded late')
-    child.kill('SIGTERM')
+    await putEvents(client, serviceLogGroupName('logsa'), lateStream, late)
+    await waitFor(`"signal":"${signal}"`)
+    const line = stdout.trim().split('\n').at(-1)
+    child.kill(signal)
     const result = await child
-    expect(result.exitCode).toBe(0)
+    // Following ends when it is told to: that is its way to finish (exit 0), with nothing printed after.
+    expect([result.exitCode, result.signal]).toEqual([0, undefined])
+    expect(result.stderr).toBe('')
+    expect(stdout.trim().split('\n').at(-1)).toBe(line)
     const printed = stdout.trim().split('\n')
-    // Each line once, though every poll reads the last two minutes again.
-    expect(printed.length).toBe(6)
-    expect(new Set(printed).size).toBe(6)
+    // Each line once, though every poll reads the last two minutes again (an earlier case's late line included).
+    expect(printed.filter((printedLine) => !printedLine.includes('result downloaded late'))).toHaveLength(5)
+    expect(printed.filter((printedLine) => printedLine.includes(`"signal":"${signal}"`))).toHaveLength(1)
+    expect(new Set(printed).size).toBe(printed.length)
   }, 40_000)
 })
 

@@ -161,10 +161,11 @@ describe('infra provision --clients with a protected client whose two stacks cha
     expect(JSON.parse(json.stdout)).toMatchObject({approved: true, questions: 2})
   })
 
-  it('at a terminal: the second stack is asked about again, and wayne must be typed', async () => {
-    const terraform = fakeTerraform(PLAN)
-    const result = await new Promise<{exitCode: number; output: string; prompts: string[]}>((resolve, reject) => {
-      const terminal = pty.spawn(process.execPath, [BIN, ...fleet(terraform)], {cols: 120, rows: 200, cwd: work, env: {...process.env, ...env, CI: ''}})
+  /** The fleet at a terminal: the first question answered with wayne's name, the second with `second` (keys). */
+  const atTerminal = (terraform: {binary: string}, workDir: string, second: string) =>
+    new Promise<{exitCode: number; output: string; prompts: string[]}>((resolve, reject) => {
+      const args = ['provision', '--clients', 'all', '--estate', fleetEstate, '--terraform', terraform.binary, '--work-dir', workDir]
+      const terminal = pty.spawn(process.execPath, [BIN, ...args], {cols: 120, rows: 200, cwd: work, env: {...process.env, ...env, CI: ''}})
       let output = ''
       const prompts: string[] = []
       const timer = setTimeout(() => {
@@ -177,8 +178,7 @@ describe('infra provision --clients with a protected client whose two stacks cha
         const question = [/client\(s\): wayne-state, stark-state\. Type "wayne"/, /client\(s\): wayne-estate, stark-estate\. Type "wayne"/][prompts.length]
         if (question?.test(output)) {
           prompts.push(output)
-          // The first question is answered with the name; the second (the estate stacks) with another.
-          terminal.write(prompts.length === 1 ? 'wayne\r' : 'nope\r')
+          terminal.write(prompts.length === 1 ? 'wayne\r' : second)
         }
       })
       terminal.onExit(({exitCode}) => {
@@ -186,13 +186,38 @@ describe('infra provision --clients with a protected client whose two stacks cha
         resolve({exitCode, output, prompts})
       })
     })
+  const applies = (terraform: {calls: string}) => readFileSync(terraform.calls, 'utf8').split('\n').filter((call) => call === 'apply').length
+
+  it('at a terminal: the second stack is asked about again, and wayne must be typed', async () => {
+    const terraform = fakeTerraform(PLAN)
+    const workDir = path.join(work, 'protected-declined')
+    // The second question (the estate stacks) is answered with another name: declined.
+    const result = await atTerminal(terraform, workDir, 'nope\r')
     expect(result.prompts).toHaveLength(2)
     expect(result.prompts[0]).toContain('wayne-state: 0 to create, 1 to update')
     expect(result.prompts[0]).not.toContain('wayne-estate: 0 to create')
     expect(result.prompts[1].slice(result.prompts[0].length)).toContain('wayne-estate: 0 to create, 1 to update')
     expect(result.exitCode).toBe(4) // the second question was declined
-    // Only what the first answer covered was applied: the two state stacks.
-    expect(readFileSync(terraform.calls, 'utf8').split('\n').filter((call) => call === 'apply')).toHaveLength(2)
+    // Only what the first answer covered was applied: the two state stacks; the report says so.
+    expect(applies(terraform)).toBe(2)
+    const after = result.output.slice(result.prompts[1].length)
+    for (const client of ['wayne', 'stark']) expect(after).toMatch(new RegExp(`${client}\\s+\\d+\\s+declined after applying ${client}-state`))
+    expect(after).toContain('2 of 2 client(s) declined: not every change shown was applied')
+    // What the first round applied is recorded, marked partial.
+    expect(JSON.parse(readFileSync(path.join(workDir, 'wayne', 'baseline.json'), 'utf8'))).toMatchObject({complete: false, stacks: [{name: 'wayne-state', applied: true}, {name: 'wayne-estate', applied: false, skipped: 'declined'}]})
+  })
+
+  it('at a terminal, Ctrl-C at the second question: exit 130, and the report of what the first round applied is printed', async () => {
+    const terraform = fakeTerraform(PLAN)
+    const workDir = path.join(work, 'protected-interrupted')
+    const result = await atTerminal(terraform, workDir, '\x03')
+    expect(result.prompts).toHaveLength(2)
+    expect(result.exitCode).toBe(130)
+    expect(applies(terraform)).toBe(2)
+    const after = result.output.slice(result.prompts[1].length)
+    for (const client of ['wayne', 'stark']) expect(after).toMatch(new RegExp(`${client}\\s+\\d+\\s+declined after applying ${client}-state`))
+    expect(after.replace(/\s+/g, ' ')).toContain('interrupted at the prompt: did not apply the changes shown to 2 client(s): wayne-estate, stark-estate; applied before it: wayne (wayne-state), stark (stark-state); not applied: wayne-estate, stark-estate')
+    for (const client of ['wayne', 'stark']) expect(JSON.parse(readFileSync(path.join(workDir, client, 'baseline.json'), 'utf8'))).toMatchObject({complete: false})
   })
 
   it('a rerun of onboard-client for the protected client goes through the same guard: --yes alone is refused before any change', async () => {

@@ -4,8 +4,10 @@ import path from 'node:path'
 
 import {describe, expect, it} from 'vitest'
 
+import {InfraError} from '../../src/errors.js'
 import {parseEstate} from '../../src/estate/load.js'
-import {provisionFleet, selectClients} from '../../src/onboarding/fleet.js'
+import {readBaseline} from '../../src/onboarding/baseline.js'
+import {partialFleetReport, provisionFleet, selectClients} from '../../src/onboarding/fleet.js'
 import type {ProvisionOptions, ProvisionReport, StackReport} from '../../src/provision/provision.js'
 
 const estate = parseEstate(
@@ -47,6 +49,27 @@ function standIn(log: string[], running: {now: number; max: number}, failing = '
       stack.applied = true
     }
     return {environment: name, accountId: options.env.accountId, region: 'eu-west-1', mode: 'apply', synthMs: 0, validated: false, stacks: [stack], acceptedRisksLog: null, outputDir: '/tmp/fleet-test', bootstrapState: null, serviceManifests: null}
+  }
+}
+
+/** Two stacks per client, as provision() runs them: plan, confirm, apply, then the next. */
+function twoStackClient(events: string[]) {
+  return async (options: ProvisionOptions): Promise<ProvisionReport> => {
+    const name = options.env.name
+    const stacks: StackReport[] = []
+    for (const suffix of ['state', 'estate']) {
+      const stack = {name: `${name}-${suffix}`, directory: '/nowhere', dependencies: [], resources: {total: 1, byType: {}}, applied: false, audit: {}, plan: {create: 1, update: 0, replace: 0, delete: 0, import: 0, changes: []}} as unknown as StackReport
+      stacks.push(stack)
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      events.push(`plan ${stack.name}`)
+      if (!(await options.confirm(stack))) {
+        stack.skipped = 'declined'
+        break
+      }
+      events.push(`apply ${stack.name}`)
+      stack.applied = true
+    }
+    return {environment: name, accountId: options.env.accountId, region: 'eu-west-1', mode: 'apply', synthMs: 0, validated: false, stacks, acceptedRisksLog: null, outputDir: '/tmp/fleet-test', bootstrapState: null, serviceManifests: null}
   }
 }
 
@@ -110,24 +133,7 @@ describe('the fleet', () => {
 
   it('a client\'s second stack, planned only after its first is applied, is shown and asked about before it is applied', async () => {
     const events: string[] = []
-    // Two stacks per client, as provision() runs them: plan, confirm, apply, then the next.
-    const twoStacks = async (options: ProvisionOptions): Promise<ProvisionReport> => {
-      const name = options.env.name
-      const stacks: StackReport[] = []
-      for (const suffix of ['state', 'estate']) {
-        const stack = {name: `${name}-${suffix}`, directory: '/nowhere', dependencies: [], resources: {total: 1, byType: {}}, applied: false, audit: {}, plan: {create: 1, update: 0, replace: 0, delete: 0, import: 0, changes: []}} as unknown as StackReport
-        stacks.push(stack)
-        await new Promise((resolve) => setTimeout(resolve, 5))
-        events.push(`plan ${stack.name}`)
-        if (!(await options.confirm(stack))) {
-          stack.skipped = 'declined'
-          break
-        }
-        events.push(`apply ${stack.name}`)
-        stack.applied = true
-      }
-      return {environment: name, accountId: options.env.accountId, region: 'eu-west-1', mode: 'apply', synthMs: 0, validated: false, stacks, acceptedRisksLog: null, outputDir: '/tmp/fleet-test', bootstrapState: null, serviceManifests: null}
-    }
+    const twoStacks = twoStackClient(events)
     const questions: string[][] = []
     const report = await provisionFleet({
       estate,
@@ -157,4 +163,46 @@ describe('the fleet', () => {
     ])
     expect(report.clients.map((c) => c.status)).toEqual(['applied', 'applied'])
   })
+
+  // Ctrl-C at the second prompt (interaction.ts: INTERRUPTED, 130) and a refusal there (exit 4).
+  for (const [how, failure] of [
+    ['interrupted', new InfraError('interrupted at the prompt: did not apply the changes shown', 'run again when ready', 'INTERRUPTED', 130)],
+    ['refused', new InfraError('refusing to apply the changes shown: --confirm "x" is not the target\'s name', 'pass --confirm wayne', 'CONFIRMATION_REFUSED', 4)],
+  ] as const) {
+    it(`a second question ${how} after the first was applied: the error keeps its code and carries what was applied and what was not; applied clients get their baseline`, async () => {
+      const events: string[] = []
+      const workDir = mkdtempSync(path.join(os.tmpdir(), 'infra-fleet-unit-'))
+      const run = provisionFleet({
+        estate,
+        clients: selectClients(estate, 'us-*'),
+        mode: 'apply',
+        parallel: 2,
+        workDir,
+        renderer: 'silent',
+        provision: {validate: false, terraform: {}},
+        approve: async (question) => {
+          if (question.round === 2) throw failure
+          return true
+        },
+        provisionTarget: twoStackClient(events),
+      })
+      const error = (await run.then(() => undefined, (caught: unknown) => caught)) as InfraError
+      expect(error).toBeInstanceOf(InfraError)
+      expect([error.code, error.exitCode]).toEqual([failure.code, failure.exitCode])
+      expect(error.message).toBe(`${failure.message}; applied before it: us-gamma (us-gamma-state), us-delta (us-delta-state); not applied: us-gamma-estate, us-delta-estate`)
+      expect(events.filter((event) => event.startsWith('apply'))).toEqual(['apply us-gamma-state', 'apply us-delta-state'])
+      const report = partialFleetReport(error)!
+      expect(error.toJson().error.details).toEqual({fleet: report})
+      expect(report.clients.map((client) => [client.client, client.status, client.applied, client.notApplied])).toEqual([
+        ['us-gamma', 'declined', ['us-gamma-state'], ['us-gamma-estate']],
+        ['us-delta', 'declined', ['us-delta-state'], ['us-delta-estate']],
+      ])
+      expect(report.questions).toBe(2)
+      for (const client of ['us-gamma', 'us-delta']) {
+        const baseline = readBaseline(workDir, client)!
+        expect(baseline.complete).toBe(false)
+        expect(baseline.stacks).toEqual([{name: `${client}-state`, applied: true}, {name: `${client}-estate`, applied: false, skipped: 'declined'}])
+      }
+    })
+  }
 })

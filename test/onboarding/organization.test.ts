@@ -45,6 +45,10 @@ describe('onboarding: the caller and the organization', () => {
     expect(createAccountRefused(Object.assign(new Error('x'), {name: 'ConstraintViolationException', Reason: 'ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED'}), 'g').fix).toMatch(/wait/)
     expect(createAccountRefused(Object.assign(new Error('x'), {name: 'TooManyRequestsException'}), 'g').code).toBe('CREATE_ACCOUNT_THROTTLED')
     expect(createAccountRefused(Object.assign(new Error('x'), {name: 'ConcurrentModificationException'}), 'g').code).toBe('CREATE_ACCOUNT_CONCURRENT')
+    expect(createAccountRefused(Object.assign(new Error('x'), {name: 'InvalidInputException', Reason: 'INVALID_PATTERN'}), 'g').code).toBe('CREATE_ACCOUNT_INVALID')
+    // Any other AWS answer by its kind (an SDK service exception carries $metadata).
+    const unlisted = Object.assign(new Error('slow down'), {name: 'ServiceException', $fault: 'server', $metadata: {httpStatusCode: 500}})
+    expect(createAccountRefused(unlisted, 'g')).toMatchObject({code: 'AWS_SERVER_ERROR', message: expect.stringMatching(/^CreateAccount for g: /)})
   })
 
   it('finds an OU by id, path or unique name, and lists them when it cannot', () => {

@@ -82,15 +82,16 @@ async function waitUntilUp(endpoint: string): Promise<void> {
   throw new Error(`service did not start at ${endpoint}`)
 }
 
-describe('the service stops gracefully on SIGTERM', () => {
-  it('finishes the running job, takes no new work, and exits 0', async () => {
+describe('the service stops gracefully on SIGTERM, and on SIGHUP (a closed terminal) alike', () => {
+  it.each(['SIGTERM', 'SIGHUP'] as const)('on %s: /ready says 503 while it drains, it finishes the running job, takes no new work, and exits 0', async (signal) => {
     const slow = http.createServer((_request, response) => setTimeout(() => response.end('late but complete'), 800))
     await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve))
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'infra-sigterm-'))
     const port = await freePort()
     const endpoint = `http://127.0.0.1:${port}`
     const token = JSON.parse((await runCli(['service', 'token', 'create', '--name', 'term', '--data-dir', dataDir, '--json'])).stdout).token
-    const start = () => execa('node', [BIN, 'service', 'start', '--port', String(port), '--data-dir', dataDir, '--allow-private-http', '--log-level', 'silent'], {reject: false})
+    // A drain of 1 s: the time a load balancer would take to stop sending work here.
+    const start = () => execa('node', [BIN, 'service', 'start', '--port', String(port), '--data-dir', dataDir, '--allow-private-http', '--log-level', 'silent', '--drain-seconds', '1'], {reject: false})
     let service = start()
     await waitUntilUp(endpoint)
     const response = await fetch(`${endpoint}/api/v1/jobs/trigger`, {
@@ -100,9 +101,16 @@ describe('the service stops gracefully on SIGTERM', () => {
     })
     const {job_id: id} = (await response.json()) as {job_id: string}
     await new Promise((resolve) => setTimeout(resolve, 300))
-    service.kill('SIGTERM')
+    service.kill(signal)
+    // Still listening while it drains, but no longer ready: a balancer takes it out of rotation.
+    let ready = 200
+    for (let tries = 0; tries < 20 && ready === 200; tries++) {
+      ready = (await fetch(`${endpoint}/ready`)).status
+      if (ready === 200) await new Promise((resolve) => setTimeout(resolve, 25))
+    }
+    expect(ready).toBe(503)
     const exited = await service
-    expect(exited.exitCode).toBe(0)
+    expect([exited.exitCode, exited.signal]).toEqual([0, undefined])
     // After a restart the job is there, finished by the process that was told to stop.
     service = start()
     await waitUntilUp(endpoint)

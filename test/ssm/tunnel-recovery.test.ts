@@ -191,6 +191,37 @@ describe('a tunnel whose plugin dies', () => {
   })
 })
 
+describe('a tunnel whose credentials expire soon and cannot be renewed', () => {
+  // INFRA_ASSUME_ROLE=false with environment credentials that carry an expiry: every ask gives
+  // back the same credentials, 2 minutes from expiry, inside the default 5-minute renewal window.
+  it('stays open on its one session (no reconnect storm) and warns once, even after a real drop', async () => {
+    const aws = fakeSessions()
+    const expiration = new Date(Date.now() + 2 * 60_000)
+    const {set, events, next} = tunnelSet(aws.api, () => ({expiration}))
+    const [opened] = await set.open()
+    await new Promise((resolve) => setTimeout(resolve, 3000))
+    expect(aws.calls).toEqual(['StartSession'])
+    expect(events.map((event) => event.type)).toEqual(['opened', 'expiring'])
+    const warning = events[1] as Extract<TunnelEvent, {type: 'expiring'}>
+    expect(warning.expiresAt).toBe(expiration.toISOString())
+    expect(warning.leftMs).toBeGreaterThan(110_000)
+    expect(warning.leftMs).toBeLessThanOrEqual(120_000)
+    expect(warning.detail).toMatch(/in 2 min\) and cannot be renewed .* run infra again with fresh credentials/)
+    expect(runs().map((run) => alive(run.pid))).toEqual([true])
+    expect(await roundTrip(opened.localPort, 'still open')).toBe('still open')
+    // A drop of its own is recovered as ever, and the same expiry is not warned about again.
+    process.kill(runs()[0].pid, 'SIGKILL')
+    await next('reopened')
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    expect(aws.calls).toEqual(['StartSession', `ResumeSession ${opened.sessionId}`])
+    expect(events.map((event) => event.type)).toEqual(['opened', 'expiring', 'dropped', 'reopened'])
+    expect(await roundTrip(opened.localPort, 'after the drop')).toBe('after the drop')
+    await set.close()
+    expect(aws.openSessions()).toEqual([])
+    expect(runs().filter((run) => alive(run.pid))).toEqual([])
+  })
+})
+
 describe('close() while a tunnel is reconnecting', () => {
   it('leaves no session in AWS and no plugin process, even for the session being started', async () => {
     let release: () => void = () => undefined

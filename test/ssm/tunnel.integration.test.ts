@@ -247,17 +247,61 @@ describe('infra tunnel against moto with the stand-in plugin', () => {
     for (const t of ready.tunnels) expect(await portFree(t.localPort)).toBe(true)
   })
 
-  it('ends everything on SIGTERM too', async () => {
+  // SIGHUP: the operator's terminal closed, or the SSH connection to the jump box dropped. The
+  // plugins run in process groups of their own, so only infra can end them.
+  it.each(['SIGTERM', 'SIGHUP'] as const)('ends everything on %s too: sessions terminated in AWS, no plugin in the process table, exit 0 as on Ctrl-C', async (signal) => {
     const before = pluginRuns().length
-    const run = startTunnel(['--to', '10.71.4.21:9000', '--reason', 'sigterm'])
+    const run = startTunnel(['--to', '10.71.4.21:9000', '--reason', signal.toLowerCase()])
     const ready = await run.next((e) => e.event === 'ready')
-    run.child.kill('SIGTERM')
-    await run.child
+    const [plugin] = pluginRuns().slice(before)
+    expect(groupMembers(plugin.pid).length).toBeGreaterThan(0)
+    run.child.kill(signal)
+    const result = await run.child
+    expect(result.exitCode).toBe(0)
+    expect(run.events.at(-1).tunnels.map((t: any) => t.name)).toEqual(['10.71.4.21:9000'])
     const mine = pluginRuns().slice(before)
     expect(mine).toHaveLength(1)
     expect(standIn.sessions.get(mine[0].sessionId)?.state).toBe('Terminated')
+    expect(standIn.calls.filter((c) => c.operation === 'TerminateSession').map((c) => c.body.SessionId)).toContain(mine[0].sessionId)
     expect(groupMembers(mine[0].pid)).toEqual([])
     expect(await portFree(ready.tunnels[0].localPort)).toBe(true)
+  })
+})
+
+describe('infra tunnel with credentials that expire soon and cannot be renewed', () => {
+  it('keeps its one session and plugin, and warns once how long is left', async () => {
+    // No role assumed: the environment's credentials (the account's role, assumed here once, as a
+    // person would before running infra) are the plugin's, and the SDK's environment provider
+    // reads AWS_CREDENTIAL_EXPIRATION (credential-provider-env): the same expiry each time it is asked.
+    const estate = loadEstate({file: estateFile, env: {}})
+    const role = await awsClientConfig({estate, target: findTarget(estate, 'net'), purpose: 'test-expiring'}).then((config) => config.credentials())
+    const expiration = new Date(Date.now() + 2 * 60_000).toISOString()
+    standIn.calls.length = 0
+    const before = pluginRuns().length
+    const run = startTunnel(['--to', '10.71.4.22:9001', '--reason', 'expiring'], {
+      INFRA_ASSUME_ROLE: 'false',
+      AWS_ACCESS_KEY_ID: role.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: role.secretAccessKey,
+      AWS_SESSION_TOKEN: role.sessionToken!,
+      AWS_CREDENTIAL_EXPIRATION: expiration,
+    })
+    try {
+      const ready = await run.next((e) => e.event === 'ready')
+      const warning = await run.next((e) => e.event === 'expiring')
+      await new Promise((resolve) => setTimeout(resolve, 3000))
+      expect(warning.expiresAt).toBe(expiration)
+      expect(warning.detail).toMatch(/cannot be renewed .* run infra again with fresh credentials/)
+      expect(run.events.map((e) => e.event)).toEqual(['opened', 'ready', 'expiring'])
+      expect(standIn.calls.filter((c) => c.operation === 'StartSession')).toHaveLength(1)
+      const plugins = pluginRuns().slice(before)
+      expect(plugins).toHaveLength(1)
+      expect(plugins[0].env.AWS_ACCESS_KEY_ID).toBe(role.accessKeyId)
+      expect(await roundTrip(ready.tunnels[0].localPort, 'still open')).toBe('still open')
+    } finally {
+      // Ended on every path, the storm included: no plugin or CLI outlives the test.
+      run.child.kill('SIGINT')
+      await run.child
+    }
   })
 })
 

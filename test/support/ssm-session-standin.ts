@@ -21,6 +21,14 @@ export interface SsmSessionStandIn {
   refuseResume: boolean
   /** Calls (of any service) to refuse, by operation name, with the error AWS would answer. */
   refusals: Map<string, Refusal>
+  /** Every call answered with a refusal, by operation name, in order: the SDK's retries show here. */
+  refused: string[]
+  /**
+   * Access keys that act in an account of their own (key -> account id): their requests reach
+   * moto with its x-moto-account-id header, so a test's organization or buckets are not those of
+   * moto's default account, which every other test file shares.
+   */
+  accounts: Map<string, string>
   stop(): Promise<void>
 }
 
@@ -31,15 +39,26 @@ export interface Refusal {
   message: string
   /** Organizations' ConstraintViolationException carries a Reason. */
   reason?: string
+  /**
+   * Refuse only requests whose path, Authorization header (the access key is in it) or body holds
+   * this text: tests running side by side each refuse their own calls.
+   */
+  match?: string
 }
 
 /**
  * The operation a request calls, whatever the protocol: JSON (X-Amz-Target "Prefix.Operation"),
  * Query (EC2, STS, Auto Scaling: Action=... in the form body), or REST (EKS: the path).
  */
-export function operationOf(method: string, url: string, headers: http.IncomingHttpHeaders, body: Buffer): {operation: string; protocol: 'json' | 'rest-json' | 'ec2' | 'query'} {
+export function operationOf(method: string, url: string, headers: http.IncomingHttpHeaders, body: Buffer): {operation: string; protocol: 'json' | 'rest-json' | 'ec2' | 'query' | 'rest-xml' | 's3-head'} {
   const target = String(headers['x-amz-target'] ?? '')
   if (target) return {operation: target.slice(target.indexOf('.') + 1), protocol: 'json'}
+  // S3 (path-style, as infra addresses an emulator): the credential scope names the service.
+  if (/\/s3\/aws4_request/.test(String(headers.authorization ?? ''))) {
+    const segments = url.split('?')[0].split('/').filter(Boolean)
+    if (method === 'HEAD') return {operation: segments.length > 1 ? 'HeadObject' : 'HeadBucket', protocol: 's3-head'}
+    return {operation: `S3 ${method} ${segments.length > 1 ? 'object' : 'bucket'}`, protocol: 'rest-xml'}
+  }
   const action = /(?:^|&)Action=([A-Za-z]+)/.exec(body.toString())?.[1]
   if (action) return {operation: action, protocol: /\/ec2\//.test(String(headers.authorization ?? '')) ? 'ec2' : 'query'}
   const path = url.split('?')[0]
@@ -51,8 +70,13 @@ export function operationOf(method: string, url: string, headers: http.IncomingH
 /**
  * The error body and headers AWS sends in each protocol, as the SDK parses them:
  * JSON 1.1 {"__type", "message"} (SSM, Organizations, CloudWatch Logs); REST-JSON
- * x-amzn-ErrorType and {"message"} (EKS); EC2's <Response><Errors><Error>; and the Query APIs'
- * <ErrorResponse><Error><Type>Sender</Type> (STS, Auto Scaling).
+ * x-amzn-ErrorType and {"message"} (EKS); EC2's <Response><Errors><Error>; the Query APIs'
+ * <ErrorResponse><Error><Type>Sender</Type> (STS, Auto Scaling); S3's <Error><Code>; and S3's
+ * HEAD requests, which carry no body at all, only the status: "if the HEAD request generates an
+ * error, it returns a generic code, such as 400 Bad Request, 403 Forbidden, 404 Not Found ...
+ * It's not possible to retrieve the exact exception" (the note in @aws-sdk/client-s3
+ * dist-types/commands/HeadObjectCommand.d.ts; HeadBucketCommand.d.ts says the same), and S3
+ * throttles with 503 Slow Down (the SlowDown entry of S3's error list, models_0.d.ts).
  */
 export function refusalAnswer(protocol: ReturnType<typeof operationOf>['protocol'], refusal: Refusal): {status: number; headers: Record<string, string>; body: string} {
   const requestId = randomBytes(16).toString('hex')
@@ -65,6 +89,10 @@ export function refusalAnswer(protocol: ReturnType<typeof operationOf>['protocol
       return {status: refusal.status, headers: {'content-type': 'text/xml'}, body: `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${refusal.code}</Code><Message>${refusal.message}</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`}
     case 'query':
       return {status: refusal.status, headers: {'content-type': 'text/xml'}, body: `<ErrorResponse><Error><Type>${refusal.status >= 500 ? 'Receiver' : 'Sender'}</Type><Code>${refusal.code}</Code><Message>${refusal.message}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`}
+    case 'rest-xml':
+      return {status: refusal.status, headers: {'content-type': 'application/xml', 'x-amz-request-id': requestId}, body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${refusal.code}</Code><Message>${refusal.message}</Message><RequestId>${requestId}</RequestId></Error>`}
+    case 's3-head':
+      return {status: refusal.status, headers: {'x-amz-request-id': requestId}, body: ''}
   }
 }
 
@@ -74,7 +102,7 @@ export async function startSsmSessionStandIn(motoEndpoint: string, caBundle: str
   const ca = readFileSync(caBundle)
   const moto = new URL(motoEndpoint)
   let counter = 0
-  const standIn: SsmSessionStandIn = {endpoint: '', calls: [], sessions: new Map(), offline: new Set(), refuseResume: false, refusals: new Map(), stop: async () => undefined}
+  const standIn: SsmSessionStandIn = {endpoint: '', calls: [], sessions: new Map(), offline: new Set(), refuseResume: false, refusals: new Map(), refused: [], accounts: new Map(), stop: async () => undefined}
 
   const relay = (method: string, path: string, headers: http.IncomingHttpHeaders, body: Buffer): Promise<{status: number; headers: http.IncomingHttpHeaders; body: Buffer}> =>
     new Promise((resolve, reject) => {
@@ -137,8 +165,10 @@ export async function startSsmSessionStandIn(motoEndpoint: string, caBundle: str
       const body = Buffer.concat(chunks)
       try {
         const called = operationOf(request.method ?? 'GET', request.url ?? '/', request.headers, body)
-        const refusal = standIn.refusals.get(called.operation)
+        const candidate = standIn.refusals.get(called.operation)
+        const refusal = candidate?.match && !`${request.url}\n${request.headers.authorization ?? ''}\n${body}`.includes(candidate.match) ? undefined : candidate
         if (refusal) {
+          standIn.refused.push(called.operation)
           const answer = refusalAnswer(called.protocol, refusal)
           response.writeHead(answer.status, answer.headers)
           response.end(answer.body)
@@ -154,7 +184,9 @@ export async function startSsmSessionStandIn(motoEndpoint: string, caBundle: str
           response.end(JSON.stringify(payload))
           return
         }
-        const relayed = await relay(request.method ?? 'GET', request.url ?? '/', request.headers, body)
+        const key = /Credential=([^/]+)\//.exec(String(request.headers.authorization ?? ''))?.[1] ?? ''
+        const account = standIn.accounts.get(key)
+        const relayed = await relay(request.method ?? 'GET', request.url ?? '/', account ? {...request.headers, 'x-moto-account-id': account} : request.headers, body)
         const headers = {...relayed.headers}
         delete headers['transfer-encoding']
         headers['content-length'] = String(relayed.body.length)

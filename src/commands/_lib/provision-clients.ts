@@ -1,5 +1,5 @@
 import {type Estate} from '../../estate/model.js'
-import {type FleetPlanRow, type FleetQuestion, type FleetReport, provisionFleet, selectClients} from '../../onboarding/fleet.js'
+import {type FleetPlanRow, type FleetQuestion, type FleetReport, partialFleetReport, provisionFleet, selectClients} from '../../onboarding/fleet.js'
 import type {EnvironmentSpec} from '../../estate/model.js'
 import {colourOn, showPaged} from '../../output/pager.js'
 import {renderStackPlan} from './render-provision.js'
@@ -57,6 +57,11 @@ export async function provisionClients(input: FleetCommandInput): Promise<FleetR
         interactive: input.interactive,
       })
     },
+  }).catch((error: unknown) => {
+    // A later question failed: what earlier rounds applied is shown before the error (--json: in its details).
+    const partial = partialFleetReport(error)
+    if (partial && !input.json) input.log(`\n${renderFleetReport(partial)}`)
+    throw error
   })
   if (!input.json) input.log(`\n${renderFleetReport(report)}`)
   if (report.failed > 0) process.exitCode = 1
@@ -122,10 +127,16 @@ export function renderFleetReport(report: FleetReport): string {
   const rows = report.clients.map((result) => [
     result.client,
     result.accountId,
-    result.status,
+    result.status === 'declined' && result.applied.length > 0 ? `declined after applying ${result.applied.join(', ')}` : result.status,
     result.baseline ? `${result.baseline.infraVersion} ${result.baseline.fingerprint}` : undefined,
     result.error ? `${result.error.message}${result.error.fix ? `: ${result.error.fix}` : ''}` : undefined,
   ])
-  const summary = report.failed > 0 ? `${report.failed} of ${report.clients.length} client(s) failed` : `all ${report.clients.length} client(s) done`
+  const declined = report.clients.filter((result) => result.status === 'declined').length
+  const summary =
+    report.failed > 0
+      ? `${report.failed} of ${report.clients.length} client(s) failed`
+      : declined > 0
+        ? `${declined} of ${report.clients.length} client(s) declined: not every change shown was applied`
+        : `all ${report.clients.length} client(s) done`
   return `${renderTable(['CLIENT', 'ACCOUNT', 'RESULT', 'BASELINE', 'ERROR'], rows)}\n\n${summary}`
 }

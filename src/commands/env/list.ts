@@ -31,7 +31,7 @@ export default class EnvList extends InfraCommand {
     const pool = poolUsage(estate) ?? null
     if (!this.jsonEnabled()) {
       this.log(`Estate ${estate.organization.name} (management account ${estate.organization.managementAccountId}) from ${estate.source}\n`)
-      const baseline = (record: BaselineRecord | null) => (record ? `${record.infraVersion} ${record.fingerprint} ${record.appliedAt.slice(0, 16).replace('T', ' ')}` : undefined)
+      const baseline = (record: BaselineRecord | null) => (record ? `${record.infraVersion} ${record.fingerprint} ${record.appliedAt.slice(0, 16).replace('T', ' ')}${record.complete === false ? ' (partial)' : ''}` : undefined)
       this.log(
         renderTable(
           ['NAME', 'KIND', 'ACCOUNT', 'REGION', 'VPC CIDR', 'SIZING', 'EGRESS', 'PROTECTED', 'ROLE', 'BASELINE'],

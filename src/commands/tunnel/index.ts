@@ -139,6 +139,7 @@ A dropped tunnel (idle timeout, websocket closed, expired credentials, plugin cr
     const where = `${t.name}: 127.0.0.1:${t.localPort} -> ${t.host}:${t.port}`
     if (event.type === 'opened') this.log(`Tunnel ${where} open (session ${t.sessionId})`)
     else if (event.type === 'reopened') this.logToStderr(`Tunnel ${where} re-established (session ${t.sessionId})`)
+    else if (event.type === 'expiring') this.logToStderr(`Warning: tunnel ${where}: ${event.detail}`)
     else this.logToStderr(`Tunnel ${where} dropped: ${event.detail}; reconnecting in ${Math.round(event.retryInMs / 100) / 10}s`)
   }
 }
