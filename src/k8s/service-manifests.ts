@@ -235,8 +235,9 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
       // with NODE_EXTRA_CA_CERTS set to the Secret's ca.crt).
       dnsNames: [`${APP}.${NAMESPACE}.svc`, `${APP}.${NAMESPACE}.svc.cluster.local`, 'localhost'],
       ipAddresses: ['127.0.0.1'],
-      // 90 days, renewed 15 days before; the service reads the pair at start, and a rollout or the
-      // HPA's churn restarts pods well within that (an expired one still encrypts: nobody verifies it).
+      // 90 days, renewed 15 days before; the kubelet updates the mounted Secret (the whole volume,
+      // never subPath, which is not updated) and the service serves the renewed pair without a
+      // restart (src/service/tls.ts). An expired one would still encrypt: nobody verifies it.
       duration: '2160h',
       renewBefore: '360h',
       privateKey: {algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always'},
@@ -291,7 +292,7 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
                   {name: 'INFRA_SERVICE_HOST', value: '0.0.0.0'},
                   {name: 'INFRA_SERVICE_PORT', value: String(CONTAINER_PORT)},
                   {name: 'INFRA_SERVICE_DATA_DIR', value: '/var/lib/infra'},
-                  // HTTPS on the container port, with the TLS Secret's pair (read once, at start).
+                  // HTTPS on the container port, with the TLS Secret's pair (followed as it is renewed).
                   {name: 'INFRA_SERVICE_TLS_CERT', value: `${TLS_MOUNT}/tls.crt`},
                   {name: 'INFRA_SERVICE_TLS_KEY', value: `${TLS_MOUNT}/tls.key`},
                   // `service start` takes an s3:// URL (a bare name exits 2 BAD_FLAG).

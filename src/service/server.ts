@@ -1,5 +1,6 @@
 import {chmodSync, existsSync, mkdirSync} from 'node:fs'
 import path from 'node:path'
+import type {Server as TlsServer} from 'node:tls'
 
 import type {FastifyInstance} from 'fastify'
 import type {DestinationStream} from 'pino'
@@ -13,12 +14,18 @@ import type {SourceSettings} from './sources/source.js'
 import type {JobStore} from './store/job-store.js'
 import type {PostgresJobStore} from './store/postgres-store.js'
 import {SqliteJobStore} from './store/sqlite-store.js'
+import {type TlsPair, TlsReloader} from './tls.js'
 import {startTracing} from './tracing.js'
 import {WorkerPool} from './workers.js'
 
 export interface ServiceConfig {
-  /** PEM certificate and key: the listener speaks HTTPS (the load balancer's hop to the pod). */
-  tls?: {cert: Buffer; key: Buffer}
+  /**
+   * PEM certificate and key: the listener speaks HTTPS (the load balancer's hop to the pod). With
+   * the files they came from, a renewed pair there is served without a restart.
+   */
+  tls?: TlsPair
+  /** How often the TLS files are read again besides when their folder changes (default 60 s). */
+  tlsReloadMs?: number
   host: string
   port: number
   dataDir: string
@@ -140,7 +147,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     rateLimitPerSecond: config.rateLimitPerSecond ?? 2000,
     authFailuresPerSecond: config.authFailuresPerSecond ?? 2,
     trustedProxies: config.trustedProxies,
-    https: config.tls,
+    https: config.tls && {cert: config.tls.cert, key: config.tls.key},
     bodyLimitBytes: 1 << 20,
     logLevel: config.logLevel,
     logDestination: config.logDestination,
@@ -169,6 +176,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     }
     throw error
   }
+  const tlsReloader = startTlsReload(app, config)
   await workers.start()
   const retention = new RetentionSweeper(store, results, {
     retentionMs: config.retentionMs ?? DEFAULT_RETENTION_DAYS * 86_400_000,
@@ -191,6 +199,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
       const draining = new Promise((resolve) => setTimeout(resolve, config.drainMs ?? 0))
       await Promise.all([workers.stop(graceMs), draining])
       await retention.stop()
+      tlsReloader?.stop()
       await app.close()
       await store.close()
       // Last: the spans of the final requests and jobs are flushed to the collector.
@@ -198,4 +207,16 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
       if (unsent) process.stderr.write(`warning: ${unsent}\n`)
     },
   }
+}
+
+/** With TLS from files, the listener follows them: a renewed certificate is served without a restart. */
+function startTlsReload(app: FastifyInstance, config: ServiceConfig): TlsReloader | undefined {
+  if (!config.tls?.certFile || !config.tls.keyFile) return undefined
+  const log = app.log.child({component: 'tls'})
+  const reloader = new TlsReloader(app.server as unknown as TlsServer, {certFile: config.tls.certFile, keyFile: config.tls.keyFile}, config.tls, {
+    info: (fields, message) => log.info(fields, message),
+    warn: (fields, message) => log.warn(fields, message),
+  }, {intervalMs: config.tlsReloadMs ?? 60_000, settleMs: 200})
+  reloader.start()
+  return reloader
 }

@@ -78,6 +78,9 @@ describe('the service manifests', () => {
     expect(container.volumeMounts.map((m: any) => m.mountPath).sort()).toEqual(['/etc/infra/tls', '/tmp', '/var/lib/infra'])
     // The one mount that is not written: the TLS pair, read-only.
     expect(container.volumeMounts.find((m: any) => m.name === 'tls').readOnly).toBe(true)
+    // The whole Secret volume, no subPath: a subPath mount is not updated when cert-manager renews
+    // the Secret (Kubernetes docs, "Secrets"), and the service follows the files (src/service/tls.ts).
+    expect(container.volumeMounts.find((m: any) => m.name === 'tls').subPath).toBeUndefined()
     expect(pod.automountServiceAccountToken).toBe(false)
     // Pod Security Admission enforces the same on anything else in the namespace.
     expect(dev.find('Namespace', 'infra').metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted')

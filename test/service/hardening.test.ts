@@ -246,7 +246,7 @@ describe('collected data', () => {
       expect(mode(fresh.dataDir)).toBe('700')
       expect(mode(path.join(fresh.dataDir, 'results'))).toBe('700')
       expect(mode(path.join(fresh.dataDir, 'results', `${job.job_id}.1.out`))).toBe('600')
-      for (const file of ['jobs.db', 'jobs.db-wal', 'jobs.db-shm', 'jobs.db.owner']) expect(mode(path.join(fresh.dataDir, file)), file).toBe('600')
+      for (const file of ['jobs.db', 'jobs.db-wal', 'jobs.db-shm', 'jobs.db.owner', 'jobs.db.lock']) expect(mode(path.join(fresh.dataDir, file)), file).toBe('600')
     } finally {
       await fresh.service.stop()
     }

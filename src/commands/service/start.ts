@@ -1,7 +1,6 @@
-import {mkdirSync, openSync, readFileSync} from 'node:fs'
+import {mkdirSync, openSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import {createSecureContext} from 'node:tls'
 
 import {Flags} from '@oclif/core'
 import pino from 'pino'
@@ -10,6 +9,7 @@ import {readableDestination} from '../../output/log-lines.js'
 import {ServiceCommand} from '../_lib/base-command.js'
 import {InfraError} from '../../errors.js'
 import {DEFAULT_MAX_QUEUED_PER_TOKEN, DEFAULT_RETENTION_DAYS, startService} from '../../service/server.js'
+import {readTlsFiles} from '../../service/tls.js'
 import {onStopSignal} from '../../signals.js'
 
 export default class ServiceStart extends ServiceCommand {
@@ -80,7 +80,7 @@ export default class ServiceStart extends ServiceCommand {
       // A person watching the service reads lines; a container's stdout (no terminal) stays JSON.
       logDestination = readableDestination()
     }
-    const tls = readTlsPair(flags['tls-cert'], flags['tls-key'])
+    const tls = readTlsFiles(flags['tls-cert'], flags['tls-key'])
     const service = await startService({
       tls,
       host: flags.host,
@@ -136,29 +136,6 @@ export default class ServiceStart extends ServiceCommand {
     })
     await new Promise(() => {})
   }
-}
-
-/** Both files or neither: HTTPS with the pair, plain HTTP without. Read once at start (no reload). */
-function readTlsPair(certFile: string | undefined, keyFile: string | undefined): {cert: Buffer; key: Buffer} | undefined {
-  if (!certFile && !keyFile) return undefined
-  if (!certFile || !keyFile) {
-    throw new InfraError(`--tls-${certFile ? 'cert' : 'key'} was given without --tls-${certFile ? 'key' : 'cert'}`, 'pass both (INFRA_SERVICE_TLS_CERT and INFRA_SERVICE_TLS_KEY), or neither for plain HTTP', 'BAD_FLAG', 2)
-  }
-  const read = (flag: string, file: string) => {
-    try {
-      return readFileSync(path.resolve(file))
-    } catch (error) {
-      throw new InfraError(`--${flag} ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'name a readable PEM file (in the pod: the TLS Secret\'s mount)', 'BAD_FLAG', 2)
-    }
-  }
-  const pair = {cert: read('tls-cert', certFile), key: read('tls-key', keyFile)}
-  try {
-    // Not PEM, or a key that is not the certificate's: said here, before anything is opened.
-    createSecureContext(pair)
-  } catch (error) {
-    throw new InfraError(`--tls-cert ${certFile} / --tls-key ${keyFile} are not a usable pair: ${(error as Error).message}`, 'pass the PEM certificate and its own private key (tls.crt and tls.key of one Secret)', 'BAD_FLAG', 2)
-  }
-  return pair
 }
 
 /** IPv4 or IPv6 CIDRs (or single addresses), comma-separated; anything else is a usage error. */

@@ -1,5 +1,5 @@
-import {randomBytes} from 'node:crypto'
-import {chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync} from 'node:fs'
+import {chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {hostname} from 'node:os'
 import path from 'node:path'
 
 import Database from 'better-sqlite3'
@@ -92,105 +92,67 @@ const iso = (date = new Date()) => date.toISOString()
 const RECENT_JOBS = 10_000
 
 /**
- * Who holds the owner lock: the pid alone is not enough. In a container node is pid 1 every time,
- * so a restarted container's own old lock names a live pid (itself), and any pid can be reused.
- * The lock also records the boot (/proc/sys/kernel/random/boot_id) and the process's start time
- * (field 22 of /proc/PID/stat, clock ticks since boot; proc(5)): the same pid with another start
- * time, or on another boot, is another process. Without /proc (macOS) only the pid is compared.
+ * The owner lock is a kernel lock, held for the owning process's life: SQLite's own POSIX advisory
+ * lock (fcntl F_SETLK; https://www.sqlite.org/lockingv3.html) on a small lock database, taken with
+ * BEGIN EXCLUSIVE on a connection in locking_mode=EXCLUSIVE, which "never releases file-locks"
+ * until it closes (https://www.sqlite.org/pragma.html#pragma_locking_mode). The kernel drops the
+ * lock when the process ends, however it ends (SIGKILL, OOM kill, node crash), and it is checked
+ * on the file's inode, so it holds between processes that share no pid namespace: two containers
+ * on one host sharing a data volume are both pid 1, and the second is still refused; a container
+ * restarted as pid 1 finds no lock left and starts. On a network file system it is only as good as
+ * the server's lock support (NFSv4 and EFS honour fcntl locks; NFSv3 without lockd, or a volume
+ * mounted with `nolock`, does not), so a data folder on one must not be shared by two pods.
+ * POSIX locks belong to the process, and closing any descriptor of the file drops them all: nothing
+ * in this process may open the lock database but SQLite (which keeps its descriptors open for
+ * this reason), so the holder's details live in the separate `.owner` file, for the message only.
  */
-interface LockOwner {
-  pid: number
-  bootId?: string
-  startTime?: string
-  /** Random per store: tells two stores of one process apart. */
-  nonce: string
+export const ownerLockFile = (file: string) => `${file}.lock`
+const ownerInfoFile = (file: string) => `${file}.owner`
+
+interface OwnerLock {
+  /** The connection whose lock is the ownership: closing it lets the next owner in. */
+  db: Database.Database
+  info: string
 }
 
-function readProc(file: string): string | undefined {
+/** Who holds the database, as the holder wrote it after taking the lock (absent while it starts). */
+function describeHolder(file: string): string {
   try {
-    return readFileSync(file, 'utf8').trim()
-  } catch {
-    return undefined
-  }
-}
-
-/** Field 22 of /proc/PID/stat; the command name (field 2) may hold spaces and parentheses, so count from the last ')'. */
-export function processStartTime(pid: number): string | undefined {
-  const stat = readProc(`/proc/${pid}/stat`)
-  if (!stat) return undefined
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
-}
-
-const bootId = () => readProc('/proc/sys/kernel/random/boot_id')
-
-function parseOwner(text: string): LockOwner | undefined {
-  try {
-    const owner = JSON.parse(text)
-    if (owner && Number.isInteger(owner.pid)) return owner as LockOwner
+    const owner = JSON.parse(readFileSync(ownerInfoFile(file), 'utf8'))
+    if (Number.isInteger(owner.pid)) return `the infra service with pid ${owner.pid}${owner.host ? ` on ${owner.host}` : ''}${owner.startedAt ? ` (started ${owner.startedAt})` : ''}`
   } catch {}
-  // A lock written before owners were identified beyond their pid: the bare pid.
-  const pid = Number.parseInt(text, 10)
-  return Number.isInteger(pid) && pid > 0 ? {pid, nonce: ''} : undefined
-}
-
-/** Nonces of the owner locks this process holds. */
-const HELD_HERE = new Set<string>()
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-/** Whether the process that wrote the lock still runs (and is not this one starting again). */
-export function ownerIsLive(owner: LockOwner): boolean {
-  // A lock naming this pid is live only when this process took it (another store here holds the
-  // file); otherwise it is a previous life's, as with pid 1 in a restarted container.
-  if (owner.pid === process.pid) return HELD_HERE.has(owner.nonce)
-  if (!isAlive(owner.pid)) return false
-  const boot = bootId()
-  if (owner.bootId && boot && owner.bootId !== boot) return false
-  const started = processStartTime(owner.pid)
-  if (owner.startTime && started && owner.startTime !== started) return false
-  return true
+  return 'another infra service'
 }
 
 /**
  * Takes the database file for this process: a service keeps jobs it read in memory, which is only
- * right while no other process writes them. A lock left by a process that has died (or by an
- * earlier life of this pid) is taken over.
+ * right while no other process writes them. Refused (DATABASE_IN_USE) while another process, or
+ * another owning store of this one, holds the lock; a dead holder's lock is gone with it.
  */
-function takeOwnership(file: string): {lock: string; nonce: string} {
-  const lock = `${file}.owner`
-  const me: LockOwner = {pid: process.pid, bootId: bootId(), startTime: processStartTime(process.pid), nonce: randomBytes(8).toString('hex')}
-  for (;;) {
-    try {
-      writeFileSync(lock, JSON.stringify(me), {flag: 'wx', mode: 0o600})
-      HELD_HERE.add(me.nonce)
-      return {lock, nonce: me.nonce}
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    }
-    const text = readFileSync(lock, 'utf8')
-    const owner = parseOwner(text)
-    if (owner && ownerIsLive(owner)) {
-      throw new InfraError(
-        `${file} is in use by the infra service with pid ${owner.pid}`,
-        `stop it, or start this one with another --data-dir (if no service runs, delete ${lock})`,
-        'DATABASE_IN_USE',
-      )
-    }
-    try {
-      // Only the dead owner's lock goes: another process starting now may have just taken over
-      // (the window left between this read and the unlink is a few microseconds).
-      if (readFileSync(lock, 'utf8') === text) unlinkSync(lock)
-    } catch {
-      // It went meanwhile; the next round tries again.
-    }
+function takeOwnership(file: string): OwnerLock {
+  const lockFile = ownerLockFile(file)
+  // timeout 0: refused at once rather than after busy_timeout's wait (a live owner does not let go).
+  const db = new Database(lockFile, {timeout: 0})
+  try {
+    db.pragma('locking_mode = EXCLUSIVE')
+    // No rollback journal beside it: the lock database holds no data.
+    db.pragma('journal_mode = MEMORY')
+    db.exec('BEGIN EXCLUSIVE; COMMIT')
+  } catch (error) {
+    db.close()
+    if ((error as {code?: string}).code !== 'SQLITE_BUSY') throw error
+    throw new InfraError(
+      `${file} is in use by ${describeHolder(file)}`,
+      'stop it, or start this one with another --data-dir (the lock is the kernel\'s: it goes when that process ends)',
+      'DATABASE_IN_USE',
+    )
   }
+  // chmod, not open: opening and closing the file here would drop the lock just taken.
+  chmodSync(lockFile, 0o600)
+  const info = ownerInfoFile(file)
+  writeFileSync(info, JSON.stringify({pid: process.pid, host: hostname(), startedAt: iso()}), {mode: 0o600})
+  chmodSync(info, 0o600)
+  return {db, info}
 }
 
 /** The row just inserted, without reading it back. */
@@ -232,8 +194,8 @@ export class SqliteJobStore implements JobStore {
    */
   private readonly commitJobs: Database.Transaction<(batch: {job: NewJob}[], now: string) => ({job: Job; created: boolean} | {refused: QueueFullError})[]>
   private readonly commitWorkerWrites: Database.Transaction<(batch: {write: () => unknown}[]) => unknown[]>
-  /** The lock file, when this store owns its database (the service's store does). */
-  private readonly ownerLock?: {lock: string; nonce: string}
+  /** The owner lock, when this store owns its database (the service's store does). */
+  private readonly ownerLock?: OwnerLock
   /**
    * Jobs read recently, as last committed: only while this store owns the database, and every
    * write below forgets the jobs it touches (in the same synchronous step as the write), so a
@@ -588,8 +550,10 @@ export class SqliteJobStore implements JobStore {
     if (this.workerDb !== this.db) this.workerDb.close()
     this.db.close()
     if (this.ownerLock) {
-      unlinkSync(this.ownerLock.lock)
-      HELD_HERE.delete(this.ownerLock.nonce)
+      // The details first, then the lock: the next owner's details are never deleted. The lock
+      // file itself stays (deleting it would let a process that opened it lock a file no one sees).
+      rmSync(this.ownerLock.info, {force: true})
+      this.ownerLock.db.close()
     }
   }
 }

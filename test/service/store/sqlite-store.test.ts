@@ -1,14 +1,16 @@
-import {spawn, spawnSync} from 'node:child_process'
+import {spawnSync} from 'node:child_process'
 import {randomUUID} from 'node:crypto'
-import {existsSync, mkdtempSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
 
 import Database from 'better-sqlite3'
 import {describe, expect, it} from 'vitest'
 
-import {SqliteJobStore, processStartTime} from '../../../src/service/store/sqlite-store.js'
+import {SqliteJobStore} from '../../../src/service/store/sqlite-store.js'
 
+const require = createRequire(import.meta.url)
 const dbFile = () => path.join(mkdtempSync(path.join(os.tmpdir(), 'infra-store-')), 'jobs.db')
 const store = () => new SqliteJobStore(dbFile())
 const newJob = () => ({id: randomUUID(), sourceType: 'file', config: {path: 'a.txt'}, maxAttempts: 2, tokenId: 'token-1'})
@@ -77,43 +79,40 @@ describe('the owning store (the service)', () => {
     await jobs.close()
   })
 
-  it('is the only one on its database; a lock left by a dead process is taken over', async () => {
+  it('is the only one on its database, in this process too; its lock goes with it', async () => {
     const file = dbFile()
     const first = new SqliteJobStore(file, {owner: true})
-    expect(() => new SqliteJobStore(file, {owner: true})).toThrow(`${file} is in use by the infra service with pid ${process.pid}`)
+    expect(() => new SqliteJobStore(file, {owner: true})).toThrow(`${file} is in use by the infra service with pid ${process.pid} on ${os.hostname()}`)
     // Others (token commands) still open it.
     const reader = new SqliteJobStore(file)
     await reader.close()
+    // A refused owner leaves the holder's lock as it was.
+    let refused: unknown
+    try {
+      new SqliteJobStore(file, {owner: true})
+    } catch (error) {
+      refused = error
+    }
+    expect(refused).toMatchObject({code: 'DATABASE_IN_USE'})
     await first.close()
     expect(existsSync(`${file}.owner`)).toBe(false)
-    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {encoding: 'utf8'}).stdout
-    writeFileSync(`${file}.owner`, gone)
     const next = new SqliteJobStore(file, {owner: true})
     await next.close()
   })
 
-  it('knows its owner by more than the pid: a restarted container (pid 1 again) takes its own old lock over', async () => {
+  it('takes over what a dead owner left: its details naming pid 1 (the previous container) or this pid, and its lock file', async () => {
     const file = dbFile()
-    const lock = `${file}.owner`
-    // What the container's previous life left: its pid is this process's pid now (node is pid 1 in
-    // every container), in the old bare-pid form and in the current one.
-    writeFileSync(lock, String(process.pid))
-    await new SqliteJobStore(file, {owner: true}).close()
-    writeFileSync(lock, JSON.stringify({pid: process.pid, bootId: 'x', startTime: '1', nonce: 'previous-life'}))
-    await new SqliteJobStore(file, {owner: true}).close()
-    // A live pid that started at another time is another process than the one that wrote the lock.
-    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], {stdio: 'ignore'})
-    try {
-      await new Promise((resolve) => setTimeout(resolve, 100))
-      const started = processStartTime(child.pid!)
-      expect(started).toMatch(/^\d+$/)
-      writeFileSync(lock, JSON.stringify({pid: child.pid, startTime: String(Number(started) - 100), nonce: 'reused-pid'}))
-      await new SqliteJobStore(file, {owner: true}).close()
-      // The same pid and start time: the owner still runs, and the lock holds.
-      writeFileSync(lock, JSON.stringify({pid: child.pid, startTime: started, nonce: 'live'}))
-      expect(() => new SqliteJobStore(file, {owner: true})).toThrow(`in use by the infra service with pid ${child.pid}`)
-    } finally {
-      child.kill()
+    // A process that took the lock and died without closing (SIGKILL): the kernel released its lock.
+    const died = spawnSync(process.execPath, ['-e', `
+      const Database = require(${JSON.stringify(require.resolve('better-sqlite3'))})
+      const db = new Database(${JSON.stringify(`${file}.lock`)})
+      db.pragma('locking_mode = EXCLUSIVE'); db.exec('BEGIN EXCLUSIVE; COMMIT'); process.kill(process.pid, 'SIGKILL')`])
+    expect(died.signal).toBe('SIGKILL')
+    for (const pid of [1, process.pid]) {
+      writeFileSync(`${file}.owner`, JSON.stringify({pid, host: 'infra-service-7d9f-previous', startedAt: '2026-01-01T00:00:00.000Z'}))
+      const store = new SqliteJobStore(file, {owner: true})
+      expect(JSON.parse(readFileSync(`${file}.owner`, 'utf8'))).toMatchObject({pid: process.pid, host: os.hostname()})
+      await store.close()
     }
   })
 })
