@@ -25,6 +25,8 @@ export const APP = 'infra-service'
 export const SERVICE_ACCOUNT = 'infra-service'
 /** The stacks' node security group admits the load balancer's group on this port only. */
 export const CONTAINER_PORT = SERVICE_TARGET_PORT
+/** Where kube-prometheus-stack runs Prometheus (its chart's conventional namespace). */
+export const MONITORING_NAMESPACE = 'monitoring'
 /**
  * Shutdown: on SIGTERM the pod says not ready at once and keeps serving for DRAIN_SECONDS (the
  * ALB's target deregistration reaches its nodes within seconds and sends requests until then;
@@ -406,7 +408,12 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
       spec: {
         podSelector: {matchLabels: selector},
         policyTypes: ['Ingress', 'Egress'],
-        ingress: [{from: albSubnets.map((cidr) => ({ipBlock: {cidr}})), ports: [{protocol: 'TCP', port: CONTAINER_PORT}]}],
+        ingress: [
+          {from: albSubnets.map((cidr) => ({ipBlock: {cidr}})), ports: [{protocol: 'TCP', port: CONTAINER_PORT}]},
+          // Prometheus scrapes /metrics on the same port from its own pod (kube-prometheus-stack's
+          // pods carry app.kubernetes.io/name=prometheus), in the monitoring namespace only.
+          {from: [{namespaceSelector: {matchLabels: {'kubernetes.io/metadata.name': MONITORING_NAMESPACE}}, podSelector: {matchLabels: {'app.kubernetes.io/name': 'prometheus'}}}], ports: [{protocol: 'TCP', port: CONTAINER_PORT}]},
+        ],
         egress: [
           {
             to: [{namespaceSelector: {matchLabels: {'kubernetes.io/metadata.name': 'kube-system'}}, podSelector: {matchLabels: {'k8s-app': 'kube-dns'}}}],

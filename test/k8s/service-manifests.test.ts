@@ -158,7 +158,11 @@ describe('the service manifests', () => {
     // In only from the load-balancer subnets, which the Ingress names and whose X-Forwarded-For the pod believes.
     const albSubnets = layoutSubnets('10.1.0.0/16', 3).loadBalancer
     expect(albSubnets).toEqual(['10.1.240.0/23', '10.1.242.0/23', '10.1.244.0/23'])
-    expect(policy.spec.ingress).toEqual([{from: albSubnets.map((cidr) => ({ipBlock: {cidr}})), ports: [{protocol: 'TCP', port: 8080}]}])
+    expect(policy.spec.ingress).toEqual([
+      {from: albSubnets.map((cidr) => ({ipBlock: {cidr}})), ports: [{protocol: 'TCP', port: 8080}]},
+      // The scrape job's pods (test below: its port is the one admitted) reach /metrics.
+      {from: [{namespaceSelector: {matchLabels: {'kubernetes.io/metadata.name': 'monitoring'}}, podSelector: {matchLabels: {'app.kubernetes.io/name': 'prometheus'}}}], ports: [{protocol: 'TCP', port: 8080}]},
+    ])
     const [container] = dev.find('Deployment').spec.template.spec.containers
     expect(container.env.find((e: any) => e.name === 'INFRA_SERVICE_TRUSTED_PROXIES').value).toBe(albSubnets.join(','))
     // None of those addresses can be a pod's or a node's: they live in the app subnets.
