@@ -280,15 +280,16 @@ export class PostgresJobStore implements JobStore {
     // COMMITTED two replicas' statements each count without the other's uncommitted rows and both
     // pass the quota. So each token's enqueues take turns on a transaction-scoped advisory lock,
     // and the INSERT runs as the next statement: its snapshot (taken when it starts, after the lock
-    // is held) sees every job the previous holder committed. Locks are taken in one order (sorted
-    // tokens), so two batches never wait on each other in a cycle. The two-key form keeps these
+    // is held) sees every job the previous holder committed. Locks are taken in one order (their
+    // keys sorted, in one statement that orders them: tokens whose hashes collide share a key), so
+    // two batches never wait on each other in a cycle. The two-key form keeps these
     // locks apart from the migration lock's bigint key ("these two key spaces do not overlap"):
     // https://www.postgresql.org/docs/15/functions-admin.html#FUNCTIONS-ADVISORY-LOCKS and
     // https://www.postgresql.org/docs/15/transaction-iso.html#XACT-READ-COMMITTED
     const client = await this.pool.connect()
     try {
       await client.query('BEGIN')
-      await client.query({name: 'jobs-quota-lock', text: 'SELECT pg_advisory_xact_lock($1::int, hashtext(t)) FROM unnest($2::text[]) AS t', values: [QUOTA_LOCK_CLASS, tokens]})
+      await client.query({name: 'jobs-quota-lock', text: 'SELECT pg_advisory_xact_lock($1::int, k) FROM (SELECT DISTINCT hashtext(t) AS k FROM unnest($2::text[]) AS t ORDER BY k) AS keys', values: [QUOTA_LOCK_CLASS, tokens]})
       const inserted = await client.query<JobRow>({name: 'jobs-insert', text: INSERT_JOBS, values})
       await client.query('COMMIT')
       return inserted

@@ -195,7 +195,7 @@ export class SqliteJobStore implements JobStore {
   private readonly commitJobs: Database.Transaction<(batch: {job: NewJob}[], now: string) => ({job: Job; created: boolean} | {refused: QueueFullError})[]>
   private readonly commitWorkerWrites: Database.Transaction<(batch: {write: () => unknown}[]) => unknown[]>
   /** The owner lock, when this store owns its database (the service's store does). */
-  private readonly ownerLock?: OwnerLock
+  private ownerLock?: OwnerLock
   /**
    * Jobs read recently, as last committed: only while this store owns the database, and every
    * write below forgets the jobs it touches (in the same synchronous step as the write), so a
@@ -210,22 +210,31 @@ export class SqliteJobStore implements JobStore {
       if (file !== ':memory:') this.ownerLock = takeOwnership(file)
       this.recent = new Map()
     }
-    this.db = new Database(file)
-    this.db.pragma('journal_mode = WAL')
-    this.db.pragma('synchronous = FULL')
-    this.db.pragma('busy_timeout = 5000')
-    // 64 MB of page cache per connection (SQLite's default is 2 MB): the indexes of a busy day's jobs stay in memory.
-    this.db.pragma('cache_size = -65536')
-    // Databases from before token scopes get the column (its default: the scopes tokens had).
-    if (this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tokens'").get() && !(this.db.prepare('PRAGMA table_info(tokens)').all() as {name: string}[]).some((c) => c.name === 'scopes')) {
-      this.db.exec("ALTER TABLE tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT 'jobs:write jobs:read'")
-    }
-    this.db.exec(SCHEMA)
-    this.workerDb = file === ':memory:' ? this.db : new Database(file)
-    if (this.workerDb !== this.db) {
-      this.workerDb.pragma('synchronous = NORMAL')
-      this.workerDb.pragma('busy_timeout = 5000')
-      this.workerDb.pragma('cache_size = -65536')
+    // A database that cannot be opened or migrated lets go of the lock it took: a retry, or the
+    // next process, is not refused as if this one were still running.
+    let opened: Database.Database | undefined
+    try {
+      this.db = opened = new Database(file)
+      this.db.pragma('journal_mode = WAL')
+      this.db.pragma('synchronous = FULL')
+      this.db.pragma('busy_timeout = 5000')
+      // 64 MB of page cache per connection (SQLite's default is 2 MB): the indexes of a busy day's jobs stay in memory.
+      this.db.pragma('cache_size = -65536')
+      // Databases from before token scopes get the column (its default: the scopes tokens had).
+      if (this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tokens'").get() && !(this.db.prepare('PRAGMA table_info(tokens)').all() as {name: string}[]).some((c) => c.name === 'scopes')) {
+        this.db.exec("ALTER TABLE tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT 'jobs:write jobs:read'")
+      }
+      this.db.exec(SCHEMA)
+      this.workerDb = file === ':memory:' ? this.db : new Database(file)
+      if (this.workerDb !== this.db) {
+        this.workerDb.pragma('synchronous = NORMAL')
+        this.workerDb.pragma('busy_timeout = 5000')
+        this.workerDb.pragma('cache_size = -65536')
+      }
+    } catch (error) {
+      opened?.close()
+      this.releaseOwnership()
+      throw error
     }
     const db = this.db
     const workerDb = this.workerDb
@@ -549,11 +558,15 @@ export class SqliteJobStore implements JobStore {
     this.flushWorkerWrites()
     if (this.workerDb !== this.db) this.workerDb.close()
     this.db.close()
-    if (this.ownerLock) {
-      // The details first, then the lock: the next owner's details are never deleted. The lock
-      // file itself stays (deleting it would let a process that opened it lock a file no one sees).
-      rmSync(this.ownerLock.info, {force: true})
-      this.ownerLock.db.close()
-    }
+    this.releaseOwnership()
+  }
+
+  private releaseOwnership(): void {
+    if (!this.ownerLock) return
+    // The details first, then the lock: the next owner's details are never deleted. The lock
+    // file itself stays (deleting it would let a process that opened it lock a file no one sees).
+    rmSync(this.ownerLock.info, {force: true})
+    this.ownerLock.db.close()
+    this.ownerLock = undefined
   }
 }

@@ -100,6 +100,14 @@ describe('the owning store (the service)', () => {
     await next.close()
   })
 
+  it('lets go of its lock when the database cannot be opened, so a retry says what is wrong, not "in use"', async () => {
+    const file = dbFile()
+    writeFileSync(file, 'not a database, but a file of the same name')
+    expect(() => new SqliteJobStore(file, {owner: true})).toThrow(expect.objectContaining({code: 'SQLITE_NOTADB'}))
+    expect(existsSync(`${file}.owner`)).toBe(false)
+    expect(() => new SqliteJobStore(file, {owner: true})).toThrow(expect.objectContaining({code: 'SQLITE_NOTADB'}))
+  })
+
   it('takes over what a dead owner left: its details naming pid 1 (the previous container) or this pid, and its lock file', async () => {
     const file = dbFile()
     // A process that took the lock and died without closing (SIGKILL): the kernel released its lock.
