@@ -125,7 +125,8 @@ export async function findReviewedRun(github: GitHubReader, query: ReviewedRunQu
  * started after the merge, or linked to another open pull request.
  */
 function mayBeThePullRequests(run: WorkflowRun, pull: PullRequest, repository: string, branch: string): boolean {
-  if (run.head_repository?.full_name !== repository) return false
+  // GitHub answers the repository's canonical name; names are case-insensitive, and the estate may spell it otherwise.
+  if (run.head_repository?.full_name?.toLowerCase() !== repository.toLowerCase()) return false
   if (pull.merged_at && run.created_at > pull.merged_at) return false
   const linked = run.pull_requests ?? []
   return linked.length === 0 || linked.some((other) => other.number === pull.number && other.base.ref === branch)

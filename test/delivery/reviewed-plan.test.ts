@@ -85,10 +85,10 @@ describe('plan changes as data', () => {
 })
 
 /** A repository served by the gh stand-in, the merged commit's plan in a folder, and the CLI's answer. */
-async function checkWith(repository: {pulls: object[]; runs: object[]; artifacts: Record<string, Record<string, string>>}, current = manifest(planJson()), viaCli = false) {
+async function checkWith(repository: {pulls: object[]; runs: object[]; artifacts: Record<string, Record<string, string>>}, current = manifest(planJson()), viaCli = false, spelled = 'acme/estate') {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'infra-reviewed-'))
   const estate = path.join(dir, 'estate.yaml')
-  writeFileSync(estate, `${SHIPPED}\ndelivery:\n  repository: acme/estate\n`)
+  writeFileSync(estate, `${SHIPPED}\ndelivery:\n  repository: ${spelled}\n`)
   const state = path.join(dir, 'github.json')
   writeFileSync(state, JSON.stringify({repository: 'acme/estate', ...repository}))
   const replan = path.join(dir, 'replan')
@@ -106,7 +106,7 @@ async function checkWith(repository: {pulls: object[]; runs: object[]; artifacts
   const saved = {...process.env}
   Object.assign(process.env, env)
   try {
-    const body = await checkReviewed(loadEstate({file: estate}), 'prod', MERGE, replan, ghReader('acme/estate'))
+    const body = await checkReviewed(loadEstate({file: estate}), 'prod', MERGE, replan, ghReader(spelled))
     return {exitCode: 0, stderr: '', body: body as unknown as Record<string, any>, calls: calls()}
   } catch (error) {
     if (!(error instanceof InfraError)) throw error
@@ -192,6 +192,12 @@ describe('infra ci check-reviewed (the apply job\'s guard, against a gh stand-in
     expect(forgedMatches.exitCode).toBe(1)
     expect(forgedMatches.body.error).toMatchObject({code: 'PLAN_NOT_REVIEWED', details: {runIds: [102, 101], differences: ['run 101: prod-estate: aws_security_group.app: ingress changes differently than reviewed']}})
     expect(downloads(forgedMatches.calls)).toEqual(['102', '101'])
+  })
+
+  it('finds the run when the estate spells the repository otherwise than GitHub (names are case-insensitive)', async () => {
+    const result = await checkWith({pulls: [pull(7, 'main', true)], runs: [run(101, 7, 'main', '2026-12-07T00:30:00Z')], artifacts: {'101/infra-plan-prod': artifact(manifest(planJson()))}}, manifest(planJson()), false, 'Acme/Estate')
+    expect(result.exitCode, result.stderr).toBe(0)
+    expect(result.body.runIds).toEqual([101])
   })
 
   it('leaves out runs of a fork and runs started after the merge', async () => {

@@ -83,7 +83,8 @@ function api() {
   if (parts[0] === 'users' && state.users?.[parts[1]]) return print({login: parts[1], id: state.users[parts[1]]})
   if (parts[0] === 'orgs' && parts[2] === 'teams' && state.teams?.[`${parts[1]}/${parts[3]}`]) return print({slug: parts[3], id: state.teams[`${parts[1]}/${parts[3]}`]})
   const repository = `${parts[1]}/${parts[2]}`
-  if (parts[0] !== 'repos' || repository !== state.repository) notFound()
+  // Owner and repository names in paths are case-insensitive; answers carry the canonical spelling.
+  if (parts[0] !== 'repos' || repository.toLowerCase() !== state.repository.toLowerCase()) notFound()
   const tail = parts.slice(3)
   if (method === 'PUT' && tail[0] === 'environments' && tail.length === 2) {
     const rules = []
