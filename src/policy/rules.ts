@@ -49,12 +49,14 @@ const VPC_TYPES = ['aws_vpc', 'aws_default_vpc']
 const isApplicationLb = (lb: AuditResource): boolean => (lb.values.load_balancer_type ?? 'application') === 'application'
 
 /**
- * A block device is encrypted when it says so, or when it is made from a snapshot: its encryption is
- * the snapshot's (Amazon EBS user guide, "Amazon EBS encryption": volumes created from encrypted
- * snapshots are encrypted), and the provider refuses `encrypted` next to `snapshot_id` on instance and
- * launch template block devices ("Cannot be used with snapshot_id"). CKV_AWS_8 passes them too.
+ * A block device is encrypted when it says so, or names a KMS key. One made from a snapshot takes
+ * the snapshot's encryption (Amazon EBS user guide, "Amazon EBS encryption": volumes created from
+ * encrypted snapshots are encrypted, from unencrypted ones unencrypted unless encryption by default
+ * is on), and the provider refuses `encrypted` next to `snapshot_id` on instance block devices: the
+ * configuration cannot show it, so it passes only where the region encrypts by default
+ * (aws_ebs_encryption_by_default, the rule's exemption). Stricter than CKV_AWS_8, which passes them.
  */
-const encryptedDevice = (device: any): boolean => truthy(device?.encrypted) || Boolean(device?.snapshot_id)
+const encryptedDevice = (device: any): boolean => truthy(device?.encrypted) || Boolean(device?.kms_key_id)
 
 const EBS_SOURCE = "Amazon EBS user guide, 'Amazon EBS encryption' https://docs.aws.amazon.com/ebs/latest/userguide/ebs-encryption.html and 'Enable Amazon EBS encryption by default' https://docs.aws.amazon.com/ebs/latest/userguide/encryption-by-default.html (the exemption: aws_ebs_encryption_by_default)"
 
@@ -181,14 +183,14 @@ export const RULES: Rule[] = [
   },
   {
     id: 'INFRA_EBS_INSTANCE_ENCRYPTED', checkov: 'CKV_AWS_8', severity: 'high', types: INSTANCE_TYPES,
-    stricter: 'CKV_AWS_8 reads aws_instance and aws_launch_configuration; this rule also reads aws_spot_instance_request, which has the same block devices',
+    stricter: 'CKV_AWS_8 reads aws_instance and aws_launch_configuration; this rule also reads aws_spot_instance_request, which has the same block devices, and does not pass a volume made from a snapshot (encrypted only if the snapshot is, which the configuration cannot show) unless the region encrypts EBS by default',
     source: EBS_SOURCE,
-    title: 'Instance volumes are encrypted', fix: 'set root_block_device.encrypted = true and ebs_block_device.encrypted = true',
+    title: 'Instance volumes are encrypted', fix: 'set root_block_device.encrypted = true and ebs_block_device.encrypted = true (or kms_key_id); for a volume from a snapshot, turn on aws_ebs_encryption_by_default',
     check: (r, ctx) => {
       if (encryptsEbsByDefault(ctx)) return undefined
       if (list(r.values.root_block_device).length === 0) return 'sets no root_block_device, so its root volume is encrypted only if the account encrypts EBS by default'
       const plain = [...list(r.values.root_block_device), ...list(r.values.ebs_block_device)].filter((d: any) => !encryptedDevice(d))
-      return plain.length ? `has ${plain.length} volume${plain.length > 1 ? 's' : ''} without encrypted = true` : undefined
+      return plain.length ? `has ${plain.length} volume${plain.length > 1 ? 's' : ''} without encrypted = true${plain.some((d: any) => d?.snapshot_id) ? ' (one from a snapshot, whose encryption the configuration cannot show)' : ''}` : undefined
     },
   },
   {

@@ -161,9 +161,12 @@ describe('split resources', () => {
     for (const id of ['INFRA_EBS_INSTANCE_ENCRYPTED', 'INFRA_INSTANCE_NO_PUBLIC_IP', 'INFRA_INSTANCE_IMDSV2', 'INFRA_NO_KEY_PAIR']) expect(judge(spot, id), id).toEqual(['aws_spot_instance_request.s'])
   })
 
-  it('a block device made from a snapshot takes the snapshot\'s encryption (the provider refuses encrypted beside snapshot_id)', () => {
-    expect(judge({aws_instance: {i: {root_block_device: [{encrypted: true}], ebs_block_device: [{device_name: '/dev/sdf', snapshot_id: 'snap-0123456789abcdef0'}]}}}, 'INFRA_EBS_INSTANCE_ENCRYPTED')).toEqual([])
-    expect(judge({aws_launch_template: {lt: {block_device_mappings: [{ebs: [{snapshot_id: 'snap-0123456789abcdef0'}]}]}}}, 'INFRA_EBS_LAUNCH_TEMPLATE_ENCRYPTED')).toEqual([])
+  it('a block device made from a snapshot passes only where the region encrypts by default: its encryption is the snapshot\'s, which the configuration cannot show', () => {
+    const fromSnapshot = {aws_instance: {i: {root_block_device: [{encrypted: true}], ebs_block_device: [{device_name: '/dev/sdf', snapshot_id: 'snap-0123456789abcdef0'}]}}}
+    expect(judge(fromSnapshot, 'INFRA_EBS_INSTANCE_ENCRYPTED')).toEqual(['aws_instance.i'])
+    expect(judge({...fromSnapshot, aws_ebs_encryption_by_default: {on: {enabled: true}}}, 'INFRA_EBS_INSTANCE_ENCRYPTED')).toEqual([])
+    expect(judge({aws_launch_template: {lt: {block_device_mappings: [{ebs: [{snapshot_id: 'snap-0123456789abcdef0'}]}]}}}, 'INFRA_EBS_LAUNCH_TEMPLATE_ENCRYPTED')).toEqual(['aws_launch_template.lt'])
+    expect(judge({aws_launch_template: {lt: {block_device_mappings: [{ebs: [{snapshot_id: 'snap-0123456789abcdef0', kms_key_id: 'arn:aws:kms:eu-west-1:111111111111:key/k'}]}]}}}, 'INFRA_EBS_LAUNCH_TEMPLATE_ENCRYPTED')).toEqual([])
     expect(judge({aws_instance: {i: {root_block_device: [{encrypted: true}], ebs_block_device: [{device_name: '/dev/sdf', volume_size: 10}]}}}, 'INFRA_EBS_INSTANCE_ENCRYPTED')).toEqual(['aws_instance.i'])
   })
 
