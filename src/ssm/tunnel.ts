@@ -66,6 +66,8 @@ export interface TunnelOptions {
    * and does not exit).
    */
   renewBeforeExpiryMs?: number
+  /** How often credentials that could not be renewed are asked for again, until they expire (default 30 s). */
+  renewRetryMs?: number
 }
 
 /** A free TCP port on loopback, for a tunnel given none. */
@@ -262,23 +264,34 @@ export class TunnelSet {
     const current = () => run.child === child && !run.stopping && !this.closed
     if (!current()) return
     // The SDK's provider hands back its cached credentials until they are near expiry, then fetches new ones.
-    const fresh = await this.ctx.pluginCredentials().catch(() => undefined)
+    const fresh = await this.ctx.pluginCredentials().then(
+      (credentials) => ({credentials, failure: undefined}),
+      (error: Error) => ({credentials: undefined, failure: error.message}),
+    )
     if (!current()) return
-    const lastsLonger = fresh !== undefined && (!fresh.expiration || fresh.expiration.getTime() - Date.now() > renewBeforeMs)
+    const lastsLonger = fresh.credentials !== undefined && (!fresh.credentials.expiration || fresh.credentials.expiration.getTime() - Date.now() > renewBeforeMs)
     if (lastsLonger) {
       run.endedBecause = `its credentials expire at ${expiration.toISOString()}: the role is assumed again`
       void stopChild(child, {group: true})
       return
     }
+    // Asked again until the expiry: a credential source that failed for a moment (STS, the network)
+    // or that the operator refreshes meanwhile (\`aws sso login\`) then still renews the tunnel.
+    const retryMs = this.options.renewRetryMs ?? 30_000
+    if (Date.now() + retryMs < expiration.getTime()) {
+      run.renewTimer = setTimeout(() => void this.renewIfLonger(run, child, expiration, renewBeforeMs), retryMs)
+      run.renewTimer.unref()
+    }
     if (run.warnedExpiry === expiration.getTime()) return
     run.warnedExpiry = expiration.getTime()
     const leftMs = Math.max(0, expiration.getTime() - Date.now())
+    const why = fresh.failure ? `could not be renewed yet (${fresh.failure}; asked again every ${Math.round(retryMs / 1000)} s)` : 'cannot be renewed (no fresher ones from the credential source)'
     this.options.onEvent?.({
       type: 'expiring',
       tunnel: {...run.state},
       expiresAt: expiration.toISOString(),
       leftMs,
-      detail: `its credentials expire at ${expiration.toISOString()} (in ${Math.ceil(leftMs / 60_000)} min) and cannot be renewed (no fresher ones from the credential source); the tunnel stays open, but may drop after then: run infra again with fresh credentials before that`,
+      detail: `its credentials expire at ${expiration.toISOString()} (in ${Math.ceil(leftMs / 60_000)} min) and ${why}; the tunnel stays open, but may drop after then: run infra again with fresh credentials before that`,
     })
   }
 

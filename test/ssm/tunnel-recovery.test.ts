@@ -222,6 +222,35 @@ describe('a tunnel whose credentials expire soon and cannot be renewed', () => {
   })
 })
 
+describe('a tunnel whose credential source fails for a moment', () => {
+  it('warns, asks again, and renews once fresh credentials come: the same port, a new key', async () => {
+    const aws = fakeSessions()
+    const expiration = new Date(Date.now() + 2 * 60_000)
+    let asked = 0
+    // The first plugin's credentials; the renewal's first ask fails (STS unreachable), the next gets fresh ones.
+    const credentials = () => {
+      asked++
+      if (asked === 2) throw new Error('connect ETIMEDOUT sts.eu-west-1.amazonaws.com')
+      return asked === 1 ? {expiration} : {expiration: new Date(Date.now() + 60 * 60_000)}
+    }
+    const {set, events, next} = tunnelSet(aws.api, credentials, {renewRetryMs: 300})
+    const [opened] = await set.open()
+    const warning = (await next('expiring')) as Extract<TunnelEvent, {type: 'expiring'}>
+    expect(warning.detail).toMatch(/could not be renewed yet \(connect ETIMEDOUT sts\.eu-west-1\.amazonaws\.com; asked again every 0 s\)/)
+    const dropped = await next('dropped')
+    expect(dropped.detail).toMatch(/the role is assumed again/)
+    const reopened = await next('reopened')
+    expect(reopened.tunnel).toMatchObject({localPort: opened.localPort})
+    expect(events.filter((event) => event.type === 'expiring')).toHaveLength(1)
+    const [first, second] = runs().slice(-2)
+    expect(second.env.AWS_ACCESS_KEY_ID).not.toBe(first.env.AWS_ACCESS_KEY_ID)
+    expect(await roundTrip(opened.localPort, 'renewed after a failure')).toBe('renewed after a failure')
+    await set.close()
+    expect(aws.openSessions()).toEqual([])
+    expect(runs().filter((run) => alive(run.pid))).toEqual([])
+  })
+})
+
 describe('close() while a tunnel is reconnecting', () => {
   it('leaves no session in AWS and no plugin process, even for the session being started', async () => {
     let release: () => void = () => undefined
