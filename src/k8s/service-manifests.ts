@@ -13,8 +13,7 @@ import {layoutSubnets} from '../estate/cidr.js'
 import type {EnvironmentSpec, Estate} from '../estate/model.js'
 import {hasLayer, openSearchEnabled, serviceRetentionDays} from '../estate/model.js'
 import {serviceLogGroupName} from '../stacks/discovery-keys.js'
-import {SERVICE_TARGET_PORT, loadBalancerSecurityGroupName} from '../stacks/eks.js'
-import {subnetName} from '../stacks/network.js'
+import {SERVICE_TARGET_PORT} from '../stacks/eks.js'
 import {serviceResultsBucketName} from '../stacks/service-role.js'
 import {logShipperObjects} from './log-shipper.js'
 import {alertRules, grafanaDashboard, scrapeConfig} from './monitoring.js'
@@ -73,6 +72,10 @@ export interface DiscoveredValues {
   databaseEndpoint?: string
   /** /infra/<env>/logs/opensearch-endpoint: the log domain's VPC endpoint, when the estate turns OpenSearch on. */
   openSearchEndpoint?: string
+  /** /infra/<env>/network/load-balancer-subnet-ids: the load-balancer tier's subnets, comma-separated, one per zone. */
+  loadBalancerSubnets?: string
+  /** /infra/<env>/eks/alb-security-group-id: the stacks' security group for the internal ALB. */
+  albSecurityGroup?: string
 }
 
 export interface ServiceDeploymentOptions {
@@ -155,13 +158,13 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
   const resultsBucket = serviceResultsBucketName(`${estate.organization.name}-${env.name}`, env.accountId)
   // The s3 source's buckets as the IRSA role grants them: never the results bucket.
   const sourceBuckets = (env.service?.s3Buckets ?? []).filter((name) => name !== resultsBucket)
-  // The internal ALB is placed in the load-balancer subnets by name (the network stack's Name tags;
-  // the controller's alb.ingress.kubernetes.io/subnets takes IDs or Name tags). Nothing else has an
-  // address there (the pods and nodes are in the app subnets), so the service knows which peers are
-  // the balancer: only their X-Forwarded-For is believed, only they get in.
-  const prefix = `${estate.organization.name}-${env.name}`
+  // The internal ALB is placed in the load-balancer subnets (their ids from the discovery parameter
+  // the stacks publish; the controller's alb.ingress.kubernetes.io/subnets takes IDs or Name tags).
+  // Nothing else has an address there (the pods and nodes are in the app subnets), so the service
+  // knows which peers are the balancer: only their X-Forwarded-For is believed, only they get in.
+  const {loadBalancerSubnets, albSecurityGroup} = options.discovered
+  if (!loadBalancerSubnets || !albSecurityGroup) throw new Error('the load-balancer subnets and security group are needed to synthesize the service')
   const albSubnets = layoutSubnets(env.vpcCidr, env.availabilityZones.length).loadBalancer
-  const albSubnetNames = env.availabilityZones.map((az) => subnetName(prefix, 'lb', az))
   const objects: KubeObject[] = []
   const add = (object: {toJSON(): unknown} | KubeObject) => objects.push(('toJSON' in object && typeof object.toJSON === 'function' ? object.toJSON() : object) as KubeObject)
 
@@ -363,15 +366,15 @@ export function serviceObjects(estate: Estate, env: EnvironmentSpec, options: Se
   const annotations: Record<string, string> = {
     'alb.ingress.kubernetes.io/scheme': 'internal',
     'alb.ingress.kubernetes.io/target-type': 'ip',
-    'alb.ingress.kubernetes.io/subnets': albSubnetNames.join(','),
-    // The stacks' group for the balancer (by Name tag, which the annotation matches: docs/guide/
-    // ingress/annotations.md, security-groups), and no rules added by the controller: the nodes'
+    'alb.ingress.kubernetes.io/subnets': loadBalancerSubnets,
+    // The stacks' group for the balancer (an id, or at provision time its Name tag, which the
+    // annotation also matches: docs/guide/ingress/annotations.md, security-groups), and no rules added by the controller: the nodes'
     // group already admits that group on the pods' port, and terraform would remove a rule added
     // outside it. aws-load-balancer-controller docs/deploy/security_groups.md: with security-groups
     // set, the controller adds no backend rules unless manage-backend-security-group-rules is
     // "true"; that annotation stays out, because naming it at all is an error on a controller run
     // with --enable-backend-security-group=false.
-    'alb.ingress.kubernetes.io/security-groups': loadBalancerSecurityGroupName(prefix),
+    'alb.ingress.kubernetes.io/security-groups': albSecurityGroup,
     'alb.ingress.kubernetes.io/healthcheck-path': '/ready',
     // The hop to the pods and the health checks are HTTPS (AWS Load Balancer Controller,
     // docs/guide/ingress/annotations.md: backend-protocol and healthcheck-protocol, HTTP | HTTPS).

@@ -7,6 +7,8 @@ import {type DiscoveredValues, POSTGRES_PORT, type ServiceDeploymentOptions, ser
 import {synthesizeServiceManifests} from '../k8s/synth.js'
 import type {AuditReport} from '../policy/engine.js'
 import {auditManifests} from '../policy/k8s-rules.js'
+import {loadBalancerSecurityGroupName} from '../stacks/eks.js'
+import {subnetName} from '../stacks/network.js'
 
 /** Marks a value in the manifests provision writes that only the applied stacks know (deploy fills it in). */
 export const KNOWN_AFTER_APPLY = 'known-after-apply'
@@ -44,6 +46,10 @@ export function provisionTimeValues(estate: Estate, env: EnvironmentSpec): {opti
     discovered[field] = value
     placeholders.push({field, value, from: `/infra/${env.name}/${parameter} once applied`})
   }
+  // Not placeholders: the controller takes Name tags as well as ids for both annotations, and the
+  // stacks name these deterministically (deploy uses the ids the stacks publish).
+  discovered.loadBalancerSubnets = env.availabilityZones.map((az) => subnetName(prefix, 'lb', az)).join(',')
+  discovered.albSecurityGroup = loadBalancerSecurityGroupName(prefix)
   if (hasLayer(env, 'waf')) after('wafWebAclArn', `arn:aws:wafv2:${env.region}:${env.accountId}:regional/webacl/${prefix}-service/${KNOWN_AFTER_APPLY}`, 'waf/web-acl-arn')
   if (hasLayer(env, 'database')) {
     after('databaseSecretArn', `arn:aws:secretsmanager:${env.region}:${env.accountId}:secret:rds!db-${KNOWN_AFTER_APPLY}`, 'database/secret-arn')

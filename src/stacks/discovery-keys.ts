@@ -13,6 +13,8 @@ export const DISCOVERY_KEYS = {
   kmsKeyArn: 'kms/key-arn',
   alertsTopicArn: 'alerts/topic-arn',
   wafWebAclArn: 'waf/web-acl-arn',
+  loadBalancerSubnetIds: 'network/load-balancer-subnet-ids',
+  albSecurityGroupId: 'eks/alb-security-group-id',
   serviceRoleArn: 'service/role-arn',
   serviceResultsBucket: 'service/results-bucket',
   serviceLogGroup: 'service/log-group',

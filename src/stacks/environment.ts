@@ -74,7 +74,14 @@ export class EnvironmentStack extends TerraformStack {
           deployRoleArn: roles?.deployRole.arn,
         })
       : undefined
-    if (eks) discovered.eksClusterName = eks.cluster.name
+    if (eks) {
+      discovered.eksClusterName = eks.cluster.name
+      // The load-balancer tier and the ALB's group exist only in stacks built since the tier was
+      // added: `deploy service` requires these two, so it cannot place an ALB in subnets an older
+      // environment does not have (the NetworkPolicy would cut it off from the pods).
+      discovered.loadBalancerSubnetIds = network.loadBalancerSubnets.map((subnet) => subnet.id)
+      discovered.albSecurityGroupId = eks.loadBalancerSecurityGroup.id
+    }
 
     if (withDatabase) {
       const clients = [eks?.nodeSecurityGroup.id, bastion?.securityGroup.id].filter((id): id is string => id !== undefined)

@@ -63,6 +63,8 @@ async function seedAws(): Promise<void> {
     'waf/web-acl-arn': `arn:aws:wafv2:eu-west-1:${ACCOUNTS.dev}:regional/webacl/acme-dev/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b`,
     'database/secret-arn': `arn:aws:secretsmanager:eu-west-1:${ACCOUNTS.dev}:secret:rds!db-0f1e2d3c-AbCdEf`,
     'database/endpoint': 'acme-dev-db.c0ffee.eu-west-1.rds.amazonaws.com:5432',
+    'network/load-balancer-subnet-ids': 'subnet-0c0ffee0000000001,subnet-0c0ffee0000000002,subnet-0c0ffee0000000003',
+    'eks/alb-security-group-id': 'sg-0c0ffee0000000004',
   }
   for (const [key, value] of Object.entries(discovered)) {
     await (await createClient(SSMClient, access('dev'))).send(new PutParameterCommand({Name: `/infra/dev/${key}`, Type: 'String', Value: value, Overwrite: true}))
@@ -98,7 +100,7 @@ const STOPS_AT: {example: RegExp; error: RegExp; usage?: true}[] = [
   {example: /^infra (session|tunnel) (?!list)(?!.*--dry-run)/, error: /Session Manager plugin \(session-manager-plugin\) is not on PATH/},
   {example: /^infra session (list|\S+ .*--dry-run)/, error: /does not answer (DescribeSessions|DescribeInstanceInformation) as Systems Manager does|no instance named acme-dev-bastion in dev/},
   {example: /^infra deploy service --env dev --image \S+$/, error: /refusing to deploy to dev without confirmation: no terminal/},
-  {example: /^infra deploy service --env prod /, error: /prod has no \/infra\/prod\/waf\/web-acl-arn/},
+  {example: /^infra deploy service --env prod /, error: /prod has no \/infra\/prod\/network\/load-balancer-subnet-ids, \/infra\/prod\/eks\/alb-security-group-id, \/infra\/prod\/waf\/web-acl-arn/},
   {example: /^infra doctor --for tunnel/, error: /not ready for tunnel: .*session-manager-plugin/},
   {example: /^infra onboard-client$/, error: /missing --name: pass --name \(no terminal to ask on/, usage: true},
   // Resuming needs the journal of an onboarding that was interrupted; without one the rest is missing.

@@ -15,6 +15,8 @@ const DISCOVERED = [
   '--waf-acl-arn', 'arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/acme-dev-waf/3f1c2d4e-0000-4000-8000-000000000001',
   '--database-secret-arn', 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:rds!db-3f1c2d4e-AbCdEf',
   '--database-endpoint', 'acme-dev-postgres.abcdefghijkl.eu-west-1.rds.amazonaws.com:5432',
+  '--alb-subnets', 'subnet-0a1b2c3d4e5f60718,subnet-0a1b2c3d4e5f60719,subnet-0a1b2c3d4e5f6071a',
+  '--alb-security-group', 'sg-0f1e2d3c4b5a69788',
 ]
 
 interface Recorded {
@@ -162,7 +164,19 @@ describe('infra deploy service', () => {
     const {error} = JSON.parse(offline.stdout)
     expect(error.code).toBe('DISCOVERY_UNAVAILABLE')
     expect(error.message).toContain('/infra/dev/waf/web-acl-arn')
-    expect(error.fix).toMatch(/--waf-acl-arn, --database-secret-arn, --database-endpoint/)
+    expect(error.fix).toMatch(/--alb-subnets, --alb-security-group, --waf-acl-arn, --database-secret-arn, --database-endpoint/)
+    expect(existsSync(path.join(t.dir, 'w'))).toBe(false)
+    // The load balancer's subnets are one id per zone: two for dev's three zones is a mistake on the line.
+    const args = [...DISCOVERED]
+    args[args.indexOf('--alb-subnets') + 1] = 'subnet-0a1b2c3d4e5f60718,subnet-0a1b2c3d4e5f60719'
+    const short = await runCli(['deploy', 'service', '--env', 'dev', '--image', IMAGE, '--dry-run', '--work-dir', path.join(t.dir, 'w'), ...args], {cwd: t.dir})
+    expect(short.exitCode).toBe(2)
+    expect(short.stderr.trim()).toMatch(/^Error: --alb-subnets is "subnet-0a1b2c3d4e5f60718,subnet-0a1b2c3d4e5f60719": expected 3 subnet ids \(one per zone of dev\)/)
+    args[args.indexOf('--alb-security-group') + 1] = 'acme-dev-eks-alb'
+    args[args.indexOf('--alb-subnets') + 1] = DISCOVERED[DISCOVERED.indexOf('--alb-subnets') + 1]
+    const named = await runCli(['deploy', 'service', '--env', 'dev', '--image', IMAGE, '--dry-run', '--work-dir', path.join(t.dir, 'w'), ...args], {cwd: t.dir})
+    expect(named.exitCode).toBe(2)
+    expect(named.stderr.trim()).toMatch(/^Error: --alb-security-group is "acme-dev-eks-alb": expected a security group id/)
     expect(existsSync(path.join(t.dir, 'w'))).toBe(false)
     expect(t.calls()).toEqual([])
   })

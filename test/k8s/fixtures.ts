@@ -14,6 +14,8 @@ export const DISCOVERED = {
   wafWebAclArn: 'arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/acme-dev-waf/3f1c2d4e-0000-4000-8000-000000000001',
   databaseSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:rds!db-3f1c2d4e-AbCdEf',
   databaseEndpoint: 'acme-dev-postgres.abcdefghijkl.eu-west-1.rds.amazonaws.com:5432',
+  loadBalancerSubnets: 'subnet-0a1b2c3d4e5f60718,subnet-0a1b2c3d4e5f60719,subnet-0a1b2c3d4e5f6071a',
+  albSecurityGroup: 'sg-0f1e2d3c4b5a69788',
 }
 
 /** Synthesizes an environment's service manifests into a temp folder and reads the written YAML back. */

@@ -167,13 +167,22 @@ describe('the service manifests', () => {
     expect(container.env.find((e: any) => e.name === 'INFRA_SERVICE_TRUSTED_PROXIES').value).toBe(albSubnets.join(','))
     // None of those addresses can be a pod's or a node's: they live in the app subnets.
     for (const app of layoutSubnets('10.1.0.0/16', 3).app) for (const lb of albSubnets) expect(cidrsOverlap(parseCidr(app)!, parseCidr(lb)!)).toBe(false)
-    // The subnets and the security group the Ingress names by Name tag are the ones the stacks make.
+    // The Ingress names what deploy read from the discovery parameters, and those parameters are
+    // the stacks' load-balancer subnets (in zone order) and the ALB's group, nothing else.
+    expect(ingress.metadata.annotations['alb.ingress.kubernetes.io/subnets']).toBe(DISCOVERED.loadBalancerSubnets)
+    expect(ingress.metadata.annotations['alb.ingress.kubernetes.io/security-groups']).toBe(DISCOVERED.albSecurityGroup)
     const stacks = synth('dev')
-    const lbSubnets = stacks.all('aws_subnet').filter((subnet) => subnet.tags.Tier === 'lb')
-    expect(ingress.metadata.annotations['alb.ingress.kubernetes.io/subnets']).toBe('acme-dev-lb-eu-west-1a,acme-dev-lb-eu-west-1b,acme-dev-lb-eu-west-1c')
-    expect(lbSubnets.map((subnet) => [subnet.tags.Name, subnet.cidr_block])).toEqual(ingress.metadata.annotations['alb.ingress.kubernetes.io/subnets'].split(',').map((name: string, i: number) => [name, albSubnets[i]]))
-    const albGroup = stacks.all('aws_security_group').find((group) => group.tags.Name === ingress.metadata.annotations['alb.ingress.kubernetes.io/security-groups'])
-    expect(albGroup?.name).toBe('acme-dev-eks-alb')
+    const subnets = stacks.estate.resource.aws_subnet as Record<string, any>
+    const parameter = (name: string) => stacks.all('aws_ssm_parameter').find((p) => p.name === name)
+    const published = parameter('/infra/dev/network/load-balancer-subnet-ids')!
+    expect(published.type).toBe('StringList')
+    const referenced = [...published.value.matchAll(/\$\{aws_subnet\.([\w-]+)\.id\}/g)].map((match) => match[1])
+    expect(referenced.map((name) => [subnets[name].tags.Tier, subnets[name].availability_zone, subnets[name].cidr_block])).toEqual(
+      ['a', 'b', 'c'].map((zone, i) => ['lb', `eu-west-1${zone}`, albSubnets[i]]),
+    )
+    const groups = stacks.estate.resource.aws_security_group as Record<string, any>
+    const group = parameter('/infra/dev/eks/alb-security-group-id')!.value.match(/^\$\{aws_security_group\.([\w-]+)\.id\}$/)[1]
+    expect(groups[group].name).toBe('acme-dev-eks-alb')
     // The stacks own the node group's rule for the balancer: left to its default with security-groups
     // set, the controller adds none (naming the annotation is an error when its backend group is off).
     expect(ingress.metadata.annotations).not.toHaveProperty('alb.ingress.kubernetes.io/manage-backend-security-group-rules')
@@ -219,6 +228,7 @@ describe('the service manifests', () => {
     expect(slim.find('Ingress').metadata.annotations['alb.ingress.kubernetes.io/wafv2-acl-arn']).toBeUndefined()
     expect(slim.objects.filter((o) => o.apiVersion.startsWith('external-secrets.io/'))).toEqual([])
     expect(slim.find('Deployment').spec.template.spec.containers[0].env.map((e: any) => e.name)).not.toContain('INFRA_SERVICE_DATABASE_URL')
-    expect(() => serviceObjects(defaultEstate(), findTarget(defaultEstate(), 'dev'), {image: IMAGE, discovered: {}})).toThrow(/database secret ARN and endpoint/)
+    expect(() => serviceObjects(defaultEstate(), findTarget(defaultEstate(), 'dev'), {image: IMAGE, discovered: {loadBalancerSubnets: DISCOVERED.loadBalancerSubnets, albSecurityGroup: DISCOVERED.albSecurityGroup}})).toThrow(/database secret ARN and endpoint/)
+    expect(() => serviceObjects(defaultEstate(), findTarget(defaultEstate(), 'dev'), {image: IMAGE, discovered: {...DISCOVERED, albSecurityGroup: undefined}})).toThrow(/load-balancer subnets and security group/)
   })
 })

@@ -66,6 +66,9 @@ describe('provision writes and gates the service manifests', () => {
     expect(manifests.placeholders.find((p) => p.field === 'wafWebAclArn')!.from).toBe('/infra/dev/waf/web-acl-arn once applied')
     const ingress = objects.find((o) => o.kind === 'Ingress')
     expect(ingress.metadata.annotations['alb.ingress.kubernetes.io/wafv2-acl-arn']).toBe('arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/acme-dev-service/known-after-apply')
+    // The balancer's subnets and group by the Name tags the stacks give them (deploy uses their ids).
+    expect(ingress.metadata.annotations['alb.ingress.kubernetes.io/subnets']).toBe('acme-dev-lb-eu-west-1a,acme-dev-lb-eu-west-1b,acme-dev-lb-eu-west-1c')
+    expect(ingress.metadata.annotations['alb.ingress.kubernetes.io/security-groups']).toBe('acme-dev-eks-alb')
   })
 
   it('not for an environment without a cluster', async () => {

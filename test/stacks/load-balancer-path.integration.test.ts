@@ -10,7 +10,9 @@ import {beforeAll, describe, expect, inject, it} from 'vitest'
 import {createClient} from '../../src/aws/clients.js'
 import {layoutSubnets} from '../../src/estate/cidr.js'
 import {findTarget, loadEstate} from '../../src/estate/load.js'
-import {serviceObjects} from '../../src/k8s/service-manifests.js'
+import {resolveDiscoveredValues} from '../../src/deploy/discovered.js'
+import {InfraError} from '../../src/errors.js'
+import {type DiscoveredValues, serviceObjects} from '../../src/k8s/service-manifests.js'
 import {stackNames, synthesizeEnvironment} from '../../src/stacks/app.js'
 import {findTerraformBinary, writeCliConfig} from '../../src/terraform/binary.js'
 import {motoEnv, writeMotoEstate} from '../support/moto-estate.js'
@@ -35,15 +37,21 @@ let ec2: EC2Client
 let estate: ReturnType<typeof loadEstate>
 /** The VPC terraform made here. */
 let vpcId: string
+/** What deploy service read from the discovery parameters before the upgrade (an error) and after it. */
+let beforeUpgrade: unknown
+let discovered: DiscoveredValues
 
 const terraform = (args: string[]) => run(findTerraformBinary(), [...args, '-no-color'], {cwd: stackDir, env: tfEnv, maxBuffer: 64 * 1024 * 1024})
 const addressesOf = (config: any, type: string, keep: (resource: any) => boolean = () => true) =>
   Object.entries((config.resource[type] ?? {}) as Record<string, any>)
     .filter(([, resource]) => keep(resource))
     .map(([name]) => `${type}.${name}`)
-/** What the test applies: every subnet and its route table link, the ALB's group and the nodes' group. */
+/** The discovery parameters that name the tier and the ALB's group (deploy service requires them). */
+const TIER_PARAMETERS = ['/infra/dev/network/load-balancer-subnet-ids', '/infra/dev/eks/alb-security-group-id']
+/** What the test applies: every subnet and its route table link, the ALB's group and the nodes' group, and the tier's parameters. */
 const targets = (config: any) =>
   [
+    ...addressesOf(config, 'aws_ssm_parameter', (parameter) => TIER_PARAMETERS.includes(parameter.name)),
     ...addressesOf(config, 'aws_subnet'),
     ...addressesOf(config, 'aws_route_table_association', (a) => !String(a.subnet_id).includes('nat-')),
     ...addressesOf(config, 'aws_security_group', (sg) => sg.name === 'acme-dev-eks-nodes' || sg.name === 'acme-dev-eks-alb'),
@@ -62,6 +70,9 @@ function beforeTheTier(config: any): any {
   }
   const albGroup = Object.keys(resources.aws_security_group).find((name) => resources.aws_security_group[name].name === 'acme-dev-eks-alb')!
   delete resources.aws_security_group[albGroup]
+  for (const [name, parameter] of Object.entries<any>(resources.aws_ssm_parameter)) {
+    if (TIER_PARAMETERS.includes(parameter.name)) delete resources.aws_ssm_parameter[name]
+  }
   const nodes = Object.values<any>(resources.aws_security_group).find((sg) => sg.name === 'acme-dev-eks-nodes')
   nodes.ingress = nodes.ingress.filter((rule: any) => !(rule.security_groups ?? []).some((sg: string) => sg.includes(albGroup)))
   // The outputs and discovery parameters may name what was removed: not applied here anyway.
@@ -89,11 +100,13 @@ beforeAll(async () => {
   writeFileSync(path.join(stackDir, 'cdk.tf.json'), JSON.stringify(beforeTheTier(current)))
   await terraform(['init', '-input=false'])
   await terraform(['apply', '-input=false', '-auto-approve', ...targets(current)])
+  ec2 = await createClient(EC2Client, {estate, target: env, purpose: 'test'})
+  beforeUpgrade = await resolveDiscoveredValues(estate, env, {}).catch((error) => error)
   writeFileSync(path.join(stackDir, 'cdk.tf.json'), JSON.stringify(current))
   await terraform(['plan', '-input=false', '-out=upgrade.tfplan', ...targets(current)])
   upgradePlan = JSON.parse((await terraform(['show', '-json', 'upgrade.tfplan'])).stdout)
   await terraform(['apply', '-input=false', 'upgrade.tfplan'])
-  ec2 = await createClient(EC2Client, {estate, target: env, purpose: 'test'})
+  discovered = await resolveDiscoveredValues(estate, env, {})
   // The account is this file's alone: its one VPC is the one terraform made.
   const {Vpcs = []} = await ec2.send(new DescribeVpcsCommand({Filters: [{Name: 'cidr', Values: [VPC]}]}))
   expect(Vpcs).toHaveLength(1)
@@ -104,6 +117,12 @@ const actionsOf = (type: string) =>
   (upgradePlan.resource_changes as any[]).filter((change) => change.type === type).map((change) => [change.change.after?.tags?.Name ?? change.change.before?.tags?.Name ?? change.address, change.change.actions.join('+')])
 
 describe('the load balancer\'s way to the pods, applied by terraform against moto', () => {
+  it('refuses to deploy onto the environment as it was before the tier, naming the parameters and the fix', () => {
+    expect(beforeUpgrade).toBeInstanceOf(InfraError)
+    expect(beforeUpgrade).toMatchObject({code: 'DISCOVERY_MISSING', message: `dev has no ${TIER_PARAMETERS.join(', ')}`})
+    expect((beforeUpgrade as InfraError).fix).toMatch(/^provision the environment first \(`infra provision --env dev`\)/)
+  })
+
   it('upgrades an existing environment by adding the tier and the groups\' rules: no existing subnet or group is replaced', () => {
     const subnets = actionsOf('aws_subnet')
     expect(subnets.filter(([name]) => !String(name).includes('-lb-')).map(([, action]) => action)).toEqual(Array(7).fill('no-op'))
@@ -123,10 +142,12 @@ describe('the load balancer\'s way to the pods, applied by terraform against mot
       expect(subnet.Tags).toContainEqual({Key: 'kubernetes.io/role/internal-elb', Value: '1'})
       expect(subnet.MapPublicIpOnLaunch).toBe(false)
     }
-    // The manifests name these subnets and trust, and admit, exactly their CIDRs.
-    const objects = serviceObjects(estate, findTarget(estate, 'dev'), {image: 'example.com/infra@sha256:' + '0'.repeat(64), discovered: {}})
+    // deploy service, reading the discovery parameters, names these subnets (in zone order) and
+    // trusts, and admits, exactly their CIDRs.
+    const objects = serviceObjects(estate, findTarget(estate, 'dev'), {image: 'example.com/infra@sha256:' + '0'.repeat(64), discovered})
     const ingress = objects.find((object) => object.kind === 'Ingress')!
-    expect(ingress.metadata.annotations!['alb.ingress.kubernetes.io/subnets'].split(',').map((name) => byName[name]?.CidrBlock)).toEqual(layout.loadBalancer)
+    const byId = Object.fromEntries(Subnets.map((subnet) => [subnet.SubnetId!, subnet]))
+    expect(ingress.metadata.annotations!['alb.ingress.kubernetes.io/subnets'].split(',').map((id) => byId[id]?.CidrBlock)).toEqual(layout.loadBalancer)
     const deployment = objects.find((object) => object.kind === 'Deployment') as any
     expect(deployment.spec.template.spec.containers[0].env.find((e: any) => e.name === 'INFRA_SERVICE_TRUSTED_PROXIES').value).toBe(layout.loadBalancer.join(','))
     const policy = objects.find((object) => object.kind === 'NetworkPolicy') as any
@@ -141,7 +162,8 @@ describe('the load balancer\'s way to the pods, applied by terraform against mot
     const {SecurityGroups = []} = await ec2.send(new DescribeSecurityGroupsCommand({Filters: [{Name: 'vpc-id', Values: [vpcId]}, {Name: 'group-name', Values: ['acme-dev-eks-nodes', 'acme-dev-eks-alb']}]}))
     const nodes = SecurityGroups.find((group) => group.GroupName === 'acme-dev-eks-nodes')!
     const alb = SecurityGroups.find((group) => group.GroupName === 'acme-dev-eks-alb')!
-    expect(alb.Tags).toContainEqual({Key: 'Name', Value: 'acme-dev-eks-alb'}) // what the Ingress's security-groups annotation matches
+    expect(alb.Tags).toContainEqual({Key: 'Name', Value: 'acme-dev-eks-alb'}) // what provision's manifests name before any apply
+    expect(discovered.albSecurityGroup).toBe(alb.GroupId) // what deploy service's Ingress names
     const covers = (rule: IpPermission, port: number) => rule.IpProtocol === 'tcp' && rule.FromPort! <= port && rule.ToPort! >= port
     // Sources other than the nodes' own group (nodes and control plane talk among themselves).
     const sources = (rule: IpPermission) => [

@@ -38,6 +38,8 @@ Protected environments (prod) need --confirm <env>, and --yes without a terminal
     'opensearch-endpoint': Flags.string({description: 'OpenSearch log domain endpoint, when the estate turns it on (default: /infra/<env>/logs/opensearch-endpoint)', helpGroup: 'DISCOVERY'}),
     'database-secret-arn': Flags.string({description: 'RDS-managed secret ARN (default: /infra/<env>/database/secret-arn)', helpGroup: 'DISCOVERY'}),
     'database-endpoint': Flags.string({description: 'database host:port (default: /infra/<env>/database/endpoint)', helpGroup: 'DISCOVERY'}),
+    'alb-subnets': Flags.string({description: 'the load-balancer tier\'s subnet ids, comma-separated (default: /infra/<env>/network/load-balancer-subnet-ids)', helpGroup: 'DISCOVERY'}),
+    'alb-security-group': Flags.string({description: 'the internal ALB\'s security group id (default: /infra/<env>/eks/alb-security-group-id)', helpGroup: 'DISCOVERY'}),
   }
 
   async run(): Promise<DeployServiceReport> {
@@ -62,7 +64,7 @@ Protected environments (prod) need --confirm <env>, and --yes without a terminal
       workDir: flags['work-dir'],
       profile: flags.profile,
       certificateArn: flags['certificate-arn'],
-      discovered: {wafWebAclArn: flags['waf-acl-arn'], databaseSecretArn: flags['database-secret-arn'], databaseEndpoint: flags['database-endpoint'], openSearchEndpoint: flags['opensearch-endpoint']},
+      discovered: {wafWebAclArn: flags['waf-acl-arn'], databaseSecretArn: flags['database-secret-arn'], databaseEndpoint: flags['database-endpoint'], openSearchEndpoint: flags['opensearch-endpoint'], loadBalancerSubnets: flags['alb-subnets'], albSecurityGroup: flags['alb-security-group']},
       kubectl: {context: flags.context, kubeconfig: flags.kubeconfig},
       rolloutTimeoutSeconds: flags['rollout-timeout'],
       confirm: async ({context, objects}) => {
