@@ -200,10 +200,11 @@ export function auditManifests(objects: ManifestObject[], source: string, option
         fix: rule.fix,
         status: 'failed',
         exception: null,
+        unprovenBy: null,
       })
     }
   }
-  const summary = {critical: 0, high: 0, medium: 0, low: 0, accepted: 0}
+  const summary = {critical: 0, high: 0, medium: 0, low: 0, accepted: 0, unproven: 0}
   for (const finding of findings) summary[finding.severity]++
   return {source, kind: 'synthesized', resources: objects.length, rules: rules.length, findings, summary, failOn: 'high', passed: summary.critical + summary.high === 0, notEvaluated: []}
 }

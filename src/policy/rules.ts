@@ -11,14 +11,20 @@ const SEARCH_DOMAIN_TYPES = ['aws_opensearch_domain', 'aws_elasticsearch_domain'
 const SEARCH_TLS_POLICIES = ['Policy-Min-TLS-1-2-2019-07', 'Policy-Min-TLS-1-2-PFS-2023-10']
 
 /** Ingress rules of any shape: inline blocks and the separate rule resources. */
-function ingressRules(resource: AuditResource): {from: number; to: number; protocol: string; cidrs: string[]}[] {
+function ingressRules(resource: AuditResource): {from: number; to: number; protocol: string; cidrs: string[]; source: string}[] {
   const v = resource.values
-  const toRule = (rule: any) => ({
-    from: Number(rule.from_port ?? 0),
-    to: Number(rule.to_port ?? 65535),
-    protocol: String(rule.protocol ?? rule.ip_protocol ?? '-1'),
-    cidrs: [...list(rule.cidr_blocks), ...list(rule.ipv6_cidr_blocks), ...list(rule.cidr_ipv4), ...list(rule.cidr_ipv6)],
-  })
+  const toRule = (rule: any) => {
+    const cidrs = [...list(rule.cidr_blocks), ...list(rule.ipv6_cidr_blocks), ...list(rule.cidr_ipv4), ...list(rule.cidr_ipv6)]
+    const prefixLists = [...list(rule.prefix_list_ids), ...list(rule.prefix_list_id)]
+    return {
+      from: Number(rule.from_port ?? 0),
+      to: Number(rule.to_port ?? 65535),
+      protocol: String(rule.protocol ?? rule.ip_protocol ?? '-1'),
+      cidrs,
+      // Said in the finding: where the port is open to.
+      source: cidrs.length > 0 ? cidrs.join(', ') : truthy(rule.self) ? 'the group itself' : prefixLists.length > 0 ? `prefix list ${prefixLists.join(', ')}` : 'another security group',
+    }
+  }
   if (resource.type === 'aws_security_group' || resource.type === 'aws_default_security_group') return list(v.ingress).map(toRule)
   if (resource.type === 'aws_security_group_rule') return v.type === 'ingress' ? [toRule(v)] : []
   return [toRule(v)] // aws_vpc_security_group_ingress_rule
@@ -124,15 +130,23 @@ function portRule(id: string, checkov: string, port: number, service: string): R
     fix: `remove the ingress rule for port ${port}; for a shell use \`infra session bastion --env ENV --reason "..."\` (or \`infra session INSTANCE-ID\`), to reach a port use \`infra tunnel --to HOST:PORT --env ENV --reason "..."\``,
     check: (resource) => {
       const open = ingressRules(resource).find((rule) => coversPort(rule, port))
-      return open ? `allows ${service} (port ${port}) in from ${open.cidrs.join(', ') || 'another security group'}` : undefined
+      return open ? `allows ${service} (port ${port}) in from ${open.source}` : undefined
     },
   }
 }
 
 /** Buckets, and the separate resources that configure them. */
 function bucketSettings(bucket: AuditResource, ctx: AuditContext, type: string): AuditResource[] {
-  return ctx.referencing(bucket, type, 'bucket')
+  const direct = ctx.referencing(bucket, type, 'bucket')
+  // Through a settings resource whose id is the bucket's name (the provider's id for these three),
+  // as modules chain them to order the calls: terraform-aws-s3-bucket's ownership controls take
+  // `bucket = aws_s3_bucket_policy.this[0].id` when it attaches a policy.
+  const chained = BUCKET_NAMED_SETTINGS.flatMap((via) => ctx.referencing(bucket, via, 'bucket')).flatMap((via) => ctx.referencing(via, type, 'bucket'))
+  return [...direct, ...chained.filter((settings) => !direct.includes(settings))]
 }
+
+/** Bucket settings resources whose id is the bucket's name (provider 5.x docs, each one's Import section: "using the bucket"). */
+const BUCKET_NAMED_SETTINGS = ['aws_s3_bucket_policy', 'aws_s3_bucket_public_access_block', 'aws_s3_bucket_ownership_controls']
 
 /** Statements of a policy resource, or of a role's inline_policy blocks. */
 function iamStatements(resource: AuditResource): any[] {
@@ -420,8 +434,16 @@ export const RULES: Rule[] = [
   {
     id: 'INFRA_S3_OWNER_ENFORCED', checkov: 'CKV2_AWS_65', severity: 'low', types: ['aws_s3_bucket'],
     source: 'Amazon S3 user guide, \'Controlling ownership of objects and disabling ACLs for your bucket\' https://docs.aws.amazon.com/AmazonS3/latest/userguide/about-object-ownership.html',
-    title: 'S3 buckets disable ACLs', fix: 'add aws_s3_bucket_ownership_controls with object_ownership = "BucketOwnerEnforced"',
-    check: (r, ctx) => (bucketSettings(r, ctx, 'aws_s3_bucket_ownership_controls').some((o) => list(o.values.rule).concat(o.values.rule ?? []).some((rule: any) => rule?.object_ownership === 'BucketOwnerEnforced')) ? undefined : 'still honours ACLs'),
+    title: 'S3 buckets disable ACLs', fix: 'set object_ownership = "BucketOwnerEnforced" in its aws_s3_bucket_ownership_controls (or remove the resource: new buckets default to it)',
+    // A bucket created without ownership controls has ACLs disabled: S3 sets BucketOwnerEnforced on
+    // every new bucket since April 2023 (the page above: "By default, Object Ownership is set to the
+    // Bucket owner enforced setting"). Only controls that choose another setting turn ACLs back on,
+    // as CKV2_AWS_65 reads it too (it judges the aws_s3_bucket_ownership_controls resource).
+    check: (r, ctx) => {
+      const settings = bucketSettings(r, ctx, 'aws_s3_bucket_ownership_controls').flatMap((o) => list(o.values.rule).concat(o.values.rule ?? []).map((rule: any) => rule?.object_ownership))
+      const other = settings.find((setting) => setting !== undefined && setting !== 'BucketOwnerEnforced')
+      return other === undefined ? undefined : `still honours ACLs (object_ownership = ${JSON.stringify(other)})`
+    },
   },
 
   // Databases

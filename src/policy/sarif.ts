@@ -44,8 +44,10 @@ export function toSarif(reports: AuditReport[], rules: Rule[], version: string):
         results: reports.flatMap((report) =>
           report.findings.map((finding) => ({
             ruleId: finding.rule,
-            level: LEVEL[finding.severity],
-            message: {text: `${finding.message}. Fix: ${finding.fix}`},
+            // An unproven finding asks for review, not a fix (SARIF 2.1.0 §3.27.9: kind "review";
+            // a result whose kind is not "fail" has level "none", §3.27.10).
+            ...(finding.status === 'unproven' ? {kind: 'review', level: 'none'} : {level: LEVEL[finding.severity]}),
+            message: {text: finding.unprovenBy ? `${finding.message}, but read ${finding.unprovenBy.join(', ')}, which need a plan` : `${finding.message}. Fix: ${finding.fix}`},
             locations: [
               {
                 physicalLocation: {artifactLocation: {uri: report.source}},

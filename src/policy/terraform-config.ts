@@ -341,6 +341,9 @@ class ModuleInstance {
   private moduleValue(name: string): unknown {
     const call = this.source.calls.get(name)
     if (!call) throw new NotEvaluated(`module.${name} is not declared`)
+    // A module whose source is not here (the registry's, before `terraform init`): its outputs are unknown.
+    const child = this.source.children.get(name)
+    if (typeof child !== 'object') throw new NotEvaluated(`module.${name}: ${child ?? 'its source is not on this machine'}`)
     const instances = this.moduleInstances(name)
     const outputs = (child: ModuleInstance): LazyObject => ({token: child.prefix.slice(0, -1), get: (output) => child.output(output)})
     if ('count' in call) return instances.map(outputs)

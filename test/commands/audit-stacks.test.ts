@@ -63,7 +63,7 @@ describe('infra audit stacks', () => {
     const body = JSON.parse(result.stdout)
     expect(Object.keys(body)).toEqual(['passed', 'proven', 'reports'])
     expect(Object.keys(body.reports[0])).toEqual(['source', 'kind', 'resources', 'rules', 'findings', 'summary', 'failOn', 'passed', 'notEvaluated'])
-    expect(Object.keys(body.reports[0].findings[0])).toEqual(['rule', 'checkov', 'title', 'severity', 'address', 'resourceType', 'constructPath', 'message', 'fix', 'status', 'exception'])
+    expect(Object.keys(body.reports[0].findings[0])).toEqual(['rule', 'checkov', 'title', 'severity', 'address', 'resourceType', 'constructPath', 'message', 'fix', 'status', 'exception', 'unprovenBy'])
   })
 
   it('writes SARIF to a file', async () => {

@@ -1183,7 +1183,8 @@ resource "aws_s3_bucket_public_access_block" "example" {
 }
 `,
     },
-    verdicts: {INFRA_S3_PUBLIC_ACCESS_BLOCKED: [], INFRA_S3_ENCRYPTED: ['aws_s3_bucket.example'], INFRA_S3_OWNER_ENFORCED: ['aws_s3_bucket.example']},
+    // No ownership controls: S3's default for a new bucket, BucketOwnerEnforced (ACLs off).
+    verdicts: {INFRA_S3_PUBLIC_ACCESS_BLOCKED: [], INFRA_S3_ENCRYPTED: ['aws_s3_bucket.example'], INFRA_S3_OWNER_ENFORCED: []},
   },
   {
     // BucketOwnerPreferred still honours ACLs; only BucketOwnerEnforced disables them.
