@@ -62,7 +62,8 @@ function checkLoadBalancerValues(env: EnvironmentSpec, values: DiscoveredValues,
   const where = (flag: string, parameter: string) => (from === 'flag' ? flag : `/infra/${env.name}/${parameter}`)
   const fix = from === 'flag' ? 'pass the ids the network stack published: aws ssm get-parameters --names' : `provision the environment again (\`infra provision --env ${env.name}\`), or pass --alb-subnets and --alb-security-group; see`
   if (values.loadBalancerSubnets !== undefined) {
-    const ids = values.loadBalancerSubnets.split(',')
+    values.loadBalancerSubnets = values.loadBalancerSubnets.split(',').map((id) => id.trim()).join(',')
+    const ids = values.loadBalancerSubnets.split(',').map((id) => id.trim())
     if (ids.length !== env.availabilityZones.length || !ids.every((id) => SUBNET_ID.test(id))) {
       const source = where('--alb-subnets', 'network/load-balancer-subnet-ids')
       throw new InfraError(

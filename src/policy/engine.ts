@@ -67,13 +67,29 @@ export function runAudit(input: AuditInput, options: AuditOptions = {}): AuditRe
   const ctx = auditContext(input.resources, options.protected ?? false)
   const today = (options.today ?? new Date()).toISOString().slice(0, 10)
   const findings: Finding[] = []
-  const unknown = unknownAttributes(input.notEvaluated ?? [])
+  const unknown = unknownParts(input)
+  const tracker = unknown.size > 0 ? new ReadTracker(ctx, unknown) : undefined
+  let known: {ctx: AuditContext; tracker: ReadTracker} | undefined
+  const knownInput = () => {
+    if (known) return known
+    const view = knownOnly(input.resources, unknown)
+    const knownCtx = auditContext(view.resources, options.protected ?? false)
+    return (known = {ctx: knownCtx, tracker: new ReadTracker(knownCtx, view.remaining)})
+  }
   for (const rule of rules) {
     for (const resource of ctx.ofType(...rule.types)) {
-      const reads = unknown.size > 0 ? new ReadTracker(ctx, unknown) : undefined
-      const failure = reads ? rule.check(reads.wrap(resource), reads.ctx) : rule.check(resource, ctx)
+      const reads = tracker?.begin()
+      let failure = reads ? rule.check(reads.wrap(resource), reads.ctx) : rule.check(resource, ctx)
       if (!failure) continue
-      const unprovenBy = reads && reads.unknownReads.size > 0 ? [...reads.unknownReads].sort() : null
+      let unprovenBy = reads && reads.unknownReads.size > 0 ? [...reads.unknownReads].sort() : null
+      if (unprovenBy && rule.failsOn === 'presence') {
+        // Proven anyway when the known values alone show it (one open block beside an unknown one).
+        const view = knownInput()
+        const alone = view.ctx.resources.find((candidate) => candidate.address === resource.address)
+        const recheck = view.tracker.begin()
+        const proven = alone ? rule.check(recheck.wrap(alone), recheck.ctx) : undefined
+        if (proven && recheck.unknownReads.size === 0) [failure, unprovenBy] = [proven, null]
+      }
       const exception = (options.exceptions ?? []).find(
         (candidate) => candidate.rule === rule.id && candidate.expires >= today && matchesResource(candidate.resource, resource),
       )
@@ -116,34 +132,52 @@ export function runAudit(input: AuditInput, options: AuditOptions = {}): AuditRe
   }
 }
 
-/** Per resource address, the top-level attributes configuration input could not evaluate; '*' when its instances are unknown. */
-function unknownAttributes(notEvaluated: NotEvaluatedAttribute[]): Map<string, Set<string>> {
-  const unknown = new Map<string, Set<string>>()
-  for (const entry of notEvaluated) {
-    const attribute = entry.attribute.split('.')[0]
-    const set = unknown.get(entry.address) ?? new Set<string>()
-    set.add(attribute === 'count' || attribute === 'for_each' ? '*' : attribute)
-    unknown.set(entry.address, set)
+/** What configuration input could not evaluate on one resource: paths into its values, or all of it. */
+interface Unknown {
+  /** Its instances are unknown (count or for_each needs a plan): anything read from it is. */
+  all: boolean
+  /** Paths into values (`ingress.1.from_port`, `policy`, `ingress` for an unknown dynamic block). */
+  paths: string[]
+}
+
+function unknownParts(input: AuditInput): Map<string, Unknown> {
+  const unknown = new Map<string, Unknown>()
+  const entry = (address: string) => unknown.get(address) ?? unknown.set(address, {all: false, paths: []}).get(address)!
+  const withPaths = new Set<string>()
+  for (const resource of input.resources) {
+    if (!resource.unknownPaths?.length) continue
+    entry(resource.address).paths.push(...resource.unknownPaths)
+    withPaths.add(resource.address)
+  }
+  for (const {address, attribute} of input.notEvaluated ?? []) {
+    const top = attribute.split('.')[0]
+    if (top === 'count' || top === 'for_each') entry(address).all = true
+    // Producers that give no paths: the attribute as a whole.
+    else if (!withPaths.has(address)) entry(address).paths.push(top)
   }
   return unknown
 }
 
+/** Whether reading `path` reads something unknown: the path itself, or inside an unknown attribute or block. */
+const readsUnknown = (path: string, unknown: Unknown): boolean => unknown.all || unknown.paths.some((known) => path === known || path.startsWith(`${known}.`))
+
 /**
- * Records which attributes a rule reads, on the resource it judges and on every resource it
- * reaches through the context, and which of those configuration input could not evaluate: a rule
- * that saw such an attribute unset (an SSH rule reading a from_port that comes from a module's
- * unknown output) has not shown anything, and its failure is reported as unproven, not as a
- * finding on a resource that may be innocent. Links are read too: a settings resource whose
- * `bucket` is unknown may be the one the rule looked for.
+ * Records what a rule reads, by path, on the resource it judges and on every resource it reaches
+ * through the context (including the link attribute of every candidate it looked through), and
+ * which of those reads configuration input could not evaluate: a rule that saw such a value unset
+ * (an SSH rule reading a from_port that comes from a module's unknown output) has not shown
+ * anything, and its failure is unproven rather than a finding on a resource that may be innocent.
  */
 class ReadTracker {
-  readonly unknownReads = new Set<string>()
+  /** What the current check read that needs a plan; begin() starts a check (wrappers are kept across checks). */
+  unknownReads = new Set<string>()
   readonly ctx: AuditContext
   private readonly wrapped = new Map<AuditResource, AuditResource>()
+  private readonly originals = new Map<AuditResource, AuditResource>()
 
   constructor(
-    private readonly inner: AuditContext,
-    private readonly unknown: Map<string, Set<string>>,
+    inner: AuditContext,
+    private readonly unknown: Map<string, Unknown>,
   ) {
     const wrap = (resource: AuditResource) => this.wrap(resource)
     this.ctx = {
@@ -152,41 +186,89 @@ class ReadTracker {
         return inner.resources.map(wrap)
       },
       protected: inner.protected,
-      ofType: (...types) => inner.ofType(...types).map((resource) => this.wrap(resource)),
+      ofType: (...types) => inner.ofType(...types).map(wrap),
       referencing: (target, type, attribute) => {
         for (const candidate of inner.ofType(type)) this.note(candidate.address, attribute)
-        return inner.referencing(this.original(target), type, attribute).map((resource) => this.wrap(resource))
+        return inner.referencing(this.originals.get(target) ?? target, type, attribute).map(wrap)
       },
     }
+  }
+
+  begin(): this {
+    this.unknownReads = new Set()
+    return this
   }
 
   wrap(resource: AuditResource): AuditResource {
     const known = this.wrapped.get(resource)
     if (known) return known
-    const values = new Proxy(resource.values, {
-      get: (target, key, receiver) => {
-        if (typeof key === 'string') this.note(resource.address, key)
-        return Reflect.get(target, key, receiver)
-      },
-    })
-    const wrapper = {...resource, values}
+    const wrapper = {...resource, values: this.track(resource.address, resource.values, '')}
     this.wrapped.set(resource, wrapper)
     this.originals.set(wrapper, resource)
     return wrapper
   }
 
-  private readonly originals = new Map<AuditResource, AuditResource>()
-
-  private original(resource: AuditResource): AuditResource {
-    return this.originals.get(resource) ?? resource
+  /** A view of an object or array that notes the path of every property read, nested ones included. */
+  private track<T extends object>(address: string, value: T, prefix: string): T {
+    const children = new Map<PropertyKey, unknown>()
+    return new Proxy(value, {
+      get: (target, key, receiver) => {
+        const result = Reflect.get(target, key, receiver)
+        if (typeof key !== 'string' || typeof result === 'function') return result
+        const path = `${prefix}${key}`
+        this.note(address, path)
+        if (result === null || typeof result !== 'object') return result
+        if (!children.has(key)) children.set(key, this.track(address, result, `${path}.`))
+        return children.get(key)
+      },
+    })
   }
 
-  private note(address: string, attribute: string): void {
+  private note(address: string, path: string): void {
     const unknown = this.unknown.get(address)
-    if (!unknown) return
-    if (unknown.has(attribute)) this.unknownReads.add(`${address} ${attribute}`)
-    else if (unknown.has('*')) this.unknownReads.add(`${address} count`)
+    if (unknown && readsUnknown(path, unknown)) this.unknownReads.add(`${address} ${unknown.all ? 'count' : path}`)
   }
+}
+
+/**
+ * The resources with what is unknown taken out: a block holding an unknown removed whole (a block
+ * without its from_port would read as every port), a resource whose instances are unknown left out.
+ * An unknown attribute outside a block stays unknown (`remaining`): removing it would let a rule
+ * read its default (from_port unset is every port). A rule that fails on something present (an open
+ * port) and fails here without reading what remains unknown has proven it on known values alone.
+ */
+function knownOnly(resources: AuditResource[], unknown: Map<string, Unknown>): {resources: AuditResource[]; remaining: Map<string, Unknown>} {
+  const result: AuditResource[] = []
+  const remaining = new Map<string, Unknown>()
+  for (const resource of resources) {
+    const parts = unknown.get(resource.address)
+    if (!parts) {
+      result.push(resource)
+      continue
+    }
+    if (parts.all) continue
+    const values = structuredClone(resource.values)
+    const kept: string[] = []
+    // Deepest first, so removing an element does not shift the index of another path in the same list.
+    for (const path of [...parts.paths].sort().reverse()) if (!removeBlock(values, path.split('.'))) kept.push(path)
+    if (kept.length > 0) remaining.set(resource.address, {all: false, paths: kept})
+    result.push({...resource, values})
+  }
+  return {resources: result, remaining}
+}
+
+/** Removes the block element a path runs through (`ingress.1.from_port`: ingress[1]); false when it runs through none. */
+function removeBlock(values: Record<string, any>, segments: string[]): boolean {
+  let container: any = values
+  for (let i = 0; i < segments.length - 1; i++) {
+    const next = container?.[segments[i]]
+    if (Array.isArray(next) && /^\d+$/.test(segments[i + 1])) {
+      next.splice(Number(segments[i + 1]), 1)
+      return true
+    }
+    container = next
+  }
+  return false
 }
 
 /** An exception names a resource by address, construct path, or a glob of either ("*" for any). */

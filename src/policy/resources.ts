@@ -10,6 +10,8 @@ export interface AuditResource {
   values: Record<string, any>
   /** The construct path in our stacks (dev-estate/network/vpc), when the input carries it. */
   constructPath?: string
+  /** Configuration input: paths into values that need a plan (`ingress.1.from_port`); see engine.ts. */
+  unknownPaths?: string[]
 }
 
 /** synthesized: our stacks' JSON as it is; configuration: any Terraform configuration, evaluated; plan: terraform show -json. */

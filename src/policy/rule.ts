@@ -24,6 +24,12 @@ export interface Rule {
   checkov?: string
   /** Where the rule deliberately fails more than the checkov check it names, and why (`audit rules` says it). */
   stricter?: string
+  /**
+   * presence: the rule fails on something there (an open port, a wildcard, a public flag), so a
+   * failure the known values alone show is proven even when other parts of the input are unknown.
+   * Left out for rules that fail on something missing, which an unknown value may supply.
+   */
+  failsOn?: 'presence'
   /** The AWS documentation its resource types, exemptions and key tests follow (title and URL; test/policy/rules.test.ts asks one of every rule). */
   source: string
   title: string

@@ -122,6 +122,7 @@ function portRule(id: string, checkov: string, port: number, service: string): R
   return {
     id,
     checkov,
+    failsOn: 'presence',
     stricter: `${checkov} fails ${port} open to 0.0.0.0/0 only; this rule fails ${port} open to any source, since shells and ports are reached through Session Manager`,
     source: `Amazon VPC user guide, 'Security group rules' https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html; Session Manager instead of an open ${service} port: https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager.html`,
     title: `No ingress on ${port} (${service}) from anywhere: access is through Session Manager`,
@@ -140,8 +141,11 @@ function bucketSettings(bucket: AuditResource, ctx: AuditContext, type: string):
   const direct = ctx.referencing(bucket, type, 'bucket')
   // Through a settings resource whose id is the bucket's name (the provider's id for these three),
   // as modules chain them to order the calls: terraform-aws-s3-bucket's ownership controls take
-  // `bucket = aws_s3_bucket_policy.this[0].id` when it attaches a policy.
-  const chained = BUCKET_NAMED_SETTINGS.flatMap((via) => ctx.referencing(bucket, via, 'bucket')).flatMap((via) => ctx.referencing(via, type, 'bucket'))
+  // `bucket = aws_s3_bucket_policy.this[0].id` when it attaches a policy. Looked for only through
+  // the types some settings resource of this type names, so other inputs pay nothing for it.
+  const vias = BUCKET_NAMED_SETTINGS.filter((via) => ctx.ofType(type).some((settings) => typeof settings.values.bucket === 'string' && settings.values.bucket.includes(`${via}.`)))
+  if (vias.length === 0) return direct
+  const chained = vias.flatMap((via) => ctx.referencing(bucket, via, 'bucket')).flatMap((via) => ctx.referencing(via, type, 'bucket'))
   return [...direct, ...chained.filter((settings) => !direct.includes(settings))]
 }
 
@@ -341,7 +345,7 @@ export const RULES: Rule[] = [
     },
   },
   {
-    id: 'INFRA_SG_NO_WORLD_INGRESS', checkov: 'CKV_AWS_260', severity: 'critical', types: SG_TYPES,
+    id: 'INFRA_SG_NO_WORLD_INGRESS', failsOn: 'presence', checkov: 'CKV_AWS_260', severity: 'critical', types: SG_TYPES,
     source: 'Amazon VPC user guide, \'Security group rules\' https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html (0.0.0.0/0 and ::/0 are every IPv4 and IPv6 address)',
     title: 'No security group ingress from 0.0.0.0/0 or ::/0', fix: 'allow only the VPC CIDR or other security groups',
     check: (r) => {
@@ -370,7 +374,7 @@ export const RULES: Rule[] = [
   {
     // Aurora and Neptune set publicly_accessible per instance (aws_rds_cluster_instance, aws_neptune_cluster_instance), Aurora Limitless per
     // shard group; the cluster resources have no such argument. aws_docdb_cluster_instance only reports it: DocumentDB is reachable from its VPC only.
-    id: 'INFRA_RDS_PRIVATE', checkov: 'CKV_AWS_17', severity: 'critical', types: ['aws_db_instance', 'aws_rds_cluster_instance', 'aws_neptune_cluster_instance', 'aws_rds_shard_group'],
+    id: 'INFRA_RDS_PRIVATE', failsOn: 'presence', checkov: 'CKV_AWS_17', severity: 'critical', types: ['aws_db_instance', 'aws_rds_cluster_instance', 'aws_neptune_cluster_instance', 'aws_rds_shard_group'],
     stricter: 'CKV_AWS_17 reads aws_db_instance and aws_rds_cluster_instance only; this rule also reads Neptune instances and Aurora Limitless shard groups, which can be made public the same way',
     source: 'RDS user guide, \'Working with a DB instance in a VPC\', hiding a DB instance from the internet https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_VPC.WorkingWithRDSInstanceinaVPC.html#USER_VPC.Hiding (Aurora: per DB instance, https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/USER_VPC.WorkingWithRDSInstanceinaVPC.html); Neptune, \'Neptune public endpoints\' (set per instance) https://docs.aws.amazon.com/neptune/latest/userguide/neptune-public-endpoints.html',
     title: 'Databases are not publicly accessible', fix: 'set publicly_accessible = false',
@@ -387,13 +391,13 @@ export const RULES: Rule[] = [
     },
   },
   {
-    id: 'INFRA_EKS_NO_NODE_SSH', checkov: 'CKV_AWS_100', severity: 'high', types: ['aws_eks_node_group'],
+    id: 'INFRA_EKS_NO_NODE_SSH', failsOn: 'presence', checkov: 'CKV_AWS_100', severity: 'high', types: ['aws_eks_node_group'],
     source: 'Amazon EKS API reference, \'RemoteAccessConfig\' https://docs.aws.amazon.com/eks/latest/APIReference/API_RemoteAccessConfig.html; Session Manager instead: https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager.html',
     title: 'EKS nodes have no SSH access', fix: 'remove remote_access; use Session Manager',
     check: (r) => (list(r.values.remote_access).some((ra: any) => ra?.ec2_ssh_key) ? 'opens SSH to the nodes' : undefined),
   },
   {
-    id: 'INFRA_NO_KEY_PAIR', severity: 'medium', types: [...INSTANCE_TYPES, 'aws_launch_template'],
+    id: 'INFRA_NO_KEY_PAIR', failsOn: 'presence', severity: 'medium', types: [...INSTANCE_TYPES, 'aws_launch_template'],
     source: 'Amazon EC2 user guide, \'Amazon EC2 key pairs and Amazon EC2 instances\' https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-key-pairs.html; Session Manager needs no key: https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager.html',
     title: 'Instances carry no SSH key pair', fix: 'remove key_name; access is through Session Manager',
     check: (r) => (r.values.key_name ? `carries key pair ${r.values.key_name}` : undefined),
@@ -441,8 +445,8 @@ export const RULES: Rule[] = [
     // as CKV2_AWS_65 reads it too (it judges the aws_s3_bucket_ownership_controls resource).
     check: (r, ctx) => {
       const settings = bucketSettings(r, ctx, 'aws_s3_bucket_ownership_controls').flatMap((o) => list(o.values.rule).concat(o.values.rule ?? []).map((rule: any) => rule?.object_ownership))
-      const other = settings.find((setting) => setting !== undefined && setting !== 'BucketOwnerEnforced')
-      return other === undefined ? undefined : `still honours ACLs (object_ownership = ${JSON.stringify(other)})`
+      const other = settings.findIndex((setting) => setting !== 'BucketOwnerEnforced')
+      return other === -1 ? undefined : `still honours ACLs (object_ownership = ${settings[other] === undefined ? 'unset' : JSON.stringify(settings[other])})`
     },
   },
 
@@ -550,7 +554,7 @@ export const RULES: Rule[] = [
   // Identity
   {
     // CKV_AWS_63 ("no IAM policy document allows \"*\" as a statement's actions"), whatever the resource: "*" on one named resource is full control of it.
-    id: 'INFRA_IAM_NO_ADMIN_WILDCARD', checkov: 'CKV_AWS_63', severity: 'high', types: IAM_POLICY_TYPES,
+    id: 'INFRA_IAM_NO_ADMIN_WILDCARD', failsOn: 'presence', checkov: 'CKV_AWS_63', severity: 'high', types: IAM_POLICY_TYPES,
     title: 'IAM policies do not allow "*" actions', fix: 'name the actions and resources the role needs',
     stricter: 'CKV_AWS_63 looks for "*" only; this rule also refuses "*:*", and reads aws_iam_role inline_policy blocks',
     source: 'IAM user guide, \'IAM JSON policy elements: Action\' https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html and \'Security best practices in IAM\', apply least-privilege permissions https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege',
@@ -562,7 +566,7 @@ export const RULES: Rule[] = [
   },
   {
     // No checkov check looks for "service:*" (CKV_AWS_63 is "*" alone, CKV_AWS_355 is Resource "*"): ours only.
-    id: 'INFRA_IAM_NO_SERVICE_WILDCARD', severity: 'medium', types: IAM_POLICY_TYPES,
+    id: 'INFRA_IAM_NO_SERVICE_WILDCARD', failsOn: 'presence', severity: 'medium', types: IAM_POLICY_TYPES,
     source: 'IAM user guide, \'IAM JSON policy elements: Action\' (service:* is every action of the service) https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html and \'Security best practices in IAM\', apply least-privilege permissions https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege',
     title: 'IAM policies do not grant every action of a service', fix: 'list the actions instead of "service:*"',
     check: (r) => {
@@ -582,7 +586,7 @@ export const RULES: Rule[] = [
     check: (r) => `creates a long-lived credential for ${r.values.user ?? r.values.user_name ?? r.values.username ?? 'a user'}`,
   },
   {
-    id: 'INFRA_IAM_ROLE_TRUST_NOT_PUBLIC', severity: 'critical', types: ['aws_iam_role'],
+    id: 'INFRA_IAM_ROLE_TRUST_NOT_PUBLIC', failsOn: 'presence', severity: 'critical', types: ['aws_iam_role'],
     source: 'IAM user guide, \'AWS JSON policy elements: Principal\', anonymous (public) principals ("*" and {"AWS": "*"}) https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-anonymous',
     title: 'Roles are not assumable by anyone', fix: 'trust named accounts or services only',
     check: (r) => {

@@ -431,30 +431,37 @@ function renderPolicyDocument(values: Record<string, unknown>): string {
 }
 
 /** A resource body evaluated: nested blocks as lists, dynamic blocks expanded, unknowns reported. */
-function evaluateBody(resourceBody: Block, scope: Scope, report: (attribute: string, reason: string) => void, prefix = ''): Record<string, unknown> {
+/**
+ * Reports each attribute it cannot evaluate twice over: as people read it (`ingress.from_port`) and
+ * as the path into the values (`ingress.1.from_port`, the block's index), which the engine uses to
+ * tell a rule that read an unknown from one that read only known blocks beside it.
+ */
+type ReportUnknown = (attribute: string, reason: string, path: string) => void
+
+function evaluateBody(resourceBody: Block, scope: Scope, report: ReportUnknown, prefix = '', pathPrefix = ''): Record<string, unknown> {
   const values: Record<string, unknown> = {}
   for (const [key, raw] of Object.entries(resourceBody)) {
     if (prefix === '' && META.has(key)) continue
     if (key === 'dynamic') {
-      expandDynamic(raw, scope, values, report, prefix)
+      expandDynamic(raw, scope, values, report, prefix, pathPrefix)
       continue
     }
     const isBlock = (item: unknown) => item !== null && typeof item === 'object' && !Array.isArray(item)
     if (isBlock(raw) || (Array.isArray(raw) && raw.length > 0 && raw.every(isBlock))) {
-      values[key] = blocks(raw).map((block) => evaluateBody(block, scope, report, `${prefix}${key}.`))
+      values[key] = blocks(raw).map((block, index) => evaluateBody(block, scope, report, `${prefix}${key}.`, `${pathPrefix}${key}.${index}.`))
       continue
     }
     try {
       values[key] = finalize(evaluateRaw(raw, scope))
     } catch (error) {
       if (!(error instanceof NotEvaluated)) throw error
-      if (!UNREAD.has(key)) report(`${prefix}${key}`, error.reason)
+      if (!UNREAD.has(key)) report(`${prefix}${key}`, error.reason, `${pathPrefix}${key}`)
     }
   }
   return values
 }
 
-function expandDynamic(raw: unknown, scope: Scope, values: Record<string, unknown>, report: (attribute: string, reason: string) => void, prefix: string): void {
+function expandDynamic(raw: unknown, scope: Scope, values: Record<string, unknown>, report: ReportUnknown, prefix: string, pathPrefix: string): void {
   for (const [name, specs] of Object.entries(body(raw))) {
     for (const spec of blocks(specs)) {
       const iterator = typeof spec.iterator === 'string' ? spec.iterator.replace(/^\$\{(.*)\}$/, '$1') : name
@@ -463,14 +470,14 @@ function expandDynamic(raw: unknown, scope: Scope, values: Record<string, unknow
         entries = iterate(evaluateRaw(spec.for_each, scope), `dynamic "${name}" for_each`)
       } catch (error) {
         if (!(error instanceof NotEvaluated)) throw error
-        report(`${prefix}${name}`, `dynamic block: ${error.reason}`)
+        report(`${prefix}${name}`, `dynamic block: ${error.reason}`, `${pathPrefix}${name}`)
         continue
       }
       const content = body(spec.content)
       for (const [key, value] of entries) {
         const locals = new Map(scope.locals ?? [])
         locals.set(iterator, {key, value})
-        const generated = evaluateBody(content, {...scope, locals}, report, `${prefix}${name}.`)
+        const generated = evaluateBody(content, {...scope, locals}, report, `${prefix}${name}.`, `${pathPrefix}${name}.${((values[name] as unknown[] | undefined) ?? []).length}.`)
         values[name] = [...((values[name] as unknown[]) ?? []), generated]
       }
     }
@@ -484,9 +491,13 @@ function auditResources(module: ModuleInstance, resources: AuditResource[], notE
   for (const resource of module.source.resources) {
     for (const instance of module.instances(`${module.prefix}${resource.type}.${resource.name}`, resource.body)) {
       const scope = module.scope(instance)
-      const values = evaluateBody(resource.body, scope, (attribute, reason) => notEvaluated.push({address: instance.address, attribute, reason}))
+      const unknownPaths: string[] = []
+      const values = evaluateBody(resource.body, scope, (attribute, reason, path) => {
+        notEvaluated.push({address: instance.address, attribute, reason})
+        unknownPaths.push(path)
+      })
       const constructPath = (resource.body['//'] as any)?.metadata?.path as string | undefined
-      resources.push({address: instance.address, type: resource.type, name: resource.name, values, ...(constructPath ? {constructPath} : {})})
+      resources.push({address: instance.address, type: resource.type, name: resource.name, values, ...(constructPath ? {constructPath} : {}), ...(unknownPaths.length > 0 ? {unknownPaths} : {})})
     }
   }
   for (const name of module.source.calls.keys()) for (const child of module.moduleInstances(name)) auditResources(child, resources, notEvaluated)
