@@ -249,26 +249,29 @@ function knownOnly(resources: AuditResource[], unknown: Map<string, Unknown>): {
     if (parts.all) continue
     const values = structuredClone(resource.values)
     const kept: string[] = []
-    // Deepest first, so removing an element does not shift the index of another path in the same list.
-    for (const path of [...parts.paths].sort().reverse()) if (!removeBlock(values, path.split('.'))) kept.push(path)
+    // Every element is found before any is removed: removing one shifts the indexes after it.
+    const drop = new Map<unknown[], Set<unknown>>()
+    for (const path of parts.paths) {
+      const block = blockOf(values, path.split('.'))
+      if (block) drop.set(block.list, (drop.get(block.list) ?? new Set()).add(block.element))
+      else kept.push(path)
+    }
+    for (const [list, elements] of drop) list.splice(0, list.length, ...list.filter((element) => !elements.has(element)))
     if (kept.length > 0) remaining.set(resource.address, {all: false, paths: kept})
     result.push({...resource, values})
   }
   return {resources: result, remaining}
 }
 
-/** Removes the block element a path runs through (`ingress.1.from_port`: ingress[1]); false when it runs through none. */
-function removeBlock(values: Record<string, any>, segments: string[]): boolean {
+/** The outermost block element a path runs through (`ingress.1.from_port`: ingress[1]), and its list; undefined when it runs through none. */
+function blockOf(values: Record<string, any>, segments: string[]): {list: unknown[]; element: unknown} | undefined {
   let container: any = values
   for (let i = 0; i < segments.length - 1; i++) {
     const next = container?.[segments[i]]
-    if (Array.isArray(next) && /^\d+$/.test(segments[i + 1])) {
-      next.splice(Number(segments[i + 1]), 1)
-      return true
-    }
+    if (Array.isArray(next) && /^\d+$/.test(segments[i + 1])) return {list: next, element: next[Number(segments[i + 1])]}
     container = next
   }
-  return false
+  return undefined
 }
 
 /** An exception names a resource by address, construct path, or a glob of either ("*" for any). */

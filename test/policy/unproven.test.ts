@@ -82,9 +82,17 @@ resource "aws_security_group" "mixed" {
     protocol    = "tcp"
     cidr_blocks = ["10.0.0.0/8"]
   }
+  ingress {
+    from_port   = 3389
+    to_port     = 3389
+    protocol    = "tcp"
+    cidr_blocks = ["10.0.0.0/8"]
+  }
 }
 `)
     expect(twoBlocks.notEvaluated.map((entry) => entry.attribute).sort()).toEqual(['ingress.from_port', 'ingress.to_port'])
+    // Both unknowns are in the middle block: only it is set aside, the RDP block after it still counts.
+    expect(twoBlocks.findings.find((finding) => finding.rule === 'INFRA_SG_NO_RDP')).toMatchObject({status: 'failed', message: 'aws_security_group.mixed allows RDP (port 3389) in from 10.0.0.0/8'})
     for (const rule of ['INFRA_SG_NO_SSH', 'INFRA_SG_NO_WORLD_INGRESS']) {
       expect(twoBlocks.findings.find((finding) => finding.rule === rule)).toMatchObject({status: 'failed', unprovenBy: null})
     }
